@@ -1,0 +1,11 @@
+//! `get-vendor`: GET /vendors/{vendorId}
+
+use stockyard_identity::handlers::vendors;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_identity::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, vendors::get_vendor).await
+}

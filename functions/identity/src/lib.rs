@@ -1,0 +1,13 @@
+//! Identity and access: accounts, sessions, profiles and address books, vendor organisations,
+//! their staff and roles, and the platform administration of users and vendors.
+//! Each handler is a plain async function; `src/bin/<function>.rs` wires one to the Lambda runtime.
+
+pub mod deps;
+pub mod dto;
+pub mod handlers;
+pub mod openapi;
+pub mod passwords;
+pub mod tokens;
+
+pub use deps::{AuthDeps, InviteDeps};
+pub use stockyard_http::ApiDeps;

@@ -1,0 +1,34 @@
+//! The identity API's part of the OpenAPI document.
+
+use utoipa::OpenApi;
+
+use crate::handlers::{addresses, admin, auth, profile, staff, vendors};
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    auth::register,
+    auth::login,
+    auth::refresh,
+    auth::revoke,
+    profile::get_profile,
+    profile::update_profile,
+    addresses::list_addresses,
+    addresses::create_address,
+    addresses::update_address,
+    addresses::delete_address,
+    vendors::create_vendor,
+    vendors::get_vendor,
+    vendors::update_vendor,
+    staff::list_staff,
+    staff::invite_staff,
+    staff::list_vendor_invitations,
+    staff::list_my_invitations,
+    staff::accept_invitation,
+    staff::update_staff_role,
+    staff::remove_staff,
+    admin::list_users,
+    admin::set_user_roles,
+    admin::list_vendors,
+    admin::set_vendor_status,
+))]
+pub struct IdentityApi;

@@ -1,0 +1,11 @@
+//! `list-locations`: GET /vendors/{vendorId}/locations
+
+use stockyard_inventory::handlers::locations;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_inventory::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, locations::list_locations).await
+}

@@ -1,0 +1,49 @@
+//! `send-email`: consumes the emails queue and sends each message through SES, once per email id.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use chrono::Utc;
+use lambda_runtime::LambdaEvent;
+use stockyard_messaging::{EmailMessage, Mailer};
+use stockyard_store::{Table, outbox};
+
+pub struct SendDeps {
+    pub table: Table,
+    pub mailer: Mailer,
+}
+
+impl SendDeps {
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk), stockyard_platform::env("EMAIL_FROM")?),
+        })
+    }
+}
+
+async fn send_one(deps: &SendDeps, body: &str) -> anyhow::Result<()> {
+    let email: EmailMessage = serde_json::from_str(body).map_err(|e| anyhow::anyhow!("not an email message: {e}"))?;
+    if outbox::was_sent(&deps.table, email.email_id).await? {
+        tracing::info!(email_id = %email.email_id, "already sent; skipping the duplicate");
+        return Ok(());
+    }
+    deps.mailer.send(&email).await?;
+    outbox::mark_sent(&deps.table, email.email_id, Utc::now()).await?;
+    tracing::info!(email_id = %email.email_id, subject = %email.subject, "email sent");
+    Ok(())
+}
+
+/// Sends every message of the batch; those that fail are reported so only they are retried
+/// (and, after the queue's maxReceiveCount, moved to the dead-letter queue).
+pub async fn handle(deps: &SendDeps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let mut response = SqsBatchResponse::default();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        if let Err(e) = send_one(deps, record.body.as_deref().unwrap_or_default()).await {
+            tracing::error!(message_id = %id, error = format!("{e:#}"), "email not sent; will be retried");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}

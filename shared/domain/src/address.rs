@@ -1,0 +1,118 @@
+//! Postal addresses, validated the same way wherever they are entered.
+
+use crate::FieldError;
+use crate::values::{bounded_text, phone};
+
+/// ISO 3166-1 alpha-2 country codes.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL \
+GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR \
+LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK \
+PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR \
+TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Upper-cases and checks a country code.
+pub fn country(field: &str, raw: &str) -> Result<String, FieldError> {
+    let code = raw.trim().to_uppercase();
+    if code.len() == 2 && COUNTRIES.split_whitespace().any(|c| c == code) {
+        Ok(code)
+    } else {
+        Err(FieldError::new(field, "must be an ISO 3166-1 alpha-2 country code such as GB or US"))
+    }
+}
+
+/// A postal address as entered by a person, before it gets an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostalAddress {
+    pub label: Option<String>,
+    pub recipient: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+/// The raw fields of an address, as a client sent them.
+#[derive(Debug, Clone, Default)]
+pub struct AddressInput<'a> {
+    pub label: Option<&'a str>,
+    pub recipient: &'a str,
+    pub line1: &'a str,
+    pub line2: Option<&'a str>,
+    pub city: &'a str,
+    pub region: Option<&'a str>,
+    pub postal_code: &'a str,
+    pub country: &'a str,
+    pub phone: Option<&'a str>,
+}
+
+fn optional(
+    raw: Option<&str>,
+    check: impl FnOnce(&str) -> Result<String, FieldError>,
+) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => check(v).map(Some),
+    }
+}
+
+impl PostalAddress {
+    /// Validates every field; the first invalid one is reported, named as the client named it.
+    pub fn parse(input: AddressInput<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            label: optional(input.label, |v| bounded_text("label", v, 1, 40))?,
+            recipient: bounded_text("recipient", input.recipient, 1, 100)?,
+            line1: bounded_text("line1", input.line1, 1, 200)?,
+            line2: optional(input.line2, |v| bounded_text("line2", v, 1, 200))?,
+            city: bounded_text("city", input.city, 1, 100)?,
+            region: optional(input.region, |v| bounded_text("region", v, 1, 100))?,
+            postal_code: bounded_text("postal_code", input.postal_code, 1, 20)?,
+            country: country("country", input.country)?,
+            phone: optional(input.phone, |v| phone("phone", v))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> AddressInput<'static> {
+        AddressInput {
+            recipient: "Ada Lovelace",
+            line1: "12 St James's Square",
+            city: "London",
+            postal_code: "SW1Y 4JH",
+            country: "gb",
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_address_is_accepted_with_its_country_upper_cased() {
+        let address = PostalAddress::parse(valid()).unwrap();
+        assert_eq!(address.country, "GB");
+        assert_eq!(address.line2, None);
+    }
+
+    #[test]
+    fn an_unknown_country_is_rejected_naming_the_country_field() {
+        let err = PostalAddress::parse(AddressInput { country: "XX", ..valid() }).unwrap_err();
+        assert_eq!(err.field, "country");
+    }
+
+    #[test]
+    fn a_missing_city_is_rejected_naming_the_city_field() {
+        let err = PostalAddress::parse(AddressInput { city: " ", ..valid() }).unwrap_err();
+        assert_eq!(err.field, "city");
+    }
+
+    #[test]
+    fn blank_optional_fields_are_dropped() {
+        let address = PostalAddress::parse(AddressInput { line2: Some("  "), phone: Some(""), ..valid() }).unwrap();
+        assert_eq!((address.line2, address.phone), (None, None));
+    }
+}

@@ -1,0 +1,179 @@
+//! Who may do what. Platform roles belong to a user; vendor roles to a user's membership of one vendor.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A role on the platform as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformRole {
+    /// Every account: shops, keeps a cart and an address book.
+    Customer,
+    /// Runs the platform: users, vendors, suspensions.
+    Admin,
+    /// Manages banners, landing pages and blog posts.
+    ContentManager,
+    /// Picks, packs and ships.
+    WarehouseStaff,
+    /// Reads accounts and orders to help customers; changes nothing.
+    Support,
+}
+
+impl PlatformRole {
+    pub const ALL: [PlatformRole; 5] = [
+        PlatformRole::Customer,
+        PlatformRole::Admin,
+        PlatformRole::ContentManager,
+        PlatformRole::WarehouseStaff,
+        PlatformRole::Support,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformRole::Customer => "customer",
+            PlatformRole::Admin => "admin",
+            PlatformRole::ContentManager => "content_manager",
+            PlatformRole::WarehouseStaff => "warehouse_staff",
+            PlatformRole::Support => "support",
+        }
+    }
+
+    /// May read every user and vendor (admin and support).
+    pub fn reads_all_accounts(self) -> bool {
+        matches!(self, PlatformRole::Admin | PlatformRole::Support)
+    }
+}
+
+impl fmt::Display for PlatformRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PlatformRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("must be one of {}", Self::ALL.map(|r| r.as_str()).join(", ")))
+    }
+}
+
+/// A member's role in one vendor organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorRole {
+    /// Created the vendor; may do everything, including managing staff.
+    Owner,
+    /// Edits products, prices and translations.
+    CatalogEditor,
+    /// Manages stock, locations, batches and purchase orders.
+    InventoryManager,
+    /// Handles the vendor's orders, returns and shipments.
+    OrderHandler,
+    /// Reads the vendor's data; changes nothing.
+    Viewer,
+}
+
+/// One thing a vendor member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorPermission {
+    /// See the vendor, its staff and its locations.
+    Read,
+    /// Change the vendor's profile, invite staff, change or remove their roles.
+    Manage,
+    /// Create and change products.
+    CatalogWrite,
+    /// Change stock, locations, batches and purchase orders.
+    InventoryWrite,
+    /// Handle orders, returns and shipments.
+    OrdersWrite,
+}
+
+impl VendorRole {
+    /// The roles an owner can give to staff (ownership is never handed out by invitation).
+    pub const STAFF: [VendorRole; 4] =
+        [VendorRole::CatalogEditor, VendorRole::InventoryManager, VendorRole::OrderHandler, VendorRole::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorRole::Owner => "owner",
+            VendorRole::CatalogEditor => "catalog_editor",
+            VendorRole::InventoryManager => "inventory_manager",
+            VendorRole::OrderHandler => "order_handler",
+            VendorRole::Viewer => "viewer",
+        }
+    }
+
+    /// Parses a role an owner may give to staff, naming `field` otherwise.
+    pub fn parse_staff(field: &str, raw: &str) -> Result<Self, crate::FieldError> {
+        Self::STAFF.into_iter().find(|r| r.as_str() == raw.trim()).ok_or_else(|| {
+            crate::FieldError::new(field, format!("must be one of {}", Self::STAFF.map(|r| r.as_str()).join(", ")))
+        })
+    }
+
+    /// Everything this role may do.
+    pub fn permissions(self) -> &'static [VendorPermission] {
+        use VendorPermission::*;
+        match self {
+            VendorRole::Owner => &[Read, Manage, CatalogWrite, InventoryWrite, OrdersWrite],
+            VendorRole::CatalogEditor => &[Read, CatalogWrite],
+            VendorRole::InventoryManager => &[Read, InventoryWrite],
+            VendorRole::OrderHandler => &[Read, OrdersWrite],
+            VendorRole::Viewer => &[Read],
+        }
+    }
+
+    pub fn allows(self, permission: VendorPermission) -> bool {
+        self.permissions().contains(&permission)
+    }
+}
+
+impl fmt::Display for VendorRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use VendorPermission::*;
+
+    #[test]
+    fn only_the_owner_manages_the_vendor_and_its_staff() {
+        assert!(VendorRole::Owner.allows(Manage));
+        for role in VendorRole::STAFF {
+            assert!(!role.allows(Manage), "{role}");
+        }
+    }
+
+    #[test]
+    fn every_role_can_read_and_each_staff_role_writes_only_its_own_area() {
+        let writes = |r: VendorRole| {
+            [CatalogWrite, InventoryWrite, OrdersWrite].into_iter().filter(|p| r.allows(*p)).collect::<Vec<_>>()
+        };
+        assert!(VendorRole::STAFF.iter().all(|r| r.allows(Read)));
+        assert_eq!(writes(VendorRole::CatalogEditor), vec![CatalogWrite]);
+        assert_eq!(writes(VendorRole::InventoryManager), vec![InventoryWrite]);
+        assert_eq!(writes(VendorRole::OrderHandler), vec![OrdersWrite]);
+        assert!(writes(VendorRole::Viewer).is_empty());
+    }
+
+    #[test]
+    fn owner_cannot_be_given_by_invitation() {
+        assert!(VendorRole::parse_staff("role", "owner").is_err());
+        assert_eq!(VendorRole::parse_staff("role", "viewer"), Ok(VendorRole::Viewer));
+    }
+
+    #[test]
+    fn platform_roles_parse_from_their_names() {
+        for role in PlatformRole::ALL {
+            assert_eq!(role.as_str().parse::<PlatformRole>(), Ok(role));
+        }
+        assert!("root".parse::<PlatformRole>().is_err());
+    }
+}

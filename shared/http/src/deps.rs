@@ -1,0 +1,20 @@
+//! What every API function needs, built once at start.
+
+use stockyard_store::Table;
+
+use crate::TokenVerifier;
+
+pub struct ApiDeps {
+    pub table: Table,
+    pub verifier: TokenVerifier,
+}
+
+impl ApiDeps {
+    /// From `TABLE_NAME` and the JWT variables, with clients on the shared SDK configuration.
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?),
+            verifier: TokenVerifier::from_env()?,
+        })
+    }
+}

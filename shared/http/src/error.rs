@@ -1,0 +1,188 @@
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use stockyard_domain::FieldError;
+use stockyard_store::StoreError;
+
+/// Every way a request can fail, each with its status and a stable machine-readable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON or not of the expected shape.
+    #[error("{message}")]
+    Malformed { message: String, field: Option<String> },
+    /// A field's value breaks a rule.
+    #[error("{}", .0)]
+    Invalid(FieldError),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// A specific refusal (vendor suspended, ...), with its own code.
+    #[error("{message}")]
+    ForbiddenBecause { code: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, field: Option<String> },
+    /// The request is understood but breaks a business rule.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String, field: Option<String> },
+    /// Something on our side; logged with its cause, never shown to the client.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The one error shape of the API.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code such as `invalid_field` or `email_taken`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Quote this when asking for help.
+    pub request_id: String,
+}
+
+impl ApiError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Conflict { code, message: message.into(), field: None }
+    }
+    pub fn conflict_on(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        ApiError::Conflict { code, message: message.into(), field: Some(field.into()) }
+    }
+    pub fn unprocessable(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable { code, message: message.into(), field: field.map(Into::into) }
+    }
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(FieldError::new(field, message))
+    }
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed { .. } => "malformed_request",
+            ApiError::Invalid(_) => "invalid_field",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::ForbiddenBecause { code, .. } => code,
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid(e) => Some(&e.field),
+            ApiError::Malformed { field, .. }
+            | ApiError::Conflict { field, .. }
+            | ApiError::Unprocessable { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The JSON response; internal errors are logged here with their whole chain.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(request_id, error = format!("{cause:#}"), "request failed");
+        }
+        let message = match &self {
+            ApiError::Internal(_) => {
+                "Something went wrong on our side. Quote the request id if you contact support.".into()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().into(),
+                message,
+                field: self.field().map(Into::into),
+                request_id: request_id.into(),
+            },
+        };
+        crate::response::json(self.status(), &body)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor => ApiError::invalid("cursor", "is not a cursor this list issued"),
+            other => ApiError::Internal(anyhow::Error::new(other).context("store request failed")),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields: Vec<_> = errors.field_errors().into_iter().collect();
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        match fields.first() {
+            Some((field, errs)) => {
+                let message = errs
+                    .first()
+                    .and_then(|e| e.message.as_ref().map(|m| m.to_string()))
+                    .unwrap_or_else(|| "is invalid".into());
+                ApiError::invalid(field, message)
+            }
+            None => ApiError::Malformed { message: "invalid request".into(), field: None },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(resp: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(resp.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn a_validation_error_names_the_field_and_carries_the_request_id() {
+        let resp = ApiError::invalid("email", "is required").into_response("req-1");
+        assert_eq!(resp.status(), 422);
+        let json = body(&resp);
+        assert_eq!(json["error"]["code"], "invalid_field");
+        assert_eq!(json["error"]["field"], "email");
+        assert_eq!(json["error"]["request_id"], "req-1");
+    }
+
+    #[test]
+    fn an_internal_error_hides_its_cause() {
+        let resp = ApiError::internal(anyhow::anyhow!("table secret-name throttled")).into_response("req-2");
+        assert_eq!(resp.status(), 500);
+        let text = String::from_utf8(resp.body().to_vec()).unwrap();
+        assert!(!text.contains("secret-name"));
+        assert!(body(&resp)["error"].get("field").is_none());
+    }
+}

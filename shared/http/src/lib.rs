@@ -1,0 +1,18 @@
+//! HTTP glue for Stockyard's API functions: parsing and validating requests, one error type
+//! rendered as `{ "error": { code, message, field?, request_id } }`, authentication with
+//! access tokens, vendor authorisation, pagination and idempotent creates.
+
+pub mod auth;
+pub mod deps;
+pub mod error;
+pub mod idempotency;
+pub mod request;
+pub mod response;
+pub mod serve;
+pub mod vendor_access;
+
+pub use auth::{Claims, Principal, TokenIssuer, TokenVerifier};
+pub use deps::ApiDeps;
+pub use error::ApiError;
+pub use lambda_http::{Body, Request, Response};
+pub use response::{ListResponse, created, json, no_content};

@@ -1,0 +1,165 @@
+//! Reading requests: JSON bodies, path and query parameters, pagination — each failure naming its field.
+
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+use stockyard_domain::FieldError;
+use stockyard_store::PageRequest;
+
+use crate::ApiError;
+
+/// The API Gateway request id (or the Lambda one when invoked directly).
+pub fn request_id(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    }
+    .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
+    .unwrap_or_default()
+}
+
+/// The body as UTF-8 text (empty when there is none).
+pub fn body_text(req: &Request) -> Result<&str, ApiError> {
+    match req.body() {
+        Body::Empty => Ok(""),
+        Body::Text(t) => Ok(t),
+        Body::Binary(b) => std::str::from_utf8(b)
+            .map_err(|_| ApiError::Malformed { message: "request body must be UTF-8 JSON".into(), field: None }),
+        _ => Ok(""),
+    }
+}
+
+/// Decodes the JSON body; a wrong type, a missing or an unknown field is reported by name.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let text = body_text(req)?;
+    if text.trim().is_empty() {
+        return Err(ApiError::Malformed { message: "request body must be a JSON object".into(), field: None });
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        let field = if path != "." {
+            Some(path)
+        } else {
+            // "missing field `email`" / "unknown field `x`": the field is named in backticks.
+            message.split('`').nth(1).map(String::from)
+        };
+        let message = match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("request body is not valid JSON: {message}")
+            }
+            _ => message.split(" at line ").next().unwrap_or(&message).to_string(),
+        };
+        ApiError::Malformed { message, field }
+    })
+}
+
+/// A path parameter parsed by `parse`, e.g. `path(&req, "vendorId", VendorId::parse)`.
+pub fn path<T>(
+    req: &Request,
+    name: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
+) -> Result<T, ApiError> {
+    let params = req.path_parameters();
+    let raw = params.first(name).ok_or_else(|| ApiError::invalid(name, "is required in the path"))?;
+    parse(name, raw).map_err(ApiError::from)
+}
+
+/// A query-string parameter, if present and not blank.
+pub fn query(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+}
+
+/// `?limit=` (1–100, default 20), `?cursor=` and `?order=newest|oldest` (default `default_order`).
+pub fn page_request(req: &Request, newest_first_by_default: bool) -> Result<PageRequest, ApiError> {
+    let limit = match query(req, "limit") {
+        None => PageRequest::DEFAULT_LIMIT,
+        Some(raw) => match raw.parse::<i32>() {
+            Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
+            _ => return Err(ApiError::invalid("limit", "must be a whole number from 1 to 100")),
+        },
+    };
+    let newest_first = match query(req, "order").as_deref() {
+        None => newest_first_by_default,
+        Some("newest") => true,
+        Some("oldest") => false,
+        Some(_) => return Err(ApiError::invalid("order", "must be newest or oldest")),
+    };
+    Ok(PageRequest { limit, cursor: query(req, "cursor"), newest_first })
+}
+
+/// A header's value, if present and valid text.
+pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        age: u32,
+    }
+
+    fn with_body(body: &str) -> Request {
+        let mut req = Request::new(Body::Text(body.into()));
+        *req.method_mut() = lambda_http::http::Method::POST;
+        req
+    }
+
+    fn field_of(err: ApiError) -> Option<String> {
+        err.field().map(String::from)
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let err = json_body::<Login>(&with_body(r#"{"age":3}"#)).unwrap_err();
+        assert_eq!(field_of(err), Some("email".into()));
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_named() {
+        let err = json_body::<Login>(&with_body(r#"{"email":"a@b.co","age":"three"}"#)).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(field_of(err), Some("age".into()));
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let err = json_body::<Login>(&with_body(r#"{"email":"a@b.co","age":3,"admin":true}"#)).unwrap_err();
+        assert_eq!(field_of(err), Some("admin".into()));
+    }
+
+    #[test]
+    fn broken_json_and_empty_bodies_are_malformed_requests() {
+        assert_eq!(json_body::<Login>(&with_body("{")).unwrap_err().code(), "malformed_request");
+        assert_eq!(json_body::<Login>(&with_body("")).unwrap_err().code(), "malformed_request");
+    }
+
+    #[test]
+    fn page_limits_outside_one_to_a_hundred_are_refused() {
+        let req = |limit: &str| {
+            Request::default().with_query_string_parameters(HashMap::from([("limit".to_string(), limit.to_string())]))
+        };
+        assert_eq!(page_request(&req("5"), false).unwrap().limit, 5);
+        for bad in ["0", "101", "ten"] {
+            assert_eq!(field_of(page_request(&req(bad), false).unwrap_err()), Some("limit".into()));
+        }
+        assert_eq!(
+            page_request(&Request::default(), true).unwrap(),
+            PageRequest { limit: 20, cursor: None, newest_first: true }
+        );
+    }
+}

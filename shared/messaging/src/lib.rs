@@ -1,0 +1,5 @@
+//! Queue message contracts and the clients that carry them: SQS for publishing, SES for mail.
+
+pub mod email;
+
+pub use email::{EmailMessage, Mailer, Publisher};

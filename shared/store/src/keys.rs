@@ -1,0 +1,158 @@
+//! Key builders: every partition and sort key Stockyard writes is made here, nowhere else.
+//! One table; generic attributes PK/SK and GSI1PK/GSI1SK (see infra/data-model.md).
+
+use stockyard_domain::ids::{AddressId, EmailId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId};
+use stockyard_domain::values::Email;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+/// The table's TTL attribute: epoch seconds after which DynamoDB may delete the item.
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// A secondary-index key (sparse: only items that belong in the index carry one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// All items in one partition whose sort key starts with `prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub index: Option<&'static str>,
+    pub pk: String,
+    pub prefix: String,
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Key {
+    Key { pk, sk: sk.into() }
+}
+
+// Users
+pub fn user(id: UserId) -> Key {
+    key(format!("USER#{id}"), "PROFILE")
+}
+pub fn user_listing(id: UserId) -> IndexKey {
+    IndexKey { pk: "USERS".into(), sk: format!("USER#{id}") }
+}
+pub fn all_users() -> Collection {
+    Collection { index: Some(GSI1), pk: "USERS".into(), prefix: "USER#".into() }
+}
+/// Makes an email address unique across accounts and finds the account at login.
+pub fn user_email(email: &Email) -> Key {
+    key(format!("USEREMAIL#{email}"), "USEREMAIL")
+}
+pub fn address(user: UserId, id: AddressId) -> Key {
+    key(format!("USER#{user}"), format!("ADDRESS#{id}"))
+}
+pub fn addresses_of(user: UserId) -> Collection {
+    Collection { index: None, pk: format!("USER#{user}"), prefix: "ADDRESS#".into() }
+}
+
+// Tokens
+pub fn refresh_token(token_hash: &str) -> Key {
+    key(format!("REFRESH#{token_hash}"), "REFRESH")
+}
+pub fn token_family(id: TokenFamilyId) -> Key {
+    key(format!("TOKENFAMILY#{id}"), "TOKENFAMILY")
+}
+
+// Vendors
+pub fn vendor(id: VendorId) -> Key {
+    key(format!("VENDOR#{id}"), "PROFILE")
+}
+pub fn vendor_listing(id: VendorId) -> IndexKey {
+    IndexKey { pk: "VENDORS".into(), sk: format!("VENDOR#{id}") }
+}
+pub fn all_vendors() -> Collection {
+    Collection { index: Some(GSI1), pk: "VENDORS".into(), prefix: "VENDOR#".into() }
+}
+pub fn member(vendor: VendorId, user: UserId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("MEMBER#{user}"))
+}
+pub fn members_of(vendor: VendorId) -> Collection {
+    Collection { index: None, pk: format!("VENDOR#{vendor}"), prefix: "MEMBER#".into() }
+}
+pub fn invitation(vendor: VendorId, id: InvitationId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("INVITE#{id}"))
+}
+pub fn invitations_of(vendor: VendorId) -> Collection {
+    Collection { index: None, pk: format!("VENDOR#{vendor}"), prefix: "INVITE#".into() }
+}
+pub fn invitation_for_invitee(email: &Email, id: InvitationId) -> IndexKey {
+    IndexKey { pk: format!("INVITEE#{email}"), sk: format!("INVITE#{id}") }
+}
+pub fn invitations_for(email: &Email) -> Collection {
+    Collection { index: Some(GSI1), pk: format!("INVITEE#{email}"), prefix: "INVITE#".into() }
+}
+/// At most one pending invitation per vendor and email.
+pub fn pending_invitation_guard(vendor: VendorId, email: &Email) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("INVITEE#{email}"))
+}
+
+// Inventory locations
+pub fn location(vendor: VendorId, id: LocationId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("LOCATION#{id}"))
+}
+pub fn locations_of(vendor: VendorId) -> Collection {
+    Collection { index: None, pk: format!("VENDOR#{vendor}"), prefix: "LOCATION#".into() }
+}
+/// Location codes are unique within a vendor.
+pub fn location_code(vendor: VendorId, code: &str) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("LOCATIONCODE#{code}"))
+}
+
+// Idempotency and messaging
+pub fn idempotency(scope: &str, idempotency_key: &str) -> Key {
+    key(format!("IDEMPOTENCY#{scope}#{idempotency_key}"), "IDEMPOTENCY")
+}
+pub fn outbox(id: EmailId) -> Key {
+    key(format!("OUTBOX#{id}"), "OUTBOX")
+}
+pub fn outbox_listing(id: EmailId) -> IndexKey {
+    IndexKey { pk: "OUTBOX".into(), sk: format!("OUTBOX#{id}") }
+}
+pub fn pending_outbox() -> Collection {
+    Collection { index: Some(GSI1), pk: "OUTBOX".into(), prefix: "OUTBOX#".into() }
+}
+pub fn sent_email(id: EmailId) -> Key {
+    key(format!("SENTEMAIL#{id}"), "SENTEMAIL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vendors_members_invitations_and_locations_share_its_partition_under_distinct_prefixes() {
+        let vendor_id = VendorId::generate();
+        let user_id = UserId::generate();
+        let member = member(vendor_id, user_id);
+        assert_eq!(member.pk, super::vendor(vendor_id).pk);
+        assert!(member.sk.starts_with(&members_of(vendor_id).prefix));
+        let invite = invitation(vendor_id, InvitationId::generate());
+        assert!(!invite.sk.starts_with(&members_of(vendor_id).prefix));
+        assert!(invite.sk.starts_with(&invitations_of(vendor_id).prefix));
+        let guard = pending_invitation_guard(vendor_id, &Email::parse("e", "a@b.co").unwrap());
+        assert!(!guard.sk.starts_with(&invitations_of(vendor_id).prefix));
+        let code = location_code(vendor_id, "WH-1");
+        assert!(!code.sk.starts_with(&locations_of(vendor_id).prefix));
+    }
+
+    #[test]
+    fn email_uniqueness_keys_ignore_case() {
+        let a = Email::parse("email", "Ada@Example.com").unwrap();
+        let b = Email::parse("email", "ada@example.com").unwrap();
+        assert_eq!(user_email(&a), user_email(&b));
+    }
+}
