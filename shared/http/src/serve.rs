@@ -14,14 +14,15 @@ pub fn respond(result: Result<Response<Body>, ApiError>, request_id: &str) -> Re
     result.unwrap_or_else(|e| e.into_response(request_id))
 }
 
-/// Calls `handler` with the request and renders its error, if any. Tests call this directly.
-pub async fn handle<D, F, Fut>(deps: &D, req: Request, handler: F) -> Response<Body>
+/// Calls `handler` with the request and renders its error, if any, as the runtime would.
+/// Tests call this directly: `handle(req, |r| register(&deps, r))`.
+pub async fn handle<F, Fut>(req: Request, handler: F) -> Response<Body>
 where
-    F: FnOnce(&D, Request) -> Fut,
+    F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
     let id = request_id(&req);
-    respond(handler(deps, req).await, &id)
+    respond(handler(req).await, &id)
 }
 
 /// Serves `handler` on the Lambda runtime with dependencies built once at start.

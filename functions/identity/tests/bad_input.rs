@@ -1,0 +1,150 @@
+//! Handlers answer bad input with a 4xx naming the field before they touch the store.
+//! The store client here points at a port where nothing listens: any store call would
+//! turn the answer into a 500, so a 4xx proves nothing was read or written.
+
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use stockyard_http::serve::handle;
+use stockyard_http::{ApiDeps, TokenIssuer, TokenVerifier};
+use stockyard_identity::AuthDeps;
+use stockyard_identity::handlers::{addresses, auth, vendors};
+use stockyard_store::Table;
+
+const SIGNING: &str = include_str!("../../../infra/local/dev/jwt-signing-key.pem");
+const VERIFYING: &str = include_str!("../../../infra/local/dev/jwt-verifying-key.pem");
+
+fn unreachable_store() -> Table {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    Table::new(aws_sdk_dynamodb::Client::from_conf(config), "unreachable")
+}
+
+fn api() -> ApiDeps {
+    ApiDeps {
+        table: unreachable_store(),
+        verifier: TokenVerifier::new(VERIFYING, "stockyard", "stockyard-test").unwrap(),
+    }
+}
+
+fn auth_deps() -> AuthDeps {
+    AuthDeps {
+        api: api(),
+        issuer: Some(TokenIssuer::new(SIGNING, "stockyard", "stockyard-test").unwrap()),
+        admin: None,
+    }
+}
+
+fn token() -> String {
+    use stockyard_domain::{ids::UserId, roles::PlatformRole, values::Email};
+    let email = Email::parse("email", "ada@example.com").unwrap();
+    let subject = stockyard_http::auth::TokenSubject {
+        user_id: UserId::generate(),
+        email: &email,
+        roles: &[PlatformRole::Customer],
+        vendor_id: None,
+        vendor_role: None,
+    };
+    TokenIssuer::new(SIGNING, "stockyard", "stockyard-test").unwrap().issue(&subject, chrono::Utc::now()).unwrap()
+}
+
+fn request(method: &str, path: &str, body: &str, bearer: Option<&str>) -> Request {
+    let mut headers = json!({"content-type": "application/json"});
+    if let Some(t) = bearer {
+        headers["authorization"] = Value::String(format!("Bearer {t}"));
+    }
+    let event = json!({
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
+        "headers": headers, "body": body, "isBase64Encoded": false,
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1", "domainPrefix": "local",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": "req-test", "routeKey": format!("{method} {path}"), "stage": "$default",
+            "time": "24/Nov/2026:18:00:00 +0000", "timeEpoch": 1795540800000u64}
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn error_of(resp: &Response<Body>) -> Value {
+    let json: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+    assert_eq!(json["error"]["request_id"], "req-test");
+    json["error"].clone()
+}
+
+#[tokio::test]
+async fn registering_with_an_invalid_email_is_refused_naming_the_field() {
+    let req = request(
+        "POST",
+        "/auth/register",
+        r#"{"email":"not-an-email","password":"correct horse battery","name":"Ada"}"#,
+        None,
+    );
+    let deps = auth_deps();
+    let resp = handle(req, |r| auth::register(&deps, r)).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(error_of(&resp)["field"], "email");
+}
+
+#[tokio::test]
+async fn registering_with_a_weak_password_is_refused_naming_the_field() {
+    let req = request("POST", "/auth/register", r#"{"email":"ada@example.com","password":"short","name":"Ada"}"#, None);
+    let deps = auth_deps();
+    let resp = handle(req, |r| auth::register(&deps, r)).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(error_of(&resp)["field"], "password");
+}
+
+#[tokio::test]
+async fn an_unknown_field_in_a_body_is_a_malformed_request_naming_it() {
+    let body = r#"{"email":"ada@example.com","password":"correct horse battery","name":"Ada","roles":["admin"]}"#;
+    let deps = auth_deps();
+    let resp = handle(request("POST", "/auth/register", body, None), |r| auth::register(&deps, r)).await;
+    assert_eq!(resp.status(), 400);
+    let error = error_of(&resp);
+    assert_eq!(error["code"], "malformed_request");
+    assert_eq!(error["field"], "roles");
+}
+
+#[tokio::test]
+async fn an_address_with_an_unknown_country_is_refused_naming_the_field() {
+    let body = r#"{"recipient":"Ada","line1":"1 Main St","city":"London","postal_code":"N1","country":"XX"}"#;
+    let deps = api();
+    let resp =
+        handle(request("POST", "/me/addresses", body, Some(&token())), |r| addresses::create_address(&deps, r)).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(error_of(&resp)["field"], "country");
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_is_unauthorized_before_anything_is_read() {
+    let deps = api();
+    let resp =
+        handle(request("POST", "/vendors", r#"{"name":"Green Valley"}"#, None), |r| vendors::create_vendor(&deps, r))
+            .await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(error_of(&resp)["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn a_vendor_name_that_is_too_short_is_refused_naming_the_field() {
+    let deps = api();
+    let resp =
+        handle(request("POST", "/vendors", r#"{"name":" x "}"#, Some(&token())), |r| vendors::create_vendor(&deps, r))
+            .await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(error_of(&resp)["field"], "name");
+}
+
+#[tokio::test]
+async fn the_store_being_unreachable_is_a_500_that_hides_the_cause() {
+    let body = r#"{"email":"ada@example.com","password":"correct horse battery"}"#;
+    let deps = auth_deps();
+    let resp = handle(request("POST", "/auth/login", body, None), |r| auth::login(&deps, r)).await;
+    assert_eq!(resp.status(), 500);
+    let error = error_of(&resp);
+    assert_eq!(error["code"], "internal_error");
+    assert!(!error["message"].as_str().unwrap().contains("127.0.0.1"));
+}
