@@ -42,6 +42,20 @@ impl Idempotency {
         Ok(Some(Self { scope, key: key.to_string(), request_hash }))
     }
 
+    /// Reads the key and, if the request was already done, its stored response:
+    /// `Err(response)` is the replay to return; `Ok(key)` means go ahead (with the key, if any).
+    pub async fn start(
+        req: &Request,
+        caller: &str,
+        table: &Table,
+    ) -> Result<Result<Option<Self>, Response<Body>>, ApiError> {
+        let Some(key) = Self::from_request(req, caller)? else { return Ok(Ok(None)) };
+        Ok(match key.replay(table).await? {
+            Some(replayed) => Err(replayed),
+            None => Ok(Some(key)),
+        })
+    }
+
     /// The stored response for this key, if the request was already done.
     pub async fn replay(&self, table: &Table) -> Result<Option<Response<Body>>, ApiError> {
         match idempotency::find(table, &self.scope, &self.key, Utc::now()).await? {

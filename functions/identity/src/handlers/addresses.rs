@@ -100,13 +100,10 @@ pub async fn create_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let me = deps.verifier.authenticate(&req)?;
     let body: AddressRequest = json_body(&req)?;
     let address = parse(&body)?;
-    let key = Idempotency::from_request(&req, &me.user_id.to_string())?;
-    if let Some(replayed) = match &key {
-        Some(k) => k.replay(&deps.table).await?,
-        None => None,
-    } {
-        return Ok(replayed);
-    }
+    let key = match Idempotency::start(&req, &me.user_id.to_string(), &deps.table).await? {
+        Ok(key) => key,
+        Err(replayed) => return Ok(replayed),
+    };
     let existing = all(&deps.table, me.user_id).await?;
     if existing.len() >= MAX_ADDRESSES {
         return Err(ApiError::unprocessable(

@@ -49,13 +49,10 @@ pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, A
     let email = Email::parse("email", &body.email)?;
     let name = bounded_text("name", &body.name, 1, 100)?;
     check_password("password", &body.password, Some(&email))?;
-    let key = Idempotency::from_request(&req, &format!("register:{email}"))?;
-    if let Some(replayed) = match &key {
-        Some(k) => k.replay(&deps.api.table).await?,
-        None => None,
-    } {
-        return Ok(replayed);
-    }
+    let key = match Idempotency::start(&req, &format!("register:{email}"), &deps.api.table).await? {
+        Ok(key) => key,
+        Err(replayed) => return Ok(replayed),
+    };
     if deps.admin.as_ref().is_some_and(|a| a.email == email) {
         return Err(email_taken());
     }

@@ -71,13 +71,10 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
     let email = Email::parse("email", &body.email)?;
     let role = VendorRole::parse_staff("role", &body.role)?;
     let access = authorize(table, &me, vendor_id, VendorPermission::Manage).await?;
-    let key = Idempotency::from_request(&req, &me.user_id.to_string())?;
-    if let Some(replayed) = match &key {
-        Some(k) => k.replay(table).await?,
-        None => None,
-    } {
-        return Ok(replayed);
-    }
+    let key = match Idempotency::start(&req, &me.user_id.to_string(), table).await? {
+        Ok(key) => key,
+        Err(replayed) => return Ok(replayed),
+    };
     let existing_user = table.get::<UserEmailRecord>(&keys::user_email(&email)).await?;
     if let Some(pointer) = existing_user
         && table.get::<MemberRecord>(&keys::member(vendor_id, pointer.user_id)).await?.is_some()

@@ -34,13 +34,10 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let body: CreateVendorRequest = json_body(&req)?;
     let name = bounded_text("name", &body.name, 2, 100)?;
     let description = description(body.description.as_deref())?;
-    let key = Idempotency::from_request(&req, &me.user_id.to_string())?;
-    if let Some(replayed) = match &key {
-        Some(k) => k.replay(&deps.table).await?,
-        None => None,
-    } {
-        return Ok(replayed);
-    }
+    let key = match Idempotency::start(&req, &me.user_id.to_string(), &deps.table).await? {
+        Ok(key) => key,
+        Err(replayed) => return Ok(replayed),
+    };
     let user = super::load_user(&deps.table, me.user_id).await?;
     if user.vendor_id.is_some() {
         return Err(already_member());

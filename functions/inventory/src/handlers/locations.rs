@@ -72,13 +72,10 @@ pub async fn create_location(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     let name = bounded_text("name", &body.name, 1, 100)?;
     let country = body.country.as_deref().map(|c| country("country", c)).transpose()?;
     authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
-    let key = Idempotency::from_request(&req, &me.user_id.to_string())?;
-    if let Some(replayed) = match &key {
-        Some(k) => k.replay(&deps.table).await?,
-        None => None,
-    } {
-        return Ok(replayed);
-    }
+    let key = match Idempotency::start(&req, &me.user_id.to_string(), &deps.table).await? {
+        Ok(key) => key,
+        Err(replayed) => return Ok(replayed),
+    };
     let location = LocationRecord {
         id: LocationId::generate(),
         vendor_id,
