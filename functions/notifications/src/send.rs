@@ -4,7 +4,8 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use stockyard_messaging::{EmailMessage, Mailer};
-use stockyard_store::{Table, outbox};
+use stockyard_store::Table;
+use stockyard_store::outbox::{self, Claim};
 
 pub struct SendDeps {
     pub table: Table,
@@ -20,15 +21,27 @@ impl SendDeps {
     }
 }
 
+/// How long a worker may take to send one email before another delivery may take over.
+const CLAIM_LEASE_SECONDS: i64 = 30;
+
 async fn send_one(deps: &SendDeps, body: &str) -> anyhow::Result<()> {
     let email: EmailMessage = serde_json::from_str(body).map_err(|e| anyhow::anyhow!("not an email message: {e}"))?;
-    if outbox::was_sent(&deps.table, email.email_id).await? {
-        tracing::info!(email_id = %email.email_id, "already sent; skipping the duplicate");
-        return Ok(());
+    let id = email.email_id;
+    match outbox::claim(&deps.table, id, Utc::now(), chrono::Duration::seconds(CLAIM_LEASE_SECONDS)).await? {
+        Claim::Granted => {}
+        Claim::AlreadySent => {
+            tracing::info!(email_id = %id, "already sent; skipping the duplicate");
+            return Ok(());
+        }
+        // Retried after the visibility timeout, by when the other worker has sent it or given up.
+        Claim::Busy => anyhow::bail!("another worker is sending this email"),
     }
-    deps.mailer.send(&email).await?;
-    outbox::mark_sent(&deps.table, email.email_id, Utc::now()).await?;
-    tracing::info!(email_id = %email.email_id, subject = %email.subject, "email sent");
+    if let Err(e) = deps.mailer.send(&email).await {
+        outbox::release(&deps.table, id).await?;
+        return Err(e.into());
+    }
+    outbox::mark_sent(&deps.table, id, Utc::now()).await?;
+    tracing::info!(email_id = %id, subject = %email.subject, "email sent");
     Ok(())
 }
 

@@ -83,6 +83,8 @@ pub enum VendorRole {
 pub enum VendorPermission {
     /// See the vendor, its staff and its locations.
     Read,
+    /// See who was invited and whether they accepted (owner only; changes nothing).
+    ReadInvitations,
     /// Change the vendor's profile, invite staff, change or remove their roles.
     Manage,
     /// Create and change products.
@@ -91,6 +93,13 @@ pub enum VendorPermission {
     InventoryWrite,
     /// Handle orders, returns and shipments.
     OrdersWrite,
+}
+
+impl VendorPermission {
+    /// Whether using this permission changes the vendor's data (refused while it is suspended).
+    pub fn changes_data(self) -> bool {
+        !matches!(self, VendorPermission::Read | VendorPermission::ReadInvitations)
+    }
 }
 
 impl VendorRole {
@@ -119,7 +128,7 @@ impl VendorRole {
     pub fn permissions(self) -> &'static [VendorPermission] {
         use VendorPermission::*;
         match self {
-            VendorRole::Owner => &[Read, Manage, CatalogWrite, InventoryWrite, OrdersWrite],
+            VendorRole::Owner => &[Read, ReadInvitations, Manage, CatalogWrite, InventoryWrite, OrdersWrite],
             VendorRole::CatalogEditor => &[Read, CatalogWrite],
             VendorRole::InventoryManager => &[Read, InventoryWrite],
             VendorRole::OrderHandler => &[Read, OrdersWrite],
@@ -145,10 +154,17 @@ mod tests {
 
     #[test]
     fn only_the_owner_manages_the_vendor_and_its_staff() {
-        assert!(VendorRole::Owner.allows(Manage));
+        assert!(VendorRole::Owner.allows(Manage) && VendorRole::Owner.allows(ReadInvitations));
         for role in VendorRole::STAFF {
             assert!(!role.allows(Manage), "{role}");
+            assert!(!role.allows(ReadInvitations), "{role}");
         }
+    }
+
+    #[test]
+    fn only_reading_permissions_are_allowed_to_change_nothing() {
+        assert!(!Read.changes_data() && !ReadInvitations.changes_data());
+        assert!([Manage, CatalogWrite, InventoryWrite, OrdersWrite].iter().all(|p| p.changes_data()));
     }
 
     #[test]

@@ -142,23 +142,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<validator::ValidationErrors> for ApiError {
-    fn from(errors: validator::ValidationErrors) -> Self {
-        let mut fields: Vec<_> = errors.field_errors().into_iter().collect();
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
-        match fields.first() {
-            Some((field, errs)) => {
-                let message = errs
-                    .first()
-                    .and_then(|e| e.message.as_ref().map(|m| m.to_string()))
-                    .unwrap_or_else(|| "is invalid".into());
-                ApiError::invalid(field, message)
-            }
-            None => ApiError::Malformed { message: "invalid request".into(), field: None },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

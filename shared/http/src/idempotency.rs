@@ -14,6 +14,8 @@ use stockyard_store::{StoreError, Table};
 use crate::ApiError;
 use crate::request::{body_text, header};
 
+const REUSED: &str = "idempotency_key_reused";
+
 /// A client-chosen key for one logical request, scoped to the caller and the route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
@@ -61,7 +63,7 @@ impl Idempotency {
         match idempotency::find(table, &self.scope, &self.key, Utc::now()).await? {
             None => Ok(None),
             Some(record) if record.request_hash != self.request_hash => Err(ApiError::unprocessable(
-                "idempotency_key_reused",
+                REUSED,
                 Some("Idempotency-Key"),
                 "this Idempotency-Key was used with a different request",
             )),
@@ -76,9 +78,36 @@ impl Idempotency {
     }
 }
 
+/// Runs a create-type request at most once per `Idempotency-Key`: a request already done is
+/// replayed without running `work`; otherwise `work` runs with the key, which it passes to
+/// [`commit`]. When `work` fails (a concurrent request with the same key may have won the race
+/// and made this one's checks fail), the winner's response is replayed if there is one.
+pub async fn idempotent(
+    req: &Request,
+    caller: &str,
+    table: &Table,
+    work: impl AsyncFnOnce(Option<&Idempotency>) -> Result<Response<Body>, ApiError>,
+) -> Result<Response<Body>, ApiError> {
+    let key = match Idempotency::start(req, caller, table).await? {
+        Ok(key) => key,
+        Err(replayed) => return Ok(replayed),
+    };
+    let result = work(key.as_ref()).await;
+    let (Some(key), Err(error)) = (&key, &result) else { return result };
+    match key.replay(table).await {
+        Ok(Some(replayed)) => Ok(replayed),
+        Err(reused) if reused.code() == REUSED => Err(reused),
+        _ => {
+            tracing::debug!(code = error.code(), "request with an Idempotency-Key failed; nothing to replay");
+            result
+        }
+    }
+}
+
 /// Commits `writes` and answers `status` with `body`. With a key, the response is recorded in the
-/// same transaction; if a concurrent request with the key won, its response is replayed.
-/// `conflict` turns the index of a write whose condition failed into the client's error.
+/// same transaction. `conflict` turns the index of a write whose condition failed into the
+/// client's error; a failed idempotency record means a concurrent request with the key won, and
+/// [`idempotent`] replays its response.
 pub async fn commit<T: Serialize>(
     table: &Table,
     mut writes: Vec<TransactWriteItem>,
@@ -95,12 +124,10 @@ pub async fn commit<T: Serialize>(
     }
     match table.transact(writes).await {
         Ok(()) => Ok(crate::response::json(status, body)),
-        Err(StoreError::TransactionConflict { index }) if index == business_writes => match key {
-            Some(k) => {
-                k.replay(table).await?.ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency record vanished")))
-            }
-            None => Err(conflict(index)),
-        },
+        Err(StoreError::TransactionConflict { index }) if index >= business_writes => Err(ApiError::conflict(
+            "idempotent_request_done",
+            "a request with this Idempotency-Key was completed at the same moment",
+        )),
         Err(StoreError::TransactionConflict { index }) => Err(conflict(index)),
         Err(e) => Err(e.into()),
     }

@@ -25,6 +25,7 @@ pub fn decide(
 ) -> Result<(), ApiError> {
     let allowed = match role {
         Some(role) => role.allows(permission),
+        // Invitations hold outsiders' email addresses: only the vendor's owner sees them.
         None => permission == VendorPermission::Read && principal.reads_all_accounts(),
     };
     if !allowed {
@@ -33,7 +34,7 @@ pub fn decide(
             None => "you are not a member of this vendor".into(),
         }));
     }
-    if vendor.status == VendorStatus::Suspended && permission != VendorPermission::Read {
+    if vendor.status == VendorStatus::Suspended && permission.changes_data() {
         return Err(ApiError::ForbiddenBecause {
             code: "vendor_suspended",
             message: "this vendor is suspended; its data can be read but not changed".into(),
@@ -98,6 +99,7 @@ mod tests {
         for role in [PlatformRole::Admin, PlatformRole::Support] {
             let platform = caller(&[PlatformRole::Customer, role]);
             assert!(decide(&platform, &v, None, VendorPermission::Read).is_ok());
+            assert!(decide(&platform, &v, None, VendorPermission::ReadInvitations).is_err());
             assert!(decide(&platform, &v, None, VendorPermission::InventoryWrite).is_err());
         }
     }
@@ -107,6 +109,7 @@ mod tests {
         let v = vendor(VendorStatus::Suspended);
         let owner = caller(&[PlatformRole::Customer]);
         assert!(decide(&owner, &v, Some(VendorRole::Owner), VendorPermission::Read).is_ok());
+        assert!(decide(&owner, &v, Some(VendorRole::Owner), VendorPermission::ReadInvitations).is_ok());
         let err = decide(&owner, &v, Some(VendorRole::Owner), VendorPermission::Manage).unwrap_err();
         assert_eq!(err.code(), "vendor_suspended");
     }

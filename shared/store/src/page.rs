@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::StoreError;
+use crate::keys::{self, Collection};
 
 /// Which page of a collection to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,15 +47,24 @@ pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Option<Str
     Some(URL_SAFE_NO_PAD.encode(json))
 }
 
-/// Decodes a cursor, refusing one that does not belong to the partition being read.
+/// Decodes a cursor, refusing anything this store could not have issued for `collection`: the
+/// attributes must be exactly those of a last-evaluated key of the query (table keys, plus the
+/// index keys when it reads the index), in the collection's partition and under its prefix.
 pub(crate) fn decode_cursor(
     cursor: &str,
-    partition_attr: &str,
-    partition: &str,
+    collection: &Collection,
 ) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| StoreError::InvalidCursor)?;
     let plain: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    if plain.get(partition_attr).map(String::as_str) != Some(partition) || plain.len() > 4 {
+    let (pk_attr, sk_attr, expected): (&str, &str, &[&str]) = match collection.index {
+        Some(_) => (keys::GSI1PK, keys::GSI1SK, &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK]),
+        None => (keys::PK, keys::SK, &[keys::PK, keys::SK]),
+    };
+    let shaped = plain.len() == expected.len()
+        && expected.iter().all(|attr| plain.get(*attr).is_some_and(|v| !v.is_empty()))
+        && plain[pk_attr] == collection.pk
+        && plain[sk_attr].starts_with(&collection.prefix);
+    if !shaped {
         return Err(StoreError::InvalidCursor);
     }
     Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
@@ -64,23 +74,40 @@ pub(crate) fn decode_cursor(
 mod tests {
     use super::*;
 
-    fn key() -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            ("PK".to_string(), AttributeValue::S("VENDOR#1".into())),
-            ("SK".to_string(), AttributeValue::S("MEMBER#2".into())),
-        ])
+    fn members() -> Collection {
+        Collection { index: None, pk: "VENDOR#1".into(), prefix: "MEMBER#".into() }
+    }
+
+    fn key(pairs: &[(&str, &str)]) -> HashMap<String, AttributeValue> {
+        pairs.iter().map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string()))).collect()
+    }
+
+    fn cursor(pairs: &[(&str, &str)]) -> String {
+        encode_cursor(&key(pairs)).unwrap()
     }
 
     #[test]
     fn a_cursor_round_trips_to_the_same_key() {
-        let cursor = encode_cursor(&key()).unwrap();
-        assert_eq!(decode_cursor(&cursor, "PK", "VENDOR#1").unwrap(), key());
+        let last = [("PK", "VENDOR#1"), ("SK", "MEMBER#2")];
+        assert_eq!(decode_cursor(&cursor(&last), &members()).unwrap(), key(&last));
+        let listing = Collection { index: Some("GSI1"), pk: "USERS".into(), prefix: "USER#".into() };
+        let last = [("PK", "USER#2"), ("SK", "PROFILE"), ("GSI1PK", "USERS"), ("GSI1SK", "USER#2")];
+        assert_eq!(decode_cursor(&cursor(&last), &listing).unwrap(), key(&last));
     }
 
     #[test]
-    fn a_cursor_from_another_partition_is_refused() {
-        let cursor = encode_cursor(&key()).unwrap();
-        assert!(matches!(decode_cursor(&cursor, "PK", "VENDOR#9"), Err(StoreError::InvalidCursor)));
-        assert!(matches!(decode_cursor("%%%", "PK", "VENDOR#1"), Err(StoreError::InvalidCursor)));
+    fn a_cursor_the_store_did_not_issue_for_the_collection_is_refused() {
+        for bad in [
+            cursor(&[("PK", "VENDOR#9"), ("SK", "MEMBER#2")]),
+            cursor(&[("PK", "VENDOR#1"), ("SK", "INVITE#2")]),
+            cursor(&[("PK", "VENDOR#1")]),
+            cursor(&[("PK", "VENDOR#1"), ("SK", "MEMBER#2"), ("GSI1PK", "X")]),
+            cursor(&[("PK", "VENDOR#1"), ("Sk", "MEMBER#2")]),
+            cursor(&[("PK", "VENDOR#1"), ("SK", "")]),
+            "%%%".into(),
+            URL_SAFE_NO_PAD.encode(b"[1,2]"),
+        ] {
+            assert!(matches!(decode_cursor(&bad, &members()), Err(StoreError::InvalidCursor)), "{bad}");
+        }
     }
 }

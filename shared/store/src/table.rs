@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -205,7 +206,7 @@ impl Table {
             Some(_) => (keys::GSI1PK, keys::GSI1SK),
             None => (keys::PK, keys::SK),
         };
-        let start = page.cursor.as_deref().map(|c| decode_cursor(c, pk_attr, &collection.pk)).transpose()?;
+        let start = page.cursor.as_deref().map(|c| decode_cursor(c, collection)).transpose()?;
         let mut names =
             HashMap::from([("#pk".to_string(), pk_attr.to_string()), ("#sk".to_string(), sk_attr.to_string())]);
         let mut values = HashMap::from([
@@ -314,32 +315,34 @@ impl Table {
     }
 
     /// Applies every write or none. A failed condition reports the index of its write.
+    /// A transaction cancelled only because another one was touching the same items at that
+    /// moment is tried again (it changed nothing), a few times with growing pauses.
     pub async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                if let Some(cancelled) = err.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
-                    _ => None,
-                }) {
-                    let failed = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
-                    if let Some(index) = failed {
-                        return Err(StoreError::TransactionConflict { index });
-                    }
+        const ATTEMPTS: u32 = 4;
+        let mut attempt = 1;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+            let Err(err) = result else { return Ok(()) };
+            let reasons: Vec<Option<String>> = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    c.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
                 }
-                Err(from_sdk(err))
+                _ => Vec::new(),
+            };
+            if let Some(index) = reasons.iter().position(|code| code.as_deref() == Some("ConditionalCheckFailed")) {
+                return Err(StoreError::TransactionConflict { index });
             }
+            let busy = reasons.iter().any(|code| code.as_deref() == Some("TransactionConflict"));
+            if !busy || attempt == ATTEMPTS {
+                return Err(from_sdk(err));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(15 * u64::from(attempt * attempt))).await;
+            attempt += 1;
         }
     }
 }
 
-fn split(
-    condition: Option<Expr>,
-) -> (Option<String>, Names, Values) {
+fn split(condition: Option<Expr>) -> (Option<String>, Names, Values) {
     match condition {
         Some(c) => {
             let (names, values) = (c.names_opt(), c.values_opt());

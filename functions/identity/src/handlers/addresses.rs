@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use stockyard_domain::address::{AddressInput, PostalAddress};
 use stockyard_domain::ids::{AddressId, UserId};
 use stockyard_http::error::ErrorBody;
-use stockyard_http::idempotency::{Idempotency, commit};
+use stockyard_http::idempotency::{commit, idempotent};
 use stockyard_http::request::{json_body, path};
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, ListResponse, Request, Response, no_content};
@@ -100,27 +100,27 @@ pub async fn create_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let me = deps.verifier.authenticate(&req)?;
     let body: AddressRequest = json_body(&req)?;
     let address = parse(&body)?;
-    let key = match Idempotency::start(&req, &me.user_id.to_string(), &deps.table).await? {
-        Ok(key) => key,
-        Err(replayed) => return Ok(replayed),
-    };
-    let existing = all(&deps.table, me.user_id).await?;
-    if existing.len() >= MAX_ADDRESSES {
-        return Err(ApiError::unprocessable(
-            "too_many_addresses",
-            None,
-            format!("an address book holds at most {MAX_ADDRESSES} addresses"),
-        ));
-    }
-    let id = AddressId::generate();
-    let is_default = body.is_default || existing.is_empty();
-    let new = record(me.user_id, id, address, is_default, Utc::now());
-    let mut writes = vec![deps.table.tx_put(&keys::address(me.user_id, id), None, &new, Some(Expr::not_exists()))?];
-    if is_default {
-        writes.extend(clear_other_defaults(&deps.table, &existing, id)?);
-    }
-    commit(&deps.table, writes, key.as_ref(), StatusCode::CREATED, &AddressView::from(new), |_| {
-        ApiError::conflict("address_changed", "your address book changed meanwhile; try again")
+    idempotent(&req, &me.user_id.to_string(), &deps.table, async |key| {
+        let existing = all(&deps.table, me.user_id).await?;
+        if existing.len() >= MAX_ADDRESSES {
+            return Err(ApiError::unprocessable(
+                "too_many_addresses",
+                None,
+                format!("an address book holds at most {MAX_ADDRESSES} addresses"),
+            ));
+        }
+        let id = AddressId::generate();
+        let is_default = body.is_default || existing.is_empty();
+        let new = record(me.user_id, id, address, is_default, Utc::now());
+        let mut writes =
+            vec![deps.table.tx_put(&keys::address(me.user_id, id), None, &new, Some(Expr::not_exists()))?];
+        if is_default {
+            writes.extend(clear_other_defaults(&deps.table, &existing, id)?);
+        }
+        commit(&deps.table, writes, key, StatusCode::CREATED, &AddressView::from(new), |_| {
+            ApiError::conflict("address_changed", "your address book changed meanwhile; try again")
+        })
+        .await
     })
     .await
 }

@@ -7,7 +7,7 @@ use stockyard_domain::roles::PlatformRole;
 use stockyard_domain::values::{Email, bounded_text, check_password};
 use stockyard_http::auth::TokenSubject;
 use stockyard_http::error::ErrorBody;
-use stockyard_http::idempotency::{Idempotency, commit};
+use stockyard_http::idempotency::{commit, idempotent};
 use stockyard_http::request::json_body;
 use stockyard_http::{ApiError, Body, Request, Response, json, no_content};
 use stockyard_store::identity::{
@@ -49,28 +49,27 @@ pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, A
     let email = Email::parse("email", &body.email)?;
     let name = bounded_text("name", &body.name, 1, 100)?;
     check_password("password", &body.password, Some(&email))?;
-    let key = match Idempotency::start(&req, &format!("register:{email}"), &deps.api.table).await? {
-        Ok(key) => key,
-        Err(replayed) => return Ok(replayed),
-    };
-    if deps.admin.as_ref().is_some_and(|a| a.email == email) {
-        return Err(email_taken());
-    }
-    let now = Utc::now();
-    let user = UserRecord {
-        id: UserId::generate(),
-        email,
-        name,
-        phone: None,
-        password_hash: passwords::hash(&body.password).map_err(ApiError::internal)?,
-        roles: vec![PlatformRole::Customer],
-        vendor_id: None,
-        vendor_role: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let writes = account_writes(&deps.api.table, &user)?;
-    commit(&deps.api.table, writes, key.as_ref(), StatusCode::CREATED, &UserView::from(user), |_| email_taken()).await
+    idempotent(&req, &format!("register:{email}"), &deps.api.table, async |key| {
+        if deps.admin.as_ref().is_some_and(|a| a.email == email) {
+            return Err(email_taken());
+        }
+        let now = Utc::now();
+        let user = UserRecord {
+            id: UserId::generate(),
+            email,
+            name,
+            phone: None,
+            password_hash: passwords::hash(&body.password).map_err(ApiError::internal)?,
+            roles: vec![PlatformRole::Customer],
+            vendor_id: None,
+            vendor_role: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let writes = account_writes(&deps.api.table, &user)?;
+        commit(&deps.api.table, writes, key, StatusCode::CREATED, &UserView::from(user), |_| email_taken()).await
+    })
+    .await
 }
 
 /// Creates the administrator from configuration the first time it signs in.

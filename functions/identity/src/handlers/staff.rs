@@ -7,7 +7,7 @@ use stockyard_domain::ids::{EmailId, InvitationId, UserId, VendorId};
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::values::Email;
 use stockyard_http::error::ErrorBody;
-use stockyard_http::idempotency::{Idempotency, commit};
+use stockyard_http::idempotency::{commit, idempotent};
 use stockyard_http::request::{json_body, page_request, path, query};
 use stockyard_http::response::ok;
 use stockyard_http::vendor_access::authorize;
@@ -71,54 +71,55 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
     let email = Email::parse("email", &body.email)?;
     let role = VendorRole::parse_staff("role", &body.role)?;
     let access = authorize(table, &me, vendor_id, VendorPermission::Manage).await?;
-    let key = match Idempotency::start(&req, &me.user_id.to_string(), table).await? {
-        Ok(key) => key,
-        Err(replayed) => return Ok(replayed),
-    };
-    let existing_user = table.get::<UserEmailRecord>(&keys::user_email(&email)).await?;
-    if let Some(pointer) = existing_user
-        && table.get::<MemberRecord>(&keys::member(vendor_id, pointer.user_id)).await?.is_some()
-    {
-        return Err(ApiError::conflict_on("already_member", "email", "this person is already a member of the vendor"));
-    }
-    let now = Utc::now();
-    let invitation = InvitationRecord {
-        id: InvitationId::generate(),
-        vendor_id,
-        vendor_name: access.vendor.name.clone(),
-        email: email.clone(),
-        role,
-        status: InvitationStatus::Pending,
-        invited_by: me.user_id,
-        created_at: now,
-        expires_on: now + INVITATION_VALIDITY,
-        accepted_at: None,
-    };
-    let message = invitation_email(&invitation);
-    let outbox_record = OutboxRecord {
-        id: message.email_id,
-        queue: "EMAILS_QUEUE_URL".into(),
-        body: serde_json::to_string(&message).map_err(ApiError::internal)?,
-        created_at: now,
-    };
-    let guard = InvitationGuardRecord { invitation_id: invitation.id, expires_at: invitation.expires_on.timestamp() };
-    let writes = vec![
-        table.tx_put(
-            &keys::pending_invitation_guard(vendor_id, &email),
-            None,
-            &guard,
-            Some(Expr::new("attribute_not_exists(PK) OR expires_at < :now").num(":now", now.timestamp())),
-        )?,
-        table.tx_put(
-            &keys::invitation(vendor_id, invitation.id),
-            Some(&keys::invitation_for_invitee(&email, invitation.id)),
-            &invitation,
-            Some(Expr::not_exists()),
-        )?,
-        outbox::put(table, &outbox_record)?,
-    ];
-    let response =
-        commit(table, writes, key.as_ref(), StatusCode::CREATED, &InvitationView::new(invitation, now), |_| {
+    idempotent(&req, &me.user_id.to_string(), table, async |key| {
+        let existing_user = table.get::<UserEmailRecord>(&keys::user_email(&email)).await?;
+        if let Some(pointer) = existing_user
+            && table.get::<MemberRecord>(&keys::member(vendor_id, pointer.user_id)).await?.is_some()
+        {
+            return Err(ApiError::conflict_on(
+                "already_member",
+                "email",
+                "this person is already a member of the vendor",
+            ));
+        }
+        let now = Utc::now();
+        let invitation = InvitationRecord {
+            id: InvitationId::generate(),
+            vendor_id,
+            vendor_name: access.vendor.name.clone(),
+            email: email.clone(),
+            role,
+            status: InvitationStatus::Pending,
+            invited_by: me.user_id,
+            created_at: now,
+            expires_on: now + INVITATION_VALIDITY,
+            accepted_at: None,
+        };
+        let message = invitation_email(&invitation);
+        let outbox_record = OutboxRecord {
+            id: message.email_id,
+            queue: "EMAILS_QUEUE_URL".into(),
+            body: serde_json::to_string(&message).map_err(ApiError::internal)?,
+            created_at: now,
+        };
+        let guard =
+            InvitationGuardRecord { invitation_id: invitation.id, expires_at: invitation.expires_on.timestamp() };
+        let writes = vec![
+            table.tx_put(
+                &keys::pending_invitation_guard(vendor_id, &email),
+                None,
+                &guard,
+                Some(Expr::new("attribute_not_exists(PK) OR expires_at < :now").num(":now", now.timestamp())),
+            )?,
+            table.tx_put(
+                &keys::invitation(vendor_id, invitation.id),
+                Some(&keys::invitation_for_invitee(&email, invitation.id)),
+                &invitation,
+                Some(Expr::not_exists()),
+            )?,
+            outbox::put(table, &outbox_record)?,
+        ];
+        let response = commit(table, writes, key, StatusCode::CREATED, &InvitationView::new(invitation, now), |_| {
             ApiError::conflict_on(
                 "already_invited",
                 "email",
@@ -126,18 +127,20 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
             )
         })
         .await?;
-    // Committed: publish now; if this fails the outbox relay publishes it shortly.
-    if response.headers().get("idempotent-replayed").is_none() {
-        match deps.emails.publish_raw(&outbox_record.body).await {
-            Ok(()) => {
-                if let Err(e) = outbox::remove(table, outbox_record.id).await {
-                    tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
+        // Committed: publish now; if this fails the outbox relay publishes it shortly.
+        if response.headers().get("idempotent-replayed").is_none() {
+            match deps.emails.publish_raw(&outbox_record.body).await {
+                Ok(()) => {
+                    if let Err(e) = outbox::remove(table, outbox_record.id).await {
+                        tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
             }
-            Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
         }
-    }
-    Ok(response)
+        Ok(response)
+    })
+    .await
 }
 
 fn parse_status_filter(req: &Request) -> Result<Option<String>, ApiError> {
@@ -162,7 +165,7 @@ pub async fn list_vendor_invitations(deps: &ApiDeps, req: Request) -> Result<Res
     let vendor_id = path(&req, "vendorId", VendorId::parse)?;
     let page = page_request(&req, true)?;
     let status = parse_status_filter(&req)?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::Manage).await?;
+    authorize(&deps.table, &me, vendor_id, VendorPermission::ReadInvitations).await?;
     let found = deps.table.query::<InvitationRecord>(&keys::invitations_of(vendor_id), &page, None).await?;
     Ok(ok(&ListResponse { items: views(found.items, status.as_deref()), next_cursor: found.next_cursor }))
 }

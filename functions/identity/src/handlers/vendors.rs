@@ -6,7 +6,7 @@ use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::values::bounded_text;
 use stockyard_http::error::ErrorBody;
-use stockyard_http::idempotency::{Idempotency, commit};
+use stockyard_http::idempotency::{commit, idempotent};
 use stockyard_http::request::{json_body, path};
 use stockyard_http::response::ok;
 use stockyard_http::vendor_access::authorize;
@@ -34,40 +34,44 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let body: CreateVendorRequest = json_body(&req)?;
     let name = bounded_text("name", &body.name, 2, 100)?;
     let description = description(body.description.as_deref())?;
-    let key = match Idempotency::start(&req, &me.user_id.to_string(), &deps.table).await? {
-        Ok(key) => key,
-        Err(replayed) => return Ok(replayed),
-    };
-    let user = super::load_user(&deps.table, me.user_id).await?;
-    if user.vendor_id.is_some() {
-        return Err(already_member());
-    }
-    let now = Utc::now();
-    let vendor = VendorRecord {
-        id: VendorId::generate(),
-        name,
-        description,
-        status: VendorStatus::Active,
-        status_reason: None,
-        owner_id: user.id,
-        created_at: now,
-        updated_at: now,
-    };
-    let owner = MemberRecord {
-        vendor_id: vendor.id,
-        user_id: user.id,
-        email: user.email.clone(),
-        name: user.name.clone(),
-        role: VendorRole::Owner,
-        joined_at: now,
-    };
-    let t = &deps.table;
-    let writes = vec![
-        t.tx_put(&keys::vendor(vendor.id), Some(&keys::vendor_listing(vendor.id)), &vendor, Some(Expr::not_exists()))?,
-        t.tx_put(&keys::member(vendor.id, user.id), None, &owner, Some(Expr::not_exists()))?,
-        join_vendor(t, user.id, vendor.id, VendorRole::Owner)?,
-    ];
-    commit(t, writes, key.as_ref(), StatusCode::CREATED, &VendorView::from(vendor), |_| already_member()).await
+    idempotent(&req, &me.user_id.to_string(), &deps.table, async |key| {
+        let user = super::load_user(&deps.table, me.user_id).await?;
+        if user.vendor_id.is_some() {
+            return Err(already_member());
+        }
+        let now = Utc::now();
+        let vendor = VendorRecord {
+            id: VendorId::generate(),
+            name,
+            description,
+            status: VendorStatus::Active,
+            status_reason: None,
+            owner_id: user.id,
+            created_at: now,
+            updated_at: now,
+        };
+        let owner = MemberRecord {
+            vendor_id: vendor.id,
+            user_id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: VendorRole::Owner,
+            joined_at: now,
+        };
+        let t = &deps.table;
+        let writes = vec![
+            t.tx_put(
+                &keys::vendor(vendor.id),
+                Some(&keys::vendor_listing(vendor.id)),
+                &vendor,
+                Some(Expr::not_exists()),
+            )?,
+            t.tx_put(&keys::member(vendor.id, user.id), None, &owner, Some(Expr::not_exists()))?,
+            join_vendor(t, user.id, vendor.id, VendorRole::Owner)?,
+        ];
+        commit(t, writes, key, StatusCode::CREATED, &VendorView::from(vendor), |_| already_member()).await
+    })
+    .await
 }
 
 pub(crate) fn already_member() -> ApiError {

@@ -8,7 +8,7 @@ use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::values::{bounded_text, code};
 use stockyard_http::error::ErrorBody;
-use stockyard_http::idempotency::{Idempotency, commit};
+use stockyard_http::idempotency::{commit, idempotent};
 use stockyard_http::request::{json_body, page_request, path};
 use stockyard_http::response::ok;
 use stockyard_http::vendor_access::authorize;
@@ -72,31 +72,30 @@ pub async fn create_location(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     let name = bounded_text("name", &body.name, 1, 100)?;
     let country = body.country.as_deref().map(|c| country("country", c)).transpose()?;
     authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
-    let key = match Idempotency::start(&req, &me.user_id.to_string(), &deps.table).await? {
-        Ok(key) => key,
-        Err(replayed) => return Ok(replayed),
-    };
-    let location = LocationRecord {
-        id: LocationId::generate(),
-        vendor_id,
-        code: location_code,
-        name,
-        kind: body.kind,
-        country,
-        created_at: Utc::now(),
-    };
-    let t = &deps.table;
-    let writes = vec![
-        t.tx_put(
-            &keys::location_code(vendor_id, &location.code),
-            None,
-            &LocationCodeRecord { location_id: location.id },
-            Some(Expr::not_exists()),
-        )?,
-        t.tx_put(&keys::location(vendor_id, location.id), None, &location, Some(Expr::not_exists()))?,
-    ];
-    commit(t, writes, key.as_ref(), StatusCode::CREATED, &LocationView::from(location), |_| {
-        ApiError::conflict_on("location_code_taken", "code", "this vendor already has a location with this code")
+    idempotent(&req, &me.user_id.to_string(), &deps.table, async |key| {
+        let location = LocationRecord {
+            id: LocationId::generate(),
+            vendor_id,
+            code: location_code,
+            name,
+            kind: body.kind,
+            country,
+            created_at: Utc::now(),
+        };
+        let t = &deps.table;
+        let writes = vec![
+            t.tx_put(
+                &keys::location_code(vendor_id, &location.code),
+                None,
+                &LocationCodeRecord { location_id: location.id },
+                Some(Expr::not_exists()),
+            )?,
+            t.tx_put(&keys::location(vendor_id, location.id), None, &location, Some(Expr::not_exists()))?,
+        ];
+        commit(t, writes, key, StatusCode::CREATED, &LocationView::from(location), |_| {
+            ApiError::conflict_on("location_code_taken", "code", "this vendor already has a location with this code")
+        })
+        .await
     })
     .await
 }

@@ -1,0 +1,68 @@
+# Stockyard: local stack, tests, benchmarks and deployment. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT     := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV     := $(ROOT)/.local/venv/bin
+SAM      := AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(ROOT)/.local/sam/bin/sam
+INSTALL  := $(ROOT)/infra/scripts/install.sh
+TOOL     := $(ROOT)/target/debug/stockyard-local
+API_PORT ?= 3000
+FN       ?=
+
+.PHONY: help run test bench build deploy invoke lint fmt events
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## Local stack on 127.0.0.1:$(API_PORT): emulators, every route, queues, schedules, demo data (Ctrl-C stops)
+	@$(INSTALL) --with-cargo-lambda
+	cargo build --workspace --bins
+	$(TOOL) run --api-port $(API_PORT)
+
+test: ## Template validation, unit, integration and end-to-end tests against a fresh local stack on free ports
+	@start=$$(date +%s); \
+	$(INSTALL) --with-sam; \
+	$(SAM) validate --lint --template template.yaml; \
+	cargo build --workspace --bins; \
+	if cargo nextest --version >/dev/null 2>&1; then runner=(cargo nextest run --workspace --no-tests=warn); \
+	else runner=(cargo test --workspace); fi; \
+	"$${runner[@]}" --no-run; \
+	status=0; $(TOOL) exec -- "$${runner[@]}" || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start ))s (exit $$status)"; \
+	exit $$status
+
+bench: ## Cold start and size of every function (release build; slow the first time)
+	cargo build -p stockyard-local
+	$(TOOL) bench
+
+build: ## Release build of every function for Lambda (arm64, provided.al2023) into target/lambda/
+	@$(INSTALL) --with-cargo-lambda
+	cargo build -p stockyard-local
+	PATH="$(VENV):$$PATH" cargo lambda build --release --arm64 $$($(TOOL) binaries | sed 's/^/--bin /')
+
+deploy: ## Build with cargo-lambda and deploy with AWS SAM (needs AWS credentials; first time: guided)
+	@$(INSTALL) --with-sam --with-cargo-lambda
+	PATH="$(VENV):$$PATH" $(ROOT)/.local/sam/bin/sam build --beta-features
+	$(ROOT)/.local/sam/bin/sam deploy $$([ -f samconfig.toml ] || echo --guided)
+
+invoke: ## Invoke one function with events/$(FN).json through a running `make run`: make invoke FN=login
+	@[ -n "$(FN)" ] || { echo "usage: make invoke FN=<function>   (functions: $$(ls events | sed 's/\.json$$//' | tr '\n' ' '))"; exit 2; }
+	@[ -f "events/$(FN).json" ] || { echo "no sample event events/$(FN).json"; exit 2; }
+	@curl -fsS -o /dev/null "http://127.0.0.1:$(API_PORT)/_local/health" 2>/dev/null || { echo "The local stack is not running on 127.0.0.1:$(API_PORT). Start it with 'make run' in another terminal."; exit 1; }
+	@[ -x "$(VENV)/cargo-lambda" ] || $(INSTALL) --with-cargo-lambda
+	$(VENV)/cargo-lambda lambda invoke --invoke-address 127.0.0.1 --invoke-port $(API_PORT) --data-file "events/$(FN).json" "$(FN)"
+
+lint: ## rustfmt check, clippy (warnings are errors), `sam validate --lint` (works offline)
+	@$(INSTALL) --with-sam
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(SAM) validate --lint --template template.yaml
+
+fmt: ## Format the code
+	cargo fmt --all
+
+events: ## Write events/<fn>.json for template functions that have none
+	cargo build -p stockyard-local
+	$(TOOL) events

@@ -1,0 +1,236 @@
+//! Sample events for every template function (events/<fn>.json): API Gateway v2 requests,
+//! SQS batches and EventBridge scheduled events. Generated once, then committed and edited
+//! by hand; `stockyard-local events` only writes the missing ones unless `--force`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::apigw::{EventContext, HttpRequest, Route};
+use crate::pump::{Record, sqs_event};
+use crate::template::{FunctionEvent, Template};
+
+const ACCOUNT: &str = "123456789012";
+
+/// A plausible request body for a function, by binary name (README "API at a glance").
+fn sample_body(binary: &str, method: &str) -> Option<Value> {
+    let address = json!({
+        "label": "Home", "recipient": "Ada Lovelace", "line1": "12 St James's Square", "line2": null,
+        "city": "London", "region": null, "postal_code": "SW1Y 4JH", "country": "GB",
+        "phone": "+441632960961", "is_default": true
+    });
+    Some(match binary {
+        "register" => {
+            json!({"email": "grace@example.com", "password": "correct horse battery", "name": "Grace Hopper"})
+        }
+        "login" => json!({"email": "ada@example.com", "password": crate::seed::DEMO_PASSWORD}),
+        "refresh-token" | "revoke-token" => json!({"refresh_token": "REPLACE-WITH-A-REFRESH-TOKEN-FROM-LOGIN"}),
+        "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
+        "create-address" | "update-address" => address,
+        "create-vendor" => {
+            json!({"name": "Green Valley Farm", "description": "Organic vegetables and dairy from the Cotswolds"})
+        }
+        "update-vendor" => json!({"description": "Organic vegetables, dairy and eggs from the Cotswolds"}),
+        "invite-staff" => json!({"email": "grace@example.com", "role": "inventory_manager"}),
+        "update-staff-role" => json!({"role": "order_handler"}),
+        "set-user-roles" => json!({"roles": ["customer", "support"]}),
+        "set-vendor-status" => json!({"status": "suspended", "reason": "Unpaid marketplace fees"}),
+        "create-location" => {
+            json!({"code": "WH-LONDON", "name": "London warehouse", "kind": "warehouse", "country": "GB"})
+        }
+        _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
+        _ => return None,
+    })
+}
+
+/// Stable, valid ULIDs for path parameters.
+fn sample_param(name: &str) -> String {
+    match name {
+        "vendorId" => "01JBZ4W9Q6T3M8K2R5X7N1C0VD",
+        "userId" => "01JBZ4W9Q6T3M8K2R5X7N1C0US",
+        "addressId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AD",
+        "invitationId" => "01JBZ4W9Q6T3M8K2R5X7N1C0NV",
+        "locationId" => "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+        "productId" => "01JBZ4W9Q6T3M8K2R5X7N1C0PR",
+        "orderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0RD",
+        _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
+    }
+    .to_string()
+}
+
+const PUBLIC: &[&str] = &["register", "login", "refresh-token", "get-openapi"];
+
+pub fn http_event(binary: &str, method: &str, path: &str) -> Value {
+    let method = if method == "ANY" { "GET" } else { method };
+    let mut params = BTreeMap::new();
+    let mut raw_path = String::new();
+    if path == "$default" {
+        raw_path.push('/');
+    }
+    for seg in path.split('/').filter(|s| !s.is_empty() && *s != "$default") {
+        raw_path.push('/');
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.trim_end_matches('+').strip_suffix('}')) {
+            let v = sample_param(name);
+            raw_path.push_str(&v);
+            params.insert(name.to_string(), v);
+        } else {
+            raw_path.push_str(seg);
+        }
+    }
+    let body = sample_body(binary, method).map(|b| serde_json::to_string_pretty(&b).unwrap_or_default());
+    let mut headers = vec![
+        ("accept".to_string(), "application/json".to_string()),
+        ("host".to_string(), "127.0.0.1:3000".to_string()),
+        ("user-agent".to_string(), "curl/8.5.0".to_string()),
+    ];
+    if !PUBLIC.contains(&binary) {
+        headers.push(("authorization".into(), "Bearer REPLACE-WITH-AN-ACCESS-TOKEN".into()));
+    }
+    if body.is_some() {
+        headers.push(("content-type".into(), "application/json".into()));
+        if matches!(binary, "register" | "create-vendor" | "create-address" | "create-location" | "invite-staff") {
+            headers.push(("idempotency-key".into(), "01JBZ4W9Q6T3M8K2R5X7N1C0IK".into()));
+        }
+    }
+    let raw_query = if binary.starts_with("list-") { "limit=20" } else { "" };
+    let req = HttpRequest {
+        method,
+        raw_path: &raw_path,
+        raw_query,
+        headers,
+        body: body.as_deref().unwrap_or("").as_bytes(),
+        source_ip: "127.0.0.1",
+        protocol: "HTTP/1.1",
+    };
+    let route_key = Route { method: method.into(), path: path.into(), function: binary.into() }.route_key();
+    let ctx = EventContext {
+        route_key: &route_key,
+        path_parameters: &params,
+        request_id: "01JBZ4W9Q6T3M8K2R5X7N1C0RQ",
+        account_id: ACCOUNT,
+        api_id: "local",
+        domain_name: "127.0.0.1:3000",
+        time: chrono::DateTime::from_timestamp(1_730_000_000, 0).unwrap_or_default(),
+    };
+    crate::apigw::request_event(&req, &ctx)
+}
+
+pub fn sqs_sample(queue_arn: &str) -> Value {
+    let records: Vec<Record> = [
+        ("01JBZ4W9Q6T3M8K2R5X7N1C0E1", "grace@example.com", "You're invited to join Green Valley Farm on Stockyard"),
+        ("01JBZ4W9Q6T3M8K2R5X7N1C0E2", "ada@example.com", "Welcome to Stockyard"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (id, to, subject))| {
+        let body = json!({
+            "email_id": id, "to": [to], "subject": subject,
+            "text": format!("Hello,\n\n{subject}.\n\n-- Stockyard"), "html": null
+        })
+        .to_string();
+        Record {
+            message_id: format!("0e7c8f3b-1a1a-4c2d-857d-8f88ab53f16{i}"),
+            receipt_handle: format!("AQEB-sample-receipt-handle-{i}"),
+            md5_of_body: String::new(),
+            body,
+            attributes: vec![
+                ("ApproximateFirstReceiveTimestamp".into(), "1730000000123".into()),
+                ("ApproximateReceiveCount".into(), "1".into()),
+                ("SenderId".into(), "AIDAIENQZJOLO23YVJ4VO".into()),
+                ("SentTimestamp".into(), "1730000000000".into()),
+            ],
+            message_attributes: vec![],
+        }
+    })
+    .collect();
+    sqs_event(&records, queue_arn, "us-east-1")
+}
+
+/// One event per function, keyed by binary name.
+pub fn all(template: &Template) -> Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for f in template.functions()? {
+        let event = f.events.first().map(|e| match e {
+            FunctionEvent::Http { method, path, .. } => http_event(&f.binary, method, path),
+            FunctionEvent::Sqs { queue, .. } => {
+                let queue_id =
+                    queue.get("Fn::GetAtt").and_then(|a| a.get(0)).and_then(Value::as_str).unwrap_or("Queue");
+                sqs_sample(&format!("arn:aws:sqs:us-east-1:{ACCOUNT}:stockyard-{queue_id}"))
+            }
+            FunctionEvent::Schedule { name, .. } => {
+                let mut ev = crate::schedule::scheduled_event(
+                    &format!("arn:aws:events:us-east-1:{ACCOUNT}:rule/stockyard-{}-{name}", f.logical_id),
+                    ACCOUNT,
+                    "us-east-1",
+                    chrono::DateTime::from_timestamp(1_730_000_000, 0).unwrap_or_default(),
+                );
+                ev["id"] = json!("cdc73f9d-aea9-11e3-9d5a-835b769c0d9c");
+                ev
+            }
+        });
+        // A function without events is invoked directly; give it an empty object.
+        out.insert(f.binary.clone(), event.unwrap_or_else(|| json!({})));
+    }
+    Ok(out)
+}
+
+pub fn write_all(root: &Path, force: bool) -> Result<()> {
+    let template = Template::load(&root.join("template.yaml"))?;
+    let dir = root.join("events");
+    std::fs::create_dir_all(&dir)?;
+    let (mut written, mut kept) = (0, 0);
+    for (binary, event) in all(&template)? {
+        let path = dir.join(format!("{binary}.json"));
+        if path.exists() && !force {
+            kept += 1;
+            continue;
+        }
+        let mut text = serde_json::to_string_pretty(&event)?;
+        text.push('\n');
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written += 1;
+    }
+    println!("events: {written} written, {kept} kept (existing; --force overwrites) in {}", dir.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_samples_fill_path_parameters_and_bodies() {
+        let ev = http_event("update-staff-role", "PUT", "/vendors/{vendorId}/staff/{userId}");
+        assert_eq!(ev["routeKey"], "PUT /vendors/{vendorId}/staff/{userId}");
+        assert_eq!(ev["pathParameters"]["vendorId"], "01JBZ4W9Q6T3M8K2R5X7N1C0VD");
+        assert!(ev["rawPath"].as_str().unwrap().ends_with("/staff/01JBZ4W9Q6T3M8K2R5X7N1C0US"));
+        let body: Value = serde_json::from_str(ev["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["role"], "order_handler");
+        assert!(ev["headers"]["authorization"].as_str().unwrap().starts_with("Bearer "));
+        let login = http_event("login", "POST", "/auth/login");
+        assert!(login["headers"].get("authorization").is_none());
+        let get = http_event("get-profile", "GET", "/me");
+        assert!(get.get("body").is_none());
+    }
+
+    #[test]
+    fn every_template_function_gets_an_event() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let t = Template::load(&path).unwrap();
+        let events = all(&t).unwrap();
+        assert_eq!(events.len(), t.functions().unwrap().len());
+        for (name, ev) in &events {
+            assert!(ev.is_object(), "{name}");
+        }
+    }
+
+    #[test]
+    fn sqs_samples_carry_email_messages() {
+        let ev = sqs_sample("arn:aws:sqs:us-east-1:1:q");
+        let body: Value = serde_json::from_str(ev["Records"][0]["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["to"][0], "grace@example.com");
+        assert!(body["email_id"].as_str().unwrap().starts_with("01J"));
+    }
+}

@@ -1,0 +1,275 @@
+//! stockyard-local: the local stack (emulators + template resources + the real function
+//! binaries behind an API Gateway-shaped gateway), for `make run`, `make test` and `make bench`.
+
+mod apigw;
+mod bench;
+mod bootstrap;
+mod emulators;
+mod events;
+mod gateway;
+mod lambda;
+mod params;
+mod pump;
+mod resolve;
+mod schedule;
+mod seed;
+mod stack;
+mod template;
+mod util;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::stack::{Mode, Options};
+
+#[derive(Parser)]
+#[command(
+    name = "stockyard-local",
+    about = "Stockyard's local AWS stack: emulators, gateway, queue consumers, schedules"
+)]
+struct Cli {
+    /// Repository root (holds template.yaml).
+    #[arg(long, global = true, env = "STOCKYARD_ROOT")]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the stack, seed demo data and serve until Ctrl-C.
+    Run {
+        #[arg(long, default_value_t = 3000)]
+        api_port: u16,
+        /// Do not create the demo marketplace.
+        #[arg(long)]
+        no_seed: bool,
+        #[command(flatten)]
+        stack: StackArgs,
+    },
+    /// Start a fresh stack on free ports, run a command with its environment, tear it down,
+    /// exit with the command's status.
+    Exec {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Command and arguments.
+        #[arg(trailing_var_arg = true, required = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Cold start and size of every function binary (release build) against a hello-world lambda.
+    Bench {
+        /// Spawns per binary (median reported).
+        #[arg(long, default_value_t = 15)]
+        runs: usize,
+        /// Use the existing release binaries instead of building them.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Write events/<fn>.json for every template function that has none (or all with --force).
+    Events {
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the template's routes, queue consumers and schedules.
+    Routes,
+    /// Print the binary name of every template function, one per line.
+    Binaries,
+}
+
+/// How the stack runs the functions (shared by `run` and `exec`).
+#[derive(clap::Args)]
+struct StackArgs {
+    /// Run function binaries from target/release.
+    #[arg(long)]
+    release: bool,
+    /// Do not run scheduled functions on their schedule (POST /_local/schedules/<fn> still works).
+    #[arg(long)]
+    no_schedules: bool,
+    /// Workers per function at most.
+    #[arg(long, default_value_t = 4)]
+    max_workers: usize,
+}
+
+impl StackArgs {
+    fn options(self, root: PathBuf, mode: Mode, api_port: u16) -> Result<Options> {
+        Ok(Options {
+            root,
+            mode,
+            api_port,
+            release: self.release,
+            schedules: !self.no_schedules,
+            emulator: emulators::Kind::from_env()?,
+            max_workers: self.max_workers,
+        })
+    }
+}
+
+fn root(cli_root: Option<PathBuf>) -> Result<PathBuf> {
+    let root = match cli_root {
+        Some(r) => r,
+        None => {
+            // The repository root is two levels above this crate when run via cargo; otherwise cwd.
+            let cwd = std::env::current_dir()?;
+            let mut dir = cwd.as_path();
+            loop {
+                if dir.join("template.yaml").is_file() && dir.join("Cargo.toml").is_file() {
+                    break dir.to_path_buf();
+                }
+                match dir.parent() {
+                    Some(p) => dir = p,
+                    None => break cwd.clone(),
+                }
+            }
+        }
+    };
+    stack::check_root(&root)?;
+    root.canonicalize().context("resolving the repository root")
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let code = match rt.block_on(real_main(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("stockyard-local: {e:#}");
+            1
+        }
+    };
+    // Dropping the runtime drops every task and with them any child still guarded.
+    drop(rt);
+    std::process::exit(code);
+}
+
+async fn real_main(cli: Cli) -> Result<i32> {
+    let root = root(cli.root)?;
+    match cli.command {
+        Command::Run { api_port, no_seed, stack } => run(stack.options(root, Mode::Run, api_port)?, !no_seed).await,
+        Command::Exec { stack, command } => exec(stack.options(root, Mode::Exec, 0)?, command).await,
+        Command::Bench { runs, no_build } => bench::run(&root, runs, !no_build).await.map(|_| 0),
+        Command::Events { force } => events::write_all(&root, force).map(|_| 0),
+        Command::Binaries => {
+            let (template, _) = stack::load_template(&root)?;
+            for f in template.functions()? {
+                println!("{}", f.binary);
+            }
+            Ok(0)
+        }
+        Command::Routes => {
+            let (template, _) = stack::load_template(&root)?;
+            for f in template.functions()? {
+                for e in &f.events {
+                    println!("{:<28} {e:?}", f.binary);
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+async fn run(opts: Options, seed: bool) -> Result<i32> {
+    println!("stockyard-local: starting ({} + DynamoDB Local)...", opts.emulator.name());
+    let running = stack::start(&opts).await?;
+    let ready = running.startup;
+    let seeded = if seed {
+        match seed::seed(&running).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("seed: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    print_summary(&running, ready, seeded.as_deref());
+    wait_for_stop_signal().await;
+    println!("\nstockyard-local: stopping...");
+    running.stop(true).await;
+    println!("stockyard-local: stopped");
+    Ok(0)
+}
+
+fn print_summary(running: &stack::Running, ready: std::time::Duration, seeded: Option<&str>) {
+    let info = &running.info;
+    let s = |p: &str| info.pointer(p).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let fns = info["functions"].as_object().map(|o| o.len()).unwrap_or(0);
+    let routes: usize = info["functions"]
+        .as_object()
+        .map(|o| o.values().map(|f| f["routes"].as_array().map_or(0, Vec::len)).sum())
+        .unwrap_or(0);
+    println!();
+    println!("  Stockyard local stack ready in {:.1}s", ready.as_secs_f64());
+    println!("  API          {}   ({routes} routes, {fns} functions; GET /_local/routes)", s("/api_url"));
+    println!("  Emails       {}", s("/emails_url"));
+    println!("  DynamoDB     {}   ({} for SQS/SES: {})", s("/endpoints/dynamodb"), s("/emulator"), s("/endpoints/aws"));
+    println!("  Admin        {} / {}", s("/admin/email"), s("/admin/password"));
+    println!("  Stack file   {}", running.stack_file.display());
+    println!("  Invoke       make invoke FN=<function>   (events/<function>.json)");
+    if let Some(seeded) = seeded {
+        println!("{seeded}");
+    }
+    println!("  Stop         Ctrl-C");
+    println!();
+}
+
+async fn wait_for_stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        _ = async { match hup.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+async fn exec(opts: Options, command: Vec<String>) -> Result<i32> {
+    let Some((program, args)) = command.split_first() else { bail!("exec needs a command") };
+    let t0 = Instant::now();
+    let running = stack::start(&opts).await?;
+    eprintln!(
+        "stockyard-local: stack ready in {:.1}s at {} ({}); function logs in .local/logs/<fn>.log",
+        running.startup.as_secs_f64(),
+        running.api_url,
+        opts.emulator.name()
+    );
+    // Keep Ctrl-C from killing us before the child: the child (same process group) gets it
+    // and exits; then we tear down.
+    let ctrl_c = tokio::spawn(async {
+        loop {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+        }
+    });
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .envs(running.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .status()
+        .await;
+    let code = match &status {
+        Ok(s) => s.code().unwrap_or(1),
+        Err(_) => 127,
+    };
+    let exec_dir = running.stack_file.parent().map(|p| p.to_path_buf());
+    let t_stop = Instant::now();
+    running.stop(false).await;
+    ctrl_c.abort();
+    if code == 0
+        && let Some(dir) = exec_dir
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    eprintln!(
+        "stockyard-local: stack stopped in {:.1}s; total {:.1}s",
+        t_stop.elapsed().as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+    match status {
+        Ok(_) => Ok(code),
+        Err(e) => Err(anyhow::anyhow!("running {program}: {e}")),
+    }
+}

@@ -1,0 +1,696 @@
+//! The store against DynamoDB Local, through the real SDK: records, conditions, transactions,
+//! pagination cursors, idempotency records and the outbox.
+//!
+//! Run them through `make test` (which starts the emulators and exports `STOCKYARD_TABLE_NAME`
+//! and `AWS_ENDPOINT_URL_DYNAMODB`). Every test writes under fresh ULID keys, so they share the
+//! one table and run in parallel and in any order.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::EmailId;
+use stockyard_store::idempotency::{self, IdempotencyRecord};
+use stockyard_store::keys::{self, Collection, IndexKey, Key};
+use stockyard_store::outbox::{self, Claim, OutboxRecord, SentEmailRecord};
+use stockyard_store::table::{Change, Expr};
+use stockyard_store::{Page, PageRequest, StoreError, Table};
+use ulid::Ulid;
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+fn required_env(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "{name} is not set. The store's integration tests need DynamoDB Local and the table from \
+             template.yaml: run them via `make test` (or `target/debug/stockyard-local exec -- \
+             cargo nextest run -p stockyard-store`)."
+        ),
+    }
+}
+
+/// The stack's table, reached through the SDK configuration every function uses.
+async fn table() -> Table {
+    let name = required_env("STOCKYARD_TABLE_NAME");
+    // Never let these tests reach a real AWS account.
+    required_env("AWS_ENDPOINT_URL_DYNAMODB");
+    let sdk = stockyard_platform::aws_config().await;
+    Table::new(aws_sdk_dynamodb::Client::new(&sdk), name)
+}
+
+/// A partition key no other test (or run) uses.
+fn fresh_partition() -> String {
+    format!("STORETEST#{}", Ulid::new())
+}
+
+fn key(pk: &str, sk: &str) -> Key {
+    Key { pk: pk.to_string(), sk: sk.to_string() }
+}
+
+/// A record with a bit of everything serde_dynamo has to carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Widget {
+    name: String,
+    count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    tags: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+fn widget(name: &str, count: i64) -> Widget {
+    Widget { name: name.to_string(), count, note: None, tags: vec![], created_at: Utc::now() }
+}
+
+/// `ADD #count :n`.
+fn add_count(n: i64) -> Expr {
+    Expr::new("ADD #count :n").name("#count", "count").num(":n", n)
+}
+
+/// `#count = :expected`.
+fn count_is(expected: i64) -> Expr {
+    Expr::new("#count = :expected").name("#count", "count").num(":expected", expected)
+}
+
+async fn get_widget(table: &Table, key: &Key) -> Option<Widget> {
+    table.get::<Widget>(key).await.expect("get")
+}
+
+/// Follows cursors to the end, checking every page respects the limit.
+async fn all_pages<T>(table: &Table, collection: &Collection, limit: i32, newest_first: bool) -> (Vec<T>, usize)
+where
+    T: serde::de::DeserializeOwned,
+{
+    let mut page = PageRequest { limit, cursor: None, newest_first };
+    let mut items = Vec::new();
+    let mut pages = 0;
+    loop {
+        let next: Page<T> = table.query(collection, &page, None).await.expect("query");
+        pages += 1;
+        assert!(next.items.len() <= limit as usize, "a page holds at most `limit` items");
+        assert!(pages <= 1000, "the cursor does not advance");
+        items.extend(next.items);
+        match next.next_cursor {
+            Some(cursor) => {
+                assert_ne!(page.cursor.as_deref(), Some(cursor.as_str()), "the cursor must advance");
+                page.cursor = Some(cursor);
+            }
+            None => return (items, pages),
+        }
+    }
+}
+
+/// Every outbox message still pending (the `OUTBOX` index partition is shared by all tests).
+async fn all_pending(table: &Table) -> Vec<OutboxRecord> {
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let mut all = Vec::new();
+    loop {
+        let next = outbox::pending(table, &page).await.expect("pending");
+        all.extend(next.items);
+        match next.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return all,
+        }
+    }
+}
+
+fn cursor_of(plain: &serde_json::Value) -> String {
+    URL_SAFE_NO_PAD.encode(plain.to_string())
+}
+
+fn decoded(cursor: &str) -> serde_json::Map<String, serde_json::Value> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).expect("an issued cursor is base64url");
+    serde_json::from_slice(&bytes).expect("an issued cursor is a JSON object")
+}
+
+// ---- single items -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_record_round_trips_through_put_and_get() {
+    let table = table().await;
+    let pk = fresh_partition();
+    let full = Widget {
+        name: "Spanner ünïcödé ✓".into(),
+        count: -42,
+        note: Some("with a note".into()),
+        tags: vec!["b".into(), "a".into(), "b".into()],
+        created_at: Utc::now(),
+    };
+    let bare = widget("bare", 0);
+
+    table.put(&key(&pk, "FULL"), None, &full, None).await.expect("put full");
+    table.put(&key(&pk, "BARE"), None, &bare, None).await.expect("put bare");
+
+    assert_eq!(get_widget(&table, &key(&pk, "FULL")).await, Some(full.clone()));
+    assert_eq!(get_widget(&table, &key(&pk, "BARE")).await, Some(bare));
+    // Same partition, another sort key; and another partition: nothing there.
+    assert_eq!(get_widget(&table, &key(&pk, "MISSING")).await, None);
+    assert_eq!(get_widget(&table, &key(&fresh_partition(), "FULL")).await, None);
+
+    // A put without a condition replaces the whole item (the note disappears).
+    let replaced = Widget { note: None, count: 7, ..full };
+    table.put(&key(&pk, "FULL"), None, &replaced, None).await.expect("replace");
+    assert_eq!(get_widget(&table, &key(&pk, "FULL")).await, Some(replaced));
+}
+
+#[tokio::test]
+async fn a_record_written_with_an_index_key_is_found_through_the_index() {
+    let table = table().await;
+    let pk = fresh_partition();
+    let index_pk = fresh_partition();
+    let record = widget("indexed", 1);
+    let index = IndexKey { pk: index_pk.clone(), sk: "W#1".into() };
+    table.put(&key(&pk, "W"), Some(&index), &record, None).await.expect("put");
+    table.put(&key(&pk, "UNLISTED"), None, &widget("unlisted", 2), None).await.expect("put");
+
+    let listed: Vec<Widget> =
+        table.query_all(&Collection { index: Some(keys::GSI1), pk: index_pk, prefix: "W#".into() }).await.unwrap();
+    assert_eq!(listed, vec![record]);
+}
+
+#[tokio::test]
+async fn an_item_that_is_not_the_record_asked_for_is_malformed() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct NotAWidget {
+        name: i64,
+    }
+    let table = table().await;
+    let k = key(&fresh_partition(), "W");
+    table.put(&k, None, &widget("text, not a number", 1), None).await.unwrap();
+    let err = table.get::<NotAWidget>(&k).await.unwrap_err();
+    assert!(matches!(err, StoreError::Malformed(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_conditional_put_that_fails_is_condition_failed_and_changes_nothing() {
+    let table = table().await;
+    let k = key(&fresh_partition(), "W");
+    let first = widget("first", 1);
+    table.put(&k, None, &first, Some(Expr::not_exists())).await.expect("the first put creates it");
+
+    let err = table.put(&k, None, &widget("second", 2), Some(Expr::not_exists())).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(get_widget(&table, &k).await, Some(first.clone()));
+
+    // A condition with placeholders: only the expected version may be replaced.
+    let err = table.put(&k, None, &widget("third", 3), Some(count_is(99))).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(get_widget(&table, &k).await, Some(first));
+    let third = widget("third", 3);
+    table.put(&k, None, &third, Some(count_is(1))).await.expect("the condition holds");
+    assert_eq!(get_widget(&table, &k).await, Some(third));
+
+    // `exists` refuses to create an item.
+    let missing = key(&fresh_partition(), "W");
+    let err = table.put(&missing, None, &widget("ghost", 0), Some(Expr::exists())).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(get_widget(&table, &missing).await, None);
+}
+
+#[tokio::test]
+async fn conditional_updates_and_deletes_apply_only_when_their_condition_holds() {
+    let table = table().await;
+    let k = key(&fresh_partition(), "W");
+    table.put(&k, None, &widget("counter", 5), None).await.unwrap();
+
+    let after: Widget = table.update(&k, Change::new(add_count(2)).when(count_is(5))).await.expect("update");
+    assert_eq!(after.count, 7, "update returns the record as it is afterwards");
+    let err = table.update::<Widget>(&k, Change::new(add_count(2)).when(count_is(5))).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(get_widget(&table, &k).await.unwrap().count, 7);
+
+    // An update conditioned on existence does not create a missing item.
+    let missing = key(&fresh_partition(), "W");
+    let err = table.update::<Widget>(&missing, Change::new(add_count(1)).when(Expr::exists())).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(table.get::<serde_json::Value>(&missing).await.unwrap(), None);
+
+    let err = table.delete(&k, Some(count_is(5))).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert!(get_widget(&table, &k).await.is_some(), "a refused delete leaves the item");
+    table.delete(&k, Some(count_is(7))).await.expect("delete");
+    assert_eq!(get_widget(&table, &k).await, None);
+}
+
+// ---- transactions -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_transaction_with_a_failed_condition_reports_that_write_and_applies_none() {
+    let table = table().await;
+    // Four kinds of write; in each round exactly the write at `failing` has a condition that fails.
+    for failing in 0..4usize {
+        let pk = fresh_partition();
+        let (new, updated, deleted, checked) = (key(&pk, "NEW"), key(&pk, "UPD"), key(&pk, "DEL"), key(&pk, "CHK"));
+        for (k, count) in [(&updated, 10), (&deleted, 20), (&checked, 30)] {
+            table.put(k, None, &widget("before", count), None).await.unwrap();
+        }
+        let writes = vec![
+            table
+                .tx_put(
+                    &new,
+                    None,
+                    &widget("new", 1),
+                    Some(if failing == 0 { Expr::exists() } else { Expr::not_exists() }),
+                )
+                .unwrap(),
+            table
+                .tx_update(&updated, Change::new(add_count(1)).when(count_is(if failing == 1 { 11 } else { 10 })))
+                .unwrap(),
+            table.tx_delete(&deleted, Some(count_is(if failing == 2 { 21 } else { 20 }))).unwrap(),
+            table.tx_check(&checked, if failing == 3 { Expr::not_exists() } else { Expr::exists() }).unwrap(),
+        ];
+        let err = table.transact(writes).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::TransactionConflict { index } if index == failing),
+            "write {failing} failed its condition, got {err:?}"
+        );
+        assert_eq!(get_widget(&table, &new).await, None, "round {failing}: the put was not applied");
+        assert_eq!(get_widget(&table, &updated).await.unwrap().count, 10, "round {failing}: nor the update");
+        assert!(get_widget(&table, &deleted).await.is_some(), "round {failing}: nor the delete");
+        assert_eq!(get_widget(&table, &checked).await.unwrap().count, 30);
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_whose_conditions_hold_applies_every_write() {
+    let table = table().await;
+    let pk = fresh_partition();
+    let (new, updated, deleted, checked) = (key(&pk, "NEW"), key(&pk, "UPD"), key(&pk, "DEL"), key(&pk, "CHK"));
+    for (k, count) in [(&updated, 10), (&deleted, 20), (&checked, 30)] {
+        table.put(k, None, &widget("before", count), None).await.unwrap();
+    }
+    let created = widget("new", 1);
+    table
+        .transact(vec![
+            table.tx_put(&new, None, &created, Some(Expr::not_exists())).unwrap(),
+            table.tx_update(&updated, Change::new(add_count(5)).when(count_is(10))).unwrap(),
+            table.tx_delete(&deleted, Some(Expr::exists())).unwrap(),
+            table.tx_check(&checked, count_is(30)).unwrap(),
+        ])
+        .await
+        .expect("every condition holds");
+    assert_eq!(get_widget(&table, &new).await, Some(created));
+    assert_eq!(get_widget(&table, &updated).await.unwrap().count, 15);
+    assert_eq!(get_widget(&table, &deleted).await, None);
+    assert_eq!(get_widget(&table, &checked).await.unwrap().count, 30);
+}
+
+#[tokio::test]
+async fn concurrent_increments_of_one_item_are_each_applied_exactly_once() {
+    const TASKS: usize = 8;
+    let table = table().await;
+    let pk = fresh_partition();
+    let counter = key(&pk, "COUNTER");
+    table.put(&counter, None, &widget("counter", 0), None).await.unwrap();
+
+    // Each task increments the counter and writes its own receipt in one transaction, all at
+    // once. DynamoDB may cancel some as conflicting (`TransactionConflict`); the store retries
+    // those, and none may be lost or applied twice. (DynamoDB Local serialises transactions and
+    // does not produce such cancellations, so here this checks the outcome, not the retry path.)
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..TASKS {
+        let (table, counter, receipt) = (table.clone(), counter.clone(), key(&pk, &format!("RECEIPT#{i}")));
+        tasks.spawn(async move {
+            let writes = vec![
+                table.tx_update(&counter, Change::new(add_count(1)).when(Expr::exists())).unwrap(),
+                table.tx_put(&receipt, None, &widget("receipt", i as i64), Some(Expr::not_exists())).unwrap(),
+            ];
+            table.transact(writes).await
+        });
+    }
+    let results = tasks.join_all().await;
+    let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "every increment commits (conflicts are retried): {failed:?}");
+
+    assert_eq!(get_widget(&table, &counter).await.unwrap().count, TASKS as i64, "no update lost or doubled");
+    let receipts: Vec<Widget> =
+        table.query_all(&Collection { index: None, pk: pk.clone(), prefix: "RECEIPT#".into() }).await.unwrap();
+    assert_eq!(receipts.len(), TASKS);
+}
+
+#[tokio::test]
+async fn concurrent_compare_and_set_transactions_never_lose_an_update() {
+    const TASKS: usize = 8;
+    let table = table().await;
+    let pk = fresh_partition();
+    let counter = key(&pk, "COUNTER");
+    table.put(&counter, None, &widget("counter", 0), None).await.unwrap();
+
+    // Optimistic read-modify-write: read n, write n + 1 only if it is still n. A lost race is a
+    // failed condition on write 0 (re-read and try again); anything else is an error.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..TASKS {
+        let (table, counter, receipt) = (table.clone(), counter.clone(), key(&pk, &format!("RECEIPT#{i}")));
+        tasks.spawn(async move {
+            for _ in 0..200 {
+                let seen = table.get::<Widget>(&counter).await?.expect("the counter exists").count;
+                let writes = vec![
+                    table.tx_update(&counter, Change::new(add_count(1)).when(count_is(seen)))?,
+                    table.tx_put(&receipt, None, &widget("receipt", seen), Some(Expr::not_exists()))?,
+                ];
+                match table.transact(writes).await {
+                    Ok(()) => return Ok(seen),
+                    Err(StoreError::TransactionConflict { index: 0 }) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            panic!("task {i} never won the race");
+        });
+    }
+    let mut seen: Vec<i64> = tasks.join_all().await.into_iter().collect::<Result<_, _>>().expect("every task commits");
+    seen.sort();
+    // Each task moved the counter from a distinct value: 0 -> 1, 1 -> 2, ... with no value skipped.
+    assert_eq!(seen, (0..TASKS as i64).collect::<Vec<_>>());
+    assert_eq!(get_widget(&table, &counter).await.unwrap().count, TASKS as i64);
+}
+
+// ---- pagination ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn query_pages_visit_every_item_of_the_collection_once_in_order() {
+    const ITEMS: usize = 23;
+    let table = table().await;
+    let pk = fresh_partition();
+    let mut writes: Vec<TransactWriteItem> = (0..ITEMS)
+        .map(|i| table.tx_put(&key(&pk, &format!("ITEM#{i:03}")), None, &widget(&format!("item {i}"), i as i64), None))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // Same partition, other prefixes (before and after ITEM#): not part of the collection.
+    for sk in ["AAA#1", "ITEM", "ITEMS#1", "ZZZ#1"] {
+        writes.push(table.tx_put(&key(&pk, sk), None, &widget("outsider", -1), None).unwrap());
+    }
+    table.transact(writes).await.unwrap();
+    let collection = Collection { index: None, pk: pk.clone(), prefix: "ITEM#".into() };
+
+    let expected: Vec<i64> = (0..ITEMS as i64).collect();
+    for limit in [1, 5, 23, 100] {
+        let (items, pages) = all_pages::<Widget>(&table, &collection, limit, false).await;
+        assert_eq!(items.iter().map(|w| w.count).collect::<Vec<_>>(), expected, "oldest first, limit {limit}");
+        assert!(pages >= ITEMS.div_ceil(limit as usize) && pages <= ITEMS.div_ceil(limit as usize) + 1);
+
+        let (items, _) = all_pages::<Widget>(&table, &collection, limit, true).await;
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        assert_eq!(items.iter().map(|w| w.count).collect::<Vec<_>>(), reversed, "newest first, limit {limit}");
+    }
+
+    // query_all reads the same collection through the same cursors.
+    let all: Vec<Widget> = table.query_all(&collection).await.unwrap();
+    assert_eq!(all.len(), ITEMS);
+}
+
+#[tokio::test]
+async fn query_pages_on_the_secondary_index_visit_every_item_once_in_order() {
+    const ITEMS: usize = 12;
+    let table = table().await;
+    let pk = fresh_partition();
+    let index_pk = fresh_partition();
+    let writes: Vec<TransactWriteItem> = (0..ITEMS)
+        .map(|i| {
+            let index = IndexKey { pk: index_pk.clone(), sk: format!("W#{i:03}") };
+            // Base-table sort keys in the opposite order, so the index order is the one that counts.
+            table.tx_put(&key(&pk, &format!("ITEM#{:03}", ITEMS - i)), Some(&index), &widget("w", i as i64), None)
+        })
+        .collect::<Result<_, _>>()
+        .unwrap();
+    table.transact(writes).await.unwrap();
+    let collection = Collection { index: Some(keys::GSI1), pk: index_pk.clone(), prefix: "W#".into() };
+
+    let first = table.query::<Widget>(&collection, &PageRequest::first(5), None).await.unwrap();
+    assert_eq!(first.items.len(), 5);
+    let cursor = first.next_cursor.expect("more pages");
+    let plain = decoded(&cursor);
+    assert_eq!(plain.get(keys::GSI1PK).and_then(|v| v.as_str()), Some(index_pk.as_str()));
+
+    let (items, _) = all_pages::<Widget>(&table, &collection, 5, false).await;
+    assert_eq!(items.iter().map(|w| w.count).collect::<Vec<_>>(), (0..ITEMS as i64).collect::<Vec<_>>());
+    let (items, _) = all_pages::<Widget>(&table, &collection, 5, true).await;
+    assert_eq!(items.iter().map(|w| w.count).collect::<Vec<_>>(), (0..ITEMS as i64).rev().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_cursor_this_store_did_not_issue_for_the_collection_is_refused() {
+    let table = table().await;
+    let pk = fresh_partition();
+    let other_pk = fresh_partition();
+    let mut writes = Vec::new();
+    for partition in [&pk, &other_pk] {
+        for i in 0..3 {
+            writes.push(table.tx_put(&key(partition, &format!("ITEM#{i}")), None, &widget("w", i), None).unwrap());
+        }
+    }
+    table.transact(writes).await.unwrap();
+    let collection = Collection { index: None, pk: pk.clone(), prefix: "ITEM#".into() };
+    let other = Collection { index: None, pk: other_pk.clone(), prefix: "ITEM#".into() };
+
+    let issued = table.query::<Widget>(&other, &PageRequest::first(1), None).await.unwrap().next_cursor.unwrap();
+    // The issued cursor works for its own collection ...
+    let next = table
+        .query::<Widget>(&other, &PageRequest { cursor: Some(issued.clone()), ..PageRequest::first(1) }, None)
+        .await
+        .unwrap();
+    assert_eq!(next.items.iter().map(|w| w.count).collect::<Vec<_>>(), vec![1]);
+
+    // ... and nothing else is accepted.
+    let truncated = issued[..issued.len() - 4].to_string();
+    let mut flipped = issued.clone().into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let cursors = [
+        ("truncated", truncated),
+        ("a flipped character", flipped),
+        ("not base64", "%%%".to_string()),
+        ("empty", String::new()),
+        ("base64 of not JSON", URL_SAFE_NO_PAD.encode("hello")),
+        ("a JSON array", cursor_of(&serde_json::json!(["PK", pk]))),
+        ("a JSON object of numbers", cursor_of(&serde_json::json!({ "PK": 1, "SK": 2 }))),
+        ("another partition's cursor", issued.clone()),
+        ("no partition key", cursor_of(&serde_json::json!({ "SK": "ITEM#0" }))),
+        ("the partition key under the index name", cursor_of(&serde_json::json!({ "GSI1PK": pk, "SK": "ITEM#0" }))),
+        (
+            "too many attributes",
+            cursor_of(&serde_json::json!({ "PK": pk, "SK": "ITEM#0", "GSI1PK": "x", "GSI1SK": "y", "extra": "z" })),
+        ),
+    ];
+    for (what, cursor) in cursors {
+        let page = PageRequest { cursor: Some(cursor.clone()), ..PageRequest::first(10) };
+        let result = table.query::<Widget>(&collection, &page, None).await;
+        assert!(matches!(result, Err(StoreError::InvalidCursor)), "{what} ({cursor:?}): {result:?}");
+    }
+
+    // A cursor written by hand for this partition that is a valid start key is just a position in it.
+    let handmade = cursor_of(&serde_json::json!({ "PK": pk, "SK": "ITEM#0" }));
+    let page = PageRequest { cursor: Some(handmade), ..PageRequest::first(10) };
+    let rest = table.query::<Widget>(&collection, &page, None).await.unwrap();
+    assert_eq!(rest.items.iter().map(|w| w.count).collect::<Vec<_>>(), vec![1, 2]);
+}
+
+// ---- idempotency --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_idempotency_record_is_found_until_it_expires() {
+    let table = table().await;
+    let scope = format!("store-test-{}", Ulid::new());
+    let idem_key = Ulid::new().to_string();
+    // DynamoDB keeps what serde writes; whole seconds keep the comparison simple.
+    let now = Utc::now().trunc_subsecs(0);
+    assert_eq!(idempotency::find(&table, &scope, &idem_key, now).await.unwrap(), None);
+
+    let record = IdempotencyRecord::new("hash-1".into(), 201, r#"{"id":"1"}"#.into(), now);
+    table.transact(vec![idempotency::record(&table, &scope, &idem_key, &record).unwrap()]).await.unwrap();
+
+    assert_eq!(idempotency::find(&table, &scope, &idem_key, now).await.unwrap(), Some(record.clone()));
+    let almost = now + idempotency::RETENTION - Duration::seconds(1);
+    assert_eq!(idempotency::find(&table, &scope, &idem_key, almost).await.unwrap(), Some(record.clone()));
+    assert_eq!(idempotency::find(&table, &scope, &idem_key, now + idempotency::RETENTION).await.unwrap(), None);
+    let later = now + idempotency::RETENTION + Duration::hours(1);
+    assert_eq!(idempotency::find(&table, &scope, &idem_key, later).await.unwrap(), None);
+
+    // Keys are per scope.
+    let other_scope = format!("store-test-{}", Ulid::new());
+    assert_eq!(idempotency::find(&table, &other_scope, &idem_key, now).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_used_idempotency_key_cancels_the_business_transaction_it_closes() {
+    let table = table().await;
+    let scope = format!("store-test-{}", Ulid::new());
+    let idem_key = Ulid::new().to_string();
+    let now = Utc::now();
+    let first = IdempotencyRecord::new("hash-1".into(), 201, "first".into(), now);
+    let first_item = key(&fresh_partition(), "ITEM");
+    table
+        .transact(vec![
+            table.tx_put(&first_item, None, &widget("first", 1), Some(Expr::not_exists())).unwrap(),
+            idempotency::record(&table, &scope, &idem_key, &first).unwrap(),
+        ])
+        .await
+        .unwrap();
+
+    // A twin request under the same key: its record is the last write, and its condition fails.
+    let twin = IdempotencyRecord::new("hash-2".into(), 201, "second".into(), now);
+    let twin_item = key(&fresh_partition(), "ITEM");
+    let err = table
+        .transact(vec![
+            table.tx_put(&twin_item, None, &widget("second", 2), Some(Expr::not_exists())).unwrap(),
+            idempotency::record(&table, &scope, &idem_key, &twin).unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::TransactionConflict { index: 1 }), "{err:?}");
+    assert_eq!(get_widget(&table, &twin_item).await, None, "the twin's business write is not applied");
+    assert!(get_widget(&table, &first_item).await.is_some());
+    let stored = idempotency::find(&table, &scope, &idem_key, now).await.unwrap().unwrap();
+    assert_eq!(stored.body, "first");
+    assert_eq!(stored.request_hash, "hash-1");
+}
+
+// ---- outbox -------------------------------------------------------------------------------------
+
+fn outbox_record(body: &str) -> OutboxRecord {
+    OutboxRecord {
+        id: EmailId::generate(),
+        // No such queue: should the relay ever see this record it leaves it alone.
+        queue: "STORE_TEST_NO_SUCH_QUEUE".into(),
+        body: body.into(),
+        // Recent, so the relay's grace period keeps it away from these records in any case.
+        created_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn outbox_messages_are_pending_oldest_first_until_removed() {
+    let table = table().await;
+    // Ids made in the same millisecond are not ordered among themselves (ULID), so name them by id.
+    let (mut first, mut second) = (outbox_record("first"), outbox_record("second"));
+    if second.id < first.id {
+        std::mem::swap(&mut first, &mut second);
+    }
+    // In reverse order, to show the listing orders by id, not by write.
+    table.transact(vec![outbox::put(&table, &second).unwrap(), outbox::put(&table, &first).unwrap()]).await.unwrap();
+
+    let mine = |all: Vec<OutboxRecord>| -> Vec<OutboxRecord> {
+        all.into_iter().filter(|r| r.id == first.id || r.id == second.id).collect()
+    };
+    assert_eq!(mine(all_pending(&table).await), vec![first.clone(), second.clone()]);
+
+    // The same message cannot be put twice.
+    let again = OutboxRecord { body: "again".into(), ..first.clone() };
+    let err = table.transact(vec![outbox::put(&table, &again).unwrap()]).await.unwrap_err();
+    assert!(matches!(err, StoreError::TransactionConflict { index: 0 }), "{err:?}");
+
+    outbox::remove(&table, first.id).await.unwrap();
+    assert_eq!(mine(all_pending(&table).await), vec![second.clone()]);
+    assert_eq!(table.get::<OutboxRecord>(&keys::outbox(first.id)).await.unwrap(), None);
+    // Removing is idempotent.
+    outbox::remove(&table, first.id).await.unwrap();
+    outbox::remove(&table, second.id).await.unwrap();
+    assert_eq!(mine(all_pending(&table).await), vec![]);
+}
+
+#[tokio::test]
+async fn a_sent_email_is_remembered_by_its_id() {
+    let table = table().await;
+    let id = EmailId::generate();
+    let other = EmailId::generate();
+    assert!(!outbox::was_sent(&table, id).await.unwrap());
+
+    let now = Utc::now();
+    outbox::mark_sent(&table, id, now).await.unwrap();
+    assert!(outbox::was_sent(&table, id).await.unwrap());
+    assert!(!outbox::was_sent(&table, other).await.unwrap(), "only that email");
+    let marker = table.get::<SentEmailRecord>(&keys::sent_email(id)).await.unwrap().unwrap();
+    assert_eq!(marker.sent_at, Some(now));
+    assert_eq!(marker.expires_at, (now + Duration::days(7)).timestamp(), "kept a week (TTL)");
+
+    // Marking it again is harmless, and a sent email can no longer be claimed.
+    outbox::mark_sent(&table, id, now + Duration::seconds(5)).await.unwrap();
+    assert!(outbox::was_sent(&table, id).await.unwrap());
+    assert_eq!(
+        outbox::claim(&table, id, now + Duration::hours(1), Duration::seconds(30)).await.unwrap(),
+        Claim::AlreadySent
+    );
+}
+
+#[tokio::test]
+async fn one_worker_at_a_time_may_claim_an_email_until_its_claim_lapses() {
+    let table = table().await;
+    let id = EmailId::generate();
+    let now = Utc::now();
+    let lease = Duration::seconds(30);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let table = table.clone();
+        tasks.spawn(async move { outbox::claim(&table, id, now, lease).await });
+    }
+    let claims: Vec<Claim> = tasks.join_all().await.into_iter().collect::<Result<_, _>>().expect("every claim answers");
+    let granted = claims.iter().filter(|c| **c == Claim::Granted).count();
+    assert_eq!(granted, 1, "exactly one of eight concurrent claims wins: {claims:?}");
+    assert!(claims.iter().all(|c| matches!(c, Claim::Granted | Claim::Busy)), "{claims:?}");
+    assert!(!outbox::was_sent(&table, id).await.unwrap(), "claimed is not sent");
+
+    // While the claim holds nobody else gets it; once it lapses the next delivery takes over.
+    assert_eq!(outbox::claim(&table, id, now + Duration::seconds(29), lease).await.unwrap(), Claim::Busy);
+    assert_eq!(outbox::claim(&table, id, now + Duration::seconds(31), lease).await.unwrap(), Claim::Granted);
+
+    // A released claim (the send failed) is free again at once.
+    outbox::release(&table, id).await.unwrap();
+    assert_eq!(outbox::claim(&table, id, now + Duration::seconds(32), lease).await.unwrap(), Claim::Granted);
+    outbox::mark_sent(&table, id, now + Duration::seconds(33)).await.unwrap();
+    // Releasing after it was sent changes nothing.
+    outbox::release(&table, id).await.unwrap();
+    assert!(outbox::was_sent(&table, id).await.unwrap());
+}
+
+#[tokio::test]
+async fn outbox_pending_pages_cover_every_message() {
+    let table = table().await;
+    let records: Vec<OutboxRecord> = (0..5).map(|i| outbox_record(&format!("paged {i}"))).collect();
+    table.transact(records.iter().map(|r| outbox::put(&table, r).unwrap()).collect()).await.unwrap();
+    let ids: BTreeSet<EmailId> = records.iter().map(|r| r.id).collect();
+
+    // Small pages over the shared OUTBOX index partition: each of mine exactly once, in order.
+    let mut page = PageRequest::first(2);
+    let mut seen = Vec::new();
+    loop {
+        let next = outbox::pending(&table, &page).await.unwrap();
+        seen.extend(next.items.into_iter().filter(|r| ids.contains(&r.id)).map(|r| r.id));
+        match next.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids.iter().copied().collect::<Vec<_>>());
+    for r in &records {
+        outbox::remove(&table, r.id).await.unwrap();
+    }
+}
+
+/// Known bug (reported, not fixed here): `page::decode_cursor` only checks the partition
+/// attribute and the number of entries, so a cursor that names the right partition but is not a
+/// valid start key for the query reaches DynamoDB, whose ValidationException comes back as
+/// `StoreError::Unavailable` (an HTTP 500 `internal_error`) instead of `InvalidCursor` (a 422).
+#[tokio::test]
+async fn a_cursor_for_the_right_partition_that_is_not_a_start_key_of_the_collection_is_refused() {
+    let table = table().await;
+    let pk = fresh_partition();
+    table.put(&key(&pk, "ITEM#0"), None, &widget("w", 0), None).await.unwrap();
+    let collection = Collection { index: None, pk: pk.clone(), prefix: "ITEM#".into() };
+    let cursors = [
+        ("no sort key", serde_json::json!({ "PK": pk })),
+        ("a sort key outside the collection's prefix", serde_json::json!({ "PK": pk, "SK": "ZZZ" })),
+        ("an attribute that is not a key", serde_json::json!({ "PK": pk, "SK": "ITEM#0", "x": "y" })),
+        ("a misspelt sort key", serde_json::json!({ "PK": pk, "Sk": "ITEM#0" })),
+    ];
+    for (what, plain) in cursors {
+        let page = PageRequest { cursor: Some(cursor_of(&plain)), ..PageRequest::first(10) };
+        let result = table.query::<Widget>(&collection, &page, None).await;
+        assert!(matches!(result, Err(StoreError::InvalidCursor)), "{what} ({plain}): {result:?}");
+    }
+}
