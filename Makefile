@@ -11,7 +11,7 @@ TOOL     := $(ROOT)/target/debug/stockyard-local
 API_PORT ?= 3000
 FN       ?=
 
-.PHONY: help run test bench build deploy invoke lint fmt events
+.PHONY: help run test bench build deploy invoke lint fmt events openapi
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ lint: ## rustfmt check, clippy (warnings are errors), `sam validate --lint` (wor
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(SAM) validate --lint --template template.yaml
+
+openapi: ## Rewrite functions/apidocs/openapi.json (served by get-openapi) from the handlers' annotations
+	UPDATE_OPENAPI=1 cargo test -p stockyard-apidocs --lib committed_document
 
 fmt: ## Format the code
 	cargo fmt --all

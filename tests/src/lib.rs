@@ -80,6 +80,14 @@ impl ApiResponse {
         &self.json["error"]
     }
 
+    /// Asserts a 422 `invalid_field` error that names `field`.
+    #[track_caller]
+    pub fn expect_invalid_field(&self, field: &str) -> &Value {
+        let error = self.expect_error(422, "invalid_field");
+        assert_eq!(self.error_field(), Some(field), "the error names the wrong field: {self}");
+        error
+    }
+
     /// Asserts `{ "error": { code, message, request_id, field? } }` with non-empty strings.
     #[track_caller]
     pub fn assert_error_shape(&self) {

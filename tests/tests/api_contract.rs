@@ -91,8 +91,7 @@ async fn lists_answer_items_and_a_next_cursor_and_refuse_bad_paging_parameters()
             &[],
         )
         .await;
-    foreign.expect_error(422, "invalid_field");
-    assert_eq!(foreign.error_field(), Some("cursor"));
+    foreign.expect_invalid_field("cursor");
 }
 
 #[tokio::test]
@@ -154,8 +153,7 @@ async fn an_idempotency_key_must_be_short_visible_ascii() {
             &[("idempotency-key", &long)],
         )
         .await;
-    resp.expect_error(422, "invalid_field");
-    assert_eq!(resp.error_field(), Some("Idempotency-Key"));
+    resp.expect_invalid_field("Idempotency-Key");
     assert!(app.list_addresses(user.token()).await.items().is_empty());
 }
 

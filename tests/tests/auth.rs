@@ -168,8 +168,7 @@ async fn a_revoked_session_can_no_longer_be_refreshed() {
 async fn a_blank_refresh_token_is_an_invalid_field() {
     let app = TestApp::new();
     let resp = app.refresh("  ").await;
-    resp.expect_error(422, "invalid_field");
-    assert_eq!(resp.error_field(), Some("refresh_token"));
+    resp.expect_invalid_field("refresh_token");
 }
 
 #[tokio::test]

@@ -185,8 +185,7 @@ async fn an_address_id_that_is_not_an_id_is_an_invalid_field() {
     let app = TestApp::new();
     let user = app.customer().await;
     let resp = app.delete_address(user.token(), "not-an-id").await;
-    resp.expect_error(422, "invalid_field");
-    assert_eq!(resp.error_field(), Some("addressId"));
+    resp.expect_invalid_field("addressId");
 }
 
 #[tokio::test]
