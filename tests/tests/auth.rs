@@ -244,3 +244,33 @@ async fn expired_tampered_foreign_and_unsigned_access_tokens_are_refused_with_40
         assert_eq!(admin.status, 401, "{what} on an admin route: {admin}");
     }
 }
+
+#[tokio::test]
+async fn five_failed_sign_ins_lock_the_email_for_a_while_and_a_success_starts_the_count_again() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    let fail = |email: String| {
+        let app = &app;
+        async move { app.login(&email, "not the right password").await.expect_error(401, "unauthorized").clone() }
+    };
+    for _ in 0..4 {
+        fail(user.email.clone()).await;
+    }
+    app.login(&user.email, PASSWORD).await.expect(200);
+    for _ in 0..5 {
+        fail(user.email.clone()).await;
+    }
+    let locked = app.login(&user.email, PASSWORD).await;
+    locked.expect_error(429, "too_many_attempts");
+    let retry_after: u64 = locked.header("retry-after").and_then(|v| v.parse().ok()).expect("a Retry-After in seconds");
+    assert!((1..=900).contains(&retry_after), "within the 15-minute window: {retry_after}");
+
+    // Only that address is locked; an unknown address is counted the same way, so a lock says
+    // nothing about whether an account exists.
+    app.login(&app.customer().await.email, PASSWORD).await.expect(200);
+    let nobody = unique_email();
+    for _ in 0..5 {
+        fail(nobody.clone()).await;
+    }
+    app.login(&nobody, PASSWORD).await.expect_error(429, "too_many_attempts");
+}

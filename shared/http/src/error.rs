@@ -28,6 +28,9 @@ pub enum ApiError {
     /// The request is understood but breaks a business rule.
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String, field: Option<String> },
+    /// Too many attempts; try again after `retry_after` seconds (also sent as `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { code: &'static str, message: String, retry_after: u64 },
     /// Something on our side; logged with its cause, never shown to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,7 +93,9 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::ForbiddenBecause { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -123,7 +129,11 @@ impl ApiError {
                 request_id: request_id.into(),
             },
         };
-        crate::response::json(self.status(), &body)
+        let mut response = crate::response::json(self.status(), &body);
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response.headers_mut().insert("retry-after", (*retry_after).into());
+        }
+        response
     }
 }
 
@@ -158,6 +168,15 @@ mod tests {
         assert_eq!(json["error"]["code"], "invalid_field");
         assert_eq!(json["error"]["field"], "email");
         assert_eq!(json["error"]["request_id"], "req-1");
+    }
+
+    #[test]
+    fn too_many_attempts_says_when_to_come_back() {
+        let error =
+            ApiError::TooManyRequests { code: "too_many_attempts", message: "slow down".into(), retry_after: 42 };
+        let resp = error.into_response("req-3");
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()["retry-after"], "42");
     }
 
     #[test]

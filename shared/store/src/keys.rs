@@ -52,6 +52,9 @@ pub fn all_users() -> Collection {
 pub fn user_email(email: &Email) -> Key {
     key(format!("USEREMAIL#{email}"), "USEREMAIL")
 }
+pub fn failed_sign_ins(email: &Email) -> Key {
+    key(format!("SIGNIN#{email}"), "FAILURES")
+}
 pub fn address(user: UserId, id: AddressId) -> Key {
     key(format!("USER#{user}"), format!("ADDRESS#{id}"))
 }

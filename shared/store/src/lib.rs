@@ -9,6 +9,7 @@ pub mod keys;
 pub mod locations;
 pub mod outbox;
 pub mod page;
+pub mod sign_in;
 pub mod table;
 
 pub use error::StoreError;

@@ -16,6 +16,7 @@ use stockyard_domain::ids::EmailId;
 use stockyard_store::idempotency::{self, IdempotencyRecord};
 use stockyard_store::keys::{self, Collection, IndexKey, Key};
 use stockyard_store::outbox::{self, Claim, OutboxRecord, SentEmailRecord};
+use stockyard_store::sign_in;
 use stockyard_store::table::{Change, Expr};
 use stockyard_store::{Page, PageRequest, StoreError, Table};
 use ulid::Ulid;
@@ -693,4 +694,26 @@ async fn a_cursor_for_the_right_partition_that_is_not_a_start_key_of_the_collect
         let result = table.query::<Widget>(&collection, &page, None).await;
         assert!(matches!(result, Err(StoreError::InvalidCursor)), "{what} ({plain}): {result:?}");
     }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_counted_per_email_in_a_window_that_starts_again_once_over() {
+    let table = table().await;
+    let email = stockyard_domain::values::Email::parse("email", &format!("{}@example.com", Ulid::new())).unwrap();
+    let window = Duration::minutes(15);
+    let start = Utc::now().trunc_subsecs(0);
+    assert_eq!(sign_in::find(&table, &email).await.unwrap(), None);
+
+    for n in 1..=3 {
+        let record = sign_in::record_failure(&table, &email, start + Duration::minutes(n), window).await.unwrap();
+        assert_eq!(record.failures, n, "counted in the window that began with the first failure");
+        assert_eq!(record.window_started, start.timestamp() + 60);
+    }
+    let later = start + Duration::minutes(17);
+    let fresh = sign_in::record_failure(&table, &email, later, window).await.unwrap();
+    assert_eq!((fresh.failures, fresh.window_started), (1, later.timestamp()), "a new window after the old one ended");
+    assert_eq!(sign_in::find(&table, &email).await.unwrap(), Some(fresh));
+
+    sign_in::clear(&table, &email).await.unwrap();
+    assert_eq!(sign_in::find(&table, &email).await.unwrap(), None);
 }

@@ -14,7 +14,7 @@ use stockyard_store::identity::{
     RefreshTokenRecord, RefreshTokenStatus, TokenFamilyRecord, UserEmailRecord, UserRecord,
 };
 use stockyard_store::table::{Change, Expr};
-use stockyard_store::{StoreError, Table, keys};
+use stockyard_store::{StoreError, Table, keys, sign_in};
 
 use crate::dto::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, UserView};
 use crate::{AuthDeps, passwords, tokens};
@@ -155,26 +155,49 @@ fn invalid_credentials() -> ApiError {
     ApiError::Unauthorized("email or password is incorrect".into())
 }
 
+/// Failed sign-ins allowed per email address within [`FAILURE_WINDOW`] before sign-in is refused
+/// until the window ends.
+pub const MAX_FAILED_SIGN_INS: i64 = 5;
+pub const FAILURE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "unauthorized", body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "unauthorized", body = ErrorBody),
+              (status = 429, description = "too_many_attempts: 5 failed sign-ins within 15 minutes; see Retry-After", body = ErrorBody)))]
 pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let body: LoginRequest = json_body(&req)?;
     let email = Email::parse("email", &body.email)?;
     if body.password.is_empty() {
         return Err(ApiError::invalid("password", "is required"));
     }
-    let user = match find_by_email(&deps.api.table, &email).await? {
-        Some(user) if passwords::verify(&body.password, &user.password_hash) => user,
-        Some(_) => return Err(invalid_credentials()),
-        None => match bootstrap_admin(deps, &email, &body.password).await? {
-            Some(admin) => admin,
-            None => {
-                passwords::verify_against_nothing(&body.password);
-                return Err(invalid_credentials());
-            }
-        },
+    let table = &deps.api.table;
+    let (failures, found) = tokio::try_join!(
+        async { Ok::<_, ApiError>(sign_in::find(table, &email).await?) },
+        find_by_email(table, &email)
+    )?;
+    if let Some(until) = failures.as_ref().and_then(|f| f.locked_until(Utc::now(), MAX_FAILED_SIGN_INS, FAILURE_WINDOW))
+    {
+        return Err(ApiError::TooManyRequests {
+            code: "too_many_attempts",
+            message: "too many failed sign-ins for this email; try again later".into(),
+            retry_after: (until - Utc::now()).num_seconds().max(1) as u64,
+        });
+    }
+    let user = match found {
+        Some(user) if passwords::verify(&body.password, &user.password_hash) => Some(user),
+        Some(_) => None,
+        None => bootstrap_admin(deps, &email, &body.password).await?.or_else(|| {
+            passwords::verify_against_nothing(&body.password);
+            None
+        }),
     };
+    let Some(user) = user else {
+        sign_in::record_failure(table, &email, Utc::now(), FAILURE_WINDOW).await?;
+        return Err(invalid_credentials());
+    };
+    if failures.is_some() {
+        sign_in::clear(table, &email).await?;
+    }
     let now = Utc::now();
     let family = TokenFamilyId::generate();
     let family_record = TokenFamilyRecord {
