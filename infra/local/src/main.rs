@@ -204,6 +204,7 @@ fn print_summary(running: &stack::Running, ready: std::time::Duration, seeded: O
     println!();
     println!("  Stockyard local stack ready in {:.1}s", ready.as_secs_f64());
     println!("  API          {}   ({routes} routes, {fns} functions; GET /_local/routes)", s("/api_url"));
+    println!("  API docs     {}/openapi.json", s("/api_url"));
     println!("  Emails       {}", s("/emails_url"));
     println!("  DynamoDB     {}   ({} for SQS/SES: {})", s("/endpoints/dynamodb"), s("/emulator"), s("/endpoints/aws"));
     println!("  Admin        {} / {}", s("/admin/email"), s("/admin/password"));
