@@ -301,13 +301,19 @@ async fn a_transaction_whose_conditions_hold_applies_every_write() {
     assert_eq!(get_widget(&table, &checked).await.unwrap().count, 30);
 }
 
+/// A fresh partition holding one counter at 0.
+async fn zeroed_counter(table: &Table) -> (String, Key) {
+    let pk = fresh_partition();
+    let counter = key(&pk, "COUNTER");
+    table.put(&counter, None, &widget("counter", 0), None).await.unwrap();
+    (pk, counter)
+}
+
 #[tokio::test]
 async fn concurrent_increments_of_one_item_are_each_applied_exactly_once() {
     const TASKS: usize = 8;
     let table = table().await;
-    let pk = fresh_partition();
-    let counter = key(&pk, "COUNTER");
-    table.put(&counter, None, &widget("counter", 0), None).await.unwrap();
+    let (pk, counter) = zeroed_counter(&table).await;
 
     // Each task increments the counter and writes its own receipt in one transaction, all at
     // once. DynamoDB may cancel some as conflicting (`TransactionConflict`); the store retries
@@ -338,9 +344,7 @@ async fn concurrent_increments_of_one_item_are_each_applied_exactly_once() {
 async fn concurrent_compare_and_set_transactions_never_lose_an_update() {
     const TASKS: usize = 8;
     let table = table().await;
-    let pk = fresh_partition();
-    let counter = key(&pk, "COUNTER");
-    table.put(&counter, None, &widget("counter", 0), None).await.unwrap();
+    let (pk, counter) = zeroed_counter(&table).await;
 
     // Optimistic read-modify-write: read n, write n + 1 only if it is still n. A lost race is a
     // failed condition on write 0 (re-read and try again); anything else is an error.
