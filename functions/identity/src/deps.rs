@@ -1,3 +1,4 @@
+use stockyard_domain::password;
 use stockyard_domain::values::Email;
 use stockyard_http::{ApiDeps, TokenIssuer};
 use stockyard_messaging::Publisher;
@@ -15,7 +16,7 @@ impl AdminBootstrap {
         match (env_opt("ADMIN_EMAIL"), env_opt("ADMIN_PASSWORD_HASH")) {
             (Some(email), Some(password_hash)) => {
                 let email = Email::parse("ADMIN_EMAIL", &email).map_err(|e| anyhow::anyhow!("{e}"))?;
-                argon2::PasswordHash::new(&password_hash)
+                password::is_hash(&password_hash)
                     .map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD_HASH is not a PHC string: {e}"))?;
                 Ok(Some(Self { email, password_hash }))
             }

@@ -6,7 +6,6 @@ pub mod deps;
 pub mod dto;
 pub mod handlers;
 pub mod openapi;
-pub mod passwords;
 pub mod tokens;
 
 pub use deps::{AuthDeps, InviteDeps};

@@ -37,7 +37,10 @@ async fn send_one(deps: &SendDeps, body: &str) -> anyhow::Result<()> {
         Claim::Busy => anyhow::bail!("another worker is sending this email"),
     }
     if let Err(e) = deps.mailer.send(&email).await {
-        outbox::release(&deps.table, id).await?;
+        // Free the claim so the retry may send at once; if that fails too, the claim lapses.
+        if let Err(release) = outbox::release(&deps.table, id).await {
+            tracing::warn!(email_id = %id, error = %release, "claim not released; it lapses after its lease");
+        }
         return Err(e.into());
     }
     outbox::mark_sent(&deps.table, id, Utc::now()).await?;

@@ -24,10 +24,7 @@ pub struct Clients {
 
 impl Clients {
     pub async fn new(dynamodb_url: &str, aws_url: &str) -> Self {
-        use aws_smithy_http_client::{Builder, tls};
-        let http_client =
-            Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https();
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let conf = stockyard_platform::sdk_loader()
             .region(aws_config::Region::new(REGION))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "test",
@@ -36,7 +33,6 @@ impl Clients {
                 None,
                 "stockyard-local",
             ))
-            .http_client(http_client)
             .endpoint_url(aws_url)
             .load()
             .await;

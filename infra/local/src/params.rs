@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use argon2::password_hash::{PasswordHasher, SaltString};
 use serde_json::Value;
 
 use crate::template::Template;
@@ -61,7 +60,8 @@ pub fn resolve(
     }
     for (name, of) in hashes {
         let plain = out.get(&of).ok_or_else(|| anyhow!("parameter {name}: {of} has no value to hash"))?;
-        out.insert(name, argon2id(plain)?);
+        let hash = stockyard_domain::password::hash(plain).map_err(|e| anyhow!("parameter {name}: hashing: {e}"))?;
+        out.insert(name, hash);
     }
     let missing: Vec<_> = template.parameters.keys().filter(|k| !out.contains_key(*k)).cloned().collect();
     if !missing.is_empty() {
@@ -73,20 +73,9 @@ pub fn resolve(
     Ok(out)
 }
 
-/// An Argon2id PHC string with the crate's default (OWASP) parameters and a random salt.
-pub fn argon2id(password: &str) -> Result<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| anyhow!("no randomness for the salt: {e}"))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow!("salt: {e}"))?;
-    let hash =
-        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow!("hashing: {e}"))?;
-    Ok(hash.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
 
     #[test]
     fn values_files_hashes_and_defaults_are_merged() {
@@ -103,9 +92,8 @@ mod tests {
         assert_eq!(out["Sender"], "a@b.c");
         assert_eq!(out["Key"], "PEM");
         assert!(!out.contains_key("_comment"));
-        let parsed = PasswordHash::new(&out["Hash"]).unwrap();
-        assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        assert!(argon2::Argon2::default().verify_password(b"secret", &parsed).is_ok());
+        assert!(out["Hash"].starts_with("$argon2id$"), "{}", out["Hash"]);
+        assert!(stockyard_domain::password::verify("secret", &out["Hash"]));
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod error;
 pub mod ids;
+pub mod password;
 pub mod roles;
 pub mod values;
 

@@ -46,7 +46,7 @@ impl Idempotency {
 
     /// Reads the key and, if the request was already done, its stored response:
     /// `Err(response)` is the replay to return; `Ok(key)` means go ahead (with the key, if any).
-    pub async fn start(
+    async fn start(
         req: &Request,
         caller: &str,
         table: &Table,
@@ -59,7 +59,7 @@ impl Idempotency {
     }
 
     /// The stored response for this key, if the request was already done.
-    pub async fn replay(&self, table: &Table) -> Result<Option<Response<Body>>, ApiError> {
+    async fn replay(&self, table: &Table) -> Result<Option<Response<Body>>, ApiError> {
         match idempotency::find(table, &self.scope, &self.key, Utc::now()).await? {
             None => Ok(None),
             Some(record) if record.request_hash != self.request_hash => Err(ApiError::unprocessable(

@@ -26,11 +26,7 @@ pub fn init_tracing() {
 /// every cold start; `STOCKYARD_TLS_SYSTEM_ROOTS=true` trusts the system store as well (a proxy
 /// with its own certificate, say).
 pub async fn aws_config() -> aws_config::SdkConfig {
-    let http_client = Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .tls_context(tls_context())
-        .build_https();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client);
+    let mut loader = sdk_loader();
     // In Lambda the region and the role's credentials are always in the environment: take them
     // from there directly rather than through the provider chains, which look for profile files.
     if let (Some(region), Some(_)) = (env_opt("AWS_REGION"), env_opt("AWS_LAMBDA_FUNCTION_NAME")) {
@@ -39,6 +35,16 @@ pub async fn aws_config() -> aws_config::SdkConfig {
             .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
     loader.load().await
+}
+
+/// The SDK's configuration loader with its HTTP client (rustls with ring, trusting the AWS root
+/// authorities, see [`aws_config`]), for callers that set region, credentials or endpoints.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    let http_client = Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_context(tls_context())
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client)
 }
 
 const AWS_ROOT_CAS: &[u8] = include_bytes!("aws-root-cas.pem");
@@ -65,9 +71,13 @@ mod tests {
 
     #[test]
     fn the_built_in_trust_store_holds_the_aws_root_authorities() {
-        let pem = std::str::from_utf8(AWS_ROOT_CAS).unwrap();
-        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        let _ = tls_context();
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let certificates: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(AWS_ROOT_CAS).collect::<Result<_, _>>().expect("valid PEM");
+        let mut anchors = rustls::RootCertStore::empty();
+        let (added, ignored) = anchors.add_parsable_certificates(certificates);
+        assert_eq!((added, ignored), (5, 0), "Amazon Root CA 1-4 and Starfield Services Root G2 are trust anchors");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use chrono::Utc;
 use lambda_http::http::StatusCode;
 use stockyard_domain::ids::{TokenFamilyId, UserId};
+use stockyard_domain::password;
 use stockyard_domain::roles::PlatformRole;
 use stockyard_domain::values::{Email, bounded_text, check_password};
 use stockyard_http::auth::TokenSubject;
@@ -17,7 +18,7 @@ use stockyard_store::table::{Change, Expr};
 use stockyard_store::{StoreError, Table, keys, sign_in};
 
 use crate::dto::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, UserView};
-use crate::{AuthDeps, passwords, tokens};
+use crate::{AuthDeps, tokens};
 
 /// The two writes that create an account: the email claim (index 0) and the user.
 fn account_writes(
@@ -59,7 +60,7 @@ pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, A
             email,
             name,
             phone: None,
-            password_hash: passwords::hash(&body.password).map_err(ApiError::internal)?,
+            password_hash: password::hash(&body.password).map_err(ApiError::internal)?,
             roles: vec![PlatformRole::Customer],
             vendor_id: None,
             vendor_role: None,
@@ -75,7 +76,7 @@ pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, A
 /// Creates the administrator from configuration the first time it signs in.
 async fn bootstrap_admin(deps: &AuthDeps, email: &Email, password: &str) -> Result<Option<UserRecord>, ApiError> {
     let Some(admin) = deps.admin.as_ref().filter(|a| &a.email == email) else { return Ok(None) };
-    if !passwords::verify(password, &admin.password_hash) {
+    if !password::verify(password, &admin.password_hash) {
         return Ok(None);
     }
     let now = Utc::now();
@@ -175,30 +176,29 @@ pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiE
         async { Ok::<_, ApiError>(sign_in::find(table, &email).await?) },
         find_by_email(table, &email)
     )?;
-    if let Some(until) = failures.as_ref().and_then(|f| f.locked_until(Utc::now(), MAX_FAILED_SIGN_INS, FAILURE_WINDOW))
-    {
+    let now = Utc::now();
+    if let Some(until) = failures.as_ref().and_then(|f| f.locked_until(now, MAX_FAILED_SIGN_INS, FAILURE_WINDOW)) {
         return Err(ApiError::TooManyRequests {
             code: "too_many_attempts",
             message: "too many failed sign-ins for this email; try again later".into(),
-            retry_after: (until - Utc::now()).num_seconds().max(1) as u64,
+            retry_after: (until - now).num_seconds().max(1) as u64,
         });
     }
     let user = match found {
-        Some(user) if passwords::verify(&body.password, &user.password_hash) => Some(user),
+        Some(user) if password::verify(&body.password, &user.password_hash) => Some(user),
         Some(_) => None,
         None => bootstrap_admin(deps, &email, &body.password).await?.or_else(|| {
-            passwords::verify_against_nothing(&body.password);
+            password::verify_against_nothing(&body.password);
             None
         }),
     };
     let Some(user) = user else {
-        sign_in::record_failure(table, &email, Utc::now(), FAILURE_WINDOW).await?;
+        sign_in::record_failure(table, &email, now, FAILURE_WINDOW).await?;
         return Err(invalid_credentials());
     };
     if failures.is_some() {
         sign_in::clear(table, &email).await?;
     }
-    let now = Utc::now();
     let family = TokenFamilyId::generate();
     let family_record = TokenFamilyRecord {
         user_id: user.id,

@@ -127,16 +127,14 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
             )
         })
         .await?;
-        // Committed: publish now; if this fails the outbox relay publishes it shortly.
-        if response.headers().get("idempotent-replayed").is_none() {
-            match deps.emails.publish_raw(&outbox_record.body).await {
-                Ok(()) => {
-                    if let Err(e) = outbox::remove(table, outbox_record.id).await {
-                        tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
-                    }
+        // Committed (a replay never gets here): publish now; if this fails the relay publishes it.
+        match deps.emails.publish_raw(&outbox_record.body).await {
+            Ok(()) => {
+                if let Err(e) = outbox::remove(table, outbox_record.id).await {
+                    tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
                 }
-                Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
             }
+            Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
         }
         Ok(response)
     })

@@ -1,16 +1,22 @@
-//! Password hashing with Argon2id (the crate's defaults: 19 MiB, 2 passes).
+//! Password hashing with Argon2id (the crate's defaults: 19 MiB, 2 passes): one implementation
+//! for the sign-in functions and for tools that make hashes for configuration.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::sync::LazyLock;
 
-pub fn hash(password: &str) -> anyhow::Result<String> {
+pub use argon2::password_hash::Error;
+
+/// An Argon2id PHC string of `password` with a random salt.
+pub fn hash(password: &str) -> Result<String, Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+}
+
+/// Whether `stored` is a PHC string this module can verify against.
+pub fn is_hash(stored: &str) -> Result<(), Error> {
+    PasswordHash::new(stored).map(|_| ())
 }
 
 pub fn verify(password: &str, stored_hash: &str) -> bool {
@@ -37,5 +43,6 @@ mod tests {
         assert!(verify("correct horse battery", &stored));
         assert!(!verify("correct horse battery!", &stored));
         assert!(!verify("anything", "not a hash"));
+        assert!(is_hash(&stored).is_ok() && is_hash("not a hash").is_err());
     }
 }
