@@ -273,20 +273,46 @@ fn preflight(cors: &Cors, headers: &HeaderMap) -> Response {
     r
 }
 
+/// An error of the Lambda API itself (the function did not run), in Lambda's shape.
+fn lambda_api_error(status: StatusCode, error_type: &'static str, message: String) -> Response {
+    let mut r = json_response(status, json!({"Type": "User", "Message": message}).to_string().into_bytes());
+    r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    r
+}
+
+/// The invocation payload: `{}` when empty; not JSON is refused before the function runs.
+/// Lambda's message when it is not.
+fn invocation_payload(body: Bytes) -> Result<Bytes, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        Ok(_) => Ok(body),
+        Err(e) => Err(format!("Could not parse request body into json: {e}")),
+    }
+}
+
 /// `POST /2015-03-31/functions/{name}/invocations`, as Lambda answers it.
 async fn invoke_api(gw: &Gateway, name: &str, req: Request) -> Response {
     let Some(pool) = gw.pool(name) else {
-        let mut r = json_response(
+        return lambda_api_error(
             StatusCode::NOT_FOUND,
-            json!({"Type": "User", "Message": format!("Function not found: {name}")}).to_string().into_bytes(),
+            "ResourceNotFoundException",
+            format!("Function not found: {name}"),
         );
-        r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("ResourceNotFoundException"));
-        return r;
     };
-    let payload = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-        Ok(b) if b.is_empty() => Bytes::from_static(b"{}"),
-        Ok(b) => b,
-        Err(_) => return json_response(StatusCode::PAYLOAD_TOO_LARGE, b"{\"Message\":\"payload too large\"}".to_vec()),
+    let payload = match axum::body::to_bytes(req.into_body(), MAX_BODY).await.map(invocation_payload) {
+        Ok(Ok(payload)) => payload,
+        Ok(Err(message)) => {
+            return lambda_api_error(StatusCode::BAD_REQUEST, "InvalidRequestContentException", message);
+        }
+        Err(_) => {
+            return lambda_api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                format!("the payload is larger than {MAX_BODY} bytes"),
+            );
+        }
     };
     let (body, error) = match pool.invoke(payload).await {
         Outcome::Response(b) => (b.to_vec(), None),
@@ -392,5 +418,20 @@ async fn run_now(pool: &Arc<Pool>, event: Value, request_id: &str) -> Response {
             let status = if kind == Failure::TimedOut { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY };
             gateway_error(status, "function_failed", &message, request_id)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invocation_payload_must_be_json_and_empty_means_an_empty_object() {
+        assert_eq!(invocation_payload(Bytes::from_static(b"")).unwrap(), Bytes::from_static(b"{}"));
+        assert_eq!(invocation_payload(Bytes::from_static(b" \n")).unwrap(), Bytes::from_static(b"{}"));
+        let event = Bytes::from_static(b"{\"rawPath\":\"/me\"}");
+        assert_eq!(invocation_payload(event.clone()).unwrap(), event);
+        let refused = invocation_payload(Bytes::from_static(b"not json")).unwrap_err();
+        assert!(refused.starts_with("Could not parse request body into json"), "{refused}");
     }
 }
