@@ -10,8 +10,11 @@ INSTALL  := $(ROOT)/infra/scripts/install.sh
 TOOL     := $(ROOT)/target/debug/stockyard-local
 API_PORT ?= 3000
 FN       ?=
+EVAL_PY   := $(ROOT)/.local/eval/bin/python
+EVAL_DATA := $(ROOT)/.local/eval-data
+EVAL_ARGS ?=
 
-.PHONY: help run test bench build deploy invoke lint fmt events openapi
+.PHONY: help run test bench build deploy invoke lint fmt events openapi eval
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +39,12 @@ test: ## Template validation, unit, integration and end-to-end tests against a f
 bench: ## Cold start and size of every function (release build; slow the first time)
 	cargo build -p stockyard-local
 	$(TOOL) bench
+
+eval: ## Forecast accuracy, calibration, replenishment and speed on M5 retail demand vs statsforecast (EVAL_ARGS=..)
+	@$(INSTALL) --with-eval
+	@[ $(EVAL_DATA)/manifest.json -nt infra/eval/prepare.py ] || $(EVAL_PY) infra/eval/prepare.py $(ROOT)/.local/eval-cache/x $(EVAL_DATA)
+	OMP_NUM_THREADS=1 $(EVAL_PY) infra/eval/statsforecast_run.py $(EVAL_DATA)
+	cargo run --release -p stockyard-eval -- --data $(EVAL_DATA) $(EVAL_ARGS)
 
 build: ## Release build of every function for Lambda (arm64, provided.al2023) into target/lambda/
 	@$(INSTALL) --with-cargo-lambda

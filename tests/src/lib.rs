@@ -376,6 +376,84 @@ impl TestApp {
         self.get(&format!("/vendors/{vendor_id}/locations"), token).await
     }
 
+    // ---- demand forecasting -----------------------------------------------------------------------
+
+    /// `PUT /vendors/{v}/demand/{location}/{sku}`.
+    pub async fn put_demand_settings(
+        &self,
+        token: &str,
+        vendor_id: &str,
+        location_id: &str,
+        sku: &str,
+        body: &Value,
+    ) -> ApiResponse {
+        self.send(Method::PUT, &format!("/vendors/{vendor_id}/demand/{location_id}/{sku}"), token, body).await
+    }
+
+    /// `POST /vendors/{v}/demand/{location}/{sku}/sales` with `{ days: [{date, units}] }`.
+    pub async fn record_sales(
+        &self,
+        token: &str,
+        vendor_id: &str,
+        location_id: &str,
+        sku: &str,
+        days: &[(chrono::NaiveDate, i64)],
+    ) -> ApiResponse {
+        let days: Vec<Value> = days.iter().map(|(d, u)| json!({ "date": d.to_string(), "units": u })).collect();
+        let path = format!("/vendors/{vendor_id}/demand/{location_id}/{sku}/sales");
+        self.send(Method::POST, &path, token, &json!({ "days": days })).await
+    }
+
+    /// Records `units(day_index)` for the `count` days ending yesterday (UTC), 366 days a request.
+    pub async fn record_history(
+        &self,
+        token: &str,
+        vendor_id: &str,
+        location_id: &str,
+        sku: &str,
+        count: i64,
+        units: impl Fn(chrono::NaiveDate) -> i64,
+    ) {
+        let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let days: Vec<(chrono::NaiveDate, i64)> =
+            (0..count).map(|i| yesterday - chrono::Duration::days(count - 1 - i)).map(|d| (d, units(d))).collect();
+        for chunk in days.chunks(366) {
+            self.record_sales(token, vendor_id, location_id, sku, chunk).await.expect(200);
+        }
+    }
+
+    /// `GET /vendors/{v}/forecasts?<query>`.
+    pub async fn list_forecasts(&self, token: &str, vendor_id: &str, query: &str) -> ApiResponse {
+        self.get(&with_query(&format!("/vendors/{vendor_id}/forecasts"), query), token).await
+    }
+
+    pub async fn sku_forecast(&self, token: &str, vendor_id: &str, sku: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/forecasts/{sku}"), token).await
+    }
+
+    /// `GET /vendors/{v}/replenishment?<query>`.
+    pub async fn replenishment(&self, token: &str, vendor_id: &str, query: &str) -> ApiResponse {
+        self.get(&with_query(&format!("/vendors/{vendor_id}/replenishment"), query), token).await
+    }
+
+    pub async fn run_forecast(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.request(Method::POST, &format!("/vendors/{vendor_id}/forecast-runs"), Some(token), None, &[]).await
+    }
+
+    /// Invokes a function through the local Lambda Invoke API with `payload`.
+    pub async fn invoke(&self, function: &str, payload: &Value) -> ApiResponse {
+        let path = format!("/2015-03-31/functions/{function}/invocations");
+        self.request(Method::POST, &path, None, Some(payload), &[]).await
+    }
+
+    /// Replenishment settings with these values and sensible defaults.
+    pub fn demand_settings(category: &str, supplier: &str, on_hand: i64) -> Value {
+        json!({
+            "category": category, "supplier": supplier, "lead_time_days": 3, "review_period_days": 7,
+            "service_level": 0.95, "min_order_qty": 0, "pack_multiple": 1, "on_hand": on_hand, "incoming": 0
+        })
+    }
+
     // ---- platform administration ---------------------------------------------------------------
 
     /// `GET /admin/users?<query>` (`query` without the `?`, may be empty).

@@ -22,8 +22,12 @@ const ACTORS: [&str; 11] = [
 const READERS: &[&str] =
     &["owner", "catalog_editor", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
+/// Who may read demand data (sales, forecasts, suggestions): commercially sensitive, so not catalog
+/// editors, order handlers or platform staff.
+const DEMAND_READERS: &[&str] = &["owner", "inventory_manager", "viewer"];
+
 /// Each action, the status it answers when allowed, and who is allowed; everyone else gets 403.
-const EXPECTATIONS: [(&str, u16, &[&str]); 13] = [
+const EXPECTATIONS: [(&str, u16, &[&str]); 18] = [
     ("get vendor", 200, READERS),
     ("update vendor", 200, &["owner"]),
     ("list staff", 200, READERS),
@@ -37,6 +41,11 @@ const EXPECTATIONS: [(&str, u16, &[&str]); 13] = [
     ("admin list vendors", 200, &["admin", "support"]),
     ("set vendor status", 200, &["admin"]),
     ("set user roles", 200, &["admin"]),
+    ("put demand settings", 200, &["owner", "inventory_manager"]),
+    ("record sales", 200, &["owner", "inventory_manager"]),
+    ("run forecast", 201, &["owner", "inventory_manager"]),
+    ("list forecasts", 200, DEMAND_READERS),
+    ("get replenishment", 200, DEMAND_READERS),
 ];
 
 struct World {
@@ -48,6 +57,8 @@ struct World {
     removal_target: TestUser,
     /// A customer whose platform roles the actors try to set.
     roles_target: TestUser,
+    /// A location of the vendor, for demand settings and sales.
+    location: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -85,7 +96,9 @@ impl World {
             ("warehouse_staff", warehouse),
             ("content_manager", content),
         ];
-        Self { app, vendor, role_target, removal_target, roles_target, actors }
+        let location = app.create_location(vendor.owner.token(), &vendor.id, &TestApp::location_body()).await;
+        let location = location.expect(201)["id"].as_str().expect("a location id").to_string();
+        Self { app, vendor, role_target, removal_target, roles_target, location, actors }
     }
 
     async fn perform(&self, action: &str, actor: &TestUser) -> ApiResponse {
@@ -105,6 +118,17 @@ impl World {
             // Keeps the vendor active so the other cells are unaffected.
             "set vendor status" => app.set_vendor_status(token, v, "active", None).await,
             "set user roles" => app.set_user_roles(token, &self.roles_target.id, &["customer"]).await,
+            "put demand settings" => {
+                let settings = TestApp::demand_settings("PANTRY", "ACME", 3);
+                app.put_demand_settings(token, v, &self.location, "MATRIX-1", &settings).await
+            }
+            "record sales" => {
+                let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+                app.record_sales(token, v, &self.location, "MATRIX-1", &[(yesterday, 2)]).await
+            }
+            "run forecast" => app.run_forecast(token, v).await,
+            "list forecasts" => app.list_forecasts(token, v, "").await,
+            "get replenishment" => app.replenishment(token, v, "").await,
             other => panic!("unknown action {other}"),
         }
     }
@@ -175,6 +199,9 @@ async fn vendor_a_can_never_read_or_change_vendor_b() {
             app.remove_staff(t, &b.id, &b.owner.id).await,
             app.create_location(t, &b.id, &TestApp::location_body()).await,
             app.list_locations(t, &b.id).await,
+            app.list_forecasts(t, &b.id, "").await,
+            app.replenishment(t, &b.id, "").await,
+            app.run_forecast(t, &b.id).await,
         ];
         for resp in answers {
             resp.expect_error(403, "forbidden");
@@ -222,6 +249,7 @@ async fn a_suspended_vendors_members_can_read_but_change_nothing_until_reinstate
         app.remove_staff(owner, &vendor.id, &viewer.id).await,
         app.create_location(owner, &vendor.id, &TestApp::location_body()).await,
         app.create_location(manager.token(), &vendor.id, &TestApp::location_body()).await,
+        app.run_forecast(manager.token(), &vendor.id).await,
     ];
     for resp in writes {
         resp.expect_error(403, "vendor_suspended");

@@ -31,7 +31,7 @@ fn function_packages(root: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn build(root: &Path) -> Result<()> {
+pub fn build(root: &Path) -> Result<()> {
     let packages = function_packages(root)?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root).args(["build", "--release", "--bins"]);
@@ -177,4 +177,130 @@ pub async fn run(root: &Path, runs: usize, do_build: bool) -> Result<()> {
         println!("No release binary (not built yet?): {}", missing.join(", "));
     }
     Ok(())
+}
+
+/// SKU-locations of the forecast benchmark (3,000 SKUs at 2 locations) and days of history each.
+const FORECAST_SERIES: usize = 6_000;
+const FORECAST_DAYS: usize = 730;
+
+/// The nightly forecast of one large vendor against a fresh local stack running the release
+/// binaries: 6,000 SKU-locations × 2 years written straight to DynamoDB Local, then
+/// `nightly-demand-forecast` invoked for the vendor twice (cold, then warm). Prints wall time,
+/// series per second and the function's peak memory (its own VmHWM); asserts nothing.
+pub async fn forecast_job(root: &Path) -> Result<()> {
+    use stockyard_domain::ids::{LocationId, VendorId};
+    use stockyard_store::demand::{self, DemandSettingsRecord, SalesHistoryRecord, encode_units};
+
+    use crate::demo_demand::{Profile, Rng};
+
+    let binary = binary_path(root, "nightly-demand-forecast", true);
+    if !binary.is_file() {
+        bail!("{} is missing; run without --no-build", binary.display());
+    }
+    println!(
+        "\nForecast job: {FORECAST_SERIES} SKU-locations × {FORECAST_DAYS} days of history, release nightly-demand-forecast"
+    );
+    let opts = stack::Options {
+        root: root.to_path_buf(),
+        mode: stack::Mode::Exec,
+        api_port: 0,
+        release: true,
+        schedules: false,
+        emulator: crate::emulators::Kind::from_env()?,
+        max_workers: 1,
+    };
+    let running = stack::start(&opts).await?;
+    let result = async {
+        let env = |name: &str| running.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let clients = bootstrap::Clients::new(&env("AWS_ENDPOINT_URL_DYNAMODB"), &env("AWS_ENDPOINT_URL")).await;
+        let table = stockyard_store::Table::new(clients.dynamodb.clone(), env("STOCKYARD_TABLE_NAME"));
+
+        let t = Instant::now();
+        let vendor = VendorId::generate();
+        let locations = [LocationId::generate(), LocationId::generate()];
+        let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let mut rng = Rng::new(6000);
+        let (mut settings, mut history) = (Vec::new(), Vec::new());
+        for i in 0..FORECAST_SERIES {
+            let location = locations[i % 2];
+            let sku = format!("SKU-{:05}", i / 2);
+            let profile = Profile::varied(&mut rng, i / 2, FORECAST_DAYS);
+            let days = profile.history(&mut rng, last, FORECAST_DAYS);
+            let mut years: std::collections::BTreeMap<i32, Vec<u32>> = Default::default();
+            for (date, units) in &days {
+                use chrono::Datelike;
+                let year = years.entry(date.year()).or_default();
+                let day = date.ordinal0() as usize;
+                if year.len() <= day {
+                    year.resize(day + 1, 0);
+                }
+                year[day] = *units;
+            }
+            for (year, units) in years {
+                history.push(SalesHistoryRecord {
+                    location_id: location,
+                    sku: sku.clone(),
+                    year,
+                    units: encode_units(&units),
+                    version: 1,
+                    updated_at: chrono::Utc::now(),
+                });
+            }
+            let recent: u32 = days.iter().rev().take(14).map(|(_, u)| u).sum();
+            settings.push(DemandSettingsRecord {
+                vendor_id: vendor,
+                location_id: location,
+                sku,
+                category: ["DAIRY", "BAKERY", "PANTRY", "VEG", "DRINKS"][(i / 2) % 5].into(),
+                supplier: format!("SUPPLIER-{}", (i / 2) % 12),
+                lead_time_days: 2 + (i % 5) as u32,
+                review_period_days: 7,
+                service_level: 0.95,
+                min_order_qty: 0,
+                pack_multiple: 1,
+                on_hand: recent,
+                incoming: 0,
+                updated_at: chrono::Utc::now(),
+            });
+        }
+        let bytes: usize = history.iter().map(|h| h.units.len()).sum();
+        let written = demand::load(&table, &settings, &history, 8).await?;
+        println!(
+            "  history written: {written} items ({} history years, {:.1} MB of daily units) in {:.1}s",
+            history.len(),
+            bytes as f64 / 1_048_576.0,
+            t.elapsed().as_secs_f64()
+        );
+        drop((settings, history));
+
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(900)).build()?;
+        let url = format!("{}/2015-03-31/functions/nightly-demand-forecast/invocations", running.api_url);
+        println!(
+            "  {:<6} {:>9} {:>10} {:>10} {:>9} {:>12}",
+            "run", "wall s", "function s", "series/s", "series", "peak MB"
+        );
+        for label in ["cold", "warm"] {
+            let t = Instant::now();
+            let resp = http.post(&url).json(&serde_json::json!({ "vendor_id": vendor.to_string() })).send().await?;
+            let failed = resp.headers().contains_key("x-amz-function-error");
+            let report: serde_json::Value = resp.json().await?;
+            let wall = t.elapsed().as_secs_f64();
+            if failed {
+                println!("  {label:<6} {wall:>9.2}  FAILED: {report}");
+                continue;
+            }
+            let series = report["series"].as_f64().unwrap_or(0.0);
+            let function_s = report["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+            println!(
+                "  {label:<6} {wall:>9.2} {function_s:>10.2} {:>10.0} {series:>9} {:>12}",
+                series / wall.max(1e-3),
+                report["peak_memory_mb"].as_f64().map_or("-".to_string(), |m| format!("{m:.1}")),
+            );
+        }
+        println!("  targets: < 5 s wall and < 256 MB (the function's MemorySize); figures only, nothing asserted");
+        anyhow::Ok(())
+    }
+    .await;
+    running.stop(false).await;
+    result
 }

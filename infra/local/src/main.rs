@@ -4,6 +4,7 @@
 mod apigw;
 mod bench;
 mod bootstrap;
+mod demo_demand;
 mod emulators;
 mod events;
 mod gateway;
@@ -67,6 +68,9 @@ enum Command {
         /// Use the existing release binaries instead of building them.
         #[arg(long)]
         no_build: bool,
+        /// Only the nightly forecast job (6,000 SKU-locations × 2 years), not the cold starts.
+        #[arg(long)]
+        forecast_only: bool,
     },
     /// Write events/<fn>.json for every template function that has none (or all with --force).
     Events {
@@ -149,7 +153,14 @@ async fn real_main(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { api_port, no_seed, stack } => run(stack.options(root, Mode::Run, api_port)?, !no_seed).await,
         Command::Exec { stack, command } => exec(stack.options(root, Mode::Exec, 0)?, command).await,
-        Command::Bench { runs, no_build } => bench::run(&root, runs, !no_build).await.map(|_| 0),
+        Command::Bench { runs, no_build, forecast_only } => {
+            if !forecast_only {
+                bench::run(&root, runs, !no_build).await?;
+            } else if !no_build {
+                bench::build(&root)?;
+            }
+            bench::forecast_job(&root).await.map(|_| 0)
+        }
         Command::Events { force } => events::write_all(&root, force).map(|_| 0),
         Command::Binaries => {
             let (template, _) = stack::load_template(&root)?;

@@ -12,6 +12,7 @@ use crate::stack::Running;
 /// Every demo user signs in with this password (local only).
 pub const DEMO_PASSWORD: &str = "demo-password-1";
 
+#[derive(Clone)]
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -82,6 +83,7 @@ struct VendorSeed {
     owner: (&'static str, &'static str),
     staff: &'static [(&'static str, &'static str, &'static str)],
     locations: &'static [(&'static str, &'static str, &'static str)],
+    demand: &'static demand::Catalogue,
 }
 
 const VENDORS: &[VendorSeed] = &[
@@ -97,6 +99,7 @@ const VENDORS: &[VendorSeed] = &[
             ("WH-COTSWOLDS", "Cotswolds packing barn", "warehouse"),
             ("SHOP-CIRENCESTER", "Cirencester farm shop", "store"),
         ],
+        demand: &demand::FARM,
     },
     VendorSeed {
         name: "Northwind Outfitters",
@@ -107,6 +110,7 @@ const VENDORS: &[VendorSeed] = &[
             ("vera@northwind.example", "Vera Viewer", "viewer"),
         ],
         locations: &[("WH-LEEDS", "Leeds distribution centre", "warehouse")],
+        demand: &demand::OUTFITTERS,
     },
 ];
 
@@ -124,6 +128,7 @@ pub async fn seed(running: &Running) -> Result<String> {
     let admin = api.login(&admin_email, &admin_password).await.context("admin login")?;
 
     let mut lines = Vec::new();
+    let mut demand_lines = Vec::new();
     let (mut staff_count, mut location_count, mut address_count) = (0, 0, 0);
     for v in VENDORS {
         let owner = api.user(v.owner.0, v.owner.1).await?;
@@ -176,6 +181,11 @@ pub async fn seed(running: &Running) -> Result<String> {
             location_count += 1;
         }
         lines.push(format!("    {:<22} {vendor_id}  {}", v.name, staff_desc.join(", ")));
+        demand_lines.push(
+            demand::seed_vendor(&api, &owner, &vendor_id, v.demand)
+                .await
+                .with_context(|| format!("demand history of {}", v.name))?,
+        );
     }
 
     let mut customers = Vec::new();
@@ -224,9 +234,170 @@ pub async fn seed(running: &Running) -> Result<String> {
         VENDORS.len(),
         customers.len()
     )];
+    out.extend(demand_lines);
     out.push(format!("  Demo logins  password for every demo user: {DEMO_PASSWORD}"));
     out.extend(lines);
     out.push(format!("    {:<22} {}", "customers", customers.join(", ")));
     out.push(format!("    {:<22} {support_email}", "support"));
     Ok(out.join("\n"))
+}
+
+/// Two years of daily sales for the demo vendors, sent through the demand API, then one forecast run.
+mod demand {
+    use anyhow::{Context, Result, bail};
+    use reqwest::Method;
+    use serde_json::{Value, json};
+
+    use super::Api;
+    use crate::demo_demand::{Profile, Rng};
+
+    /// Categories (each with its supplier) and how many SKUs of each a vendor sells at every location.
+    pub struct Catalogue {
+        pub prefix: &'static str,
+        pub categories: &'static [(&'static str, &'static str, &'static [&'static str])],
+        pub seed: u64,
+    }
+
+    pub const FARM: Catalogue = Catalogue {
+        prefix: "GV",
+        categories: &[
+            (
+                "DAIRY",
+                "COTSWOLD-DAIRY",
+                &["MILK-1L", "MILK-2L", "BUTTER", "YOGHURT", "CREAM", "CHEDDAR", "BRIE", "KEFIR"],
+            ),
+            (
+                "VEG",
+                "VALLEY-GROWERS",
+                &["CARROTS", "POTATOES", "KALE", "LEEKS", "ONIONS", "BEETROOT", "SQUASH", "SPINACH"],
+            ),
+            (
+                "BAKERY",
+                "MILL-LANE-BAKERY",
+                &["SOURDOUGH", "RYE", "BAGUETTE", "FLAPJACK", "SCONES", "CROISSANT", "BROWNIE", "OATCAKES"],
+            ),
+            ("EGGS", "HILLSIDE-HENS", &["EGGS-6", "EGGS-12", "DUCK-EGGS", "QUAIL-EGGS"]),
+            (
+                "PANTRY",
+                "PANTRY-WHOLESALE",
+                &[
+                    "HONEY",
+                    "JAM",
+                    "CHUTNEY",
+                    "FLOUR",
+                    "OATS",
+                    "APPLE-JUICE",
+                    "CIDER",
+                    "MUSTARD",
+                    "PASTA",
+                    "RAPESEED-OIL",
+                    "GRANOLA",
+                    "TEA",
+                ],
+            ),
+        ],
+        seed: 2026,
+    };
+
+    pub const OUTFITTERS: Catalogue = Catalogue {
+        prefix: "NW",
+        categories: &[
+            ("JACKETS", "ALPINE-TEXTILES", &["RAIN-JACKET", "DOWN-JACKET", "FLEECE", "SOFTSHELL", "GILET"]),
+            ("TENTS", "TRAILWORKS", &["TENT-2P", "TENT-4P", "TARP", "BIVVY"]),
+            ("BOOTS", "PEAK-FOOTWEAR", &["HIKING-BOOT", "TRAIL-SHOE", "GAITERS", "WOOL-SOCKS"]),
+            ("GEAR", "TRAILWORKS", &["HEADTORCH", "STOVE", "MUG", "DRY-BAG", "MAP-CASE", "COMPASS", "POLES"]),
+        ],
+        seed: 1999,
+    };
+
+    const DAYS: usize = 730;
+    const PARALLEL: usize = 8;
+
+    /// Seeds the vendor's demand data unless it already has forecasts; returns a summary line.
+    pub async fn seed_vendor(api: &Api, token: &str, vendor_id: &str, catalogue: &Catalogue) -> Result<String> {
+        let existing = api
+            .expect(Method::GET, &format!("/vendors/{vendor_id}/forecasts?limit=1"), Some(token), None, false)
+            .await?;
+        if existing.and_then(|v| v["items"].as_array().map(|a| !a.is_empty())).unwrap_or(false) {
+            return Ok(format!("  Demand       {}: already seeded", catalogue.prefix));
+        }
+        let locations =
+            api.expect(Method::GET, &format!("/vendors/{vendor_id}/locations"), Some(token), None, false).await?;
+        let locations: Vec<String> = locations.unwrap_or_default()["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["id"].as_str().map(String::from))
+            .collect();
+        let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let mut rng = Rng::new(catalogue.seed);
+        let mut jobs = Vec::new();
+        let mut i = 0;
+        for (category, supplier, skus) in catalogue.categories {
+            for sku in *skus {
+                for (l, location) in locations.iter().enumerate() {
+                    let mut profile = Profile::varied(&mut rng, i, DAYS);
+                    // The shop sells less than the warehouse ships.
+                    profile.base *= if l == 0 { 1.0 } else { 0.4 };
+                    let history = profile.history(&mut rng, last, DAYS);
+                    let recent: u32 = history.iter().rev().take(14).map(|(_, u)| u).sum();
+                    // Some SKUs run low, a few are overstocked, most hold about two weeks.
+                    let on_hand = match i % 9 {
+                        0 => 0,
+                        1 => recent * 6,
+                        _ => (f64::from(recent) * rng.range(0.3, 1.4)) as u32,
+                    };
+                    let (level, pack) = ([0.9, 0.95, 0.98][i % 3], [1, 6, 12][i % 3]);
+                    let settings = json!({
+                        "category": category, "supplier": supplier,
+                        "lead_time_days": 2 + (i % 5) as u32, "review_period_days": if i.is_multiple_of(2) { 7 } else { 14 },
+                        "service_level": level, "min_order_qty": if i.is_multiple_of(4) { 12 } else { 0 },
+                        "pack_multiple": pack, "on_hand": on_hand, "incoming": 0
+                    });
+                    jobs.push((location.clone(), format!("{}-{sku}", catalogue.prefix), settings, history));
+                    i += 1;
+                }
+            }
+        }
+        let series = jobs.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut jobs = jobs.into_iter();
+        loop {
+            while tasks.len() < PARALLEL {
+                let Some((location, sku, settings, history)) = jobs.next() else { break };
+                let (api, token, vendor) = (api.clone(), token.to_string(), vendor_id.to_string());
+                tasks.spawn(async move {
+                    let base = format!("/vendors/{vendor}/demand/{location}/{sku}");
+                    api.expect(Method::PUT, &base, Some(&token), Some(settings), false).await?;
+                    for chunk in history.chunks(366) {
+                        let days: Vec<Value> =
+                            chunk.iter().map(|(d, u)| json!({"date": d.to_string(), "units": u})).collect();
+                        let body = json!({ "days": days });
+                        api.expect(Method::POST, &format!("{base}/sales"), Some(&token), Some(body), false).await?;
+                    }
+                    anyhow::Ok(())
+                });
+            }
+            match tasks.join_next().await {
+                Some(done) => done.context("a seeding task stopped")??,
+                None => break,
+            }
+        }
+        let run =
+            api.expect(Method::POST, &format!("/vendors/{vendor_id}/forecast-runs"), Some(token), None, false).await;
+        let run = match run {
+            Ok(Some(run)) => run,
+            Ok(None) => bail!("the forecast run answered nothing"),
+            Err(e) => {
+                return Ok(format!(
+                    "  Demand       {}: {series} SKU-locations × {DAYS} days; forecast failed: {e:#}",
+                    catalogue.prefix
+                ));
+            }
+        };
+        Ok(format!(
+            "  Demand       {}: {series} SKU-locations × {DAYS} days; forecast in {} ms: {} orders suggested, {} at risk",
+            catalogue.prefix, run["duration_ms"], run["orders_suggested"], run["at_risk"]
+        ))
+    }
 }

@@ -69,6 +69,8 @@ id_type!(/// A refresh-token family: every token rotated from one login.
     TokenFamilyId);
 id_type!(/// An email the platform sends.
     EmailId);
+id_type!(/// One run of the demand forecast for one vendor.
+    ForecastRunId);
 
 #[cfg(test)]
 mod tests {

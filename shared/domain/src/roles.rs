@@ -93,12 +93,15 @@ pub enum VendorPermission {
     InventoryWrite,
     /// Handle orders, returns and shipments.
     OrdersWrite,
+    /// See sales history, demand forecasts and replenishment suggestions (commercially sensitive:
+    /// the owner, inventory managers and viewers; not catalog editors, order handlers or platform staff).
+    DemandRead,
 }
 
 impl VendorPermission {
     /// Whether using this permission changes the vendor's data (refused while it is suspended).
     pub fn changes_data(self) -> bool {
-        !matches!(self, VendorPermission::Read | VendorPermission::ReadInvitations)
+        !matches!(self, VendorPermission::Read | VendorPermission::ReadInvitations | VendorPermission::DemandRead)
     }
 }
 
@@ -128,11 +131,13 @@ impl VendorRole {
     pub fn permissions(self) -> &'static [VendorPermission] {
         use VendorPermission::*;
         match self {
-            VendorRole::Owner => &[Read, ReadInvitations, Manage, CatalogWrite, InventoryWrite, OrdersWrite],
+            VendorRole::Owner => {
+                &[Read, ReadInvitations, Manage, CatalogWrite, InventoryWrite, OrdersWrite, DemandRead]
+            }
             VendorRole::CatalogEditor => &[Read, CatalogWrite],
-            VendorRole::InventoryManager => &[Read, InventoryWrite],
+            VendorRole::InventoryManager => &[Read, InventoryWrite, DemandRead],
             VendorRole::OrderHandler => &[Read, OrdersWrite],
-            VendorRole::Viewer => &[Read],
+            VendorRole::Viewer => &[Read, DemandRead],
         }
     }
 
@@ -163,7 +168,7 @@ mod tests {
 
     #[test]
     fn only_reading_permissions_are_allowed_to_change_nothing() {
-        assert!(!Read.changes_data() && !ReadInvitations.changes_data());
+        assert!(!Read.changes_data() && !ReadInvitations.changes_data() && !DemandRead.changes_data());
         assert!([Manage, CatalogWrite, InventoryWrite, OrdersWrite].iter().all(|p| p.changes_data()));
     }
 
@@ -177,6 +182,14 @@ mod tests {
         assert_eq!(writes(VendorRole::InventoryManager), vec![InventoryWrite]);
         assert_eq!(writes(VendorRole::OrderHandler), vec![OrdersWrite]);
         assert!(writes(VendorRole::Viewer).is_empty());
+    }
+
+    #[test]
+    fn demand_data_is_read_by_the_owner_inventory_managers_and_viewers_only() {
+        let readers: Vec<VendorRole> =
+            [VendorRole::Owner].into_iter().chain(VendorRole::STAFF).filter(|r| r.allows(DemandRead)).collect();
+        assert_eq!(readers, vec![VendorRole::Owner, VendorRole::InventoryManager, VendorRole::Viewer]);
+        assert!(!VendorRole::Viewer.allows(InventoryWrite), "viewers read forecasts but never change demand data");
     }
 
     #[test]

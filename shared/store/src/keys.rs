@@ -1,7 +1,9 @@
 //! Key builders: every partition and sort key Stockyard writes is made here, nowhere else.
 //! One table; generic attributes PK/SK and GSI1PK/GSI1SK (see infra/data-model.md).
 
-use stockyard_domain::ids::{AddressId, EmailId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId};
+use stockyard_domain::ids::{
+    AddressId, EmailId, ForecastRunId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId,
+};
 use stockyard_domain::values::Email;
 
 pub const PK: &str = "PK";
@@ -115,6 +117,60 @@ pub fn location_code(vendor: VendorId, code: &str) -> Key {
     key(format!("VENDOR#{vendor}"), format!("LOCATIONCODE#{code}"))
 }
 
+// Demand forecasting (SKUs and supplier codes are codes: never a '#')
+/// Marks a vendor as having demand data; carries the sparse `DEMANDVENDORS` listing.
+pub fn demand_marker(vendor: VendorId) -> Key {
+    key(format!("DEMAND#{vendor}"), "VENDOR")
+}
+pub fn demand_vendor_listing(vendor: VendorId) -> IndexKey {
+    IndexKey { pk: "DEMANDVENDORS".into(), sk: format!("VENDOR#{vendor}") }
+}
+pub fn demand_vendors() -> Collection {
+    Collection { index: Some(GSI1), pk: "DEMANDVENDORS".into(), prefix: "VENDOR#".into() }
+}
+pub fn demand_settings(vendor: VendorId, location: LocationId, sku: &str) -> Key {
+    key(format!("DEMAND#{vendor}"), format!("SETTINGS#{location}#{sku}"))
+}
+pub fn demand_settings_of(vendor: VendorId) -> Collection {
+    Collection { index: None, pk: format!("DEMAND#{vendor}"), prefix: "SETTINGS#".into() }
+}
+/// One calendar year of a SKU-location's daily units.
+pub fn sales_history(vendor: VendorId, location: LocationId, sku: &str, year: i32) -> Key {
+    key(format!("DEMAND#{vendor}"), format!("HISTORY#{location}#{sku}#{year}"))
+}
+/// Every year of every SKU at one location.
+pub fn sales_history_at(vendor: VendorId, location: LocationId) -> Collection {
+    Collection { index: None, pk: format!("DEMAND#{vendor}"), prefix: format!("HISTORY#{location}#") }
+}
+pub fn forecast_run(vendor: VendorId, run: ForecastRunId) -> Key {
+    key(format!("DEMAND#{vendor}"), format!("RUN#{run}"))
+}
+pub fn forecast_runs_of(vendor: VendorId) -> Collection {
+    Collection { index: None, pk: format!("DEMAND#{vendor}"), prefix: "RUN#".into() }
+}
+pub fn forecast(vendor: VendorId, location: LocationId, sku: &str) -> Key {
+    key(format!("FORECAST#{vendor}"), format!("FORECAST#{location}#{sku}"))
+}
+/// A vendor's forecasts by location then SKU, optionally of one location.
+pub fn forecasts_of(vendor: VendorId, location: Option<LocationId>) -> Collection {
+    let prefix = match location {
+        Some(location) => format!("FORECAST#{location}#"),
+        None => "FORECAST#".into(),
+    };
+    Collection { index: None, pk: format!("FORECAST#{vendor}"), prefix }
+}
+/// Only forecasts that order or are at risk carry this index key.
+pub fn replenishment_listing(vendor: VendorId, supplier: &str, location: LocationId, sku: &str) -> IndexKey {
+    IndexKey { pk: format!("REPLENISH#{vendor}"), sk: format!("SUPPLIER#{supplier}#{location}#{sku}") }
+}
+pub fn replenishment_of(vendor: VendorId, supplier: Option<&str>) -> Collection {
+    let prefix = match supplier {
+        Some(supplier) => format!("SUPPLIER#{supplier}#"),
+        None => "SUPPLIER#".into(),
+    };
+    Collection { index: Some(GSI1), pk: format!("REPLENISH#{vendor}"), prefix }
+}
+
 // Idempotency and messaging
 pub fn idempotency(scope: &str, idempotency_key: &str) -> Key {
     key(format!("IDEMPOTENCY#{scope}#{idempotency_key}"), "IDEMPOTENCY")
@@ -157,5 +213,24 @@ mod tests {
         let a = Email::parse("email", "Ada@Example.com").unwrap();
         let b = Email::parse("email", "ada@example.com").unwrap();
         assert_eq!(user_email(&a), user_email(&b));
+    }
+
+    #[test]
+    fn a_skus_history_years_settings_and_runs_never_fall_under_each_others_prefixes() {
+        let (vendor, location) = (VendorId::generate(), LocationId::generate());
+        let history = sales_history(vendor, location, "MILK-1L", 2026);
+        assert!(history.sk.starts_with(&sales_history_at(vendor, location).prefix));
+        assert!(!history.sk.starts_with(&demand_settings_of(vendor).prefix));
+        assert!(!history.sk.starts_with(&forecast_runs_of(vendor).prefix));
+        assert!(
+            !sales_history(vendor, LocationId::generate(), "MILK-1L", 2026)
+                .sk
+                .starts_with(&sales_history_at(vendor, location).prefix)
+        );
+        assert_eq!(demand_marker(vendor).pk, history.pk);
+        let listing = replenishment_listing(vendor, "ACME", location, "MILK-1L");
+        assert!(listing.sk.starts_with(&replenishment_of(vendor, Some("ACME")).prefix));
+        assert!(!listing.sk.starts_with(&replenishment_of(vendor, Some("ACM")).prefix));
+        assert!(forecast(vendor, location, "MILK-1L").sk.starts_with(&forecasts_of(vendor, Some(location)).prefix));
     }
 }

@@ -2,6 +2,7 @@
 //! records, conditional writes and transactions, pagination cursors and idempotency records.
 //! Access patterns are listed in infra/data-model.md.
 
+pub mod demand;
 pub mod error;
 pub mod idempotency;
 pub mod identity;

@@ -202,6 +202,27 @@ impl Table {
         page: &PageRequest,
         filter: Option<Expr>,
     ) -> Result<Page<T>, StoreError> {
+        self.query_page(collection, page, filter, Some(page.limit.clamp(1, PageRequest::MAX_LIMIT))).await
+    }
+
+    /// Like [`query`](Self::query) without an item limit: pages end at DynamoDB's 1 MB (for jobs
+    /// reading whole collections in bulk; `page.limit` is ignored).
+    pub async fn query_unbounded<T: DeserializeOwned>(
+        &self,
+        collection: &Collection,
+        page: &PageRequest,
+        filter: Option<Expr>,
+    ) -> Result<Page<T>, StoreError> {
+        self.query_page(collection, page, filter, None).await
+    }
+
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        collection: &Collection,
+        page: &PageRequest,
+        filter: Option<Expr>,
+        limit: Option<i32>,
+    ) -> Result<Page<T>, StoreError> {
         let (pk_attr, sk_attr) = match collection.index {
             Some(_) => (keys::GSI1PK, keys::GSI1SK),
             None => (keys::PK, keys::SK),
@@ -227,7 +248,7 @@ impl Table {
             .set_filter_expression(filter_expression)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
-            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT))
+            .set_limit(limit)
             .scan_index_forward(!page.newest_first)
             .set_exclusive_start_key(start)
             .consistent_read(collection.index.is_none())

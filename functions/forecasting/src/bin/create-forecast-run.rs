@@ -1,0 +1,11 @@
+//! `create-forecast-run`: POST /vendors/{vendorId}/forecast-runs
+
+use stockyard_forecasting::handlers::demand;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_forecasting::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, demand::create_forecast_run).await
+}

@@ -1,0 +1,11 @@
+//! `put-demand-settings`: PUT /vendors/{vendorId}/demand/{locationId}/{sku}
+
+use stockyard_forecasting::handlers::demand;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_forecasting::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, demand::put_demand_settings).await
+}

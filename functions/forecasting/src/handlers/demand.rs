@@ -1,0 +1,353 @@
+//! Writing demand data: a SKU-location's replenishment settings and its daily sales, and running
+//! the forecast now. Owner and inventory managers (`InventoryWrite`).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use lambda_http::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::{LocationId, VendorId};
+use stockyard_domain::roles::VendorPermission;
+use stockyard_domain::values::code;
+use stockyard_http::error::ErrorBody;
+use stockyard_http::request::{json_body, path};
+use stockyard_http::response::{json, ok};
+use stockyard_http::vendor_access::authorize;
+use stockyard_http::{ApiDeps, ApiError, Body, Request, Response};
+use stockyard_store::demand::{self, DemandSettingsRecord};
+use stockyard_store::keys;
+use stockyard_store::locations::LocationRecord;
+use utoipa::ToSchema;
+
+use crate::job::{self, RunSummary};
+
+/// SKUs are codes: letters, digits, '-' and '_', stored upper-case.
+pub fn sku(field: &str, raw: &str) -> Result<String, stockyard_domain::FieldError> {
+    code(field, raw, 64)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemandSettingsRequest {
+    /// Groups SKUs that share a weekly pattern (a code, e.g. `DAIRY`).
+    #[schema(example = "DAIRY")]
+    pub category: String,
+    /// Supplier code; suggestions are grouped by it.
+    #[schema(example = "COTSWOLD-DAIRY")]
+    pub supplier: String,
+    /// 0–120 days from order to receipt.
+    #[schema(example = 3)]
+    pub lead_time_days: i64,
+    /// 1–60 days between orders.
+    #[schema(example = 7)]
+    pub review_period_days: i64,
+    /// Target cycle service level, 0.5–0.999.
+    #[schema(example = 0.95)]
+    pub service_level: f64,
+    /// Smallest order the supplier accepts (0 = none), up to 1,000,000.
+    #[serde(default)]
+    pub min_order_qty: i64,
+    /// Orders are whole multiples of this (1–10,000).
+    #[serde(default = "one")]
+    pub pack_multiple: i64,
+    /// Units on hand now (0–10,000,000), until stock levels are tracked.
+    pub on_hand: i64,
+    /// Units ordered and not yet received (0–10,000,000).
+    #[serde(default)]
+    pub incoming: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DemandSettingsView {
+    pub vendor_id: VendorId,
+    pub location_id: LocationId,
+    pub sku: String,
+    pub category: String,
+    pub supplier: String,
+    pub lead_time_days: u32,
+    pub review_period_days: u32,
+    pub service_level: f64,
+    pub min_order_qty: u32,
+    pub pack_multiple: u32,
+    pub on_hand: u32,
+    pub incoming: u32,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<DemandSettingsRecord> for DemandSettingsView {
+    fn from(s: DemandSettingsRecord) -> Self {
+        Self {
+            vendor_id: s.vendor_id,
+            location_id: s.location_id,
+            sku: s.sku,
+            category: s.category,
+            supplier: s.supplier,
+            lead_time_days: s.lead_time_days,
+            review_period_days: s.review_period_days,
+            service_level: s.service_level,
+            min_order_qty: s.min_order_qty,
+            pack_multiple: s.pack_multiple,
+            on_hand: s.on_hand,
+            incoming: s.incoming,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+fn whole(field: &str, value: i64, min: i64, max: i64) -> Result<u32, ApiError> {
+    if (min..=max).contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(ApiError::invalid(field, format!("must be a whole number from {min} to {max}")))
+    }
+}
+
+/// Validates a settings body into a record (no I/O).
+pub fn settings_record(
+    vendor_id: VendorId,
+    location_id: LocationId,
+    sku: String,
+    body: &DemandSettingsRequest,
+) -> Result<DemandSettingsRecord, ApiError> {
+    let category = code("category", &body.category, 40)?;
+    let supplier = code("supplier", &body.supplier, 40)?;
+    let lead_time_days = whole("lead_time_days", body.lead_time_days, 0, 120)?;
+    let review_period_days = whole("review_period_days", body.review_period_days, 1, 60)?;
+    if !(body.service_level.is_finite() && (0.5..=0.999).contains(&body.service_level)) {
+        return Err(ApiError::invalid("service_level", "must be from 0.5 to 0.999"));
+    }
+    Ok(DemandSettingsRecord {
+        vendor_id,
+        location_id,
+        sku,
+        category,
+        supplier,
+        lead_time_days,
+        review_period_days,
+        service_level: body.service_level,
+        min_order_qty: whole("min_order_qty", body.min_order_qty, 0, 1_000_000)?,
+        pack_multiple: whole("pack_multiple", body.pack_multiple, 1, 10_000)?,
+        on_hand: whole("on_hand", body.on_hand, 0, 10_000_000)?,
+        incoming: whole("incoming", body.incoming, 0, 10_000_000)?,
+        updated_at: Utc::now(),
+    })
+}
+
+async fn require_location(deps: &ApiDeps, vendor_id: VendorId, location_id: LocationId) -> Result<(), ApiError> {
+    match deps.table.get::<LocationRecord>(&keys::location(vendor_id, location_id)).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound("location")),
+    }
+}
+
+/// Create or replace the replenishment settings and stock position of a SKU at a location.
+#[utoipa::path(put, path = "/vendors/{vendorId}/demand/{locationId}/{sku}", tag = "forecasting", security(("bearer" = [])),
+    request_body = DemandSettingsRequest,
+    params(("vendorId" = String, Path), ("locationId" = String, Path), ("sku" = String, Path)),
+    responses((status = 200, body = DemandSettingsView), (status = 403, body = ErrorBody),
+              (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let me = deps.verifier.authenticate(&req)?;
+    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
+    let location_id = path(&req, "locationId", LocationId::parse)?;
+    let sku = path(&req, "sku", sku)?;
+    let body: DemandSettingsRequest = json_body(&req)?;
+    let record = settings_record(vendor_id, location_id, sku, &body)?;
+    authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
+    require_location(deps, vendor_id, location_id).await?;
+    demand::put_settings(&deps.table, &record).await?;
+    Ok(ok(&DemandSettingsView::from(record)))
+}
+
+/// At most this many days per request.
+pub const MAX_DAYS_PER_REQUEST: usize = 366;
+/// No sales before this day are accepted.
+pub const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSalesRequest {
+    /// 1–366 days; a day sent again replaces its units.
+    pub days: Vec<DailyUnits>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DailyUnits {
+    /// YYYY-MM-DD, not in the future (UTC).
+    #[schema(example = "2026-11-20")]
+    pub date: String,
+    /// Units sold that day, 0–1,000,000.
+    #[schema(example = 3)]
+    pub units: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordSalesResponse {
+    pub location_id: LocationId,
+    pub sku: String,
+    pub days_written: usize,
+    /// Calendar years whose history changed.
+    pub years_written: usize,
+}
+
+/// Validates the days of a sales request against `today` (no I/O).
+pub fn sales_days(body: &RecordSalesRequest, today: NaiveDate) -> Result<Vec<(NaiveDate, u32)>, ApiError> {
+    if body.days.is_empty() {
+        return Err(ApiError::invalid("days", "must hold at least one day"));
+    }
+    if body.days.len() > MAX_DAYS_PER_REQUEST {
+        return Err(ApiError::invalid("days", format!("must hold at most {MAX_DAYS_PER_REQUEST} days")));
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(body.days.len());
+    for (i, day) in body.days.iter().enumerate() {
+        let field = |name: &str| format!("days[{i}].{name}");
+        let date = NaiveDate::parse_from_str(day.date.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(&field("date"), "must be a date as YYYY-MM-DD"))?;
+        if date > today {
+            return Err(ApiError::invalid(&field("date"), "is in the future"));
+        }
+        if date < EARLIEST_DATE {
+            return Err(ApiError::invalid(&field("date"), "must be 2000-01-01 or later"));
+        }
+        if !seen.insert(date) {
+            return Err(ApiError::invalid(&field("date"), "appears twice in this request"));
+        }
+        let units = whole(&field("units"), day.units, 0, 1_000_000)?;
+        out.push((date, units));
+    }
+    Ok(out)
+}
+
+/// Set the units sold of a SKU at a location on the given days (a day sent again is replaced).
+#[utoipa::path(post, path = "/vendors/{vendorId}/demand/{locationId}/{sku}/sales", tag = "forecasting", security(("bearer" = [])),
+    request_body = RecordSalesRequest,
+    params(("vendorId" = String, Path), ("locationId" = String, Path), ("sku" = String, Path)),
+    responses((status = 200, body = RecordSalesResponse), (status = 403, body = ErrorBody),
+              (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let me = deps.verifier.authenticate(&req)?;
+    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
+    let location_id = path(&req, "locationId", LocationId::parse)?;
+    let sku = path(&req, "sku", sku)?;
+    let body: RecordSalesRequest = json_body(&req)?;
+    let days = sales_days(&body, Utc::now().date_naive())?;
+    authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
+    require_location(deps, vendor_id, location_id).await?;
+    let years_written = demand::set_daily_units(&deps.table, vendor_id, location_id, &sku, &days).await?;
+    Ok(ok(&RecordSalesResponse { location_id, sku, days_written: days.len(), years_written }))
+}
+
+/// A vendor with more SKU-locations than this is forecast by the nightly run only.
+pub const MAX_SYNC_SERIES: usize = 20_000;
+
+/// Forecast this vendor now from history up to yesterday, and answer the run's summary.
+#[utoipa::path(post, path = "/vendors/{vendorId}/forecast-runs", tag = "forecasting", security(("bearer" = [])),
+    params(("vendorId" = String, Path)),
+    responses((status = 201, body = RunSummary), (status = 403, body = ErrorBody),
+              (status = 422, description = "run_too_large: the vendor is forecast nightly only", body = ErrorBody)))]
+pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let me = deps.verifier.authenticate(&req)?;
+    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
+    authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
+    let series = demand::all_settings(&deps.table, vendor_id).await?.len();
+    if series > MAX_SYNC_SERIES {
+        return Err(ApiError::unprocessable(
+            "run_too_large",
+            None,
+            format!(
+                "{series} SKU-locations are more than a request can forecast ({MAX_SYNC_SERIES}); the nightly run covers them"
+            ),
+        ));
+    }
+    let summary =
+        job::run_vendor(&deps.table, vendor_id, job::default_as_of(), "api").await.map_err(ApiError::internal)?;
+    Ok(json(StatusCode::CREATED, &summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn days(pairs: &[(&str, i64)]) -> RecordSalesRequest {
+        RecordSalesRequest { days: pairs.iter().map(|(d, u)| DailyUnits { date: d.to_string(), units: *u }).collect() }
+    }
+
+    #[test]
+    fn future_dates_negative_units_and_repeated_days_are_refused_naming_the_entry() {
+        let today = date("2026-11-25");
+        let field = |r: Result<_, ApiError>| r.unwrap_err().field().map(String::from);
+        assert_eq!(
+            field(sales_days(&days(&[("2026-11-25", 1), ("2026-11-26", 1)]), today)),
+            Some("days[1].date".into())
+        );
+        assert_eq!(field(sales_days(&days(&[("2026-11-20", -1)]), today)), Some("days[0].units".into()));
+        assert_eq!(field(sales_days(&days(&[("2026-02-30", 1)]), today)), Some("days[0].date".into()));
+        assert_eq!(
+            field(sales_days(&days(&[("2026-11-20", 1), ("2026-11-20", 2)]), today)),
+            Some("days[1].date".into())
+        );
+        assert_eq!(field(sales_days(&days(&[]), today)), Some("days".into()));
+        let too_many: Vec<(String, i64)> =
+            (0..367).map(|i| ((today - chrono::Duration::days(i)).to_string(), 1)).collect();
+        let body =
+            RecordSalesRequest { days: too_many.into_iter().map(|(date, units)| DailyUnits { date, units }).collect() };
+        assert_eq!(field(sales_days(&body, today)), Some("days".into()));
+    }
+
+    #[test]
+    fn a_full_year_of_days_up_to_today_is_accepted() {
+        let today = date("2026-11-25");
+        let body = RecordSalesRequest {
+            days: (0..366)
+                .map(|i| DailyUnits { date: (today - chrono::Duration::days(i)).to_string(), units: 0 })
+                .collect(),
+        };
+        assert_eq!(sales_days(&body, today).unwrap().len(), 366);
+    }
+
+    #[test]
+    fn settings_outside_their_ranges_are_refused_naming_the_field() {
+        let good = || DemandSettingsRequest {
+            category: "dairy".into(),
+            supplier: "acme".into(),
+            lead_time_days: 3,
+            review_period_days: 7,
+            service_level: 0.95,
+            min_order_qty: 0,
+            pack_multiple: 1,
+            on_hand: 10,
+            incoming: 0,
+        };
+        let (v, l) = (VendorId::generate(), LocationId::generate());
+        let record = settings_record(v, l, "MILK".into(), &good()).unwrap();
+        assert_eq!((record.category.as_str(), record.supplier.as_str()), ("DAIRY", "ACME"));
+        type Spoil = Box<dyn Fn(&mut DemandSettingsRequest)>;
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("category", Box::new(|b| b.category = "da iry".into())),
+            ("supplier", Box::new(|b| b.supplier = "".into())),
+            ("lead_time_days", Box::new(|b| b.lead_time_days = 121)),
+            ("review_period_days", Box::new(|b| b.review_period_days = 0)),
+            ("service_level", Box::new(|b| b.service_level = 1.0)),
+            ("min_order_qty", Box::new(|b| b.min_order_qty = -1)),
+            ("pack_multiple", Box::new(|b| b.pack_multiple = 0)),
+            ("on_hand", Box::new(|b| b.on_hand = -5)),
+            ("incoming", Box::new(|b| b.incoming = 10_000_001)),
+        ];
+        for (field, spoil) in cases {
+            let mut body = good();
+            spoil(&mut body);
+            let err = settings_record(v, l, "MILK".into(), &body).unwrap_err();
+            assert_eq!(err.field(), Some(field));
+        }
+    }
+}

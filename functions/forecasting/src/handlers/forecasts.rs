@@ -1,0 +1,299 @@
+//! Reading forecasts and replenishment suggestions: the owner, inventory managers and viewers
+//! (`DemandRead`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_domain::roles::VendorPermission;
+use stockyard_domain::values::code;
+use stockyard_http::error::ErrorBody;
+use stockyard_http::request::{page_request, path, query};
+use stockyard_http::response::ok;
+use stockyard_http::vendor_access::authorize;
+use stockyard_http::{ApiDeps, ApiError, Body, ListResponse, Request, Response};
+use stockyard_store::demand::{self, ForecastRecord};
+use stockyard_store::keys;
+use stockyard_store::locations::LocationRecord;
+use utoipa::ToSchema;
+
+use super::demand::sku;
+
+/// Demand quantiles over lead time + review period.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Quantiles {
+    pub p90: f64,
+    pub p95: f64,
+    pub p98: f64,
+}
+
+/// What to order for one SKU-location, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SuggestionView {
+    pub order_qty: f64,
+    pub safety_stock: f64,
+    pub reorder_point: f64,
+    pub order_up_to: f64,
+    /// Days the stock position lasts at the forecast rate; null when no demand is expected.
+    pub days_of_cover: Option<f64>,
+    /// `stock_out`, `overstock` or `none`.
+    pub risk: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ForecastView {
+    pub location_id: LocationId,
+    pub sku: String,
+    pub category: String,
+    pub supplier: String,
+    /// The model the engine chose for this SKU-location.
+    pub model: String,
+    /// Expected units per day for the 28 days after `as_of`.
+    pub daily: Vec<f64>,
+    pub demand_28d: f64,
+    pub lead_time_days: u32,
+    pub review_period_days: u32,
+    pub service_level: f64,
+    /// Expected demand over lead time + review period.
+    pub expected_demand: f64,
+    pub quantiles: Quantiles,
+    pub on_hand: u32,
+    pub incoming: u32,
+    pub suggestion: SuggestionView,
+    pub run_id: ForecastRunId,
+    /// The last day of history the forecast used.
+    pub as_of: NaiveDate,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl From<ForecastRecord> for ForecastView {
+    fn from(f: ForecastRecord) -> Self {
+        Self {
+            location_id: f.location_id,
+            sku: f.sku,
+            category: f.category,
+            supplier: f.supplier,
+            model: f.model,
+            daily: f.daily,
+            demand_28d: f.demand_28d,
+            lead_time_days: f.lead_time_days,
+            review_period_days: f.review_period_days,
+            service_level: f.service_level,
+            expected_demand: f.expected_demand,
+            quantiles: Quantiles { p90: f.p90, p95: f.p95, p98: f.p98 },
+            on_hand: f.on_hand,
+            incoming: f.incoming,
+            suggestion: SuggestionView {
+                order_qty: f.order_qty,
+                safety_stock: f.safety_stock,
+                reorder_point: f.reorder_point,
+                order_up_to: f.order_up_to,
+                days_of_cover: f.days_of_cover,
+                risk: f.risk,
+            },
+            run_id: f.run_id,
+            as_of: f.as_of,
+            generated_at: f.generated_at,
+        }
+    }
+}
+
+const RISKS: [&str; 3] = ["stock_out", "overstock", "none"];
+
+fn risk_filter(req: &Request) -> Result<Option<String>, ApiError> {
+    match query(req, "risk") {
+        None => Ok(None),
+        Some(r) if RISKS.contains(&r.as_str()) => Ok(Some(r)),
+        Some(_) => Err(ApiError::invalid("risk", "must be stock_out, overstock or none")),
+    }
+}
+
+fn model_filter(req: &Request) -> Result<Option<String>, ApiError> {
+    match query(req, "model") {
+        None => Ok(None),
+        Some(m) if m.len() <= 40 && m.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') => {
+            Ok(Some(m))
+        }
+        Some(_) => Err(ApiError::invalid("model", "must be a model name such as pooled_profile")),
+    }
+}
+
+/// The vendor's latest forecasts, by location then SKU.
+#[utoipa::path(get, path = "/vendors/{vendorId}/forecasts", tag = "forecasting", security(("bearer" = [])),
+    params(("vendorId" = String, Path), ("location_id" = Option<String>, Query), ("risk" = Option<String>, Query, description = "stock_out, overstock or none"),
+           ("model" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<ForecastView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_forecasts(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let me = deps.verifier.authenticate(&req)?;
+    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
+    let mut page = page_request(&req, false)?;
+    page.newest_first = false;
+    let location = query(&req, "location_id").map(|l| LocationId::parse("location_id", &l)).transpose()?;
+    let (risk, model) = (risk_filter(&req)?, model_filter(&req)?);
+    authorize(&deps.table, &me, vendor_id, VendorPermission::DemandRead).await?;
+    let found = demand::forecasts(&deps.table, vendor_id, location, risk.as_deref(), model.as_deref(), &page).await?;
+    Ok(ok(&ListResponse::from(found.map(ForecastView::from))))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SkuForecastResponse {
+    pub sku: String,
+    /// One forecast per location that stocks the SKU.
+    pub locations: Vec<ForecastView>,
+}
+
+/// One SKU's latest forecast at every location, with daily points and quantiles.
+#[utoipa::path(get, path = "/vendors/{vendorId}/forecasts/{sku}", tag = "forecasting", security(("bearer" = [])),
+    params(("vendorId" = String, Path), ("sku" = String, Path)),
+    responses((status = 200, body = SkuForecastResponse), (status = 403, body = ErrorBody),
+              (status = 404, description = "no forecast for this SKU yet", body = ErrorBody)))]
+pub async fn get_sku_forecast(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let me = deps.verifier.authenticate(&req)?;
+    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
+    let sku = path(&req, "sku", sku)?;
+    authorize(&deps.table, &me, vendor_id, VendorPermission::DemandRead).await?;
+    let locations: Vec<LocationId> = deps
+        .table
+        .query_all::<LocationRecord>(&keys::locations_of(vendor_id))
+        .await?
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let found = demand::forecasts_of_sku(&deps.table, vendor_id, &locations, &sku).await?;
+    if found.is_empty() {
+        return Err(ApiError::NotFound("forecast"));
+    }
+    Ok(ok(&SkuForecastResponse { sku, locations: found.into_iter().map(ForecastView::from).collect() }))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub location_id: LocationId,
+    pub sku: String,
+    pub order_qty: f64,
+    pub on_hand: u32,
+    pub incoming: u32,
+    pub expected_demand: f64,
+    pub order_up_to: f64,
+    pub days_of_cover: Option<f64>,
+    pub risk: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SupplierOrder {
+    pub supplier: String,
+    /// Units over every line.
+    pub total_units: f64,
+    pub lines: Vec<OrderLine>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReplenishmentResponse {
+    /// Suggested orders (order_qty > 0) per supplier, by supplier code.
+    pub suppliers: Vec<SupplierOrder>,
+    /// SKU-locations at risk of a stock-out or overstocked, stock-outs first.
+    pub at_risk: Vec<OrderLine>,
+    /// The last day of history of the newest forecast listed.
+    pub as_of: Option<NaiveDate>,
+}
+
+fn line(f: &ForecastRecord) -> OrderLine {
+    OrderLine {
+        location_id: f.location_id,
+        sku: f.sku.clone(),
+        order_qty: f.order_qty,
+        on_hand: f.on_hand,
+        incoming: f.incoming,
+        expected_demand: f.expected_demand,
+        order_up_to: f.order_up_to,
+        days_of_cover: f.days_of_cover,
+        risk: f.risk.clone(),
+    }
+}
+
+/// Groups actionable forecasts (as the replenishment index returns them, by supplier, location, SKU).
+pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
+    let mut suppliers: BTreeMap<&str, SupplierOrder> = BTreeMap::new();
+    for f in forecasts.iter().filter(|f| f.order_qty > 0.0) {
+        let order = suppliers.entry(&f.supplier).or_insert_with(|| SupplierOrder {
+            supplier: f.supplier.clone(),
+            total_units: 0.0,
+            lines: Vec::new(),
+        });
+        order.total_units += f.order_qty;
+        order.lines.push(line(f));
+    }
+    let mut at_risk: Vec<OrderLine> = forecasts.iter().filter(|f| f.risk != "none").map(line).collect();
+    at_risk.sort_by_key(|l| l.risk != "stock_out");
+    ReplenishmentResponse {
+        suppliers: suppliers.into_values().collect(),
+        at_risk,
+        as_of: forecasts.iter().map(|f| f.as_of).max(),
+    }
+}
+
+/// What to order now, per supplier, and what is at risk.
+#[utoipa::path(get, path = "/vendors/{vendorId}/replenishment", tag = "forecasting", security(("bearer" = [])),
+    params(("vendorId" = String, Path), ("supplier" = Option<String>, Query)),
+    responses((status = 200, body = ReplenishmentResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn get_replenishment(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let me = deps.verifier.authenticate(&req)?;
+    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
+    let supplier = query(&req, "supplier").map(|s| code("supplier", &s, 40)).transpose()?;
+    authorize(&deps.table, &me, vendor_id, VendorPermission::DemandRead).await?;
+    let actionable = demand::actionable(&deps.table, vendor_id, supplier.as_deref()).await?;
+    Ok(ok(&replenishment(&actionable)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forecast(supplier: &str, sku: &str, order_qty: f64, risk: &str) -> ForecastRecord {
+        ForecastRecord {
+            vendor_id: VendorId::generate(),
+            location_id: LocationId::generate(),
+            sku: sku.into(),
+            category: "DAIRY".into(),
+            supplier: supplier.into(),
+            model: "pooled_profile".into(),
+            daily: vec![1.0; 28],
+            demand_28d: 28.0,
+            lead_time_days: 3,
+            review_period_days: 7,
+            service_level: 0.95,
+            expected_demand: 10.0,
+            p90: 12.0,
+            p95: 13.0,
+            p98: 14.0,
+            on_hand: 0,
+            incoming: 0,
+            safety_stock: 3.0,
+            reorder_point: 5.0,
+            order_up_to: 13.0,
+            order_qty,
+            days_of_cover: None,
+            risk: risk.into(),
+            run_id: ForecastRunId::generate(),
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+            generated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn orders_are_grouped_per_supplier_with_totals_and_stock_outs_lead_the_risk_list() {
+        let all = vec![
+            forecast("ACME", "A", 12.0, "none"),
+            forecast("ACME", "B", 8.0, "stock_out"),
+            forecast("BETA", "C", 0.0, "overstock"),
+            forecast("BETA", "D", 5.0, "stock_out"),
+        ];
+        let r = replenishment(&all);
+        let totals: Vec<(&str, f64, usize)> =
+            r.suppliers.iter().map(|s| (s.supplier.as_str(), s.total_units, s.lines.len())).collect();
+        assert_eq!(totals, vec![("ACME", 20.0, 2), ("BETA", 5.0, 1)]);
+        let risks: Vec<(&str, &str)> = r.at_risk.iter().map(|l| (l.sku.as_str(), l.risk.as_str())).collect();
+        assert_eq!(risks, vec![("B", "stock_out"), ("D", "stock_out"), ("C", "overstock")]);
+    }
+}

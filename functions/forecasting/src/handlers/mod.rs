@@ -1,0 +1,2 @@
+pub mod demand;
+pub mod forecasts;

@@ -1,0 +1,298 @@
+//! The demand forecast of one vendor (`run_vendor`, also behind `POST /vendors/{id}/forecast-runs`)
+//! and of every vendor with demand data (`nightly-demand-forecast`, scheduled at 02:00 UTC).
+//!
+//! A run reads the vendor's settings and two years of history, forecasts every SKU-location,
+//! suggests orders and overwrites the vendor's forecast items; re-running is harmless. The nightly
+//! run skips vendors already forecast for the same day, so a retried invocation resumes where the
+//! failed one stopped.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use stockyard_analytics::{forecast_panel, replenish};
+use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_store::demand::{self, ForecastRecord, ForecastRunRecord, RunStatus};
+use stockyard_store::{PageRequest, Table};
+
+use crate::panel::{self, RunContext};
+
+/// Batches of forecast writes in flight at once.
+pub const WRITE_PARALLELISM: usize = 4;
+
+pub struct JobDeps {
+    pub table: Table,
+}
+
+impl JobDeps {
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self { table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?) })
+    }
+}
+
+/// The last complete day: what a run started now forecasts from.
+pub fn default_as_of() -> NaiveDate {
+    Utc::now().date_naive() - Duration::days(1)
+}
+
+/// The outcome of one vendor's run.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunSummary {
+    pub run_id: ForecastRunId,
+    pub vendor_id: VendorId,
+    pub as_of: NaiveDate,
+    pub status: RunStatus,
+    pub series: u32,
+    pub forecasts_written: u32,
+    pub orders_suggested: u32,
+    pub at_risk: u32,
+    pub duration_ms: u64,
+}
+
+impl From<&ForecastRunRecord> for RunSummary {
+    fn from(r: &ForecastRunRecord) -> Self {
+        Self {
+            run_id: r.run_id,
+            vendor_id: r.vendor_id,
+            as_of: r.as_of,
+            status: r.status,
+            series: r.series,
+            forecasts_written: r.forecasts_written,
+            orders_suggested: r.orders_suggested,
+            at_risk: r.at_risk,
+            duration_ms: r.duration_ms.unwrap_or(0),
+        }
+    }
+}
+
+/// Forecasts every SKU-location of `vendor` from history up to `as_of` and writes the results.
+pub async fn run_vendor(
+    table: &Table,
+    vendor: VendorId,
+    as_of: NaiveDate,
+    trigger: &str,
+) -> anyhow::Result<RunSummary> {
+    let started = Instant::now();
+    let mut run = ForecastRunRecord {
+        run_id: ForecastRunId::generate(),
+        vendor_id: vendor,
+        as_of,
+        trigger: trigger.into(),
+        status: RunStatus::Running,
+        started_at: Utc::now(),
+        finished_at: None,
+        series: 0,
+        forecasts_written: 0,
+        orders_suggested: 0,
+        at_risk: 0,
+        duration_ms: None,
+        error: None,
+    };
+    demand::put_run(table, &run).await.context("recording the run's start")?;
+    let outcome = forecast_and_write(table, &mut run).await;
+    run.finished_at = Some(Utc::now());
+    run.duration_ms = Some(started.elapsed().as_millis() as u64);
+    run.status = if outcome.is_ok() { RunStatus::Finished } else { RunStatus::Failed };
+    run.error = outcome.as_ref().err().map(|e| format!("{e:#}"));
+    demand::put_run(table, &run).await.context("recording the run's end")?;
+    outcome?;
+    Ok(RunSummary::from(&run))
+}
+
+async fn forecast_and_write(table: &Table, run: &mut ForecastRunRecord) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let settings = demand::all_settings(table, run.vendor_id).await.context("reading replenishment settings")?;
+    run.series = settings.len() as u32;
+    if settings.is_empty() {
+        return Ok(());
+    }
+    let locations: Vec<LocationId> =
+        settings.iter().map(|s| s.location_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let first_year = panel::window_start(run.as_of).year();
+    let histories =
+        demand::read_history(table, run.vendor_id, &locations, first_year).await.context("reading sales history")?;
+    let read_ms = t.elapsed().as_millis();
+    let context = RunContext { run_id: run.run_id, as_of: run.as_of, generated_at: Utc::now() };
+    // The maths is CPU-bound: off the async workers.
+    let (records, settings) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let vp = panel::build_panel(&settings, &histories, context.as_of).context("building the panel")?;
+        drop(histories);
+        let config = panel::engine_config(&settings);
+        let forecasts = forecast_panel(&vp.panel, &config);
+        if forecasts.len() != settings.len() {
+            return Err(anyhow!("the engine returned {} forecasts for {} series", forecasts.len(), settings.len()));
+        }
+        let records = settings
+            .iter()
+            .zip(&forecasts)
+            .map(|(s, f)| {
+                let suggestion = replenish::suggest(f, &panel::stock_position(s))
+                    .with_context(|| format!("suggesting for {} at {}", s.sku, s.location_id))?;
+                Ok(panel::forecast_record(s, f, &suggestion, &context))
+            })
+            .collect::<anyhow::Result<Vec<ForecastRecord>>>()?;
+        Ok((records, settings.len()))
+    })
+    .await
+    .map_err(|e| anyhow!("the forecast stopped: {e}"))??;
+    let forecast_ms = t.elapsed().as_millis() - read_ms;
+    run.orders_suggested = records.iter().filter(|r| r.order_qty > 0.0).count() as u32;
+    run.at_risk = records.iter().filter(|r| r.risk != "none").count() as u32;
+    let written = demand::write_forecasts(table, &records, WRITE_PARALLELISM).await.context("writing forecasts")?;
+    run.forecasts_written = written as u32;
+    tracing::info!(
+        vendor = %run.vendor_id,
+        series = settings,
+        read_ms,
+        forecast_ms,
+        write_ms = t.elapsed().as_millis() - read_ms - forecast_ms,
+        "vendor forecast"
+    );
+    Ok(())
+}
+
+/// What the nightly function answers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct NightlyReport {
+    pub as_of: Option<NaiveDate>,
+    pub vendors: u32,
+    /// Already forecast for this day by an earlier (interrupted) invocation.
+    pub vendors_skipped: u32,
+    pub vendors_failed: u32,
+    pub series: u32,
+    pub forecasts_written: u32,
+    pub duration_ms: u64,
+    pub series_per_second: f64,
+    /// Peak resident memory of the process (VmHWM), when the platform reports it.
+    pub peak_memory_mb: Option<f64>,
+    pub runs: Vec<RunSummary>,
+}
+
+/// The optional payload of an on-demand invocation: `{ "vendor_id": "..." }` forecasts that vendor
+/// (even if already done today); `as_of` (YYYY-MM-DD) overrides the last day of history.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NightlyRequest {
+    pub vendor_id: Option<String>,
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Stop starting vendors when less than this much of the invocation's time is left.
+const TIME_RESERVE_MS: i64 = 60_000;
+
+pub async fn handle(deps: &JobDeps, event: LambdaEvent<Value>) -> Result<NightlyReport, lambda_runtime::Error> {
+    let started = Instant::now();
+    // A scheduled event has `source: aws.events`; anything else is read as a request.
+    let request: NightlyRequest = if event.payload.get("source").and_then(Value::as_str) == Some("aws.events") {
+        NightlyRequest::default()
+    } else {
+        serde_json::from_value(event.payload.clone()).context("the payload is { \"vendor_id\"?, \"as_of\"? }")?
+    };
+    let as_of = request.as_of.unwrap_or_else(default_as_of);
+    let mut report = NightlyReport { as_of: Some(as_of), ..Default::default() };
+    let deadline_ms = event.context.deadline as i64;
+
+    let (vendors, resume) = match &request.vendor_id {
+        Some(raw) => (vec![VendorId::parse("vendor_id", raw).map_err(|e| anyhow!("{e}"))?], false),
+        None => (all_vendors(&deps.table).await?, true),
+    };
+    let trigger = if resume { "schedule" } else { "on_demand" };
+    for (done, vendor) in vendors.iter().enumerate() {
+        if deadline_ms > 0 && deadline_ms - Utc::now().timestamp_millis() < TIME_RESERVE_MS {
+            tracing::warn!(done, left = vendors.len() - done, "out of time; the next invocation resumes");
+            report.vendors_failed += (vendors.len() - done) as u32;
+            break;
+        }
+        if resume
+            && let Some(last) = demand::latest_run(&deps.table, *vendor).await?
+            && last.status == RunStatus::Finished
+            && last.as_of == as_of
+        {
+            report.vendors_skipped += 1;
+            continue;
+        }
+        match run_vendor(&deps.table, *vendor, as_of, trigger).await {
+            Ok(summary) => {
+                report.vendors += 1;
+                report.series += summary.series;
+                report.forecasts_written += summary.forecasts_written;
+                report.runs.push(summary);
+            }
+            Err(e) => {
+                report.vendors_failed += 1;
+                tracing::error!(vendor = %vendor, error = format!("{e:#}"), "vendor forecast failed");
+            }
+        }
+        tracing::info!(
+            vendors_done = done + 1,
+            vendors = vendors.len(),
+            series_done = report.series,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "nightly forecast progress"
+        );
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.series_per_second =
+        (f64::from(report.series) / started.elapsed().as_secs_f64().max(1e-3) * 10.0).round() / 10.0;
+    report.peak_memory_mb = peak_memory_mb();
+    tracing::info!(
+        vendors = report.vendors,
+        skipped = report.vendors_skipped,
+        failed = report.vendors_failed,
+        series = report.series,
+        duration_ms = report.duration_ms,
+        peak_memory_mb = report.peak_memory_mb,
+        "nightly forecast done"
+    );
+    if report.vendors_failed > 0 {
+        // Failing the invocation makes the scheduler retry it; the retry skips finished vendors.
+        return Err(anyhow!("{} of {} vendors were not forecast", report.vendors_failed, vendors.len()).into());
+    }
+    Ok(report)
+}
+
+async fn all_vendors(table: &Table) -> anyhow::Result<Vec<VendorId>> {
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let mut vendors = Vec::new();
+    loop {
+        let next = demand::vendors(table, &page).await.context("listing vendors with demand data")?;
+        vendors.extend(next.items.into_iter().map(|m| m.vendor_id));
+        match next.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(vendors),
+        }
+    }
+}
+
+/// Peak resident set size of this process in MB (Linux `VmHWM`).
+pub fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peak_memory_of_this_process_is_read_from_the_platform() {
+        let mb = peak_memory_mb().expect("Linux reports VmHWM");
+        assert!(mb > 0.0 && mb < 100_000.0, "{mb}");
+    }
+
+    #[test]
+    fn an_on_demand_payload_names_a_vendor_and_optionally_the_day() {
+        let r: NightlyRequest =
+            serde_json::from_value(serde_json::json!({"vendor_id": "x", "as_of": "2026-11-20"})).unwrap();
+        assert_eq!(r.vendor_id.as_deref(), Some("x"));
+        assert_eq!(r.as_of, NaiveDate::from_ymd_opt(2026, 11, 20));
+        let typo = serde_json::from_value::<NightlyRequest>(serde_json::json!({"vendorId": "x"}));
+        assert!(typo.is_err(), "a misspelt vendor must not turn into a run of every vendor");
+    }
+}

@@ -1,0 +1,9 @@
+//! Demand forecasting: sales history and replenishment settings per SKU-location, the nightly
+//! forecast (`nightly-demand-forecast`) and the API that reads its forecasts and suggestions.
+
+pub mod handlers;
+pub mod job;
+pub mod openapi;
+pub mod panel;
+
+pub use stockyard_http::ApiDeps;

@@ -1,0 +1,268 @@
+//! From stored demand data to the engine's input, and from its output to forecast records.
+//! Pure: no I/O, so the shape of a run is unit-tested without the store or the engine.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use ndarray::Array2;
+use stockyard_analytics::replenish::{Risk, StockPosition, Suggestion};
+use stockyard_analytics::{Calendar, Panel};
+use stockyard_analytics::{EngineConfig, SeriesForecast};
+use stockyard_domain::ids::{ForecastRunId, LocationId};
+use stockyard_store::StoreError;
+use stockyard_store::demand::{DemandSettingsRecord, ForecastRecord, SalesHistoryRecord};
+
+/// Days of history a run uses at most (two years).
+pub const MAX_HISTORY_DAYS: usize = 730;
+/// A run never trims its panel below this many days, so every model has a few weeks to look at.
+pub const MIN_HISTORY_DAYS: usize = 56;
+/// Daily points kept per forecast.
+pub const HORIZON_DAYS: usize = 28;
+/// Days past the history the panel's calendar covers (longer than any horizon).
+const CALENDAR_AHEAD_DAYS: usize = 366;
+/// Service levels whose quantiles every forecast reports.
+pub const REPORTED_LEVELS: [f64; 3] = [0.90, 0.95, 0.98];
+
+/// The panel of one vendor: rows in the order of the settings it was built from.
+#[derive(Debug)]
+pub struct VendorPanel {
+    pub panel: Panel,
+    /// Day of column 0.
+    pub start: NaiveDate,
+    /// The last day of history (the last column).
+    pub as_of: NaiveDate,
+}
+
+/// First day of the window ending on `as_of`.
+pub fn window_start(as_of: NaiveDate) -> NaiveDate {
+    as_of - Duration::days(MAX_HISTORY_DAYS as i64 - 1)
+}
+
+/// Builds the panel: one row per settings item, the last two years of daily units ending on
+/// `as_of` (history of SKU-locations without settings is ignored), leading days on which nothing
+/// sold anywhere trimmed (keeping at least [`MIN_HISTORY_DAYS`]); group = category × location.
+pub fn build_panel(
+    settings: &[DemandSettingsRecord],
+    histories: &[SalesHistoryRecord],
+    as_of: NaiveDate,
+) -> Result<VendorPanel, StoreError> {
+    let start = window_start(as_of);
+    let rows: HashMap<(LocationId, &str), usize> =
+        settings.iter().enumerate().map(|(i, s)| ((s.location_id, s.sku.as_str()), i)).collect();
+    let mut demand = Array2::<f32>::zeros((settings.len(), MAX_HISTORY_DAYS));
+    for h in histories {
+        let Some(&row) = rows.get(&(h.location_id, h.sku.as_str())) else { continue };
+        let Some(jan1) = NaiveDate::from_yo_opt(h.year, 1) else { continue };
+        let offset = (jan1 - start).num_days();
+        for (day, units) in h.daily_units()?.into_iter().enumerate() {
+            let col = offset + day as i64;
+            if (0..MAX_HISTORY_DAYS as i64).contains(&col) {
+                demand[[row, col as usize]] = units as f32;
+            }
+        }
+    }
+    let first_sale = (0..MAX_HISTORY_DAYS).find(|&c| demand.column(c).iter().any(|u| *u != 0.0));
+    let trim = first_sale.unwrap_or(MAX_HISTORY_DAYS).min(MAX_HISTORY_DAYS - MIN_HISTORY_DAYS);
+    let demand = demand.slice(ndarray::s![.., trim..]).to_owned();
+    let start = start + Duration::days(trim as i64);
+
+    let mut groups: HashMap<(&str, LocationId), u32> = HashMap::new();
+    let group = settings
+        .iter()
+        .map(|s| {
+            let next = groups.len() as u32;
+            *groups.entry((s.category.as_str(), s.location_id)).or_insert(next)
+        })
+        .collect();
+    let days = demand.ncols();
+    let mut panel = Panel::from_demand(demand, start.weekday().num_days_from_monday() as u8);
+    panel.group = group;
+    // Day-of-month effects (paydays, month ends) need the dates; a year past the history covers any
+    // horizon. No event calendar or regional flags exist yet.
+    panel.calendar = Some(Calendar::plain((start.year(), start.month(), start.day()), days + CALENDAR_AHEAD_DAYS, 1));
+    Ok(VendorPanel { panel, start, as_of })
+}
+
+/// The engine configuration for these settings: a horizon that covers every lead time + review
+/// period (at least 28 days), and the reported levels plus every target service level.
+pub fn engine_config(settings: &[DemandSettingsRecord]) -> EngineConfig {
+    let longest = settings.iter().map(cover_days).max().unwrap_or(0);
+    let mut levels: Vec<f64> = REPORTED_LEVELS.to_vec();
+    for s in settings {
+        if !levels.iter().any(|l| (l - s.service_level).abs() < 1e-9) {
+            levels.push(s.service_level);
+        }
+    }
+    levels.sort_by(f64::total_cmp);
+    EngineConfig { horizon: HORIZON_DAYS.max(longest), service_levels: levels, ..EngineConfig::default() }
+}
+
+/// Lead time + review period: the days an order placed now must cover.
+pub fn cover_days(s: &DemandSettingsRecord) -> usize {
+    (s.lead_time_days + s.review_period_days) as usize
+}
+
+pub fn stock_position(s: &DemandSettingsRecord) -> StockPosition {
+    StockPosition {
+        supplier: s.supplier.clone(),
+        lead_time_days: s.lead_time_days,
+        review_period_days: s.review_period_days,
+        service_level: s.service_level,
+        on_hand: f64::from(s.on_hand),
+        incoming: f64::from(s.incoming),
+        min_order_qty: f64::from(s.min_order_qty),
+        order_multiple: f64::from(s.pack_multiple.max(1)),
+    }
+}
+
+pub fn risk_name(risk: Risk) -> &'static str {
+    match risk {
+        Risk::StockOut => "stock_out",
+        Risk::Overstock => "overstock",
+        Risk::None => "none",
+    }
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    if x.is_finite() { (x * f).round() / f } else { 0.0 }
+}
+
+/// What a run stores for one SKU-location.
+pub struct RunContext {
+    pub run_id: ForecastRunId,
+    pub as_of: NaiveDate,
+    pub generated_at: DateTime<Utc>,
+}
+
+pub fn forecast_record(
+    s: &DemandSettingsRecord,
+    forecast: &SeriesForecast,
+    suggestion: &Suggestion,
+    run: &RunContext,
+) -> ForecastRecord {
+    let days = cover_days(s);
+    let daily: Vec<f64> = forecast.point.iter().take(HORIZON_DAYS).map(|p| round(p.max(0.0), 3)).collect();
+    ForecastRecord {
+        vendor_id: s.vendor_id,
+        location_id: s.location_id,
+        sku: s.sku.clone(),
+        category: s.category.clone(),
+        supplier: s.supplier.clone(),
+        model: forecast.model.name().to_string(),
+        demand_28d: round(forecast.demand_over(HORIZON_DAYS).max(0.0), 2),
+        daily,
+        lead_time_days: s.lead_time_days,
+        review_period_days: s.review_period_days,
+        service_level: s.service_level,
+        expected_demand: round(forecast.demand_over(days).max(0.0), 2),
+        p90: round(forecast.quantile(days, 0.90).max(0.0), 2),
+        p95: round(forecast.quantile(days, 0.95).max(0.0), 2),
+        p98: round(forecast.quantile(days, 0.98).max(0.0), 2),
+        on_hand: s.on_hand,
+        incoming: s.incoming,
+        safety_stock: round(suggestion.safety_stock, 2),
+        reorder_point: round(suggestion.reorder_point, 2),
+        order_up_to: round(suggestion.order_up_to, 2),
+        order_qty: round(suggestion.order_qty.max(0.0), 2),
+        days_of_cover: suggestion.days_of_cover.filter(|d| d.is_finite()).map(|d| round(d, 1)),
+        risk: risk_name(suggestion.risk).to_string(),
+        run_id: run.run_id,
+        as_of: run.as_of,
+        generated_at: run.generated_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockyard_domain::ids::VendorId;
+    use stockyard_store::demand::encode_units;
+
+    fn settings(vendor: VendorId, location: LocationId, sku: &str, category: &str) -> DemandSettingsRecord {
+        DemandSettingsRecord {
+            vendor_id: vendor,
+            location_id: location,
+            sku: sku.into(),
+            category: category.into(),
+            supplier: "ACME".into(),
+            lead_time_days: 5,
+            review_period_days: 7,
+            service_level: 0.97,
+            min_order_qty: 0,
+            pack_multiple: 1,
+            on_hand: 10,
+            incoming: 0,
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn history(location: LocationId, sku: &str, year: i32, days: &[u32]) -> SalesHistoryRecord {
+        SalesHistoryRecord {
+            location_id: location,
+            sku: sku.into(),
+            year,
+            units: encode_units(days),
+            version: 1,
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn history_across_a_year_boundary_lands_on_the_right_days_and_rows() {
+        let (vendor, a, b) = (VendorId::generate(), LocationId::generate(), LocationId::generate());
+        let s = vec![settings(vendor, a, "MILK", "DAIRY"), settings(vendor, b, "MILK", "DAIRY")];
+        let mut y2025 = vec![0; 365];
+        y2025[364] = 7; // 31 Dec 2025
+        let h = vec![
+            history(a, "MILK", 2025, &y2025),
+            history(a, "MILK", 2026, &[3, 4]), // 1 and 2 Jan 2026
+            history(b, "MILK", 2026, &[0, 0, 9]),
+            history(a, "UNKNOWN", 2026, &[100]),
+        ];
+        let vp = build_panel(&s, &h, date("2026-01-10")).unwrap();
+        let col = |d: &str| (date(d) - vp.start).num_days() as usize;
+        assert_eq!(vp.panel.n_series(), 2);
+        assert_eq!(vp.panel.n_days(), MIN_HISTORY_DAYS, "leading days without sales are trimmed to the minimum");
+        assert_eq!(vp.start + Duration::days(vp.panel.n_days() as i64 - 1), date("2026-01-10"));
+        assert_eq!(vp.panel.demand[[0, col("2025-12-31")]], 7.0);
+        assert_eq!(vp.panel.demand[[0, col("2026-01-01")]], 3.0);
+        assert_eq!(vp.panel.demand[[0, col("2026-01-02")]], 4.0);
+        assert_eq!(vp.panel.demand[[1, col("2026-01-03")]], 9.0);
+        assert_eq!(vp.panel.demand.sum(), 23.0, "history of a SKU without settings is ignored");
+        assert_eq!(vp.panel.weekday(col("2026-01-05")), 0, "5 January 2026 is a Monday");
+    }
+
+    #[test]
+    fn history_older_than_two_years_is_left_out_and_groups_are_category_by_location() {
+        let (vendor, a, b) = (VendorId::generate(), LocationId::generate(), LocationId::generate());
+        let s = vec![
+            settings(vendor, a, "MILK", "DAIRY"),
+            settings(vendor, a, "BREAD", "BAKERY"),
+            settings(vendor, a, "CHEESE", "DAIRY"),
+            settings(vendor, b, "MILK", "DAIRY"),
+        ];
+        let h = vec![history(a, "MILK", 2023, &[1; 365]), history(a, "MILK", 2025, &[2; 365])];
+        let vp = build_panel(&s, &h, date("2026-06-30")).unwrap();
+        assert_eq!(vp.start, date("2025-01-01"), "the window starts at the first sale within two years");
+        assert_eq!(vp.panel.n_days(), 365 + 181);
+        assert_eq!(vp.panel.demand.sum(), 2.0 * 365.0, "2023 lies outside the last two years");
+        assert_eq!(vp.panel.group, vec![0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn the_horizon_covers_the_longest_lead_time_plus_review_and_targets_are_reported_levels() {
+        let (vendor, a) = (VendorId::generate(), LocationId::generate());
+        let mut long = settings(vendor, a, "RICE", "DRY");
+        long.lead_time_days = 40;
+        long.review_period_days = 14;
+        let config = engine_config(&[settings(vendor, a, "MILK", "DAIRY"), long]);
+        assert_eq!(config.horizon, 54);
+        assert_eq!(config.service_levels, vec![0.90, 0.95, 0.97, 0.98]);
+        assert_eq!(engine_config(&[settings(vendor, a, "MILK", "DAIRY")]).horizon, HORIZON_DAYS);
+    }
+}

@@ -1,0 +1,617 @@
+//! `stockyard-eval`: evaluates Stockyard's demand-forecasting engine on real retail demand (the
+//! M5 item-store series of two stores), side by side with statsforecast.
+//!
+//! Forecasts 28 days from the end of the training history, scores once against the real actuals:
+//! WRMSSE over the twelve M5 levels, WAPE and bias of 28-day totals, parity and speed against
+//! statsforecast's forecasts of the same baselines, realised service levels of the quantiles, a
+//! replenishment replay against a classic policy, and the production path's time and memory.
+//! Prints one table; progress goes to stderr. `make eval` prepares the inputs and runs it.
+
+mod data;
+mod metrics;
+mod production;
+mod report;
+mod simulate;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::Parser;
+use ndarray::{Array2, s};
+use serde::Deserialize;
+use stockyard_analytics::replenish::StockPosition;
+use stockyard_analytics::{EngineConfig, Model};
+
+use data::EvalData;
+use metrics::Wrmsse;
+use production::{Forecasts, Source};
+use report::{Row, Table, Verdict};
+use simulate::{Cycle, Outcome};
+
+/// Evaluate the forecasting engine on the M5 series prepared by `infra/eval/prepare.py`.
+#[derive(Debug, Parser)]
+#[command(name = "stockyard-eval")]
+struct Args {
+    /// Directory of the prepared data and statsforecast's outputs.
+    #[arg(long, default_value = ".local/eval-data")]
+    data: PathBuf,
+    /// Run only these (comma-separated): baseline names, `production`, `auto_choice`, `auto_ets`.
+    #[arg(long, value_delimiter = ',')]
+    models: Option<Vec<String>>,
+    /// Do not read statsforecast's forecasts (no parity, speed ratio or reference scores).
+    #[arg(long)]
+    skip_statsforecast: bool,
+    /// Worker threads for the baselines; their series/s is per core either way (busy times summed).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Replenishment lead time in days.
+    #[arg(long, default_value_t = 2)]
+    lead_time: usize,
+    /// Replenishment review period in days.
+    #[arg(long, default_value_t = 7)]
+    review_period: usize,
+    /// Target cycle service level of Stockyard's replenishment policy.
+    #[arg(long, default_value_t = 0.98)]
+    service_level: f64,
+    /// Use statsforecast's forecasts in place of the baselines and an in-tool seasonal window
+    /// average with Poisson quantiles in place of the production path: checks the evaluation
+    /// itself while the engine is unfinished.
+    #[arg(long)]
+    stand_in: bool,
+    /// Score the 28 days after this day instead of the test window (e.g. 1885: d_1886..d_1913),
+    /// to choose and check models on validation data; statsforecast rows are skipped.
+    #[arg(long)]
+    origin: Option<usize>,
+}
+
+/// Names `--models` accepts besides the baselines.
+const EXTRA_MODELS: [&str; 3] = ["production", "auto_choice", "auto_ets"];
+
+fn main() -> Result<()> {
+    let mut args = Args::parse();
+    args.skip_statsforecast |= args.origin.is_some();
+    ensure!(args.threads >= 1, "--threads must be at least 1");
+    ensure!(args.review_period >= 1, "--review-period must be at least 1 day");
+    if let Some(models) = &args.models {
+        let known: Vec<&str> = Model::baselines().iter().map(Model::name).chain(EXTRA_MODELS).collect();
+        for m in models {
+            ensure!(known.contains(&m.as_str()), "unknown model {m}; known: {}", known.join(", "));
+        }
+    }
+    let wanted = |name: &str| args.models.as_ref().is_none_or(|m| m.iter().any(|x| x == name));
+
+    let started = Instant::now();
+    progress(&format!("loading {}", args.data.display()));
+    let mut data = EvalData::load(&args.data)?;
+    if let Some(origin) = args.origin {
+        data = data.cut_at(origin)?;
+    }
+    let ctx = Scoring::new(&data)?;
+    let mut table = Table::default();
+
+    for model in Model::baselines() {
+        if wanted(model.name()) {
+            baseline(&args, &data, &ctx, model, &mut table)?;
+        }
+    }
+    if wanted("auto_ets") && !args.skip_statsforecast {
+        auto_ets(&args, &ctx, &mut table)?;
+    }
+    if wanted("auto_choice") {
+        if args.stand_in {
+            progress("auto_choice: no stand-in, skipped");
+        } else {
+            auto_choice(&data, &ctx, &mut table)?;
+        }
+    }
+    if wanted("production") {
+        let source = if args.stand_in { Source::StandIn } else { Source::Engine(EngineConfig::default().model) };
+        production_path(&args, &data, &ctx, source, &mut table)?;
+    }
+
+    println!("{}", table.render());
+    println!(
+        "{} figure(s) missed their target; {} series, train d_1..d_{}, test d_{}..d_{}; {:.0}s in all.",
+        table.failures(),
+        data.manifest.n_series,
+        data.manifest.train_days,
+        data.manifest.train_days + 1,
+        data.manifest.n_days,
+        started.elapsed().as_secs_f64()
+    );
+    println!("\nReproduce:");
+    println!("  make eval");
+    println!("  # or step by step:");
+    println!("  infra/scripts/install.sh --with-eval");
+    println!("  .local/eval/bin/python infra/eval/prepare.py .local/eval-cache/x .local/eval-data");
+    println!("  .local/eval/bin/python infra/eval/statsforecast_run.py .local/eval-data   # --force, --auto-ets-all");
+    println!("  cargo run --release -p stockyard-eval -- {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+    Ok(())
+}
+
+/// Write a progress line to stderr.
+fn progress(msg: &str) {
+    eprintln!("eval: {msg}");
+}
+
+/// What every forecast is scored against.
+struct Scoring {
+    wrmsse: Wrmsse,
+    /// Actual 28-day totals per series.
+    actual_totals: Vec<f64>,
+    horizon: usize,
+}
+
+impl Scoring {
+    fn new(data: &EvalData) -> Result<Self> {
+        let origin = data.origin();
+        let history = data.demand.slice(s![.., ..origin]);
+        // Revenue over the last 28 training days (d_1886..d_1913 for this split).
+        let revenue: Vec<f64> = (0..data.manifest.n_series)
+            .map(|i| {
+                (origin - 28..origin)
+                    .map(|d| {
+                        let p = f64::from(data.price[[i, d]]);
+                        if p.is_finite() { f64::from(data.demand[[i, d]]) * p } else { 0.0 }
+                    })
+                    .sum()
+            })
+            .collect();
+        let actuals = data.actuals();
+        let wrmsse = Wrmsse::new(metrics::m5_levels(&data.series), history, &revenue, actuals.view())
+            .context("preparing the WRMSSE")?;
+        Ok(Self { wrmsse, actual_totals: metrics::totals(actuals.view()), horizon: data.manifest.horizon })
+    }
+
+    /// Score a forecast, clipped at zero first.
+    fn score(&self, forecast: &Array2<f64>) -> Scores {
+        let clipped = forecast.mapv(|v| v.max(0.0));
+        let totals = metrics::totals(clipped.view());
+        Scores {
+            wrmsse: self.wrmsse.score(clipped.view()).0,
+            wape: metrics::wape(&totals, &self.actual_totals),
+            bias: metrics::bias(&totals, &self.actual_totals),
+        }
+    }
+
+    /// Score a forecast into the accuracy rows of `subject`, beside statsforecast's when given.
+    fn accuracy(&self, table: &mut Table, subject: &str, ours: &Array2<f64>, reference: Option<&Array2<f64>>) {
+        let ours = self.score(ours);
+        let theirs = reference.map(|r| self.score(r));
+        let (target, verdict) = sanity_target(subject, ours.wrmsse, theirs.as_ref().map(|t| t.wrmsse));
+        type Show = fn(&Scores) -> String;
+        let figures: [(&str, Show, &str, Verdict); 3] = [
+            ("WRMSSE, 12 levels", |s| format!("{:.4}", s.wrmsse), target, verdict),
+            ("WAPE of 28-day totals", |s| pct(s.wape), "", Verdict::Info),
+            ("bias of 28-day totals", |s| signed_pct(s.bias), "", Verdict::Info),
+        ];
+        for (figure, show, target, verdict) in figures {
+            table.add(Row {
+                section: "accuracy".into(),
+                subject: subject.into(),
+                figure: figure.into(),
+                value: show(&ours),
+                reference: theirs.as_ref().map(show).unwrap_or_default(),
+                target: target.into(),
+                verdict,
+            });
+        }
+    }
+}
+
+/// Accuracy of one forecast.
+struct Scores {
+    wrmsse: f64,
+    wape: f64,
+    bias: f64,
+}
+
+/// The known scores of two baselines on this split, a check of the metric itself: both our
+/// forecasts and statsforecast's (when given) must score within 0.02 of them.
+fn sanity_target(subject: &str, ours: f64, theirs: Option<f64>) -> (&'static str, Verdict) {
+    let near =
+        |expected: f64| Verdict::of([Some(ours), theirs].into_iter().flatten().all(|w| (w - expected).abs() <= 0.02));
+    match subject {
+        "seasonal_naive" => ("≈ 0.71 (± 0.02)", near(0.71)),
+        "seasonal_window_average" => ("≈ 0.60 (± 0.02)", near(0.60)),
+        _ => ("", Verdict::Info),
+    }
+}
+
+/// statsforecast's forecasts and timing of one model.
+struct Reference {
+    /// Series × horizon; NaN for series the model was not run on.
+    forecast: Array2<f64>,
+    n_series: usize,
+    series_per_s: f64,
+}
+
+#[derive(Deserialize)]
+struct Timing {
+    n_series: usize,
+    series_per_s: f64,
+}
+
+/// Load `sf_<name>.*`, or `None` when statsforecast has not been run for it.
+fn load_reference(dir: &Path, name: &str, n: usize, horizon: usize) -> Result<Option<Reference>> {
+    let (fpath, tpath) = (dir.join(format!("sf_{name}.f32")), dir.join(format!("sf_{name}.json")));
+    if !fpath.exists() || !tpath.exists() {
+        progress(&format!("{name}: no statsforecast output in {}", dir.display()));
+        return Ok(None);
+    }
+    let bytes = fs::read(&fpath).with_context(|| format!("reading {}", fpath.display()))?;
+    ensure!(bytes.len() == n * horizon * 4, "{} is not {n} x {horizon} f32", fpath.display());
+    let values = bytes.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect();
+    let timing: Timing =
+        serde_json::from_str(&fs::read_to_string(&tpath).with_context(|| format!("reading {}", tpath.display()))?)
+            .with_context(|| format!("parsing {}", tpath.display()))?;
+    Ok(Some(Reference {
+        forecast: Array2::from_shape_vec((n, horizon), values)?,
+        n_series: timing.n_series,
+        series_per_s: timing.series_per_s,
+    }))
+}
+
+/// Accuracy, parity and speed of one baseline.
+fn baseline(args: &Args, data: &EvalData, ctx: &Scoring, model: Model, table: &mut Table) -> Result<()> {
+    let name = model.name();
+    let reference = if args.skip_statsforecast {
+        None
+    } else {
+        load_reference(&args.data, name, data.manifest.n_series, ctx.horizon)?
+    };
+    if args.stand_in {
+        let Some(r) = reference else { bail!("--stand-in needs statsforecast's {name} forecasts") };
+        progress(&format!("{name}: statsforecast's forecasts stand in for ours"));
+        ctx.accuracy(table, &format!("{name} (stand-in: sf)"), &r.forecast, None);
+        return Ok(());
+    }
+    progress(&format!("{name}: forecasting {} series", data.manifest.n_series));
+    let (ours, seconds) = run_baseline(model, data, ctx.horizon, args.threads)?;
+    let ours_per_s = data.manifest.n_series as f64 / seconds;
+    ctx.accuracy(table, name, &ours, reference.as_ref().map(|r| &r.forecast));
+    let Some(r) = &reference else {
+        table.info("speed", name, "series/s, 1 core", format!("{ours_per_s:.0}"));
+        return Ok(());
+    };
+    let p = metrics::parity(ours.view(), r.forecast.view());
+    table.push("parity", name, "max |ours − sf| / max(1, |sf|)", format!("{p:.1e}"), "≤ 1e-3", Verdict::of(p <= 1e-3));
+    table.add(Row {
+        value: format!("{ours_per_s:.0}"),
+        reference: format!("{:.0}", r.series_per_s),
+        ..row("speed", name, "series/s, 1 core")
+    });
+    table.info("speed", name, "Stockyard / statsforecast", format!("{:.1}×", ours_per_s / r.series_per_s));
+    Ok(())
+}
+
+/// Shortest measured time: fast models forecast the whole panel repeatedly until it is reached.
+const MIN_TIMED_SECONDS: f64 = 0.5;
+
+/// Forecast every series with `model` over `threads` workers. Returns the forecasts and the time
+/// one core needs per pass over all series (the workers' busy times summed, over repeated passes).
+fn run_baseline(model: Model, data: &EvalData, horizon: usize, threads: usize) -> Result<(Array2<f64>, f64)> {
+    let train = data.origin();
+    let history = data.demand.slice(s![.., ..train]).to_owned();
+    let rows = history.as_slice().context("history is not contiguous")?;
+    let n = data.manifest.n_series;
+    let mut out = vec![0.0; n * horizon];
+    let per_thread = n.div_ceil(threads);
+    let (mut busy, mut passes) = (0.0, 0u32);
+    while busy < MIN_TIMED_SECONDS {
+        busy += std::thread::scope(|scope| {
+            let workers: Vec<_> = rows
+                .chunks(per_thread * train)
+                .zip(out.chunks_mut(per_thread * horizon))
+                .map(|(hist, out)| {
+                    scope.spawn(move || {
+                        let start = Instant::now();
+                        for (h, o) in hist.chunks_exact(train).zip(out.chunks_exact_mut(horizon)) {
+                            model.forecast(h, horizon, o);
+                        }
+                        start.elapsed().as_secs_f64()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(f64::NAN)).sum::<f64>()
+        });
+        passes += 1;
+        ensure!(busy.is_finite(), "a {} worker panicked", model.name());
+    }
+    Ok((Array2::from_shape_vec((n, horizon), out)?, busy / f64::from(passes)))
+}
+
+/// AutoETS: statsforecast only (a sample unless it was run on every series).
+fn auto_ets(args: &Args, ctx: &Scoring, table: &mut Table) -> Result<()> {
+    let n = ctx.actual_totals.len();
+    let Some(r) = load_reference(&args.data, "auto_ets", n, ctx.horizon)? else { return Ok(()) };
+    if r.n_series == n {
+        let s = ctx.score(&r.forecast);
+        for (figure, value) in
+            [("WRMSSE, 12 levels", format!("{:.4}", s.wrmsse)), ("WAPE of 28-day totals", pct(s.wape))]
+        {
+            table.add(Row { reference: value, ..row("accuracy", "auto_ets", figure) });
+        }
+    }
+    let figure = format!("series/s, 1 core ({} series)", r.n_series);
+    table.add(Row { reference: format!("{:.1}", r.series_per_s), ..row("speed", "auto_ets", &figure) });
+    Ok(())
+}
+
+/// The production model forced on every series.
+fn auto_choice(data: &EvalData, ctx: &Scoring, table: &mut Table) -> Result<()> {
+    progress("auto_choice: choosing a model per group × demand class on validation windows");
+    let cpu0 = cpu_seconds();
+    let f = Source::Engine(None).forecast(data, data.origin(), ctx.horizon)?;
+    let cpu = cpu_seconds() - cpu0;
+    ctx.accuracy(table, "auto choice (group × demand class)", &f.point(), None);
+    table.info(
+        "speed",
+        "auto choice (group × demand class)",
+        "series/CPU-s",
+        format!("{:.0}", data.manifest.n_series as f64 / cpu.max(1e-9)),
+    );
+    Ok(())
+}
+
+/// The production path: nightly timing, accuracy, service levels and the replenishment replay.
+fn production_path(args: &Args, data: &EvalData, ctx: &Scoring, source: Source, table: &mut Table) -> Result<()> {
+    let subject = if args.stand_in { "production (stand-in)" } else { "production" };
+    let n = data.manifest.n_series;
+    progress(&format!("{subject}: forecasting the panel"));
+    let (wall0, cpu0) = (Instant::now(), cpu_seconds());
+    let forecasts = source.forecast(data, data.origin(), ctx.horizon)?;
+    let (wall, cpu) = (wall0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+    let hwm = peak_rss_mb()?;
+    table.push(
+        "nightly",
+        subject,
+        &format!("wall time, {n} series"),
+        format!("{wall:.2} s"),
+        "≤ 900 s (Lambda limit)",
+        Verdict::of(wall <= 900.0),
+    );
+    table.info("nightly", subject, "CPU time", format!("{cpu:.2} s"));
+    table.info("nightly", subject, "series/CPU-s", format!("{:.0}", n as f64 / cpu.max(1e-9)));
+    table.push(
+        "nightly",
+        subject,
+        "peak RSS (whole eval process)",
+        format!("{hwm:.0} MB"),
+        "≤ 10240 MB (Lambda limit)",
+        Verdict::of(hwm <= 10240.0),
+    );
+
+    let point = forecasts.point();
+    ensure!(
+        point.dim() == (n, ctx.horizon),
+        "production forecasts are {:?}, expected {n} x {}",
+        point.dim(),
+        ctx.horizon
+    );
+    ctx.accuracy(table, subject, &point, None);
+    service_levels(data, ctx, &forecasts, &point, subject, table);
+    replenishment(args, data, source, forecasts, subject, table)
+}
+
+/// Realised cycle service level and stock of the 28-day quantiles, with Poisson and Normal
+/// quantiles around the same forecast for comparison.
+fn service_levels(
+    data: &EvalData,
+    ctx: &Scoring,
+    forecasts: &Forecasts,
+    point: &Array2<f64>,
+    subject: &str,
+    table: &mut Table,
+) {
+    let h = ctx.horizon;
+    let means: Vec<f64> = metrics::totals(point.view()).iter().map(|m| m.max(0.0)).collect();
+    let history = data.demand.slice(s![.., ..data.origin()]);
+    // Spread of 28-day totals over the last year of history (13 blocks of 28 days).
+    let sigma: Vec<f64> = history.outer_iter().map(|row| metrics::block_total_std(&row.to_vec(), h, 13)).collect();
+    for (level, stock_target) in [(0.90, 1.45), (0.95, 1.6)] {
+        let z = metrics::normal_quantile(level);
+        let candidates: [(String, Vec<f64>); 3] = [
+            (subject.to_string(), (0..means.len()).map(|i| forecasts.quantile(i, h, level)).collect()),
+            ("Poisson around production".into(), means.iter().map(|&m| metrics::poisson_quantile(m, level)).collect()),
+            (
+                "Normal, σ of last year's 28-day totals".into(),
+                means.iter().zip(&sigma).map(|(m, s)| (m + z * s).max(0.0)).collect(),
+            ),
+        ];
+        let csl_target = format!("{:.0}% ± 3 points", level * 100.0);
+        let stock_text = format!("≤ {stock_target}×");
+        for (i, (name, q)) in candidates.iter().enumerate() {
+            let (csl, stock) = metrics::service_level(q, &ctx.actual_totals);
+            let judged = |ok: bool| if i == 0 { Verdict::of(ok) } else { Verdict::Info };
+            let fig = format!("{:.0}% quantile", level * 100.0);
+            table.push(
+                "service",
+                name,
+                &format!("{fig}: realised CSL"),
+                pct(csl),
+                &csl_target,
+                judged((csl - level).abs() <= 0.03),
+            );
+            table.push(
+                "service",
+                name,
+                &format!("{fig}: stock / demand"),
+                format!("{stock:.3}×"),
+                &stock_text,
+                judged(stock <= stock_target),
+            );
+        }
+    }
+}
+
+/// Largest safety factor the classic policy is tried with when matching Stockyard's fill rate.
+const MAX_SAFETY_FACTOR: f64 = 50.0;
+
+/// Replay the test window with Stockyard's policy (re-forecast at each review) and the classic
+/// policy; find the classic safety factor that matches Stockyard's fill rate.
+fn replenishment(
+    args: &Args,
+    data: &EvalData,
+    source: Source,
+    first: Forecasts,
+    subject: &str,
+    table: &mut Table,
+) -> Result<()> {
+    let cycle = Cycle { lead_time: args.lead_time, review_period: args.review_period };
+    let (origin, h) = (data.origin(), data.manifest.horizon);
+    let mut at_review = vec![first];
+    for day in (cycle.review_period..h).step_by(cycle.review_period) {
+        progress(&format!("replenishment: re-forecasting with actuals up to d_{}", origin + day));
+        at_review.push(source.forecast(data, origin + day, h)?);
+    }
+    let demand: Vec<Vec<f64>> = data.demand.outer_iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
+    let position = |on_hand: f64, incoming: f64| StockPosition {
+        supplier: "eval".into(),
+        lead_time_days: cycle.lead_time as u32,
+        review_period_days: cycle.review_period as u32,
+        service_level: args.service_level,
+        on_hand,
+        incoming,
+        min_order_qty: 0.0,
+        order_multiple: 1.0,
+    };
+
+    let mut stockyard = Outcome::default();
+    for (i, row) in demand.iter().enumerate() {
+        // Start at the order-up-to level, as the classic policy does.
+        let start = at_review[0].suggest(i, &position(0.0, 0.0))?.order_up_to.ceil();
+        let mut failed = None;
+        let out = simulate::replay(&row[origin..], start, cycle, |day, on_hand, incoming| {
+            match at_review[day / cycle.review_period].suggest(i, &position(on_hand, incoming)) {
+                Ok(s) => s.order_qty,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    0.0
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        stockyard.add(&out);
+    }
+    let classic = |k: f64| {
+        let mut total = Outcome::default();
+        for row in &demand {
+            let level =
+                |day: usize| simulate::classic_level(&row[origin + day - 28..origin + day], cycle.cover_days(), k);
+            let out = simulate::replay(&row[origin..], level(0), cycle, |day, on_hand, incoming| {
+                level(day) - on_hand - incoming
+            });
+            total.add(&out);
+        }
+        (total.fill_rate(), total)
+    };
+    let setup = format!("L = {} d, R = {} d, {} reviews", cycle.lead_time, cycle.review_period, at_review.len());
+    table.info("replenish", "setup", &setup, format!("{:.0}% target", args.service_level * 100.0));
+    let policy_a = format!("{subject}: suggest()");
+    table.push(
+        "replenish",
+        &policy_a,
+        "fill rate",
+        pct(stockyard.fill_rate()),
+        "≥ 98%",
+        Verdict::of(stockyard.fill_rate() >= 0.98),
+    );
+    let csl = stockyard.cycle_service_level();
+    table.push(
+        "replenish",
+        &policy_a,
+        "realised vs nominal cycle service",
+        format!("{:+.2} points", (csl - args.service_level) * 100.0),
+        "± 3 points",
+        Verdict::of((csl - args.service_level).abs() <= 0.03),
+    );
+    outcome_rows(table, &policy_a, &stockyard);
+    let k_z = metrics::normal_quantile(args.service_level);
+    let (_, textbook) = classic(k_z);
+    let policy_b = format!("classic MA28, k = {k_z:.2}");
+    table.info("replenish", &policy_b, "fill rate", pct(textbook.fill_rate()));
+    outcome_rows(table, &policy_b, &textbook);
+    match simulate::match_fill(stockyard.fill_rate(), 0.0, MAX_SAFETY_FACTOR, classic) {
+        Some((k, matched)) => {
+            let policy_m = format!("classic MA28, k = {k:.3} (same fill)");
+            table.info("replenish", &policy_m, "fill rate", pct(matched.fill_rate()));
+            outcome_rows(table, &policy_m, &matched);
+            let reduction = 1.0 - stockyard.avg_on_hand() / matched.avg_on_hand();
+            table.push(
+                "replenish",
+                &policy_a,
+                "inventory vs classic at same fill",
+                signed_pct(-reduction),
+                "≤ −20%",
+                Verdict::of(reduction >= 0.2),
+            );
+        }
+        None => table.push(
+            "replenish",
+            "classic MA28",
+            "k for the same fill",
+            format!("not reached by k = {MAX_SAFETY_FACTOR}"),
+            "",
+            Verdict::Fail,
+        ),
+    }
+    Ok(())
+}
+
+/// An empty information row.
+fn row(section: &str, subject: &str, figure: &str) -> Row {
+    Row {
+        section: section.into(),
+        subject: subject.into(),
+        figure: figure.into(),
+        value: String::new(),
+        reference: String::new(),
+        target: String::new(),
+        verdict: Verdict::Info,
+    }
+}
+
+/// Stock-outs and inventory rows of one policy.
+fn outcome_rows(table: &mut Table, policy: &str, o: &Outcome) {
+    table.info("replenish", policy, "realised cycle service level", pct(o.cycle_service_level()));
+    table.info("replenish", policy, "stock-out series-days", format!("{}", o.stockout_days));
+    table.info("replenish", policy, "avg on hand, units/series-day", format!("{:.2}", o.avg_on_hand()));
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
+fn signed_pct(v: f64) -> String {
+    format!("{:+.2}%", v * 100.0)
+}
+
+/// CPU seconds (user + system) this process has used, over all its threads.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct we pass; an all-zero rusage is a valid value.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Peak resident set size of this process in MB (VmHWM of /proc/self/status).
+fn peak_rss_mb() -> Result<f64> {
+    let status = fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM in /proc/self/status")?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("empty VmHWM line")?
+        .parse()
+        .with_context(|| format!("parsing {line:?}"))?;
+    Ok(kb / 1024.0)
+}

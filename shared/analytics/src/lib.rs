@@ -1,0 +1,23 @@
+//! Demand forecasting and replenishment maths: no AWS, no I/O, linked only by the jobs that need it.
+//!
+//! The unit of work is a [`Panel`]: many daily demand series that end on the same day. Every model
+//! forecasts one series from its own history, except the pooled profile model, which shares a
+//! weekday profile among the series of one group (same category and location).
+//!
+//! Entry points:
+//! - [`models::Model::forecast`]: one model on one series (the baselines, for evaluation and parity);
+//! - [`engine::forecast_panel`]: the production path: model choice on a rolling validation window,
+//!   point forecasts, lead-time demand and calibrated quantiles for every series of a panel;
+//! - [`replenish::plan`]: safety stock, reorder point and order quantity per SKU-location, grouped per
+//!   supplier, plus the at-risk report.
+
+pub mod engine;
+pub mod models;
+pub mod panel;
+pub mod pooled;
+pub mod quantiles;
+pub mod replenish;
+
+pub use engine::{EngineConfig, PointForecasts, SeriesForecast, forecast_panel, point_forecasts};
+pub use models::Model;
+pub use panel::{Calendar, Panel};

@@ -1,0 +1,289 @@
+//! Quantiles of demand over several days, calibrated on validation windows (split conformal).
+//!
+//! On each validation window the forecast total F and the actual total A over the first `d` days
+//! give a score z = (A − F) / s with s = √max(F, 1) · δ: Poisson-shaped scaling, floored so that
+//! slow movers are not divided by almost nothing, and widened by the series' own dispersion
+//! δ = √(variance / mean) of its daily demand over the year before the first window (at least 1).
+//! Scores are pooled over series of similar volume (ten buckets of the validation forecasts), and
+//! the `level` quantile of a bucket's scores becomes the series' z at that level:
+//! q = ⌊F + z·s⌋ (at least 0). Durations between the calibrated ones are interpolated; longer ones
+//! use the longest.
+//!
+//! Chosen on validation origins of M5 before the evaluation's test window (1857 and 1885, each
+//! calibrated on the windows before it; `make eval EVAL_ARGS="--origin 1885"`): the realised 90%
+//! and 95% cycle service within 2.5 points of nominal, and in the replenishment replay 28–57% less
+//! inventory than a classic reorder-point policy at the same fill rate, where the same scores
+//! without δ held only 14–17% less (lumpy and smooth series of one volume need different safety
+//! stock). A fitted negative-binomial dispersion and per-series bias terms held more stock for
+//! little coverage.
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Service levels the spread is calibrated at; others are interpolated.
+pub const LEVELS: [f64; 12] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.98, 0.99, 0.995];
+/// Volume buckets the scores are pooled in, at most; fewer when a bucket would hold fewer than
+/// [`MIN_BUCKET_SCORES`] scores per calibrated duration (small vendors).
+const BUCKETS: usize = 10;
+const MIN_BUCKET_SCORES: usize = 100;
+/// Days of history before the first validation window a series' dispersion is read from.
+const DISPERSION_DAYS: usize = 364;
+/// Expected demand below this is scaled as if it were this much.
+const SCALE_FLOOR: f64 = 1.0;
+
+/// How demand spreads around a series' point forecast, fitted by [`calibrate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Calibrated durations in days, ascending.
+    days: Vec<usize>,
+    /// `z[d * LEVELS.len() + l]`: score quantile for `days[d]` and `LEVELS[l]`.
+    z: Vec<f64>,
+    /// The series' dispersion δ (≥ 1).
+    dispersion: f64,
+}
+
+impl Default for Spread {
+    /// Uncalibrated: a Normal approximation of Poisson demand.
+    fn default() -> Self {
+        const NORMAL: [f64; 12] = [0.0, 0.253, 0.524, 0.842, 1.036, 1.282, 1.44, 1.645, 1.96, 2.054, 2.326, 2.576];
+        Self { days: vec![1], z: NORMAL.to_vec(), dispersion: 1.0 }
+    }
+}
+
+impl Spread {
+    /// The `level` quantile (0..1) of total demand over `days` days whose expected total is `mean`.
+    /// Demand comes in whole units, so the quantile is one: a total of units stays below
+    /// `mean + z·s` exactly when it stays below that value rounded down.
+    pub fn quantile(&self, mean: f64, days: usize, level: f64) -> f64 {
+        let z = self.z_at(days, level);
+        (mean + z * scale(mean, self.dispersion) + 1e-9).floor().max(0.0)
+    }
+
+    fn z_at(&self, days: usize, level: f64) -> f64 {
+        let per_level = |d: usize| interpolate(&LEVELS, &self.z[d * LEVELS.len()..(d + 1) * LEVELS.len()], level);
+        let above = self.days.iter().position(|&d| d >= days);
+        match above {
+            Some(0) => per_level(0),
+            Some(k) => {
+                let (d0, d1) = (self.days[k - 1] as f64, self.days[k] as f64);
+                let w = (days as f64 - d0) / (d1 - d0);
+                (1.0 - w) * per_level(k - 1) + w * per_level(k)
+            }
+            None => per_level(self.days.len() - 1),
+        }
+    }
+}
+
+/// The unit of scores: the Poisson-like spread of a total `mean`, widened by `dispersion`.
+fn scale(mean: f64, dispersion: f64) -> f64 {
+    mean.max(SCALE_FLOOR).sqrt() * dispersion
+}
+
+/// √(variance / mean) of daily demand, at least 1 (Poisson or wider); 1 without sales.
+fn dispersion(days: impl ExactSizeIterator<Item = f64> + Clone) -> f64 {
+    let n = days.len() as f64;
+    let mean = days.clone().sum::<f64>() / n.max(1.0);
+    if mean <= 0.0 {
+        return 1.0;
+    }
+    let variance = days.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (variance / mean).sqrt().max(1.0)
+}
+
+/// Linear interpolation of `ys` over ascending `xs`, flat beyond the ends.
+fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    if x <= xs[0] {
+        return ys[0];
+    }
+    for k in 1..xs.len() {
+        if x <= xs[k] {
+            let w = (x - xs[k - 1]) / (xs[k] - xs[k - 1]);
+            return (1.0 - w) * ys[k - 1] + w * ys[k];
+        }
+    }
+    ys[ys.len() - 1]
+}
+
+/// Fit the spread of every series of a panel from validation windows: `forecasts[w]` are the
+/// series × horizon forecasts made at `ends[w]` (days `ends[w]..ends[w]+horizon` of `actuals` are the
+/// outcome). Returns one spread per series. Windows that run past the actuals are skipped; with no
+/// usable window every series gets the default spread.
+pub fn calibrate(actuals: &Array2<f32>, group: &[u32], ends: &[usize], forecasts: &[Array2<f64>]) -> Vec<Spread> {
+    let _ = group; // pooled by volume, not by group: groups are too small for stable tail quantiles
+    let n = actuals.nrows();
+    let horizon = forecasts.first().map(|f| f.ncols()).unwrap_or(0);
+    let windows: Vec<(usize, &Array2<f64>)> = ends
+        .iter()
+        .copied()
+        .zip(forecasts)
+        .filter(|(end, f)| end + f.ncols() <= actuals.ncols() && f.nrows() == n && f.ncols() == horizon)
+        .collect();
+    if windows.is_empty() || horizon == 0 {
+        return vec![Spread::default(); n];
+    }
+    let days = anchors(horizon);
+    let first_end = windows.iter().map(|(end, _)| *end).min().unwrap_or(0);
+    let from = first_end.saturating_sub(DISPERSION_DAYS);
+    let dispersion: Vec<f64> = actuals
+        .outer_iter()
+        .map(|row| dispersion(row.slice(ndarray::s![from..first_end]).iter().map(|&v| f64::from(v))))
+        .collect();
+
+    // Volume of each series: its mean validation forecast over the horizon; bucket edges from the
+    // positive volumes.
+    let volume: Vec<f64> =
+        (0..n).map(|i| windows.iter().map(|(_, f)| f.row(i).sum()).sum::<f64>() / windows.len() as f64).collect();
+    let mut positive: Vec<f64> = volume.iter().copied().filter(|&v| v > 0.0).collect();
+    positive.sort_by(f64::total_cmp);
+    let buckets = (positive.len() * windows.len() / MIN_BUCKET_SCORES).clamp(1, BUCKETS);
+    let edges: Vec<f64> = if positive.is_empty() {
+        Vec::new()
+    } else {
+        (1..buckets).map(|k| positive[(k * positive.len() / buckets).min(positive.len() - 1)]).collect()
+    };
+    let bucket_of = |v: f64| edges.iter().filter(|&&e| v >= e).count();
+
+    let mut z = vec![0.0; buckets * days.len() * LEVELS.len()];
+    let mut scores: Vec<Vec<f64>> = vec![Vec::new(); buckets];
+    for (d_index, &d) in days.iter().enumerate() {
+        scores.iter_mut().for_each(Vec::clear);
+        for (end, forecast) in &windows {
+            for i in 0..n {
+                if volume[i] <= 0.0 {
+                    continue;
+                }
+                let f: f64 = forecast.row(i).iter().take(d).sum();
+                let a: f64 = actuals.row(i).iter().skip(*end).take(d).map(|&v| v as f64).sum();
+                scores[bucket_of(volume[i])].push((a - f) / scale(f, dispersion[i]));
+            }
+        }
+        for (b, s) in scores.iter_mut().enumerate() {
+            s.sort_by(f64::total_cmp);
+            for (l, &level) in LEVELS.iter().enumerate() {
+                z[(b * days.len() + d_index) * LEVELS.len() + l] = empirical_quantile(s, level);
+            }
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let b = bucket_of(volume[i]);
+            let per_bucket = days.len() * LEVELS.len();
+            Spread {
+                days: days.clone(),
+                z: z[b * per_bucket..(b + 1) * per_bucket].to_vec(),
+                dispersion: dispersion[i],
+            }
+        })
+        .collect()
+}
+
+/// Durations calibrated for a horizon: quarters of it, at least one day each.
+fn anchors(horizon: usize) -> Vec<usize> {
+    let mut days: Vec<usize> = (1..=4).map(|k| (horizon * k / 4).max(1)).collect();
+    days.dedup();
+    days
+}
+
+/// The `level` quantile of sorted `values` (linear between order statistics); 0 when empty.
+fn empirical_quantile(sorted: &[f64], level: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let position = level.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = position.floor() as usize;
+    let hi = position.ceil() as usize;
+    let w = position - lo as f64;
+    (1.0 - w) * sorted[lo] + w * sorted[hi]
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    #[test]
+    fn empirical_quantiles_interpolate_between_order_statistics() {
+        let v = [0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(empirical_quantile(&v, 0.5), 2.0);
+        assert_eq!(empirical_quantile(&v, 0.9), 3.6);
+        assert_eq!(empirical_quantile(&[], 0.9), 0.0);
+    }
+
+    #[test]
+    fn a_perfect_forecast_has_quantiles_at_the_mean() {
+        // 3 series selling exactly what was forecast in both windows: every score is 0.
+        let actuals = Array2::from_elem((3, 40), 2.0f32);
+        let forecasts = vec![Array2::from_elem((3, 10), 2.0), Array2::from_elem((3, 10), 2.0)];
+        let spreads = calibrate(&actuals, &[0, 0, 0], &[20, 30], &forecasts);
+        for s in &spreads {
+            assert_eq!(s.quantile(20.0, 10, 0.95), 20.0);
+        }
+    }
+
+    #[test]
+    fn quantiles_cover_the_share_of_windows_they_were_calibrated_for() {
+        // One series forecast at 10/day for 10 days (F = 100, scale 10); over 10 windows it sold
+        // 100, 110, …, 190 (scores 0, 1, …, 9). The 90% score is 8.1, so q = 100 + 81 = 181.
+        let horizon = 10;
+        let windows = 10;
+        let mut actuals = Array2::zeros((1, horizon * windows));
+        let mut ends = Vec::new();
+        let mut forecasts = Vec::new();
+        for w in 0..windows {
+            for t in 0..horizon {
+                actuals[(0, w * horizon + t)] = (100 + 10 * w) as f32 / horizon as f32;
+            }
+            ends.push(w * horizon);
+            forecasts.push(Array2::from_elem((1, horizon), 10.0));
+        }
+        let spread = &calibrate(&actuals, &[0], &ends, &forecasts)[0];
+        assert_eq!(spread.quantile(100.0, horizon, 0.9), 181.0);
+        // Between calibrated levels the score is interpolated: 0.925 (score 8.325, q = 183.25) lies
+        // between 0.9 and 0.95 (score 8.55, q = 185.5); quantiles of whole units are whole.
+        assert_eq!(spread.quantile(100.0, horizon, 0.925), 183.0);
+        assert_eq!(spread.quantile(100.0, horizon, 0.95), 185.0);
+    }
+
+    #[test]
+    fn dispersion_is_the_root_of_variance_over_mean_and_at_least_one() {
+        // Values 0, 0, 6: mean 2, variance (4 + 4 + 16) / 3 = 8, so √(8 / 2) = 2.
+        assert_eq!(dispersion([0.0, 0.0, 6.0].into_iter()), 2.0);
+        // Steady demand is less dispersed than Poisson: floored at 1.
+        assert_eq!(dispersion([3.0, 3.0, 3.0].into_iter()), 1.0);
+        assert_eq!(dispersion([0.0, 0.0].into_iter()), 1.0);
+    }
+
+    #[test]
+    fn a_lumpy_series_gets_a_wider_quantile_than_a_smooth_one_of_the_same_volume() {
+        // Two series sell 28 units per 28 days: one 1 a day, one 28 every 28th day. Both are
+        // forecast exactly, so every score is 0 and the 95% quantile sits at the forecast; the
+        // scale differs by δ: 1 for the smooth one, √(27) for the lumpy one.
+        let days = 28 * 14;
+        let mut actuals = Array2::zeros((2, days));
+        for t in 0..days {
+            actuals[(0, t)] = 1.0;
+            if t % 28 == 27 {
+                actuals[(1, t)] = 28.0;
+            }
+        }
+        let ends = [days - 56, days - 28];
+        let forecasts = vec![Array2::from_elem((2, 28), 1.0); 2];
+        let spreads = calibrate(&actuals, &[0, 0], &ends, &forecasts);
+        assert_eq!(spreads[0].dispersion, 1.0);
+        assert!((spreads[1].dispersion - 27f64.sqrt()).abs() < 1e-9);
+        // With a spread of scores, the lumpy series' quantile moves √27 times as far.
+        let wide = Spread { days: vec![28], z: vec![1.0; LEVELS.len()], dispersion: spreads[1].dispersion };
+        let narrow = Spread { dispersion: 1.0, ..wide.clone() };
+        assert_eq!(narrow.quantile(28.0, 28, 0.9), (28.0 + 28f64.sqrt()).floor());
+        assert_eq!(wide.quantile(28.0, 28, 0.9), (28.0 + 28f64.sqrt() * 27f64.sqrt()).floor());
+    }
+
+    #[test]
+    fn an_uncalibrated_spread_is_a_normal_approximation_and_never_negative() {
+        let s = Spread::default();
+        assert_eq!(s.quantile(100.0, 7, 0.9), 112.0); // 100 + 1.282 × 10, rounded down
+        assert_eq!(s.quantile(0.0, 7, 0.5), 0.0);
+        assert_eq!(s.quantile(0.0, 7, 0.99), 2.0); // 0 + 2.326 × √1
+    }
+}

@@ -1,0 +1,571 @@
+//! Demand data of a vendor: replenishment settings and daily sales history per SKU-location,
+//! and what the forecast makes of them (forecast items, run records). Access patterns 26–36 of
+//! infra/data-model.md.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+
+use crate::error::from_sdk;
+use crate::keys::{self, Collection};
+use crate::table::{Expr, to_item};
+use crate::{Page, PageRequest, StoreError, Table};
+
+/// Marks a vendor as having demand data (the nightly job lists these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemandMarkerRecord {
+    pub vendor_id: VendorId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How one SKU-location is replenished, and its stock position until stock levels exist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemandSettingsRecord {
+    pub vendor_id: VendorId,
+    pub location_id: LocationId,
+    pub sku: String,
+    pub category: String,
+    pub supplier: String,
+    pub lead_time_days: u32,
+    pub review_period_days: u32,
+    /// Target cycle service level (0.5..1).
+    pub service_level: f64,
+    pub min_order_qty: u32,
+    pub pack_multiple: u32,
+    pub on_hand: u32,
+    pub incoming: u32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One calendar year of a SKU-location's daily units (see [`encode_units`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SalesHistoryRecord {
+    pub location_id: LocationId,
+    pub sku: String,
+    pub year: i32,
+    #[serde(with = "binary")]
+    pub units: Vec<u8>,
+    /// Incremented by every write; a write holds only if nobody wrote since it read.
+    pub version: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SalesHistoryRecord {
+    /// Units per day of the year (index 0 = 1 January); days never written are absent (0).
+    pub fn daily_units(&self) -> Result<Vec<u32>, StoreError> {
+        decode_units(&self.units)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Finished,
+    Failed,
+}
+
+/// One forecast run of one vendor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRunRecord {
+    pub run_id: ForecastRunId,
+    pub vendor_id: VendorId,
+    /// The last day of history the run used.
+    pub as_of: NaiveDate,
+    /// `schedule`, `on_demand` or `api`.
+    pub trigger: String,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub series: u32,
+    pub forecasts_written: u32,
+    pub orders_suggested: u32,
+    pub at_risk: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The latest forecast and replenishment suggestion of one SKU-location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRecord {
+    pub vendor_id: VendorId,
+    pub location_id: LocationId,
+    pub sku: String,
+    pub category: String,
+    pub supplier: String,
+    /// The model the engine chose.
+    pub model: String,
+    /// Expected units per day, from the day after `as_of`, 28 days.
+    pub daily: Vec<f64>,
+    /// Expected demand over the 28 days.
+    pub demand_28d: f64,
+    pub lead_time_days: u32,
+    pub review_period_days: u32,
+    pub service_level: f64,
+    /// Expected demand over lead time + review period.
+    pub expected_demand: f64,
+    /// Quantiles of demand over lead time + review period.
+    pub p90: f64,
+    pub p95: f64,
+    pub p98: f64,
+    pub on_hand: u32,
+    pub incoming: u32,
+    pub safety_stock: f64,
+    pub reorder_point: f64,
+    pub order_up_to: f64,
+    pub order_qty: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_of_cover: Option<f64>,
+    /// `stock_out`, `overstock` or `none`.
+    pub risk: String,
+    pub run_id: ForecastRunId,
+    pub as_of: NaiveDate,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl ForecastRecord {
+    /// Whether the replenishment view lists it (it orders, or needs attention).
+    pub fn actionable(&self) -> bool {
+        self.order_qty > 0.0 || self.risk != "none"
+    }
+}
+
+// ---- daily units as varints ----------------------------------------------------------------
+
+/// Encodes daily units as unsigned LEB128 varints, trailing zero days dropped.
+pub fn encode_units(days: &[u32]) -> Vec<u8> {
+    let used = days.iter().rposition(|u| *u != 0).map_or(0, |i| i + 1);
+    let mut out = Vec::with_capacity(used + used / 8);
+    for &value in &days[..used] {
+        let mut v = value;
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    out
+}
+
+/// Decodes [`encode_units`]; a truncated or over-long varint is a malformed item.
+pub fn decode_units(bytes: &[u8]) -> Result<Vec<u32>, StoreError> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut value, mut shift) = (0u64, 0u32);
+    for &byte in bytes {
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            let day = u32::try_from(value).map_err(|_| StoreError::Malformed("daily units above u32".into()))?;
+            out.push(day);
+            (value, shift) = (0, 0);
+        } else {
+            shift += 7;
+            if shift > 28 {
+                return Err(StoreError::Malformed("daily units varint longer than 5 bytes".into()));
+            }
+        }
+    }
+    if shift != 0 {
+        return Err(StoreError::Malformed("daily units end inside a varint".into()));
+    }
+    Ok(out)
+}
+
+/// `Vec<u8>` as a DynamoDB Binary attribute (serde_dynamo maps bytes to `B`).
+mod binary {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("binary")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
+}
+
+// ---- settings and the vendor marker -----------------------------------------------------------
+
+/// Lists the vendor for the nightly job (once: a repeat fails its condition and is ignored).
+pub async fn mark_vendor(table: &Table, vendor: VendorId) -> Result<(), StoreError> {
+    let record = DemandMarkerRecord { vendor_id: vendor, created_at: Utc::now() };
+    let listing = keys::demand_vendor_listing(vendor);
+    match table.put(&keys::demand_marker(vendor), Some(&listing), &record, Some(Expr::not_exists())).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates or replaces a SKU-location's settings (and lists the vendor).
+pub async fn put_settings(table: &Table, settings: &DemandSettingsRecord) -> Result<(), StoreError> {
+    mark_vendor(table, settings.vendor_id).await?;
+    let key = keys::demand_settings(settings.vendor_id, settings.location_id, &settings.sku);
+    table.put(&key, None, settings, None).await
+}
+
+pub async fn all_settings(table: &Table, vendor: VendorId) -> Result<Vec<DemandSettingsRecord>, StoreError> {
+    table.query_all(&keys::demand_settings_of(vendor)).await
+}
+
+/// One page of the vendors that have demand data.
+pub async fn vendors(table: &Table, page: &PageRequest) -> Result<Page<DemandMarkerRecord>, StoreError> {
+    table.query(&keys::demand_vendors(), page, None).await
+}
+
+// ---- sales history ------------------------------------------------------------------------------
+
+/// Sets the units of the given days (a later value for the same day wins), one read-modify-write
+/// per calendar year touched, each guarded by the year item's version and retried on a lost race.
+/// Returns the number of year items written.
+pub async fn set_daily_units(
+    table: &Table,
+    vendor: VendorId,
+    location: LocationId,
+    sku: &str,
+    days: &[(NaiveDate, u32)],
+) -> Result<usize, StoreError> {
+    let mut by_year: BTreeMap<i32, Vec<(usize, u32)>> = BTreeMap::new();
+    for (date, units) in days {
+        by_year.entry(date.year()).or_default().push((date.ordinal0() as usize, *units));
+    }
+    for (year, changes) in &by_year {
+        let key = keys::sales_history(vendor, location, sku, *year);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = table.get::<SalesHistoryRecord>(&key).await?;
+            let (mut daily, condition) = match &current {
+                Some(r) => (
+                    r.daily_units()?,
+                    Expr::new("#version = :version").name("#version", "version").num(":version", r.version as i64),
+                ),
+                None => (Vec::new(), Expr::not_exists()),
+            };
+            for (day, units) in changes {
+                if daily.len() <= *day {
+                    daily.resize(day + 1, 0);
+                }
+                daily[*day] = *units;
+            }
+            let record = SalesHistoryRecord {
+                location_id: location,
+                sku: sku.to_string(),
+                year: *year,
+                units: encode_units(&daily),
+                version: current.as_ref().map_or(1, |r| r.version + 1),
+                updated_at: Utc::now(),
+            };
+            match table.put(&key, None, &record, Some(condition)).await {
+                Ok(()) => break,
+                Err(StoreError::ConditionFailed) if attempt < 12 => {
+                    // Another writer won: read again after a short, jittered pause.
+                    let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 16);
+                    tokio::time::sleep(Duration::from_millis(5 * attempt + jitter)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(by_year.len())
+}
+
+/// One SKU-location's history year, if any day of it was ever written.
+pub async fn history_year(
+    table: &Table,
+    vendor: VendorId,
+    location: LocationId,
+    sku: &str,
+    year: i32,
+) -> Result<Option<SalesHistoryRecord>, StoreError> {
+    table.get(&keys::sales_history(vendor, location, sku, year)).await
+}
+
+/// Every history item of the vendor's `locations` from `first_year` on: one paginated Query per
+/// location, all in parallel.
+pub async fn read_history(
+    table: &Table,
+    vendor: VendorId,
+    locations: &[LocationId],
+    first_year: i32,
+) -> Result<Vec<SalesHistoryRecord>, StoreError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for &location in locations {
+        let table = table.clone();
+        tasks.spawn(async move {
+            let collection = keys::sales_history_at(vendor, location);
+            query_every_page::<SalesHistoryRecord>(&table, &collection, Some(year_from(first_year))).await
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let part = joined.map_err(|e| StoreError::Unavailable(format!("history reader stopped: {e}")))??;
+        all.extend(part);
+    }
+    Ok(all)
+}
+
+fn year_from(first_year: i32) -> Expr {
+    Expr::new("#year >= :first_year").name("#year", "year").num(":first_year", i64::from(first_year))
+}
+
+async fn query_every_page<T: serde::de::DeserializeOwned>(
+    table: &Table,
+    collection: &Collection,
+    filter: Option<Expr>,
+) -> Result<Vec<T>, StoreError> {
+    // Large limit: pages end at DynamoDB's 1 MB, not at an item count.
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let mut all = Vec::new();
+    loop {
+        let next = table.query_unbounded::<T>(collection, &page, filter.clone()).await?;
+        all.extend(next.items);
+        match next.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(all),
+        }
+    }
+}
+
+// ---- runs and forecasts ------------------------------------------------------------------------
+
+pub async fn put_run(table: &Table, run: &ForecastRunRecord) -> Result<(), StoreError> {
+    table.put(&keys::forecast_run(run.vendor_id, run.run_id), None, run, None).await
+}
+
+pub async fn latest_run(table: &Table, vendor: VendorId) -> Result<Option<ForecastRunRecord>, StoreError> {
+    let page = PageRequest { limit: 1, cursor: None, newest_first: true };
+    Ok(table.query::<ForecastRunRecord>(&keys::forecast_runs_of(vendor), &page, None).await?.items.into_iter().next())
+}
+
+/// Writes forecasts with BatchWriteItem (25 a request, `parallel` requests in flight), retrying
+/// unprocessed items with backoff. Returns the number written.
+pub async fn write_forecasts(
+    table: &Table,
+    forecasts: &[ForecastRecord],
+    parallel: usize,
+) -> Result<usize, StoreError> {
+    let mut items = Vec::with_capacity(forecasts.len());
+    for f in forecasts {
+        let key = keys::forecast(f.vendor_id, f.location_id, &f.sku);
+        let listing =
+            f.actionable().then(|| keys::replenishment_listing(f.vendor_id, &f.supplier, f.location_id, &f.sku));
+        items.push(to_item(&key, listing.as_ref(), f)?);
+    }
+    put_items(table, items, parallel).await
+}
+
+/// Settings and history of many SKU-locations at once (bulk loads such as the benchmark's), with
+/// the vendor listed for the nightly run. Returns the number of items written.
+pub async fn load(
+    table: &Table,
+    settings: &[DemandSettingsRecord],
+    history: &[SalesHistoryRecord],
+    parallel: usize,
+) -> Result<usize, StoreError> {
+    let mut items = Vec::with_capacity(settings.len() + history.len());
+    for s in settings {
+        items.push(to_item(&keys::demand_settings(s.vendor_id, s.location_id, &s.sku), None, s)?);
+    }
+    let Some(vendor) = settings.first().map(|s| s.vendor_id) else { return Ok(0) };
+    for h in history {
+        items.push(to_item(&keys::sales_history(vendor, h.location_id, &h.sku, h.year), None, h)?);
+    }
+    mark_vendor(table, vendor).await?;
+    put_items(table, items, parallel).await
+}
+
+/// Puts items with BatchWriteItem, 25 a request and `parallel` requests in flight.
+pub async fn put_items(
+    table: &Table,
+    items: Vec<HashMap<String, AttributeValue>>,
+    parallel: usize,
+) -> Result<usize, StoreError> {
+    let mut requests = Vec::with_capacity(items.len());
+    for item in items {
+        let put =
+            PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        requests.push(WriteRequest::builder().put_request(put).build());
+    }
+    let mut batches: Vec<Vec<WriteRequest>> = Vec::new();
+    let mut rest = requests.into_iter().peekable();
+    while rest.peek().is_some() {
+        batches.push(rest.by_ref().take(25).collect());
+    }
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for batch in batches {
+        let (table, semaphore) = (table.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            write_batch(&table, batch).await
+        });
+    }
+    let mut written = 0;
+    while let Some(joined) = tasks.join_next().await {
+        written += joined.map_err(|e| StoreError::Unavailable(format!("batch writer stopped: {e}")))??;
+    }
+    Ok(written)
+}
+
+async fn write_batch(table: &Table, batch: Vec<WriteRequest>) -> Result<usize, StoreError> {
+    const ATTEMPTS: u32 = 8;
+    let total = batch.len();
+    let mut pending = batch;
+    for attempt in 1..=ATTEMPTS {
+        let out = table
+            .client()
+            .batch_write_item()
+            .set_request_items(Some(HashMap::from([(table.name().to_string(), pending.clone())])))
+            .send()
+            .await;
+        let unprocessed = match out {
+            Ok(out) => out.unprocessed_items.and_then(|mut m| m.remove(table.name())).unwrap_or_default(),
+            // Throttled as a whole: the batch is tried again like unprocessed items.
+            Err(e) if attempt < ATTEMPTS && is_throttling(&e) => pending,
+            Err(e) => return Err(from_sdk(e)),
+        };
+        if unprocessed.is_empty() {
+            return Ok(total);
+        }
+        pending = unprocessed;
+        tokio::time::sleep(Duration::from_millis(25 * 2u64.pow(attempt.min(6)))).await;
+    }
+    Err(StoreError::Unavailable(format!("{} forecasts still unprocessed after {ATTEMPTS} attempts", pending.len())))
+}
+
+fn is_throttling<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c.contains("Throughput") || c.contains("Throttl") || c == "RequestLimitExceeded")
+}
+
+/// One page of a vendor's forecasts (by location, then SKU), optionally filtered.
+pub async fn forecasts(
+    table: &Table,
+    vendor: VendorId,
+    location: Option<LocationId>,
+    risk: Option<&str>,
+    model: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<ForecastRecord>, StoreError> {
+    let mut clauses = Vec::new();
+    let mut filter = Expr::default();
+    if let Some(risk) = risk {
+        clauses.push("#risk = :risk");
+        filter = filter.name("#risk", "risk").str(":risk", risk);
+    }
+    if let Some(model) = model {
+        clauses.push("#model = :model");
+        filter = filter.name("#model", "model").str(":model", model);
+    }
+    filter.expression = clauses.join(" AND ");
+    let filter = (!clauses.is_empty()).then_some(filter);
+    table.query(&keys::forecasts_of(vendor, location), page, filter).await
+}
+
+/// One SKU's forecast at each of `locations` (parallel reads), in the order of `locations`.
+pub async fn forecasts_of_sku(
+    table: &Table,
+    vendor: VendorId,
+    locations: &[LocationId],
+    sku: &str,
+) -> Result<Vec<ForecastRecord>, StoreError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, &location) in locations.iter().enumerate() {
+        let (table, key) = (table.clone(), keys::forecast(vendor, location, sku));
+        tasks.spawn(async move { (i, table.get::<ForecastRecord>(&key).await) });
+    }
+    let mut found = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, got) = joined.map_err(|e| StoreError::Unavailable(format!("forecast reader stopped: {e}")))?;
+        if let Some(f) = got? {
+            found.push((i, f));
+        }
+    }
+    found.sort_by_key(|(i, _)| *i);
+    Ok(found.into_iter().map(|(_, f)| f).collect())
+}
+
+/// Every actionable forecast of the vendor (optionally of one supplier), by supplier, location, SKU.
+pub async fn actionable(
+    table: &Table,
+    vendor: VendorId,
+    supplier: Option<&str>,
+) -> Result<Vec<ForecastRecord>, StoreError> {
+    query_every_page(table, &keys::replenishment_of(vendor, supplier), None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daily_units_round_trip_through_varints_with_trailing_zero_days_dropped() {
+        let days = vec![0, 1, 127, 128, 300, 16_383, 16_384, 2_000_000, u32::MAX, 0, 5, 0, 0];
+        let bytes = encode_units(&days);
+        assert_eq!(decode_units(&bytes).unwrap(), days[..11].to_vec());
+        assert!(encode_units(&[0; 366]).is_empty());
+    }
+
+    #[test]
+    fn a_year_of_ordinary_daily_sales_takes_one_byte_a_day() {
+        let year: Vec<u32> = (0..365).map(|d| (d % 40) as u32).collect();
+        assert_eq!(encode_units(&year).len(), 365);
+    }
+
+    #[test]
+    fn truncated_or_overlong_varints_are_malformed() {
+        assert!(decode_units(&[0x80]).is_err());
+        assert!(decode_units(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).is_err());
+        assert!(decode_units(&[0xff, 0xff, 0xff, 0xff, 0x7f]).is_err(), "above u32::MAX");
+    }
+
+    #[test]
+    fn a_history_record_carries_its_units_as_a_binary_attribute() {
+        let record = SalesHistoryRecord {
+            location_id: LocationId::generate(),
+            sku: "MILK-1L".into(),
+            year: 2026,
+            units: encode_units(&[3, 0, 200]),
+            version: 1,
+            updated_at: Utc::now(),
+        };
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&record).unwrap();
+        assert!(item["units"].is_b(), "{:?}", item["units"]);
+        let back: SalesHistoryRecord = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.daily_units().unwrap(), vec![3, 0, 200]);
+    }
+}

@@ -1,0 +1,228 @@
+//! Demand data against DynamoDB Local, through the real SDK: sales history years, concurrent
+//! writers, forecasts written in batches and read back in pages, the replenishment index and the
+//! sparse listing of vendors. Run through `make test` (see store.rs); every test uses fresh vendors.
+
+use chrono::{Duration, NaiveDate, Utc};
+use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
+use stockyard_store::{PageRequest, Table};
+
+async fn table() -> Table {
+    for name in ["STOCKYARD_TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB"] {
+        assert!(
+            std::env::var(name).is_ok_and(|v| !v.is_empty()),
+            "{name} is not set: run through `target/debug/stockyard-local exec -- cargo nextest run -p stockyard-store`"
+        );
+    }
+    let sdk = stockyard_platform::aws_config().await;
+    Table::new(aws_sdk_dynamodb::Client::new(&sdk), std::env::var("STOCKYARD_TABLE_NAME").unwrap())
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[tokio::test]
+async fn daily_units_across_a_year_boundary_round_trip_and_a_later_write_replaces_only_its_days() {
+    let table = table().await;
+    let (vendor, location) = (VendorId::generate(), LocationId::generate());
+    let days = [(date("2025-12-30"), 4), (date("2025-12-31"), 300), (date("2026-01-01"), 0), (date("2026-01-02"), 7)];
+    let years = demand::set_daily_units(&table, vendor, location, "MILK-1L", &days).await.unwrap();
+    assert_eq!(years, 2);
+
+    let y2025 = demand::history_year(&table, vendor, location, "MILK-1L", 2025).await.unwrap().unwrap();
+    let units = y2025.daily_units().unwrap();
+    assert_eq!(units.len(), 365);
+    assert_eq!(&units[363..], &[4, 300]);
+    assert!(units[..363].iter().all(|u| *u == 0));
+    let y2026 = demand::history_year(&table, vendor, location, "MILK-1L", 2026).await.unwrap().unwrap();
+    assert_eq!(y2026.daily_units().unwrap(), vec![0, 7]);
+    assert!(y2026.units.len() <= 2, "one byte a day for small counts");
+
+    demand::set_daily_units(&table, vendor, location, "MILK-1L", &[(date("2025-12-31"), 5)]).await.unwrap();
+    let again = demand::history_year(&table, vendor, location, "MILK-1L", 2025).await.unwrap().unwrap();
+    assert_eq!(&again.daily_units().unwrap()[363..], &[4, 5]);
+    assert_eq!(again.version, y2025.version + 1);
+
+    let all = demand::read_history(&table, vendor, &[location], 2026).await.unwrap();
+    assert_eq!(all.iter().map(|h| h.year).collect::<Vec<_>>(), vec![2026], "years before the first are filtered out");
+    let all = demand::read_history(&table, vendor, &[location, LocationId::generate()], 2000).await.unwrap();
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_writers_of_one_year_lose_no_day() {
+    let table = table().await;
+    let (vendor, location) = (VendorId::generate(), LocationId::generate());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..6u32 {
+        let table = table.clone();
+        tasks.spawn(async move {
+            let day = date("2026-03-01") + Duration::days(i64::from(i));
+            demand::set_daily_units(&table, vendor, location, "EGGS-12", &[(day, i + 1)]).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let year = demand::history_year(&table, vendor, location, "EGGS-12", 2026).await.unwrap().unwrap();
+    let units = year.daily_units().unwrap();
+    let march1 = date("2026-03-01").format("%j").to_string().parse::<usize>().unwrap() - 1;
+    assert_eq!(&units[march1..march1 + 6], &[1, 2, 3, 4, 5, 6]);
+    assert_eq!(year.version, 6);
+}
+
+fn forecast(
+    vendor: VendorId,
+    location: LocationId,
+    sku: &str,
+    supplier: &str,
+    order_qty: f64,
+    risk: &str,
+) -> ForecastRecord {
+    ForecastRecord {
+        vendor_id: vendor,
+        location_id: location,
+        sku: sku.into(),
+        category: "DAIRY".into(),
+        supplier: supplier.into(),
+        model: if risk == "none" { "pooled_profile".into() } else { "croston_sba".into() },
+        daily: vec![1.5; 28],
+        demand_28d: 42.0,
+        lead_time_days: 3,
+        review_period_days: 7,
+        service_level: 0.95,
+        expected_demand: 15.0,
+        p90: 19.0,
+        p95: 21.0,
+        p98: 24.0,
+        on_hand: 4,
+        incoming: 0,
+        safety_stock: 6.0,
+        reorder_point: 10.0,
+        order_up_to: 21.0,
+        order_qty,
+        days_of_cover: Some(2.7),
+        risk: risk.into(),
+        run_id: ForecastRunId::generate(),
+        as_of: date("2026-11-24"),
+        generated_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_then_sku() {
+    let table = table().await;
+    let vendor = VendorId::generate();
+    let (a, b) = (LocationId::generate(), LocationId::generate());
+    let mut all = Vec::new();
+    for i in 0..40u32 {
+        let location = if i.is_multiple_of(2) { a } else { b };
+        let (qty, risk) = match i % 5 {
+            0 => (12.0, "stock_out"),
+            1 => (0.0, "overstock"),
+            2 => (6.0, "none"),
+            _ => (0.0, "none"),
+        };
+        let supplier = if i.is_multiple_of(3) { "ACME" } else { "ACME-2" };
+        all.push(forecast(vendor, location, &format!("SKU-{i:03}"), supplier, qty, risk));
+    }
+    assert_eq!(demand::write_forecasts(&table, &all, 4).await.unwrap(), 40);
+    // Re-running overwrites the same items.
+    assert_eq!(demand::write_forecasts(&table, &all, 4).await.unwrap(), 40);
+
+    let mut read = Vec::new();
+    let mut page = PageRequest::first(7);
+    loop {
+        let next = demand::forecasts(&table, vendor, None, None, None, &page).await.unwrap();
+        assert!(next.items.len() <= 7);
+        read.extend(next.items.into_iter().map(|f| (f.location_id, f.sku)));
+        match next.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = all.iter().map(|f| (f.location_id, f.sku.clone())).collect();
+    expected.sort_by_key(|(l, s)| (l.to_string(), s.clone()));
+    assert_eq!(read, expected);
+
+    let at_a = demand::forecasts(&table, vendor, Some(a), None, None, &PageRequest::first(100)).await.unwrap();
+    assert_eq!(at_a.items.len(), 20);
+    assert!(at_a.items.iter().all(|f| f.location_id == a));
+    let stock_outs =
+        demand::forecasts(&table, vendor, None, Some("stock_out"), Some("croston_sba"), &PageRequest::first(100))
+            .await
+            .unwrap();
+    assert_eq!(stock_outs.items.len(), 8);
+
+    let actionable = demand::actionable(&table, vendor, None).await.unwrap();
+    assert_eq!(actionable.len(), all.iter().filter(|f| f.actionable()).count());
+    let acme = demand::actionable(&table, vendor, Some("ACME")).await.unwrap();
+    assert!(!acme.is_empty() && acme.iter().all(|f| f.supplier == "ACME"), "ACME-2 is not ACME");
+    let elsewhere = demand::actionable(&table, VendorId::generate(), None).await.unwrap();
+    assert!(elsewhere.is_empty());
+}
+
+#[tokio::test]
+async fn a_vendor_is_listed_for_the_nightly_run_once_however_often_its_settings_change() {
+    let table = table().await;
+    let vendor = VendorId::generate();
+    let settings = DemandSettingsRecord {
+        vendor_id: vendor,
+        location_id: LocationId::generate(),
+        sku: "MILK-1L".into(),
+        category: "DAIRY".into(),
+        supplier: "ACME".into(),
+        lead_time_days: 3,
+        review_period_days: 7,
+        service_level: 0.95,
+        min_order_qty: 0,
+        pack_multiple: 1,
+        on_hand: 10,
+        incoming: 0,
+        updated_at: Utc::now(),
+    };
+    demand::put_settings(&table, &settings).await.unwrap();
+    demand::put_settings(&table, &DemandSettingsRecord { on_hand: 3, ..settings.clone() }).await.unwrap();
+    let stored = demand::all_settings(&table, vendor).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].on_hand, 3);
+
+    let mut page = PageRequest::first(100);
+    let mut seen = 0;
+    loop {
+        let next = demand::vendors(&table, &page).await.unwrap();
+        seen += next.items.iter().filter(|m| m.vendor_id == vendor).count();
+        match next.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 1);
+}
+
+#[tokio::test]
+async fn the_latest_run_is_the_newest_one() {
+    let table = table().await;
+    let vendor = VendorId::generate();
+    assert!(demand::latest_run(&table, vendor).await.unwrap().is_none());
+    for status in [RunStatus::Failed, RunStatus::Finished] {
+        let run = ForecastRunRecord {
+            run_id: ForecastRunId::generate(),
+            vendor_id: vendor,
+            as_of: date("2026-11-24"),
+            trigger: "schedule".into(),
+            status,
+            started_at: Utc::now(),
+            finished_at: Some(Utc::now()),
+            series: 3,
+            forecasts_written: 3,
+            orders_suggested: 1,
+            at_risk: 0,
+            duration_ms: Some(12),
+            error: None,
+        };
+        demand::put_run(&table, &run).await.unwrap();
+    }
+    assert_eq!(demand::latest_run(&table, vendor).await.unwrap().unwrap().status, RunStatus::Finished);
+}
