@@ -17,7 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ndarray::{Array2, s};
 use serde::Deserialize;
@@ -55,11 +55,6 @@ struct Args {
     /// Target cycle service level of Stockyard's replenishment policy.
     #[arg(long, default_value_t = 0.98)]
     service_level: f64,
-    /// Use statsforecast's forecasts in place of the baselines and an in-tool seasonal window
-    /// average with Poisson quantiles in place of the production path: checks the evaluation
-    /// itself while the engine is unfinished.
-    #[arg(long)]
-    stand_in: bool,
     /// Score the 28 days after this day instead of the test window (e.g. 1885: d_1886..d_1913),
     /// to choose and check models on validation data; statsforecast rows are skipped.
     #[arg(long)]
@@ -100,14 +95,10 @@ fn main() -> Result<()> {
         auto_ets(&args, &ctx, &mut table)?;
     }
     if wanted("auto_choice") {
-        if args.stand_in {
-            progress("auto_choice: no stand-in, skipped");
-        } else {
-            auto_choice(&data, &ctx, &mut table)?;
-        }
+        auto_choice(&data, &ctx, &mut table)?;
     }
     if wanted("production") {
-        let source = if args.stand_in { Source::StandIn } else { Source::Engine(EngineConfig::default().model) };
+        let source = Source(EngineConfig::default().model);
         production_path(&args, &data, &ctx, source, &mut table)?;
     }
 
@@ -271,12 +262,6 @@ fn baseline(args: &Args, data: &EvalData, ctx: &Scoring, model: Model, table: &m
     } else {
         load_reference(&args.data, name, data.manifest.n_series, ctx.horizon)?
     };
-    if args.stand_in {
-        let Some(r) = reference else { bail!("--stand-in needs statsforecast's {name} forecasts") };
-        progress(&format!("{name}: statsforecast's forecasts stand in for ours"));
-        ctx.accuracy(table, &format!("{name} (stand-in: sf)"), &r.forecast, None);
-        return Ok(());
-    }
     progress(&format!("{name}: forecasting {} series", data.manifest.n_series));
     let (ours, seconds) = run_baseline(model, data, ctx.horizon, args.threads)?;
     let ours_per_s = data.manifest.n_series as f64 / seconds;
@@ -360,7 +345,7 @@ fn auto_ets(args: &Args, ctx: &Scoring, table: &mut Table) -> Result<()> {
 fn auto_choice(data: &EvalData, ctx: &Scoring, table: &mut Table) -> Result<()> {
     progress("auto_choice: choosing a model per group × demand class on validation windows");
     let cpu0 = cpu_seconds();
-    let f = Source::Engine(None).forecast(data, data.origin(), ctx.horizon)?;
+    let f = Source(None).forecast(data, data.origin(), ctx.horizon)?;
     let cpu = cpu_seconds() - cpu0;
     ctx.accuracy(table, "auto choice (group × demand class)", &f.point(), None);
     table.info(
@@ -374,7 +359,7 @@ fn auto_choice(data: &EvalData, ctx: &Scoring, table: &mut Table) -> Result<()> 
 
 /// The production path: nightly timing, accuracy, service levels and the replenishment replay.
 fn production_path(args: &Args, data: &EvalData, ctx: &Scoring, source: Source, table: &mut Table) -> Result<()> {
-    let subject = if args.stand_in { "production (stand-in)" } else { "production" };
+    let subject = "production";
     let n = data.manifest.n_series;
     progress(&format!("{subject}: forecasting the panel"));
     let (wall0, cpu0) = (Instant::now(), cpu_seconds());
