@@ -2,14 +2,16 @@
 //!
 //! The unit of work is a [`Panel`]: many daily demand series that end on the same day. Every model
 //! forecasts one series from its own history, except the pooled profile model, which shares a
-//! weekday profile among the series of one group (same category and location).
+//! daily shape (weekday profile and calendar effects) among the series of one group (same category
+//! and location).
 //!
 //! Entry points:
 //! - [`models::Model::forecast`]: one model on one series (the baselines, for evaluation and parity);
-//! - [`engine::forecast_panel`]: the production path: model choice on a rolling validation window,
-//!   point forecasts, lead-time demand and calibrated quantiles for every series of a panel;
-//! - [`replenish::plan`]: safety stock, reorder point and order quantity per SKU-location, grouped per
-//!   supplier, plus the at-risk report.
+//! - [`engine::forecast_panel`]: the production path: the pooled profile model (or a model chosen per
+//!   group × demand class on validation windows), point forecasts, lead-time demand and calibrated
+//!   quantiles for every series of a panel;
+//! - [`replenish::suggest`]: safety stock, reorder point, order quantity and risk per SKU-location
+//!   (the forecasting functions group suggestions per supplier).
 
 pub mod engine;
 pub mod models;

@@ -7,8 +7,6 @@
 //! supplier's minimum and pack multiple. The reorder point is the same quantile over the lead time
 //! alone (for continuous review), and safety stock is S minus expected demand over L + R.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::engine::SeriesForecast;
@@ -181,100 +179,6 @@ fn days_of_cover<D: DemandOutlook + ?Sized>(forecast: &D, stock: f64) -> Option<
     Some(lo as f64 + part.clamp(0.0, 1.0))
 }
 
-/// One SKU-location's line in a supplier order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderLine<K> {
-    /// The caller's key of the SKU-location.
-    pub key: K,
-    /// Units to order (after supplier rounding).
-    pub qty: f64,
-    /// The full suggestion behind the line.
-    pub suggestion: Suggestion,
-}
-
-/// What to order from one supplier now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SupplierOrder<K> {
-    /// The supplier, as in [`StockPosition::supplier`].
-    pub supplier: String,
-    /// Sum of the lines' quantities.
-    pub total_qty: f64,
-    /// Lines in input order.
-    pub lines: Vec<OrderLine<K>>,
-}
-
-/// A SKU-location at risk of running out or holding too much.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AtRisk<K> {
-    /// The caller's key of the SKU-location.
-    pub key: K,
-    /// Its supplier.
-    pub supplier: String,
-    /// Stock-out or overstock.
-    pub risk: Risk,
-    /// The full suggestion (order quantity, days of cover, …).
-    pub suggestion: Suggestion,
-}
-
-/// A SKU-location whose stock position could not be planned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rejected<K> {
-    /// The caller's key of the SKU-location.
-    pub key: K,
-    /// What is wrong with its stock position.
-    pub error: ReplenishError,
-}
-
-/// The replenishment plan of many SKU-locations.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan<K> {
-    /// Orders with a positive quantity, one per supplier, by supplier name.
-    pub orders: Vec<SupplierOrder<K>>,
-    /// SKU-locations at risk (stock-out first, then overstock; input order within each).
-    pub at_risk: Vec<AtRisk<K>>,
-    /// Items with invalid stock positions; one bad item never stops the others.
-    pub rejected: Vec<Rejected<K>>,
-}
-
-/// Plan every `(key, forecast, position)`: orders grouped per supplier, the at-risk list, and
-/// the items that could not be planned.
-pub fn plan<K: Clone, D: DemandOutlook>(items: &[(K, &D, &StockPosition)]) -> Plan<K> {
-    let mut by_supplier: BTreeMap<&str, SupplierOrder<K>> = BTreeMap::new();
-    let (mut stock_outs, mut overstocks, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
-    for (key, forecast, position) in items {
-        let suggestion = match suggest(*forecast, position) {
-            Ok(s) => s,
-            Err(error) => {
-                rejected.push(Rejected { key: key.clone(), error });
-                continue;
-            }
-        };
-        match suggestion.risk {
-            Risk::StockOut | Risk::Overstock => {
-                let entry = AtRisk {
-                    key: key.clone(),
-                    supplier: position.supplier.clone(),
-                    risk: suggestion.risk,
-                    suggestion: suggestion.clone(),
-                };
-                if suggestion.risk == Risk::StockOut { stock_outs.push(entry) } else { overstocks.push(entry) }
-            }
-            Risk::None => {}
-        }
-        if suggestion.order_qty > 0.0 {
-            let order = by_supplier.entry(position.supplier.as_str()).or_insert_with(|| SupplierOrder {
-                supplier: position.supplier.clone(),
-                total_qty: 0.0,
-                lines: Vec::new(),
-            });
-            order.total_qty += suggestion.order_qty;
-            order.lines.push(OrderLine { key: key.clone(), qty: suggestion.order_qty, suggestion });
-        }
-    }
-    stock_outs.extend(overstocks);
-    Plan { orders: by_supplier.into_values().collect(), at_risk: stock_outs, rejected }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,29 +262,5 @@ mod tests {
         assert_eq!(suggest(&steady, &p), Err(ReplenishError::Quantity { field: "on_hand", value: -1.0 }));
         let p = position(1.0, 0.0, 0.0);
         assert_eq!(suggest(&steady, &p), Err(ReplenishError::OrderMultiple { value: 0.0 }));
-    }
-
-    #[test]
-    fn a_plan_groups_orders_per_supplier_and_lists_the_skus_at_risk() {
-        let (busy, idle) = (Steady { rate: 2.0 }, Steady { rate: 0.1 });
-        let a = position(10.0, 0.0, 1.0); // orders 23
-        let b = position(4.0, 0.0, 5.0); // position 7: orders 29 → 30, stock-out
-        let mut c = position(100.0, 0.0, 1.0); // idle item with far too much: overstock
-        c.supplier = "zed".into();
-        let mut d = position(1.0, 0.0, 1.0);
-        d.service_level = 0.0;
-        let items = [("a", &busy, &a), ("b", &busy, &b), ("c", &idle, &c), ("d", &busy, &d)];
-        let plan = plan(&items);
-        assert_eq!(plan.orders.len(), 1);
-        assert_eq!(plan.orders[0].supplier, "acme");
-        assert_eq!(plan.orders[0].total_qty, 53.0);
-        assert_eq!(
-            plan.orders[0].lines.iter().map(|l| (l.key, l.qty)).collect::<Vec<_>>(),
-            vec![("a", 23.0), ("b", 30.0)]
-        );
-        let risks: Vec<_> = plan.at_risk.iter().map(|r| (r.key, r.risk)).collect();
-        assert_eq!(risks, vec![("b", Risk::StockOut), ("c", Risk::Overstock)]);
-        assert_eq!(plan.rejected.len(), 1);
-        assert_eq!(plan.rejected[0].key, "d");
     }
 }
