@@ -89,13 +89,15 @@ impl Wrmsse {
                 ensure!(level.key.len() == history.nrows(), "level {} keys {} series", level.name, level.key.len());
                 let hist = level.aggregate(history);
                 let scale: Vec<f64> = hist.outer_iter().map(|row| scale(&row.to_vec())).collect();
-                if let Some(k) = scale.iter().position(|&s| s.is_nan() || s <= 0.0) {
-                    anyhow::bail!("level {}: aggregate {k} has a constant history, its RMSSE is undefined", level.name);
-                }
                 let rev = level.aggregate(revenue.view()).column(0).to_vec();
                 let total: f64 = rev.iter().sum();
                 ensure!(total > 0.0, "level {}: no revenue in the weighting window", level.name);
-                let weight = rev.iter().map(|r| r / total).collect();
+                let weight: Vec<f64> = rev.iter().map(|r| r / total).collect();
+                // An aggregate that has not sold yet (possible at early validation origins) weighs
+                // nothing; any other needs a defined scale.
+                if let Some(k) = (0..scale.len()).find(|&k| weight[k] > 0.0 && (scale[k].is_nan() || scale[k] <= 0.0)) {
+                    anyhow::bail!("level {}: aggregate {k} has a constant history, its RMSSE is undefined", level.name);
+                }
                 let actual = level.aggregate(actuals);
                 Ok(ScoredLevel { level, actual, scale, weight })
             })
@@ -114,6 +116,7 @@ impl Wrmsse {
                     .outer_iter()
                     .zip(l.actual.outer_iter())
                     .zip(l.scale.iter().zip(&l.weight))
+                    .filter(|(_, (_, w))| **w > 0.0)
                     .map(|((f, a), (scale, w))| {
                         let mse = f.iter().zip(a.iter()).map(|(f, a)| (f - a).powi(2)).sum::<f64>() / f.len() as f64;
                         w * (mse / scale).sqrt()
@@ -285,6 +288,18 @@ mod tests {
         let levels = vec![Level { name: "series", key: vec![0], n: 1 }];
         let r = Wrmsse::new(levels, array![[0.0f32, 2.0, 2.0]].view(), &[1.0], array![[1.0]].view());
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn an_item_not_yet_sold_at_an_early_origin_weighs_nothing() -> Result<()> {
+        // Series 1 has sold nothing (no scale, no revenue): it is left out, so the score is
+        // series 0's alone: RMSSE √(1 / 1) = 1 with weight 1.
+        let levels = vec![Level { name: "series", key: vec![0, 1], n: 2 }];
+        let history = array![[1.0f32, 2.0, 3.0], [0.0, 0.0, 0.0]];
+        let actuals = array![[4.0], [5.0]];
+        let w = Wrmsse::new(levels, history.view(), &[2.0, 0.0], actuals.view())?;
+        assert!(close(w.score(array![[3.0], [0.0]].view()).0, 1.0));
+        Ok(())
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! against other days over the last year, day of the month, and each recurring event (Mother's Day,
 //! Easter, …) from its earlier occurrences. Calendar effects are read as the ratio of the group's
 //! deseasonalised demand to its centred 29-day moving average, shrunk towards 1 when seen rarely.
-//! A series' level is an exponentially weighted mean (decay 0.06 per day over 84 days) of its demand
-//! divided by the shape, and the forecast, level × shape, is blended 4:1 with the series' own
-//! seasonal window average (last 4 weeks), which keeps item-specific weekday patterns.
+//! A series' level is an exponentially weighted mean (decay 0.06 per day over 84 days, from its
+//! first sale on) of its demand divided by the shape, and the forecast, level × shape, is blended
+//! 4:1 with the series' own seasonal window average (last 4 weeks), which keeps item-specific
+//! weekday patterns.
 //!
 //! Every constant here was chosen on rolling validation windows of M5 data that end before the
 //! evaluation's test window (see `make eval`): windows ending at days 1521, 1549, 1829, 1857 and
@@ -56,12 +57,16 @@ pub fn forecast(panel: &Panel, end: usize, horizon: usize) -> Array2<f64> {
     let end = end.min(panel.n_days());
     let shapes = group_shapes(panel, end, horizon);
     let weights: Vec<f64> = (0..LEVEL_DAYS.min(end)).map(|k| (1.0 - LEVEL_DECAY).powi(k as i32)).collect();
-    let weight_sum: f64 = weights.iter().sum();
     for (i, mut row) in out.outer_iter_mut().enumerate() {
         let y = panel.demand.row(i);
         let shape = &shapes[panel.group[i] as usize];
+        // Days before the first sale are not history: a SKU launched three weeks ago is measured
+        // on those three weeks.
+        let first_sale = y.iter().take(end).position(|&v| v != 0.0).unwrap_or(end);
+        let days = weights.len().min(end - first_sale);
+        let weight_sum: f64 = weights[..days].iter().sum();
         let level = if weight_sum > 0.0 {
-            weights
+            weights[..days]
                 .iter()
                 .enumerate()
                 .map(|(k, w)| w * y[end - 1 - k] as f64 / shape[end - 1 - k].max(TINY))
@@ -309,6 +314,21 @@ mod tests {
         let f = forecast(&panel, days, 7);
         // Day 364 is 2024-12-30 (not a benefit day); day 366 is 2025-01-01 (a benefit day).
         assert!(f[(0, 2)] > 1.2 * f[(0, 0)], "{:?}", f.row(0));
+    }
+
+    #[test]
+    fn a_newly_launched_sku_is_forecast_at_the_rate_it_sells_since_launch() {
+        // Nothing for 70 days, then 5 a day for the last 14: the level is 5, not diluted by the
+        // days before launch; the own-pattern blend (4 weeks, half of them before launch: 2.5)
+        // takes a fifth: 0.8 × 5 + 0.2 × 2.5 = 4.5.
+        let mut demand = Array2::zeros((1, 84));
+        for t in 70..84 {
+            demand[(0, t)] = 5.0;
+        }
+        let f = forecast(&Panel::from_demand(demand, 0), 84, 7);
+        for v in f.iter() {
+            assert!((v - 4.5).abs() < 1e-9, "{v}");
+        }
     }
 
     #[test]
