@@ -7,71 +7,20 @@ use serde_json::{Value, json};
 use stockyard_forecasting::ApiDeps;
 use stockyard_forecasting::handlers::{demand, forecasts};
 use stockyard_http::serve::handle;
-use stockyard_http::{TokenIssuer, TokenVerifier};
-use stockyard_store::Table;
+use stockyard_testkit::{self as testing, error_of};
 
-const SIGNING: &str = include_str!("../../../infra/local/dev/jwt-signing-key.pem");
-const VERIFYING: &str = include_str!("../../../infra/local/dev/jwt-verifying-key.pem");
 const VENDOR: &str = "01JBZ4W9Q6T3M8K2R5X7N1C0VD";
 const LOCATION: &str = "01JBZ4W9Q6T3M8K2R5X7N1C0QC";
 
 fn deps() -> ApiDeps {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    ApiDeps {
-        table: Table::new(aws_sdk_dynamodb::Client::from_conf(config), "unreachable"),
-        verifier: TokenVerifier::new(VERIFYING, "stockyard", "stockyard-test").unwrap(),
-    }
+    testing::unreachable_api_deps()
 }
 
-fn token() -> String {
-    use stockyard_domain::{ids::UserId, roles::PlatformRole, values::Email};
-    let email = Email::parse("email", "ivan@example.com").unwrap();
-    let subject = stockyard_http::auth::TokenSubject {
-        user_id: UserId::generate(),
-        email: &email,
-        roles: &[PlatformRole::Customer],
-        vendor_id: None,
-        vendor_role: None,
-    };
-    TokenIssuer::new(SIGNING, "stockyard", "stockyard-test").unwrap().issue(&subject, chrono::Utc::now()).unwrap()
-}
-
-/// An API Gateway v2 request with path parameters, a query and a body.
+/// An API Gateway v2 request with path parameters, a query and a body, signed in as a customer
+/// (no vendor) when `signed_in`.
 fn request(method: &str, route: &str, params: Value, query: Value, body: Option<Value>, signed_in: bool) -> Request {
-    let mut path = route.to_string();
-    for (name, value) in params.as_object().unwrap() {
-        path = path.replace(&format!("{{{name}}}"), value.as_str().unwrap());
-    }
-    let raw_query: Vec<String> = query
-        .as_object()
-        .map(|q| q.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect())
-        .unwrap_or_default();
-    let mut headers = json!({"content-type": "application/json"});
-    if signed_in {
-        headers["authorization"] = Value::String(format!("Bearer {}", token()));
-    }
-    let event = json!({
-        "version": "2.0", "routeKey": format!("{method} {route}"), "rawPath": path, "rawQueryString": raw_query.join("&"),
-        "headers": headers, "pathParameters": params, "queryStringParameters": query,
-        "body": body.map(|b| b.to_string()), "isBase64Encoded": false,
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1", "domainPrefix": "local",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
-            "requestId": "req-test", "routeKey": format!("{method} {route}"), "stage": "$default",
-            "time": "24/Nov/2026:18:00:00 +0000", "timeEpoch": 1795540800000u64}
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
-
-fn error_of(resp: &Response<Body>) -> Value {
-    let json: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-    assert_eq!(json["error"]["request_id"], "req-test", "{json}");
-    json["error"].clone()
+    let token = signed_in.then(|| testing::customer_token("ivan@example.com"));
+    testing::request(method, route, params, query, body.map(|b| b.to_string()).as_deref(), token.as_deref())
 }
 
 const SETTINGS_ROUTE: &str = "/vendors/{vendorId}/demand/{locationId}/{sku}";

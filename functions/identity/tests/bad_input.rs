@@ -2,76 +2,28 @@
 //! The store client here points at a port where nothing listens: any store call would
 //! turn the answer into a 500, so a 4xx proves nothing was read or written.
 
-use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use lambda_http::Request;
+use serde_json::Value;
+use stockyard_http::ApiDeps;
 use stockyard_http::serve::handle;
-use stockyard_http::{ApiDeps, TokenIssuer, TokenVerifier};
 use stockyard_identity::AuthDeps;
 use stockyard_identity::handlers::{addresses, auth, vendors};
-use stockyard_store::Table;
-
-const SIGNING: &str = include_str!("../../../infra/local/dev/jwt-signing-key.pem");
-const VERIFYING: &str = include_str!("../../../infra/local/dev/jwt-verifying-key.pem");
-
-fn unreachable_store() -> Table {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    Table::new(aws_sdk_dynamodb::Client::from_conf(config), "unreachable")
-}
+use stockyard_testkit::{self as testing, error_of};
 
 fn api() -> ApiDeps {
-    ApiDeps {
-        table: unreachable_store(),
-        verifier: TokenVerifier::new(VERIFYING, "stockyard", "stockyard-test").unwrap(),
-    }
+    testing::unreachable_api_deps()
 }
 
 fn auth_deps() -> AuthDeps {
-    AuthDeps {
-        api: api(),
-        issuer: Some(TokenIssuer::new(SIGNING, "stockyard", "stockyard-test").unwrap()),
-        admin: None,
-    }
+    AuthDeps { api: api(), issuer: Some(testing::issuer()), admin: None }
 }
 
 fn token() -> String {
-    use stockyard_domain::{ids::UserId, roles::PlatformRole, values::Email};
-    let email = Email::parse("email", "ada@example.com").unwrap();
-    let subject = stockyard_http::auth::TokenSubject {
-        user_id: UserId::generate(),
-        email: &email,
-        roles: &[PlatformRole::Customer],
-        vendor_id: None,
-        vendor_role: None,
-    };
-    TokenIssuer::new(SIGNING, "stockyard", "stockyard-test").unwrap().issue(&subject, chrono::Utc::now()).unwrap()
+    testing::customer_token("ada@example.com")
 }
 
 fn request(method: &str, path: &str, body: &str, bearer: Option<&str>) -> Request {
-    let mut headers = json!({"content-type": "application/json"});
-    if let Some(t) = bearer {
-        headers["authorization"] = Value::String(format!("Bearer {t}"));
-    }
-    let event = json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
-        "headers": headers, "body": body, "isBase64Encoded": false,
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1", "domainPrefix": "local",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
-            "requestId": "req-test", "routeKey": format!("{method} {path}"), "stage": "$default",
-            "time": "24/Nov/2026:18:00:00 +0000", "timeEpoch": 1795540800000u64}
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
-
-fn error_of(resp: &Response<Body>) -> Value {
-    let json: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-    assert_eq!(json["error"]["request_id"], "req-test");
-    json["error"].clone()
+    testing::request(method, path, Value::Null, Value::Null, Some(body), bearer)
 }
 
 #[tokio::test]
