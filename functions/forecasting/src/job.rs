@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stockyard_analytics::{forecast_panel, replenish};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
-use stockyard_store::demand::{self, ForecastRecord, ForecastRunRecord, RunStatus};
+use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
 use stockyard_store::{PageRequest, Table};
 
 use crate::panel::{self, RunContext};
@@ -77,6 +77,20 @@ pub async fn run_vendor(
     trigger: &str,
 ) -> anyhow::Result<RunSummary> {
     let started = Instant::now();
+    let settings = demand::all_settings(table, vendor).await.context("reading replenishment settings")?;
+    run_settings(table, vendor, settings, as_of, trigger, started).await
+}
+
+/// Forecasts the SKU-locations of `settings` (all of `vendor`'s, as read at `started`) and writes
+/// the results, recording the run.
+pub async fn run_settings(
+    table: &Table,
+    vendor: VendorId,
+    settings: Vec<DemandSettingsRecord>,
+    as_of: NaiveDate,
+    trigger: &str,
+    started: Instant,
+) -> anyhow::Result<RunSummary> {
     let mut run = ForecastRunRecord {
         run_id: ForecastRunId::generate(),
         vendor_id: vendor,
@@ -93,7 +107,7 @@ pub async fn run_vendor(
         error: None,
     };
     demand::put_run(table, &run).await.context("recording the run's start")?;
-    let outcome = forecast_and_write(table, &mut run).await;
+    let outcome = forecast_and_write(table, &mut run, settings).await;
     run.finished_at = Some(Utc::now());
     run.duration_ms = Some(started.elapsed().as_millis() as u64);
     run.status = if outcome.is_ok() { RunStatus::Finished } else { RunStatus::Failed };
@@ -103,9 +117,12 @@ pub async fn run_vendor(
     Ok(RunSummary::from(&run))
 }
 
-async fn forecast_and_write(table: &Table, run: &mut ForecastRunRecord) -> anyhow::Result<()> {
+async fn forecast_and_write(
+    table: &Table,
+    run: &mut ForecastRunRecord,
+    settings: Vec<DemandSettingsRecord>,
+) -> anyhow::Result<()> {
     let t = Instant::now();
-    let settings = demand::all_settings(table, run.vendor_id).await.context("reading replenishment settings")?;
     run.series = settings.len() as u32;
     if settings.is_empty() {
         return Ok(());

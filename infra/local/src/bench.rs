@@ -191,7 +191,7 @@ pub async fn forecast_job(root: &Path) -> Result<()> {
     use stockyard_domain::ids::{LocationId, VendorId};
     use stockyard_store::demand::{self, DemandSettingsRecord, SalesHistoryRecord, encode_units};
 
-    use crate::demo_demand::{Profile, Rng};
+    use crate::demo_demand::{self, Profile};
 
     let binary = binary_path(root, "nightly-demand-forecast", true);
     if !binary.is_file() {
@@ -219,7 +219,7 @@ pub async fn forecast_job(root: &Path) -> Result<()> {
         let vendor = VendorId::generate();
         let locations = [LocationId::generate(), LocationId::generate()];
         let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-        let mut rng = Rng::new(6000);
+        let mut rng = demo_demand::rng(6000);
         let (mut settings, mut history) = (Vec::new(), Vec::new());
         for i in 0..FORECAST_SERIES {
             let location = locations[i % 2];

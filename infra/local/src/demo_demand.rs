@@ -3,48 +3,23 @@
 //! some SKUs, intermittent slow movers and a promotion spike, from a seeded generator.
 
 use chrono::{Datelike, NaiveDate};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng};
+use rand_distr::{Distribution, Poisson};
 
-/// SplitMix64: tiny, fast and good enough for demo data; the same seed gives the same sales.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+/// The demo's generator: seeded, so the same seed gives the same sales.
+pub type Rng = StdRng;
 
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let (u1, u2) = (self.unit().max(1e-12), self.unit());
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-    /// Poisson-like count with mean `mean` (exact for small means, normal approximation above 30).
-    pub fn count(&mut self, mean: f64) -> u32 {
-        if mean <= 0.0 {
-            return 0;
-        }
-        if mean > 30.0 {
-            return (mean + mean.sqrt() * self.normal()).round().max(0.0) as u32;
-        }
-        let (limit, mut product, mut k) = ((-mean).exp(), self.unit(), 0u32);
-        while product > limit {
-            product *= self.unit();
-            k += 1;
-        }
-        k
+/// A generator for `seed`.
+pub fn rng(seed: u64) -> Rng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// A Poisson count with mean `mean` (0 for no demand).
+pub fn count(rng: &mut Rng, mean: f64) -> u32 {
+    match Poisson::new(mean) {
+        Ok(poisson) if mean > 0.0 => poisson.sample(rng) as u32,
+        _ => 0,
     }
 }
 
@@ -74,24 +49,24 @@ impl Profile {
     pub fn varied(rng: &mut Rng, i: usize, days: usize) -> Self {
         let kind = i % 10;
         let (base, sell_probability) = match kind {
-            0..=2 => (rng.range(20.0, 60.0), 1.0),                // fast movers
-            3..=6 => (rng.range(3.0, 15.0), 1.0),                 // steady
-            7 | 8 => (rng.range(1.0, 3.0), rng.range(0.1, 0.35)), // intermittent slow movers
-            _ => (rng.range(0.5, 2.0), rng.range(0.03, 0.1)),     // very slow
+            0..=2 => (rng.random_range(20.0..60.0), 1.0), // fast movers
+            3..=6 => (rng.random_range(3.0..15.0), 1.0),  // steady
+            7 | 8 => (rng.random_range(1.0..3.0), rng.random_range(0.1..0.35)), // intermittent slow movers
+            _ => (rng.random_range(0.5..2.0), rng.random_range(0.03..0.1)), // very slow
         };
         Self {
             base,
             weekly: [FLAT, WEEKEND, WEEKDAY][i % 3],
-            trend: rng.range(-0.2, 0.4),
-            season: if i.is_multiple_of(4) { rng.range(0.1, 0.5) } else { 0.0 },
+            trend: rng.random_range(-0.2..0.4),
+            season: if i.is_multiple_of(4) { rng.random_range(0.1..0.5) } else { 0.0 },
             sell_probability,
-            promotion: (i.is_multiple_of(7) && days > 260).then(|| days - 30 - (rng.next_u64() % 200) as usize),
+            promotion: (i.is_multiple_of(7) && days > 260).then(|| days - 30 - rng.random_range(0..200usize)),
         }
     }
 
     /// Units sold on `date`, day `index` of a history of `days` days.
     pub fn units(&self, rng: &mut Rng, date: NaiveDate, index: usize, days: usize) -> u32 {
-        if self.sell_probability < 1.0 && rng.unit() >= self.sell_probability {
+        if self.sell_probability < 1.0 && rng.random::<f64>() >= self.sell_probability {
             return 0;
         }
         let progress = index as f64 / days.max(1) as f64;
@@ -104,9 +79,9 @@ impl Profile {
         let mean = self.base * (1.0 + self.trend * progress) * yearly * weekday * promo;
         if self.sell_probability < 1.0 {
             // When an intermittent SKU sells, it sells a small batch.
-            return 1 + rng.count((mean - 1.0).max(0.0));
+            return 1 + count(rng, (mean - 1.0).max(0.0));
         }
-        rng.count(mean)
+        count(rng, mean)
     }
 
     /// Daily units for the `days` days ending on `last`.
@@ -128,7 +103,7 @@ mod tests {
     fn the_same_seed_gives_the_same_history() {
         let last = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let make = || {
-            let mut rng = Rng::new(7);
+            let mut rng = rng(7);
             let p = Profile::varied(&mut rng, 3, 730);
             p.history(&mut rng, last, 730)
         };
@@ -137,9 +112,9 @@ mod tests {
 
     #[test]
     fn counts_average_their_mean_and_slow_movers_mostly_sell_nothing() {
-        let mut rng = Rng::new(1);
+        let mut rng = rng(1);
         let n = 20_000;
-        let mean = (0..n).map(|_| rng.count(4.0) as f64).sum::<f64>() / n as f64;
+        let mean = (0..n).map(|_| count(&mut rng, 4.0) as f64).sum::<f64>() / n as f64;
         assert!((mean - 4.0).abs() < 0.1, "{mean}");
         let last = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let slow = Profile::varied(&mut rng, 9, 730);

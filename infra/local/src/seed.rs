@@ -249,7 +249,8 @@ mod demand {
     use serde_json::{Value, json};
 
     use super::Api;
-    use crate::demo_demand::{Profile, Rng};
+    use crate::demo_demand::{self, Profile};
+    use rand::Rng as _;
 
     /// Categories (each with its supplier) and how many SKUs of each a vendor sells at every location.
     pub struct Catalogue {
@@ -330,7 +331,7 @@ mod demand {
             .filter_map(|l| l["id"].as_str().map(String::from))
             .collect();
         let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-        let mut rng = Rng::new(catalogue.seed);
+        let mut rng = demo_demand::rng(catalogue.seed);
         let mut jobs = Vec::new();
         let mut i = 0;
         for (category, supplier, skus) in catalogue.categories {
@@ -345,7 +346,7 @@ mod demand {
                     let on_hand = match i % 9 {
                         0 => 0,
                         1 => recent * 6,
-                        _ => (f64::from(recent) * rng.range(0.3, 1.4)) as u32,
+                        _ => (f64::from(recent) * rng.random_range(0.3..1.4)) as u32,
                     };
                     let (level, pack) = ([0.9, 0.95, 0.98][i % 3], [1, 6, 12][i % 3]);
                     let settings = json!({

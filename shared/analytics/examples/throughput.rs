@@ -10,6 +10,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ndarray::Array2;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use stockyard_analytics::models::{Model, Scratch};
 use stockyard_analytics::{EngineConfig, Panel, forecast_panel, point_forecasts};
 
@@ -17,32 +19,21 @@ const DAYS: usize = 1913;
 const SERIES: usize = 2000;
 const HORIZON: usize = 28;
 
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Series with a sale probability from 3 % to 90 % and sizes of 1 to 8 units, some with a
 /// late start (leading zeros) and a level shift.
 fn panel(days: usize, n: usize) -> Vec<Vec<f32>> {
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    // Seeded, so runs are comparable.
+    let mut rng = StdRng::seed_from_u64(0x5eed_1234_abcd_ef01);
     (0..n)
         .map(|s| {
-            let p = 0.03 + 0.87 * rng.next_f64();
-            let size = 1.0 + 7.0 * rng.next_f64();
-            let start = if s % 4 == 0 { (rng.next_f64() * days as f64 / 3.0) as usize } else { 0 };
+            let p = 0.03 + 0.87 * rng.random::<f64>();
+            let size = 1.0 + 7.0 * rng.random::<f64>();
+            let start = if s % 4 == 0 { (rng.random::<f64>() * days as f64 / 3.0) as usize } else { 0 };
             (0..days)
                 .map(|d| {
                     let shift = if s % 5 == 0 && d > days / 2 { 2.0 } else { 1.0 };
-                    if d >= start && rng.next_f64() < p {
-                        (1.0 + (rng.next_f64() * size * shift).floor()) as f32
+                    if d >= start && rng.random::<f64>() < p {
+                        (1.0 + (rng.random::<f64>() * size * shift).floor()) as f32
                     } else {
                         0.0
                     }

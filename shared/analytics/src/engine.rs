@@ -113,9 +113,7 @@ pub fn forecast_panel(panel: &Panel, config: &EngineConfig) -> Vec<SeriesForecas
 /// forecasts it was made on, and the forecasts from the end of the history (for evaluation
 /// tools; [`forecast_panel`] adds the calibrated spreads).
 pub fn point_forecasts(panel: &Panel, config: &EngineConfig) -> PointForecasts {
-    let mut candidates = vec![Model::PooledProfile];
-    candidates.extend(Model::baselines());
-    run_points(panel, config, &candidates, pooled::forecast)
+    run_points(panel, config, &Model::all(), pooled::forecast)
 }
 
 /// Point forecasts of a panel and what calibration needs.

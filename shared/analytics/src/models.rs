@@ -49,6 +49,13 @@ impl Model {
         ]
     }
 
+    /// Every model: the pooled profile model first, then the baselines.
+    pub fn all() -> Vec<Model> {
+        let mut all = vec![Model::PooledProfile];
+        all.extend(Model::baselines());
+        all
+    }
+
     /// A short stable name (`seasonal_naive`, `croston_sba`, …) for reports and the API.
     pub fn name(&self) -> &'static str {
         match self {

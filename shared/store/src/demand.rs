@@ -2,16 +2,14 @@
 //! and what the forecast makes of them (forecast items, run records). Access patterns 26–36 of
 //! infra/data-model.md.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 
-use crate::error::from_sdk;
-use crate::keys::{self, Collection};
+use crate::keys;
 use crate::table::{Expr, to_item};
 use crate::{Page, PageRequest, StoreError, Table};
 
@@ -47,7 +45,7 @@ pub struct SalesHistoryRecord {
     pub location_id: LocationId,
     pub sku: String,
     pub year: i32,
-    #[serde(with = "binary")]
+    #[serde(with = "serde_bytes")]
     pub units: Vec<u8>,
     /// Incremented by every write; a write holds only if nobody wrote since it read.
     pub version: u64,
@@ -181,40 +179,6 @@ pub fn decode_units(bytes: &[u8]) -> Result<Vec<u32>, StoreError> {
     Ok(out)
 }
 
-/// `Vec<u8>` as a DynamoDB Binary attribute (serde_dynamo maps bytes to `B`).
-mod binary {
-    use serde::de::{Deserializer, SeqAccess, Visitor};
-    use serde::ser::Serializer;
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct Bytes;
-        impl<'de> Visitor<'de> for Bytes {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("binary")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-                let mut out = Vec::new();
-                while let Some(b) = seq.next_element::<u8>()? {
-                    out.push(b);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_byte_buf(Bytes)
-    }
-}
-
 // ---- settings and the vendor marker -----------------------------------------------------------
 
 /// Lists the vendor for the nightly job (once: a repeat fails its condition and is ignored).
@@ -324,7 +288,7 @@ pub async fn read_history(
         let table = table.clone();
         tasks.spawn(async move {
             let collection = keys::sales_history_at(vendor, location);
-            query_every_page::<SalesHistoryRecord>(&table, &collection, Some(year_from(first_year))).await
+            table.query_all_where::<SalesHistoryRecord>(&collection, Some(year_from(first_year))).await
         });
     }
     let mut all = Vec::new();
@@ -337,24 +301,6 @@ pub async fn read_history(
 
 fn year_from(first_year: i32) -> Expr {
     Expr::new("#year >= :first_year").name("#year", "year").num(":first_year", i64::from(first_year))
-}
-
-async fn query_every_page<T: serde::de::DeserializeOwned>(
-    table: &Table,
-    collection: &Collection,
-    filter: Option<Expr>,
-) -> Result<Vec<T>, StoreError> {
-    // Large limit: pages end at DynamoDB's 1 MB, not at an item count.
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    let mut all = Vec::new();
-    loop {
-        let next = table.query_unbounded::<T>(collection, &page, filter.clone()).await?;
-        all.extend(next.items);
-        match next.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => return Ok(all),
-        }
-    }
 }
 
 // ---- runs and forecasts ------------------------------------------------------------------------
@@ -382,7 +328,7 @@ pub async fn write_forecasts(
             f.actionable().then(|| keys::replenishment_listing(f.vendor_id, &f.supplier, f.location_id, &f.sku));
         items.push(to_item(&key, listing.as_ref(), f)?);
     }
-    put_items(table, items, parallel).await
+    table.put_batch(items, parallel).await
 }
 
 /// Settings and history of many SKU-locations at once (bulk loads such as the benchmark's), with
@@ -402,74 +348,7 @@ pub async fn load(
         items.push(to_item(&keys::sales_history(vendor, h.location_id, &h.sku, h.year), None, h)?);
     }
     mark_vendor(table, vendor).await?;
-    put_items(table, items, parallel).await
-}
-
-/// Puts items with BatchWriteItem, 25 a request and `parallel` requests in flight.
-pub async fn put_items(
-    table: &Table,
-    items: Vec<HashMap<String, AttributeValue>>,
-    parallel: usize,
-) -> Result<usize, StoreError> {
-    let mut requests = Vec::with_capacity(items.len());
-    for item in items {
-        let put =
-            PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        requests.push(WriteRequest::builder().put_request(put).build());
-    }
-    let mut batches: Vec<Vec<WriteRequest>> = Vec::new();
-    let mut rest = requests.into_iter().peekable();
-    while rest.peek().is_some() {
-        batches.push(rest.by_ref().take(25).collect());
-    }
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for batch in batches {
-        let (table, semaphore) = (table.clone(), semaphore.clone());
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            write_batch(&table, batch).await
-        });
-    }
-    let mut written = 0;
-    while let Some(joined) = tasks.join_next().await {
-        written += joined.map_err(|e| StoreError::Unavailable(format!("batch writer stopped: {e}")))??;
-    }
-    Ok(written)
-}
-
-async fn write_batch(table: &Table, batch: Vec<WriteRequest>) -> Result<usize, StoreError> {
-    const ATTEMPTS: u32 = 8;
-    let total = batch.len();
-    let mut pending = batch;
-    for attempt in 1..=ATTEMPTS {
-        let out = table
-            .client()
-            .batch_write_item()
-            .set_request_items(Some(HashMap::from([(table.name().to_string(), pending.clone())])))
-            .send()
-            .await;
-        let unprocessed = match out {
-            Ok(out) => out.unprocessed_items.and_then(|mut m| m.remove(table.name())).unwrap_or_default(),
-            // Throttled as a whole: the batch is tried again like unprocessed items.
-            Err(e) if attempt < ATTEMPTS && is_throttling(&e) => pending,
-            Err(e) => return Err(from_sdk(e)),
-        };
-        if unprocessed.is_empty() {
-            return Ok(total);
-        }
-        pending = unprocessed;
-        tokio::time::sleep(Duration::from_millis(25 * 2u64.pow(attempt.min(6)))).await;
-    }
-    Err(StoreError::Unavailable(format!("{} forecasts still unprocessed after {ATTEMPTS} attempts", pending.len())))
-}
-
-fn is_throttling<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c.contains("Throughput") || c.contains("Throttl") || c == "RequestLimitExceeded")
+    table.put_batch(items, parallel).await
 }
 
 /// One page of a vendor's forecasts (by location, then SKU), optionally filtered.
@@ -525,7 +404,7 @@ pub async fn actionable(
     vendor: VendorId,
     supplier: Option<&str>,
 ) -> Result<Vec<ForecastRecord>, StoreError> {
-    query_every_page(table, &keys::replenishment_of(vendor, supplier), None).await
+    table.query_all(&keys::replenishment_of(vendor, supplier)).await
 }
 
 #[cfg(test)]
@@ -563,7 +442,7 @@ mod tests {
             version: 1,
             updated_at: Utc::now(),
         };
-        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&record).unwrap();
+        let item: crate::table::Item = serde_dynamo::to_item(&record).unwrap();
         assert!(item["units"].is_b(), "{:?}", item["units"]);
         let back: SalesHistoryRecord = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back.daily_units().unwrap(), vec![3, 0, 200]);

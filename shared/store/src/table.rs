@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -100,6 +102,18 @@ fn key_item(key: &Key) -> Item {
         (keys::PK.to_string(), AttributeValue::S(key.pk.clone())),
         (keys::SK.to_string(), AttributeValue::S(key.sk.clone())),
     ])
+}
+
+/// Writes one BatchWriteItem request may carry.
+const BATCH_WRITE_MAX: usize = 25;
+
+/// Whether DynamoDB refused a request for capacity (worth retrying after a pause).
+fn is_throttling<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c.contains("Throughput") || c.contains("Throttl") || c == "RequestLimitExceeded")
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -205,17 +219,6 @@ impl Table {
         self.query_page(collection, page, filter, Some(page.limit.clamp(1, PageRequest::MAX_LIMIT))).await
     }
 
-    /// Like [`query`](Self::query) without an item limit: pages end at DynamoDB's 1 MB (for jobs
-    /// reading whole collections in bulk; `page.limit` is ignored).
-    pub async fn query_unbounded<T: DeserializeOwned>(
-        &self,
-        collection: &Collection,
-        page: &PageRequest,
-        filter: Option<Expr>,
-    ) -> Result<Page<T>, StoreError> {
-        self.query_page(collection, page, filter, None).await
-    }
-
     async fn query_page<T: DeserializeOwned>(
         &self,
         collection: &Collection,
@@ -259,18 +262,79 @@ impl Table {
         Ok(Page { items, next_cursor: out.last_evaluated_key.as_ref().and_then(encode_cursor) })
     }
 
-    /// Reads every item of a collection (for small, bounded collections only).
+    /// Reads every item of a collection.
     pub async fn query_all<T: DeserializeOwned>(&self, collection: &Collection) -> Result<Vec<T>, StoreError> {
+        self.query_all_where(collection, None).await
+    }
+
+    /// Reads every item of a collection that matches `filter`, in pages that end at DynamoDB's
+    /// 1 MB rather than at an item count (bulk readers such as the nightly forecast read thousands).
+    pub async fn query_all_where<T: DeserializeOwned>(
+        &self,
+        collection: &Collection,
+        filter: Option<Expr>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         let mut all = Vec::new();
         loop {
-            let next = self.query::<T>(collection, &page, None).await?;
+            let next = self.query_page::<T>(collection, &page, filter.clone(), None).await?;
             all.extend(next.items);
             match next.next_cursor {
                 Some(cursor) => page.cursor = Some(cursor),
                 None => return Ok(all),
             }
         }
+    }
+
+    /// Puts whole items with BatchWriteItem, 25 a request and `parallel` requests in flight;
+    /// unprocessed or throttled writes are retried with backoff. Unconditional: for bulk writes
+    /// that replace items (a forecast run's results, bulk loads). Returns the number written.
+    pub async fn put_batch(&self, items: Vec<Item>, parallel: usize) -> Result<usize, StoreError> {
+        let mut requests = Vec::with_capacity(items.len());
+        for item in items {
+            let put = PutRequest::builder().set_item(Some(item)).build().map_err(unavailable)?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for batch in requests.chunks(BATCH_WRITE_MAX) {
+            let (table, semaphore, batch) = (self.clone(), semaphore.clone(), batch.to_vec());
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.map_err(unavailable)?;
+                table.write_batch(batch).await
+            });
+        }
+        let mut written = 0;
+        while let Some(joined) = tasks.join_next().await {
+            written += joined.map_err(|e| unavailable(format!("batch writer stopped: {e}")))??;
+        }
+        Ok(written)
+    }
+
+    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<usize, StoreError> {
+        const ATTEMPTS: u32 = 8;
+        let total = batch.len();
+        let mut pending = batch;
+        for attempt in 1..=ATTEMPTS {
+            let out = self
+                .client
+                .batch_write_item()
+                .set_request_items(Some(HashMap::from([(self.name().to_string(), pending.clone())])))
+                .send()
+                .await;
+            let unprocessed = match out {
+                Ok(out) => out.unprocessed_items.and_then(|mut m| m.remove(self.name())).unwrap_or_default(),
+                // Throttled as a whole: the batch is tried again like unprocessed items.
+                Err(e) if attempt < ATTEMPTS && is_throttling(&e) => pending,
+                Err(e) => return Err(from_sdk(e)),
+            };
+            if unprocessed.is_empty() {
+                return Ok(total);
+            }
+            pending = unprocessed;
+            tokio::time::sleep(std::time::Duration::from_millis(25 * 2u64.pow(attempt.min(6)))).await;
+        }
+        Err(unavailable(format!("{} items still unprocessed after {ATTEMPTS} attempts", pending.len())))
     }
 
     /// A transactional put of a record.

@@ -2,6 +2,7 @@
 //! the forecast now. Owner and inventory managers (`InventoryWrite`).
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use lambda_http::http::StatusCode;
@@ -13,7 +14,7 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::request::{json_body, path};
 use stockyard_http::response::{json, ok};
 use stockyard_http::vendor_access::authorize;
-use stockyard_http::{ApiDeps, ApiError, Body, Request, Response};
+use stockyard_http::{ApiDeps, ApiError, Body, Principal, Request, Response};
 use stockyard_store::demand::{self, DemandSettingsRecord};
 use stockyard_store::keys;
 use stockyard_store::locations::LocationRecord;
@@ -137,8 +138,21 @@ pub fn settings_record(
     })
 }
 
-async fn require_location(deps: &ApiDeps, vendor_id: VendorId, location_id: LocationId) -> Result<(), ApiError> {
-    match deps.table.get::<LocationRecord>(&keys::location(vendor_id, location_id)).await? {
+/// Authorises a demand write and checks that the location is the vendor's, both reads at once;
+/// a refusal wins over a missing location, so strangers learn nothing about the vendor's locations.
+async fn authorize_at_location(
+    deps: &ApiDeps,
+    me: &Principal,
+    vendor_id: VendorId,
+    location_id: LocationId,
+) -> Result<(), ApiError> {
+    let location_key = keys::location(vendor_id, location_id);
+    let (access, location) = tokio::join!(
+        authorize(&deps.table, me, vendor_id, VendorPermission::InventoryWrite),
+        deps.table.get::<LocationRecord>(&location_key)
+    );
+    access?;
+    match location? {
         Some(_) => Ok(()),
         None => Err(ApiError::NotFound("location")),
     }
@@ -157,8 +171,7 @@ pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Respons
     let sku = path(&req, "sku", sku)?;
     let body: DemandSettingsRequest = json_body(&req)?;
     let record = settings_record(vendor_id, location_id, sku, &body)?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
-    require_location(deps, vendor_id, location_id).await?;
+    authorize_at_location(deps, &me, vendor_id, location_id).await?;
     demand::put_settings(&deps.table, &record).await?;
     Ok(ok(&DemandSettingsView::from(record)))
 }
@@ -237,8 +250,7 @@ pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response
     let sku = path(&req, "sku", sku)?;
     let body: RecordSalesRequest = json_body(&req)?;
     let days = sales_days(&body, Utc::now().date_naive())?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
-    require_location(deps, vendor_id, location_id).await?;
+    authorize_at_location(deps, &me, vendor_id, location_id).await?;
     let years_written = demand::set_daily_units(&deps.table, vendor_id, location_id, &sku, &days).await?;
     Ok(ok(&RecordSalesResponse { location_id, sku, days_written: days.len(), years_written }))
 }
@@ -255,7 +267,9 @@ pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Respons
     let me = deps.verifier.authenticate(&req)?;
     let vendor_id = path(&req, "vendorId", VendorId::parse)?;
     authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
-    let series = demand::all_settings(&deps.table, vendor_id).await?.len();
+    let started = Instant::now();
+    let settings = demand::all_settings(&deps.table, vendor_id).await?;
+    let series = settings.len();
     if series > MAX_SYNC_SERIES {
         return Err(ApiError::unprocessable(
             "run_too_large",
@@ -265,8 +279,9 @@ pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Respons
             ),
         ));
     }
-    let summary =
-        job::run_vendor(&deps.table, vendor_id, job::default_as_of(), "api").await.map_err(ApiError::internal)?;
+    let summary = job::run_settings(&deps.table, vendor_id, settings, job::default_as_of(), "api", started)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(json(StatusCode::CREATED, &summary))
 }
 

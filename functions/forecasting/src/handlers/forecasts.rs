@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use stockyard_analytics::Model;
+use stockyard_analytics::replenish::Risk;
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::values::code;
@@ -19,6 +21,7 @@ use stockyard_store::locations::LocationRecord;
 use utoipa::ToSchema;
 
 use super::demand::sku;
+use crate::panel::risk_name;
 
 /// Demand quantiles over lead time + review period.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -99,23 +102,23 @@ impl From<ForecastRecord> for ForecastView {
     }
 }
 
-const RISKS: [&str; 3] = ["stock_out", "overstock", "none"];
-
 fn risk_filter(req: &Request) -> Result<Option<String>, ApiError> {
-    match query(req, "risk") {
-        None => Ok(None),
-        Some(r) if RISKS.contains(&r.as_str()) => Ok(Some(r)),
-        Some(_) => Err(ApiError::invalid("risk", "must be stock_out, overstock or none")),
+    let Some(name) = query(req, "risk") else { return Ok(None) };
+    let known = [Risk::StockOut, Risk::Overstock, Risk::None].map(risk_name);
+    if known.contains(&name.as_str()) {
+        Ok(Some(name))
+    } else {
+        Err(ApiError::invalid("risk", format!("must be one of {}", known.join(", "))))
     }
 }
 
 fn model_filter(req: &Request) -> Result<Option<String>, ApiError> {
-    match query(req, "model") {
-        None => Ok(None),
-        Some(m) if m.len() <= 40 && m.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') => {
-            Ok(Some(m))
-        }
-        Some(_) => Err(ApiError::invalid("model", "must be a model name such as pooled_profile")),
+    let Some(name) = query(req, "model") else { return Ok(None) };
+    let known: Vec<&str> = Model::all().iter().map(Model::name).collect();
+    if known.contains(&name.as_str()) {
+        Ok(Some(name))
+    } else {
+        Err(ApiError::invalid("model", format!("must be one of {}", known.join(", "))))
     }
 }
 
