@@ -290,15 +290,20 @@ impl Table {
     /// unprocessed or throttled writes are retried with backoff. Unconditional: for bulk writes
     /// that replace items (a forecast run's results, bulk loads). Returns the number written.
     pub async fn put_batch(&self, items: Vec<Item>, parallel: usize) -> Result<usize, StoreError> {
-        let mut requests = Vec::with_capacity(items.len());
+        let mut batches: Vec<Vec<WriteRequest>> = Vec::with_capacity(items.len().div_ceil(BATCH_WRITE_MAX));
         for item in items {
             let put = PutRequest::builder().set_item(Some(item)).build().map_err(unavailable)?;
-            requests.push(WriteRequest::builder().put_request(put).build());
+            match batches.last_mut() {
+                Some(batch) if batch.len() < BATCH_WRITE_MAX => {
+                    batch.push(WriteRequest::builder().put_request(put).build())
+                }
+                _ => batches.push(vec![WriteRequest::builder().put_request(put).build()]),
+            }
         }
         let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
-        for batch in requests.chunks(BATCH_WRITE_MAX) {
-            let (table, semaphore, batch) = (self.clone(), semaphore.clone(), batch.to_vec());
+        for batch in batches {
+            let (table, semaphore) = (self.clone(), semaphore.clone());
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.map_err(unavailable)?;
                 table.write_batch(batch).await
