@@ -6,6 +6,7 @@
 //! new vendors), so tests share nothing and pass in parallel and in any order.
 
 use std::fmt;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,42 @@ pub use reqwest::Method;
 
 /// How long to wait for something asynchronous (an email through the queue) before failing.
 pub const EVENTUALLY: Duration = Duration::from_secs(20);
+
+/// The pause between two looks in [`eventually`].
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Looks with `probe` until it finds something (`Some`), for at most [`EVENTUALLY`], and returns
+/// what it found; panics naming `what` when nothing turned up. The one place tests wait: for
+/// something that must happen, never a fixed pause before checking that something did not.
+pub async fn eventually<T, F, Fut>(what: impl fmt::Display, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + EVENTUALLY;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {EVENTUALLY:?}");
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// `units(day)` for each of the `count` days ending on `last_day`, oldest first.
+pub fn daily_history(
+    last_day: chrono::NaiveDate,
+    count: i64,
+    units: impl Fn(chrono::NaiveDate) -> i64,
+) -> Vec<(chrono::NaiveDate, i64)> {
+    (0..count).map(|i| last_day - chrono::Duration::days(count - 1 - i)).map(|d| (d, units(d))).collect()
+}
+
+/// Today in UTC. Read it once per test and pass it on, so no test depends on the date staying
+/// the same between two readings.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
 
 /// The password every test user gets (valid under the password rules).
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -404,19 +441,15 @@ impl TestApp {
         self.send(Method::POST, &path, token, &json!({ "days": days })).await
     }
 
-    /// Records `units(day_index)` for the `count` days ending yesterday (UTC), 366 days a request.
+    /// Records a history of any length ([`daily_history`]), 366 days a request.
     pub async fn record_history(
         &self,
         token: &str,
         vendor_id: &str,
         location_id: &str,
         sku: &str,
-        count: i64,
-        units: impl Fn(chrono::NaiveDate) -> i64,
+        days: &[(chrono::NaiveDate, i64)],
     ) {
-        let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-        let days: Vec<(chrono::NaiveDate, i64)> =
-            (0..count).map(|i| yesterday - chrono::Duration::days(count - 1 - i)).map(|d| (d, units(d))).collect();
         for chunk in days.chunks(366) {
             self.record_sales(token, vendor_id, location_id, sku, chunk).await.expect(200);
         }
@@ -523,18 +556,22 @@ impl TestApp {
     }
 
     /// Waits (at most [`EVENTUALLY`]) until at least one email reached `address`, and returns them all.
+    /// Use it for an email that must arrive; whether a second one follows is for
+    /// [`emails_to_after_marker`](Self::emails_to_after_marker).
     pub async fn emails_to(&self, address: &str) -> Vec<SentEmail> {
-        let started = Instant::now();
-        loop {
-            let emails = self.sent_emails_to(address).await;
-            if !emails.is_empty() {
-                return emails;
-            }
-            if started.elapsed() > EVENTUALLY {
-                panic!("no email reached {address} within {EVENTUALLY:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        eventually(format!("an email to {address}"), move || async move {
+            Some(self.sent_emails_to(address).await).filter(|emails| !emails.is_empty())
+        })
+        .await
+    }
+
+    /// Every email that reached `address`, read once the email to `marker` has arrived. Send the
+    /// marker after whatever may still reach `address` (a duplicate that must not), through the
+    /// same queue and consumer: its arrival is the positive control that the path got that far, so
+    /// the count read afterwards is final rather than early.
+    pub async fn emails_to_after_marker(&self, address: &str, marker: &str) -> Vec<SentEmail> {
+        self.emails_to(marker).await;
+        self.sent_emails_to(address).await
     }
 
     // ---- scenarios ------------------------------------------------------------------------------

@@ -24,9 +24,8 @@ async fn every_error_names_its_code_message_and_request_id() {
         resp.assert_error_shape();
         assert!(resp.header("content-type").is_some_and(|c| c.starts_with("application/json")), "{resp:?}");
         let id = resp.json["error"]["request_id"].as_str().unwrap_or_default().to_string();
-        if let Some(header) = resp.header("apigw-requestid") {
-            assert_eq!(header, id, "the body's request id is the gateway's: {resp}");
-        }
+        let header = resp.header("apigw-requestid").unwrap_or_else(|| panic!("no apigw-requestid header: {resp:?}"));
+        assert_eq!(header, id, "the body's request id is the gateway's: {resp}");
         request_ids.insert(id);
     }
     assert_eq!(request_ids.len(), errors.len(), "each request has its own id");

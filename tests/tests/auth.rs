@@ -220,9 +220,8 @@ async fn expired_tampered_foreign_and_unsigned_access_tokens_are_refused_with_40
     let mut wrong_issuer = tokens::claims_for(&user);
     wrong_issuer["iss"] = json!("someone-else");
     let mut no_expiry = tokens::claims_for(&user);
-    if let Some(claims) = no_expiry.as_object_mut() {
-        claims.remove("exp");
-    }
+    let claims = no_expiry.as_object_mut().expect("claims are a JSON object");
+    assert!(claims.remove("exp").is_some(), "the valid claims have an expiry to leave out");
     let mut elevated = tokens::peek(&user.access_token);
     elevated["roles"] = json!(["customer", "admin"]);
 

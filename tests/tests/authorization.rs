@@ -1,7 +1,11 @@
 //! Who may do what: every role against every vendor and admin action, vendor isolation, suspension.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use serde_json::{Value, json};
-use stockyard_tests::{ApiResponse, TestApp, TestUser, TestVendor, unique_email};
+use stockyard_tests::{ApiResponse, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email};
 
 /// Everyone the matrix asks, by the name the expectations use.
 const ACTORS: [&str; 11] = [
@@ -26,27 +30,56 @@ const READERS: &[&str] =
 /// editors, order handlers or platform staff.
 const DEMAND_READERS: &[&str] = &["owner", "inventory_manager", "viewer"];
 
-/// Each action, the status it answers when allowed, and who is allowed; everyone else gets 403.
-const EXPECTATIONS: [(&str, u16, &[&str]); 18] = [
-    ("get vendor", 200, READERS),
-    ("update vendor", 200, &["owner"]),
-    ("list staff", 200, READERS),
-    ("invite", 201, &["owner"]),
-    ("list invitations", 200, &["owner"]),
-    ("change role", 200, &["owner"]),
-    ("remove staff", 204, &["owner"]),
-    ("create location", 201, &["owner", "inventory_manager"]),
-    ("list locations", 200, READERS),
-    ("admin list users", 200, &["admin", "support"]),
-    ("admin list vendors", 200, &["admin", "support"]),
-    ("set vendor status", 200, &["admin"]),
-    ("set user roles", 200, &["admin"]),
-    ("put demand settings", 200, &["owner", "inventory_manager"]),
-    ("record sales", 200, &["owner", "inventory_manager"]),
-    ("run forecast", 201, &["owner", "inventory_manager"]),
-    ("list forecasts", 200, DEMAND_READERS),
-    ("get replenishment", 200, DEMAND_READERS),
+/// One row of the matrix: an action, the route it calls (as template.yaml names it), the status it
+/// answers when allowed, and who is allowed; everyone else gets 403.
+struct Action {
+    name: &'static str,
+    route: &'static str,
+    status: u16,
+    allowed: &'static [&'static str],
+}
+
+const fn action(name: &'static str, route: &'static str, status: u16, allowed: &'static [&'static str]) -> Action {
+    Action { name, route, status, allowed }
+}
+
+const ACTIONS: [Action; 19] = [
+    action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
+    action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
+    action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
+    action("invite", "POST /vendors/{vendorId}/invitations", 201, &["owner"]),
+    action("list invitations", "GET /vendors/{vendorId}/invitations", 200, &["owner"]),
+    action("change role", "PUT /vendors/{vendorId}/staff/{userId}", 200, &["owner"]),
+    action("remove staff", "DELETE /vendors/{vendorId}/staff/{userId}", 204, &["owner"]),
+    action("create location", "POST /vendors/{vendorId}/locations", 201, &["owner", "inventory_manager"]),
+    action("list locations", "GET /vendors/{vendorId}/locations", 200, READERS),
+    action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
+    action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
+    action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),
+    action("set user roles", "PUT /admin/users/{userId}/roles", 200, &["admin"]),
+    action(
+        "put demand settings",
+        "PUT /vendors/{vendorId}/demand/{locationId}/{sku}",
+        200,
+        &["owner", "inventory_manager"],
+    ),
+    action(
+        "record sales",
+        "POST /vendors/{vendorId}/demand/{locationId}/{sku}/sales",
+        200,
+        &["owner", "inventory_manager"],
+    ),
+    action("run forecast", "POST /vendors/{vendorId}/forecast-runs", 201, &["owner", "inventory_manager"]),
+    action("list forecasts", "GET /vendors/{vendorId}/forecasts", 200, DEMAND_READERS),
+    action("get sku forecast", "GET /vendors/{vendorId}/forecasts/{sku}", 200, DEMAND_READERS),
+    action("get replenishment", "GET /vendors/{vendorId}/replenishment", 200, DEMAND_READERS),
 ];
+
+/// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
+const FORECAST_SKU: &str = "STOCKED";
+
+/// The SKU the matrix's own demand writes go to.
+const MATRIX_SKU: &str = "MATRIX-1";
 
 struct World {
     app: TestApp,
@@ -57,14 +90,17 @@ struct World {
     removal_target: TestUser,
     /// A customer whose platform roles the actors try to set.
     roles_target: TestUser,
-    /// A location of the vendor, for demand settings and sales.
+    /// A location of the vendor, for demand settings, sales and forecasts.
     location: String,
+    /// Today, read once: sales are recorded for the day before.
+    today: NaiveDate,
     actors: Vec<(&'static str, TestUser)>,
 }
 
 impl World {
     async fn new() -> Self {
         let app = TestApp::new();
+        let today = today();
         let vendor = app.vendor_owner().await;
         let (catalog, inventory, orders, viewer, role_target, removal_target) = tokio::join!(
             app.staff(&vendor, "catalog_editor"),
@@ -96,9 +132,15 @@ impl World {
             ("warehouse_staff", warehouse),
             ("content_manager", content),
         ];
-        let location = app.create_location(vendor.owner.token(), &vendor.id, &TestApp::location_body()).await;
+        let owner = vendor.owner.token();
+        let location = app.create_location(owner, &vendor.id, &TestApp::location_body()).await;
         let location = location.expect(201)["id"].as_str().expect("a location id").to_string();
-        Self { app, vendor, role_target, removal_target, roles_target, location, actors }
+        // Forecasts to read: eight weeks of 5 a day, up to today (a run reads up to yesterday).
+        let settings = TestApp::demand_settings("PANTRY", "ACME", 0);
+        app.put_demand_settings(owner, &vendor.id, &location, FORECAST_SKU, &settings).await.expect(200);
+        app.record_history(owner, &vendor.id, &location, FORECAST_SKU, &daily_history(today, 56, |_| 5)).await;
+        app.run_forecast(owner, &vendor.id).await.expect(201);
+        Self { app, vendor, role_target, removal_target, roles_target, location, today, actors }
     }
 
     async fn perform(&self, action: &str, actor: &TestUser) -> ApiResponse {
@@ -120,43 +162,209 @@ impl World {
             "set user roles" => app.set_user_roles(token, &self.roles_target.id, &["customer"]).await,
             "put demand settings" => {
                 let settings = TestApp::demand_settings("PANTRY", "ACME", 3);
-                app.put_demand_settings(token, v, &self.location, "MATRIX-1", &settings).await
+                app.put_demand_settings(token, v, &self.location, MATRIX_SKU, &settings).await
             }
             "record sales" => {
-                let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
-                app.record_sales(token, v, &self.location, "MATRIX-1", &[(yesterday, 2)]).await
+                let yesterday = self.today - chrono::Duration::days(1);
+                app.record_sales(token, v, &self.location, MATRIX_SKU, &[(yesterday, 2)]).await
             }
             "run forecast" => app.run_forecast(token, v).await,
             "list forecasts" => app.list_forecasts(token, v, "").await,
+            "get sku forecast" => app.sku_forecast(token, v, FORECAST_SKU).await,
             "get replenishment" => app.replenishment(token, v, "").await,
             other => panic!("unknown action {other}"),
+        }
+    }
+
+    /// What an allowed call answers: this vendor's own data (its id, its people, its location), in
+    /// the shape of the route. Cells run at the same time, so lists are checked for what every
+    /// moment of the matrix has, not for exact contents.
+    fn check_allowed_body(&self, action: &str, actor: &TestUser, body: &Value) -> Result<(), &'static str> {
+        let v = self.vendor.id.as_str();
+        let location = self.location.as_str();
+        let items = |list: &Value| list["items"].as_array().cloned().unwrap_or_default();
+        let all_of_vendor = |list: &[Value]| !list.is_empty() && list.iter().all(|i| i["vendor_id"] == v);
+        let all_at_location = |list: &[Value]| list.iter().all(|i| i["location_id"] == location);
+        let has_sku = |list: &[Value], sku: &str| list.iter().any(|i| i["sku"] == sku);
+        let (ok, expected) = match action {
+            "get vendor" => (
+                body["id"] == v
+                    && body["name"] == self.vendor.name.as_str()
+                    && body["owner_id"] == self.vendor.owner.id.as_str(),
+                "the vendor, with its name and owner",
+            ),
+            "update vendor" => {
+                (body["id"] == v && body["description"] == "updated by the matrix", "the vendor, updated")
+            }
+            "list staff" => {
+                let staff = items(body);
+                (
+                    all_of_vendor(&staff) && staff.iter().any(|m| m["user_id"] == self.vendor.owner.id.as_str()),
+                    "the vendor's members, its owner among them",
+                )
+            }
+            "invite" => (
+                body["vendor_id"] == v
+                    && body["role"] == "viewer"
+                    && body["status"] == "pending"
+                    && body["invited_by"] == actor.id.as_str(),
+                "a pending viewer invitation to the vendor, by the caller",
+            ),
+            "list invitations" => (all_of_vendor(&items(body)), "the vendor's invitations (its staff were invited)"),
+            "change role" => (
+                body["vendor_id"] == v && body["user_id"] == self.role_target.id.as_str() && body["role"] == "viewer",
+                "the member, with the new role",
+            ),
+            "remove staff" => (body.is_null(), "no body"),
+            "create location" => {
+                (body["vendor_id"] == v && body["id"].is_string() && body["kind"] == "warehouse", "the new location")
+            }
+            "list locations" => {
+                let locations = items(body);
+                (
+                    all_of_vendor(&locations) && locations.iter().any(|l| l["id"] == location),
+                    "the vendor's locations, the world's among them",
+                )
+            }
+            "admin list users" => {
+                let users = items(body);
+                (
+                    users.len() == 1 && users[0]["id"].is_string() && users[0]["email"].is_string(),
+                    "one user (limit=1) with an id and an email",
+                )
+            }
+            "admin list vendors" => {
+                let vendors = items(body);
+                (
+                    vendors.len() == 1 && vendors[0]["id"].is_string() && vendors[0]["status"].is_string(),
+                    "one vendor (limit=1) with an id and a status",
+                )
+            }
+            "set vendor status" => (body["id"] == v && body["status"] == "active", "the vendor, active"),
+            "set user roles" => (
+                body["id"] == self.roles_target.id.as_str() && body["roles"] == json!(["customer"]),
+                "the user, with the roles set",
+            ),
+            "put demand settings" => (
+                body["vendor_id"] == v
+                    && body["location_id"] == location
+                    && body["sku"] == MATRIX_SKU
+                    && body["on_hand"] == 3,
+                "the settings as stored, for the vendor's location",
+            ),
+            "record sales" => (
+                body["location_id"] == location && body["sku"] == MATRIX_SKU && body["days_written"] == 1,
+                "the day written, at the vendor's location",
+            ),
+            "run forecast" => (
+                body["vendor_id"] == v && body["status"] == "finished" && body["series"].as_u64() >= Some(1),
+                "a finished run of the vendor",
+            ),
+            "list forecasts" => {
+                let forecasts = items(body);
+                (
+                    all_at_location(&forecasts) && has_sku(&forecasts, FORECAST_SKU),
+                    "the vendor's forecasts, at its location",
+                )
+            }
+            "get sku forecast" => {
+                let locations = body["locations"].as_array().cloned().unwrap_or_default();
+                (
+                    body["sku"] == FORECAST_SKU && !locations.is_empty() && all_at_location(&locations),
+                    "the SKU's forecast at the vendor's location",
+                )
+            }
+            "get replenishment" => {
+                let suppliers = body["suppliers"].as_array().cloned().unwrap_or_default();
+                let lines: Vec<Value> =
+                    suppliers.iter().flat_map(|s| s["lines"].as_array().cloned().unwrap_or_default()).collect();
+                let at_risk = body["at_risk"].as_array().cloned().unwrap_or_default();
+                (
+                    has_sku(&lines, FORECAST_SKU) && all_at_location(&lines) && all_at_location(&at_risk),
+                    "orders and risks at the vendor's location, the forecast SKU among them",
+                )
+            }
+            other => panic!("no body check for {other}"),
+        };
+        if ok { Ok(()) } else { Err(expected) }
+    }
+
+    /// What is wrong with `actor`'s answer to `action`, if anything.
+    fn judge(&self, action: &Action, actor: &str, user: &TestUser, resp: &ApiResponse) -> Option<String> {
+        let wrong = |why: &str| Some(format!("{actor:>18} × {:<19} {why}; got {resp}", action.name));
+        if !action.allowed.contains(&actor) {
+            if resp.status != 403 || resp.error_code() != Some("forbidden") {
+                return wrong("expected 403 forbidden");
+            }
+            return None;
+        }
+        if resp.status != action.status {
+            return wrong(&format!("expected {}", action.status));
+        }
+        match self.check_allowed_body(action.name, user, &resp.json) {
+            Ok(()) => None,
+            Err(expected) => wrong(&format!("expected {} {expected}", action.status)),
         }
     }
 }
 
 #[tokio::test]
-async fn every_role_may_do_exactly_what_its_permissions_allow() {
-    let world = World::new().await;
+async fn every_role_may_do_exactly_what_its_permissions_allow_and_is_answered_with_that_vendors_data() {
+    let world = Arc::new(World::new().await);
     assert_eq!(world.actors.iter().map(|(name, _)| *name).collect::<Vec<_>>(), ACTORS);
-    let mut wrong = Vec::new();
-    let mut cells = 0;
-    for (action, allowed_status, allowed) in EXPECTATIONS {
-        for (actor, user) in &world.actors {
-            let resp = world.perform(action, user).await;
-            cells += 1;
-            let (expected, code) =
-                if allowed.contains(actor) { (allowed_status, None) } else { (403, Some("forbidden")) };
-            if resp.status != expected || (code.is_some() && resp.error_code() != code) {
-                wrong.push(format!(
-                    "{actor:>18} × {action:<18} expected {expected} {} got {}",
-                    code.unwrap_or(""),
-                    resp
-                ));
-            }
+    // Every cell at once; each reports by name what it got wrong.
+    let mut cells = tokio::task::JoinSet::new();
+    let mut names = HashMap::new();
+    for (index, action) in ACTIONS.iter().enumerate() {
+        for (actor, user) in world.actors.clone() {
+            let world = world.clone();
+            let task = cells.spawn(async move {
+                let resp = world.perform(ACTIONS[index].name, &user).await;
+                world.judge(&ACTIONS[index], actor, &user, &resp)
+            });
+            names.insert(task.id(), format!("{actor} × {}", action.name));
         }
     }
-    assert_eq!(cells, ACTORS.len() * EXPECTATIONS.len());
-    assert!(wrong.is_empty(), "{} of {cells} cells are wrong:\n{}", wrong.len(), wrong.join("\n"));
+    let total = cells.len();
+    assert_eq!(total, ACTORS.len() * ACTIONS.len());
+    let mut wrong = Vec::new();
+    while let Some(cell) = cells.join_next_with_id().await {
+        match cell {
+            Ok((_, None)) => {}
+            Ok((_, Some(what))) => wrong.push(what),
+            Err(e) => wrong.push(format!("{} did not finish: {e}", names[&e.id()])),
+        }
+    }
+    wrong.sort();
+    assert!(wrong.is_empty(), "{} of {total} cells are wrong:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// `METHOD /path` of every HttpApi route of template.yaml.
+fn template_routes() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml is readable");
+    let template: serde_norway::Value = serde_norway::from_str(&text).expect("template.yaml is YAML");
+    let resources = template["Resources"].as_mapping().expect("template.yaml has Resources");
+    resources
+        .values()
+        .filter_map(|r| r["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        .map(|e| {
+            let p = &e["Properties"];
+            format!("{} {}", p["Method"].as_str().unwrap_or("?").to_uppercase(), p["Path"].as_str().unwrap_or("?"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_matrix_asks_about_every_route_of_a_vendor_and_only_routes_that_exist() {
+    let routes = template_routes();
+    let asked: BTreeSet<String> = ACTIONS.iter().map(|a| a.route.to_string()).collect();
+    assert_eq!(asked.len(), ACTIONS.len(), "each action calls its own route");
+    let unknown: Vec<&String> = asked.difference(&routes).collect();
+    assert!(unknown.is_empty(), "the matrix names routes template.yaml does not have: {unknown:?}");
+    let missing: Vec<&String> = routes.iter().filter(|r| r.contains("{vendorId}") && !asked.contains(*r)).collect();
+    assert!(missing.is_empty(), "vendor routes the matrix does not ask about: {missing:?}");
 }
 
 /// Counts of what vendor B holds, to prove A's attempts changed nothing.

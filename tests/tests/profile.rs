@@ -1,5 +1,6 @@
 //! The signed-in user's profile and address book.
 
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 use stockyard_tests::{Method, TestApp};
 
@@ -216,9 +217,8 @@ async fn each_invalid_address_field_is_refused_naming_it() {
     unknown.expect_error(400, "malformed_request");
     assert_eq!(unknown.error_field(), Some("street"));
     let mut missing = TestApp::address_body("Ada");
-    if let Some(fields) = missing.as_object_mut() {
-        fields.remove("city");
-    }
+    let fields = missing.as_object_mut().expect("an address body is a JSON object");
+    assert!(fields.remove("city").is_some(), "the valid body has a city to leave out");
     let missing = app.create_address(user.token(), &missing).await;
     missing.expect_error(400, "malformed_request");
     assert_eq!(missing.error_field(), Some("city"));
@@ -280,4 +280,46 @@ async fn five_concurrent_address_creations_with_one_idempotency_key_create_one_a
     assert!(all.iter().all(|r| r.json == all[0].json), "the same address for all:\n{described}");
     let list = app.list_addresses(user.token()).await;
     assert_eq!(list.items().len(), 1, "{list}");
+}
+
+#[tokio::test]
+async fn concurrent_new_default_addresses_leave_exactly_one_default() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    app.create_address(user.token(), &TestApp::address_body("Existing")).await.expect(201);
+    let creates = (0..4).map(|i| {
+        let mut body = TestApp::address_body(&format!("Concurrent default {i}"));
+        body["is_default"] = json!(true);
+        let (app, token) = (&app, user.token().to_string());
+        async move { app.create_address(&token, &body).await }
+    });
+    let answers = join_all(creates).await;
+    for answer in &answers {
+        answer.expect(201);
+    }
+    let list = app.list_addresses(user.token()).await;
+    let defaults: Vec<&Value> =
+        list.expect(200)["items"].as_array().unwrap().iter().filter(|a| a["is_default"] == true).collect();
+    assert_eq!(defaults.len(), 1, "exactly one default after concurrent creates: {list}");
+    assert_eq!(list.items().len(), 5);
+    assert_eq!(list.items()[0]["is_default"], true, "the default is listed first");
+}
+
+#[tokio::test]
+async fn concurrent_additions_never_take_an_address_book_past_twenty() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    for i in 0..18 {
+        app.create_address(user.token(), &TestApp::address_body(&format!("Recipient {i}"))).await.expect(201);
+    }
+    let creates = (0..4).map(|i| {
+        let body = TestApp::address_body(&format!("Racing {i}"));
+        let (app, token) = (&app, user.token().to_string());
+        async move { app.create_address(&token, &body).await }
+    });
+    let answers = join_all(creates).await;
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    let refused = answers.iter().filter(|a| a.status == 422 && a.error_code() == Some("too_many_addresses")).count();
+    assert_eq!((created, refused), (2, 2), "two fit, two are refused: {answers:?}");
+    assert_eq!(app.list_addresses(user.token()).await.items().len(), 20);
 }

@@ -96,7 +96,9 @@ async fn an_invitation_emails_the_invitee_with_the_vendor_name_in_the_subject() 
     let app = TestApp::new();
     let vendor = app.vendor_owner().await;
     let email = unique_email();
+    let before = chrono::Utc::now();
     let resp = app.invite(vendor.owner.token(), &vendor.id, &email.to_uppercase(), "inventory_manager").await;
+    let after = chrono::Utc::now();
     let invitation = resp.expect(201);
     assert_eq!(invitation["vendor_id"], vendor.id.as_str());
     assert_eq!(invitation["vendor_name"], vendor.name.as_str());
@@ -106,10 +108,21 @@ async fn an_invitation_emails_the_invitee_with_the_vendor_name_in_the_subject() 
     assert_eq!(invitation["invited_by"], vendor.owner.id.as_str());
     let expires: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(invitation["expires_at"].clone()).unwrap_or_else(|e| panic!("expires_at: {e}: {resp}"));
-    let days = (expires - chrono::Utc::now()).num_hours() as f64 / 24.0;
-    assert!((6.9..=7.0).contains(&days), "valid for 7 days, got {days}");
+    let week = chrono::Duration::days(7);
+    let (earliest, latest) = ((before + week).timestamp(), (after + week).timestamp());
+    assert!(
+        (earliest..=latest).contains(&expires.timestamp()),
+        "valid for 7 days from when it was made: {expires} is not within {} ..= {}",
+        before + week,
+        after + week
+    );
 
-    let emails = app.emails_to(&email).await;
+    app.emails_to(&email).await;
+    // A later invitation from the same vendor goes the same way; once it has arrived, so has any
+    // second email about the first.
+    let marker = unique_email();
+    app.invite(vendor.owner.token(), &vendor.id, &marker, "viewer").await.expect(201);
+    let emails = app.emails_to_after_marker(&email, &marker).await;
     assert_eq!(emails.len(), 1, "one email: {emails:?}");
     assert!(emails[0].subject.contains(&vendor.name), "subject names the vendor: {:?}", emails[0].subject);
     let text = emails[0].text.clone().unwrap_or_default();
@@ -450,4 +463,20 @@ async fn a_retried_location_creation_with_the_same_idempotency_key_creates_one_l
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     let listed = app.list_locations(vendor.owner.token(), &vendor.id).await;
     assert_eq!(listed.expect(200)["items"].as_array().map(Vec::len), Some(1), "{listed}");
+}
+
+#[tokio::test]
+async fn a_staff_member_who_renames_themselves_is_listed_under_the_new_name() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let staff = app.staff(&vendor, "viewer").await;
+    let new_name = format!("Renamed {}", stockyard_tests::unique_tag());
+    app.update_me(staff.token(), &json!({ "name": new_name })).await.expect(200);
+
+    let members = app.list_staff(vendor.owner.token(), &vendor.id).await;
+    let listed: Vec<&serde_json::Value> =
+        members.expect(200)["items"].as_array().unwrap().iter().filter(|m| m["user_id"] == staff.id.as_str()).collect();
+    assert_eq!(listed.len(), 1, "{members}");
+    assert_eq!(listed[0]["name"], new_name.as_str(), "the member record follows the profile: {members}");
+    assert_eq!(listed[0]["email"], staff.email.as_str());
 }

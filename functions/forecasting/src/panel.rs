@@ -199,6 +199,7 @@ mod tests {
 
     fn history(location: LocationId, sku: &str, year: i32, days: &[u32]) -> SalesHistoryRecord {
         SalesHistoryRecord {
+            vendor_id: VendorId::generate(),
             location_id: location,
             sku: sku.into(),
             year,

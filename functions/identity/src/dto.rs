@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::{AddressId, InvitationId, UserId, VendorId};
-use stockyard_domain::roles::{PlatformRole, VendorRole};
-use stockyard_store::identity::{
-    AddressRecord, InvitationRecord, InvitationStatus, MemberRecord, UserRecord, VendorRecord, VendorStatus,
-};
+use stockyard_domain::account::User;
+use stockyard_domain::ids::{InvitationId, UserId, VendorId};
+use stockyard_domain::roles::VendorRole;
+use stockyard_domain::values::Email;
+use stockyard_store::vendors::{InvitationRecord, InvitationState};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,39 +45,7 @@ pub struct TokenResponse {
     pub refresh_token: String,
     /// Seconds until the refresh token expires.
     pub refresh_expires_in: i64,
-    pub user: UserView,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct UserView {
-    pub id: UserId,
-    pub email: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    pub roles: Vec<PlatformRole>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_id: Option<VendorId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_role: Option<VendorRole>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<UserRecord> for UserView {
-    fn from(u: UserRecord) -> Self {
-        Self {
-            id: u.id,
-            email: u.email.to_string(),
-            name: u.name,
-            phone: u.phone,
-            roles: u.roles,
-            vendor_id: u.vendor_id,
-            vendor_role: u.vendor_role,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }
-    }
+    pub user: User,
 }
 
 /// Fields to change; absent fields stay as they are, an empty `phone` removes it.
@@ -113,47 +81,6 @@ pub struct AddressRequest {
     pub is_default: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AddressView {
-    pub id: AddressId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    pub recipient: String,
-    pub line1: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line2: Option<String>,
-    pub city: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    pub postal_code: String,
-    pub country: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    pub is_default: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<AddressRecord> for AddressView {
-    fn from(a: AddressRecord) -> Self {
-        Self {
-            id: a.id,
-            label: a.label,
-            recipient: a.recipient,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: a.phone,
-            is_default: a.is_default,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVendorRequest {
@@ -167,58 +94,6 @@ pub struct CreateVendorRequest {
 pub struct UpdateVendorRequest {
     pub name: Option<String>,
     pub description: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct VendorView {
-    pub id: VendorId,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub status: VendorStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    pub owner_id: UserId,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<VendorRecord> for VendorView {
-    fn from(v: VendorRecord) -> Self {
-        Self {
-            id: v.id,
-            name: v.name,
-            description: v.description,
-            status: v.status,
-            status_reason: v.status_reason,
-            owner_id: v.owner_id,
-            created_at: v.created_at,
-            updated_at: v.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MemberView {
-    pub vendor_id: VendorId,
-    pub user_id: UserId,
-    pub email: String,
-    pub name: String,
-    pub role: VendorRole,
-    pub joined_at: DateTime<Utc>,
-}
-
-impl From<MemberRecord> for MemberView {
-    fn from(m: MemberRecord) -> Self {
-        Self {
-            vendor_id: m.vendor_id,
-            user_id: m.user_id,
-            email: m.email.to_string(),
-            name: m.name,
-            role: m.role,
-            joined_at: m.joined_at,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -243,11 +118,10 @@ pub struct InvitationView {
     pub id: InvitationId,
     pub vendor_id: VendorId,
     pub vendor_name: String,
-    pub email: String,
+    pub email: Email,
     pub role: VendorRole,
     /// `expired` when a pending invitation passed its expiry.
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: InvitationState,
     pub invited_by: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -257,18 +131,14 @@ pub struct InvitationView {
 
 impl InvitationView {
     pub fn new(i: InvitationRecord, now: DateTime<Utc>) -> Self {
-        let status = match i.status {
-            InvitationStatus::Accepted => "accepted",
-            InvitationStatus::Pending if i.expires_on <= now => "expired",
-            InvitationStatus::Pending => "pending",
-        };
+        let status = i.state(now);
         Self {
             id: i.id,
             vendor_id: i.vendor_id,
             vendor_name: i.vendor_name,
-            email: i.email.to_string(),
+            email: i.email,
             role: i.role,
-            status: status.into(),
+            status,
             invited_by: i.invited_by,
             created_at: i.created_at,
             expires_at: i.expires_on,

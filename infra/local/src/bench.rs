@@ -238,6 +238,7 @@ pub async fn forecast_job(root: &Path) -> Result<()> {
             }
             for (year, units) in years {
                 history.push(SalesHistoryRecord {
+                    vendor_id: vendor,
                     location_id: location,
                     sku: sku.clone(),
                     year,

@@ -147,6 +147,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::InvalidCursor => ApiError::invalid("cursor", "is not a cursor this list issued"),
+            StoreError::Conflict { step } if step == stockyard_store::idempotency::STEP => ApiError::conflict(
+                "idempotent_request_done",
+                "a request with this Idempotency-Key was completed at the same moment",
+            ),
             other => ApiError::Internal(anyhow::Error::new(other).context("store request failed")),
         }
     }

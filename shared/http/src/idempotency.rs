@@ -2,14 +2,13 @@
 //! transaction as the write it reports; a retry with the same key and body replays it; the same
 //! key with a different body is refused.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::Utc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use stockyard_store::idempotency::{self, IdempotencyRecord};
-use stockyard_store::{StoreError, Table};
+use stockyard_store::{StoreError, Table, Tx};
 
 use crate::ApiError;
 use crate::request::{body_text, header};
@@ -104,31 +103,45 @@ pub async fn idempotent(
     }
 }
 
-/// Commits `writes` and answers `status` with `body`. With a key, the response is recorded in the
-/// same transaction. `conflict` turns the index of a write whose condition failed into the
-/// client's error; a failed idempotency record means a concurrent request with the key won, and
+/// Commits `tx` and answers `status` with `body`. With a key, the response is recorded in the
+/// same transaction. `conflict` turns the name of a step whose condition failed into the client's
+/// error; a failed idempotency record means a concurrent request with the key won, and
 /// [`idempotent`] replays its response.
 pub async fn commit<T: Serialize>(
     table: &Table,
-    mut writes: Vec<TransactWriteItem>,
+    mut tx: Tx,
     key: Option<&Idempotency>,
     status: StatusCode,
     body: &T,
-    conflict: impl FnOnce(usize) -> ApiError,
+    conflict: impl FnOnce(&str) -> ApiError,
 ) -> Result<Response<Body>, ApiError> {
-    let text = serde_json::to_string(body).map_err(ApiError::internal)?;
-    let business_writes = writes.len();
-    if let Some(k) = key {
-        let record = IdempotencyRecord::new(k.request_hash.clone(), status.as_u16(), text.clone(), Utc::now());
-        writes.push(idempotency::record(table, &k.scope, &k.key, &record)?);
-    }
-    match table.transact(writes).await {
+    remember(key, status, body, &mut tx)?;
+    match table.commit(tx).await {
         Ok(()) => Ok(crate::response::json(status, body)),
-        Err(StoreError::TransactionConflict { index }) if index >= business_writes => Err(ApiError::conflict(
-            "idempotent_request_done",
-            "a request with this Idempotency-Key was completed at the same moment",
-        )),
-        Err(StoreError::TransactionConflict { index }) => Err(conflict(index)),
+        Err(StoreError::Conflict { step }) if step != idempotency::STEP => Err(conflict(&step)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Adds the record of this response under `key` (if any) to `tx`, for repositories that commit
+/// their own transaction: the record is written with the business write or not at all. A key used
+/// meanwhile fails the transaction at `idempotency::STEP`, which becomes `idempotent_request_done`
+/// and lets [`idempotent`] replay the winner's response.
+pub fn remember<T: Serialize>(
+    key: Option<&Idempotency>,
+    status: StatusCode,
+    body: &T,
+    tx: &mut Tx,
+) -> Result<(), StoreError> {
+    let Some(k) = key else { return Ok(()) };
+    let text = serde_json::to_string(body).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    let record = IdempotencyRecord::new(
+        k.scope.clone(),
+        k.key.clone(),
+        k.request_hash.clone(),
+        status.as_u16(),
+        text,
+        Utc::now(),
+    );
+    idempotency::record(tx, &record)
 }

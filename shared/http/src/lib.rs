@@ -3,6 +3,7 @@
 //! access tokens, vendor authorisation, pagination and idempotent creates.
 
 pub mod auth;
+pub mod context;
 pub mod deps;
 pub mod error;
 pub mod idempotency;
@@ -12,6 +13,7 @@ pub mod serve;
 pub mod vendor_access;
 
 pub use auth::{Claims, Principal, TokenIssuer, TokenVerifier};
+pub use context::Ctx;
 pub use deps::ApiDeps;
 pub use error::ApiError;
 pub use lambda_http::{Body, Request, Response};

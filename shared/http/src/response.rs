@@ -37,10 +37,21 @@ pub struct ListResponse<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to read the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// Present and true when a filtered list stopped at its read budget before the page was full:
+    /// fewer items than asked for, and `next_cursor` goes on from where reading stopped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+}
+
+impl<T> ListResponse<T> {
+    /// A whole list in one page.
+    pub fn all(items: Vec<T>) -> Self {
+        Self { items, next_cursor: None, partial: false }
+    }
 }
 
 impl<T> From<stockyard_store::Page<T>> for ListResponse<T> {
     fn from(page: stockyard_store::Page<T>) -> Self {
-        Self { items: page.items, next_cursor: page.next_cursor }
+        Self { items: page.items, next_cursor: page.next_cursor, partial: page.partial }
     }
 }

@@ -3,23 +3,29 @@
 
 use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
-use stockyard_store::identity::{MemberRecord, VendorRecord, VendorStatus};
-use stockyard_store::{Table, keys};
+use stockyard_domain::vendor::{Vendor, VendorStatus};
+use stockyard_store::{Table, vendors};
 
 use crate::{ApiError, Principal};
 
 /// A vendor the caller may act on, and the caller's role in it (none for platform staff).
 #[derive(Debug, Clone)]
 pub struct VendorAccess {
-    pub vendor: VendorRecord,
+    pub vendor: Vendor,
     pub role: Option<VendorRole>,
+}
+
+impl VendorAccess {
+    pub fn id(&self) -> VendorId {
+        self.vendor.id
+    }
 }
 
 /// The rule, without I/O: members act within their role; admin and support may read any vendor;
 /// a suspended vendor's members may only read.
 pub fn decide(
     principal: &Principal,
-    vendor: &VendorRecord,
+    vendor: &Vendor,
     role: Option<VendorRole>,
     permission: VendorPermission,
 ) -> Result<(), ApiError> {
@@ -50,9 +56,7 @@ pub async fn authorize(
     vendor_id: VendorId,
     permission: VendorPermission,
 ) -> Result<VendorAccess, ApiError> {
-    let (vendor_key, member_key) = (keys::vendor(vendor_id), keys::member(vendor_id, principal.user_id));
-    let (vendor, member) =
-        tokio::try_join!(table.get::<VendorRecord>(&vendor_key), table.get::<MemberRecord>(&member_key))?;
+    let (vendor, member) = vendors::with_member(table, vendor_id, principal.user_id).await?;
     let vendor = vendor.ok_or(ApiError::NotFound("vendor"))?;
     let role = member.map(|m| m.role);
     decide(principal, &vendor, role, permission)?;
@@ -67,8 +71,8 @@ mod tests {
     use stockyard_domain::roles::PlatformRole;
     use stockyard_domain::values::Email;
 
-    fn vendor(status: VendorStatus) -> VendorRecord {
-        VendorRecord {
+    fn vendor(status: VendorStatus) -> Vendor {
+        Vendor {
             id: VendorId::generate(),
             name: "Green Valley".into(),
             description: None,

@@ -4,18 +4,19 @@
 use anyhow::{Context, Result};
 use aws_smithy_http_client::{Builder, tls};
 
-/// Initialises JSON logs (one line per event, as CloudWatch expects), filtered by `RUST_LOG`.
+/// Initialises logging, filtered by `RUST_LOG`: JSON lines (as CloudWatch expects) carrying the
+/// fields of the request's or job's span (request id, route, caller, vendor, trace id); with
+/// `STOCKYARD_LOG_FORMAT=text` (the local stack) one readable line per event instead.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time();
     // Ignore a second initialisation (tests call this from several places).
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .try_init();
+    let _ = if env_opt("STOCKYARD_LOG_FORMAT").is_some_and(|f| f == "text") {
+        builder.compact().with_ansi(false).try_init()
+    } else {
+        builder.json().with_current_span(true).with_span_list(false).try_init()
+    };
 }
 
 /// Loads the shared AWS configuration: region, credentials and endpoints from the environment

@@ -9,9 +9,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 
-use crate::keys;
+use crate::entity::Entity;
 use crate::table::{Expr, to_item};
-use crate::{Page, PageRequest, StoreError, Table};
+use crate::{Page, PageRequest, StoreError, Table, keys};
 
 /// Marks a vendor as having demand data (the nightly job lists these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,9 +39,35 @@ pub struct DemandSettingsRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Entity for DemandMarkerRecord {
+    type Id = VendorId;
+    const NAME: &'static str = "demand marker";
+    fn key(vendor: &VendorId) -> keys::Key {
+        keys::demand_marker(*vendor)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::demand_marker(self.vendor_id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::demand_vendor_listing(self.vendor_id))
+    }
+}
+
+impl Entity for DemandSettingsRecord {
+    type Id = (VendorId, LocationId, String);
+    const NAME: &'static str = "demand settings";
+    fn key((vendor, location, sku): &(VendorId, LocationId, String)) -> keys::Key {
+        keys::demand_settings(*vendor, *location, sku)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::demand_settings(self.vendor_id, self.location_id, &self.sku)
+    }
+}
+
 /// One calendar year of a SKU-location's daily units (see [`encode_units`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesHistoryRecord {
+    pub vendor_id: VendorId,
     pub location_id: LocationId,
     pub sku: String,
     pub year: i32,
@@ -50,6 +76,17 @@ pub struct SalesHistoryRecord {
     /// Incremented by every write; a write holds only if nobody wrote since it read.
     pub version: u64,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for SalesHistoryRecord {
+    type Id = (VendorId, LocationId, String, i32);
+    const NAME: &'static str = "sales history";
+    fn key((vendor, location, sku, year): &(VendorId, LocationId, String, i32)) -> keys::Key {
+        keys::sales_history(*vendor, *location, sku, *year)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::sales_history(self.vendor_id, self.location_id, &self.sku, self.year)
+    }
 }
 
 impl SalesHistoryRecord {
@@ -90,6 +127,17 @@ pub struct ForecastRunRecord {
     pub error: Option<String>,
 }
 
+impl Entity for ForecastRunRecord {
+    type Id = (VendorId, ForecastRunId);
+    const NAME: &'static str = "forecast run";
+    fn key((vendor, run): &(VendorId, ForecastRunId)) -> keys::Key {
+        keys::forecast_run(*vendor, *run)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::forecast_run(self.vendor_id, self.run_id)
+    }
+}
+
 /// The latest forecast and replenishment suggestion of one SKU-location.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastRecord {
@@ -126,6 +174,22 @@ pub struct ForecastRecord {
     pub run_id: ForecastRunId,
     pub as_of: NaiveDate,
     pub generated_at: DateTime<Utc>,
+}
+
+impl Entity for ForecastRecord {
+    type Id = (VendorId, LocationId, String);
+    const NAME: &'static str = "forecast";
+    fn key((vendor, location, sku): &(VendorId, LocationId, String)) -> keys::Key {
+        keys::forecast(*vendor, *location, sku)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::forecast(self.vendor_id, self.location_id, &self.sku)
+    }
+    /// Only forecasts that order or are at risk are listed for replenishment.
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        self.actionable()
+            .then(|| keys::replenishment_listing(self.vendor_id, &self.supplier, self.location_id, &self.sku))
+    }
 }
 
 impl ForecastRecord {
@@ -184,8 +248,7 @@ pub fn decode_units(bytes: &[u8]) -> Result<Vec<u32>, StoreError> {
 /// Lists the vendor for the nightly job (once: a repeat fails its condition and is ignored).
 pub async fn mark_vendor(table: &Table, vendor: VendorId) -> Result<(), StoreError> {
     let record = DemandMarkerRecord { vendor_id: vendor, created_at: Utc::now() };
-    let listing = keys::demand_vendor_listing(vendor);
-    match table.put(&keys::demand_marker(vendor), Some(&listing), &record, Some(Expr::not_exists())).await {
+    match table.put(&record, Some(Expr::not_exists())).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
     }
@@ -194,8 +257,7 @@ pub async fn mark_vendor(table: &Table, vendor: VendorId) -> Result<(), StoreErr
 /// Creates or replaces a SKU-location's settings (and lists the vendor).
 pub async fn put_settings(table: &Table, settings: &DemandSettingsRecord) -> Result<(), StoreError> {
     mark_vendor(table, settings.vendor_id).await?;
-    let key = keys::demand_settings(settings.vendor_id, settings.location_id, &settings.sku);
-    table.put(&key, None, settings, None).await
+    table.put(settings, None).await
 }
 
 pub async fn all_settings(table: &Table, vendor: VendorId) -> Result<Vec<DemandSettingsRecord>, StoreError> {
@@ -204,7 +266,7 @@ pub async fn all_settings(table: &Table, vendor: VendorId) -> Result<Vec<DemandS
 
 /// One page of the vendors that have demand data.
 pub async fn vendors(table: &Table, page: &PageRequest) -> Result<Page<DemandMarkerRecord>, StoreError> {
-    table.query(&keys::demand_vendors(), page, None).await
+    table.query(&keys::demand_vendors(), page).await
 }
 
 // ---- sales history ------------------------------------------------------------------------------
@@ -224,15 +286,15 @@ pub async fn set_daily_units(
         by_year.entry(date.year()).or_default().push((date.ordinal0() as usize, *units));
     }
     for (year, changes) in &by_year {
-        let key = keys::sales_history(vendor, location, sku, *year);
+        let id = (vendor, location, sku.to_string(), *year);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let current = table.get::<SalesHistoryRecord>(&key).await?;
+            let current = table.get::<SalesHistoryRecord>(&id).await?;
             let (mut daily, condition) = match &current {
                 Some(r) => (
                     r.daily_units()?,
-                    Expr::new("#version = :version").name("#version", "version").num(":version", r.version as i64),
+                    Expr::new("#version = :version").name("#version", "version").val(":version", &r.version),
                 ),
                 None => (Vec::new(), Expr::not_exists()),
             };
@@ -243,6 +305,7 @@ pub async fn set_daily_units(
                 daily[*day] = *units;
             }
             let record = SalesHistoryRecord {
+                vendor_id: vendor,
                 location_id: location,
                 sku: sku.to_string(),
                 year: *year,
@@ -250,7 +313,7 @@ pub async fn set_daily_units(
                 version: current.as_ref().map_or(1, |r| r.version + 1),
                 updated_at: Utc::now(),
             };
-            match table.put(&key, None, &record, Some(condition)).await {
+            match table.put(&record, Some(condition)).await {
                 Ok(()) => break,
                 Err(StoreError::ConditionFailed) if attempt < 12 => {
                     // Another writer won: read again after a short, jittered pause.
@@ -272,7 +335,7 @@ pub async fn history_year(
     sku: &str,
     year: i32,
 ) -> Result<Option<SalesHistoryRecord>, StoreError> {
-    table.get(&keys::sales_history(vendor, location, sku, year)).await
+    table.get::<SalesHistoryRecord>(&(vendor, location, sku.to_string(), year)).await
 }
 
 /// Every history item of the vendor's `locations` from `first_year` on: one paginated Query per
@@ -300,18 +363,18 @@ pub async fn read_history(
 }
 
 fn year_from(first_year: i32) -> Expr {
-    Expr::new("#year >= :first_year").name("#year", "year").num(":first_year", i64::from(first_year))
+    Expr::new("#year >= :first_year").name("#year", "year").val(":first_year", &first_year)
 }
 
 // ---- runs and forecasts ------------------------------------------------------------------------
 
 pub async fn put_run(table: &Table, run: &ForecastRunRecord) -> Result<(), StoreError> {
-    table.put(&keys::forecast_run(run.vendor_id, run.run_id), None, run, None).await
+    table.put(run, None).await
 }
 
 pub async fn latest_run(table: &Table, vendor: VendorId) -> Result<Option<ForecastRunRecord>, StoreError> {
     let page = PageRequest { limit: 1, cursor: None, newest_first: true };
-    Ok(table.query::<ForecastRunRecord>(&keys::forecast_runs_of(vendor), &page, None).await?.items.into_iter().next())
+    Ok(table.query(&keys::forecast_runs_of(vendor), &page).await?.items.into_iter().next())
 }
 
 /// Writes forecasts with BatchWriteItem (25 a request, `parallel` requests in flight), retrying
@@ -323,10 +386,7 @@ pub async fn write_forecasts(
 ) -> Result<usize, StoreError> {
     let mut items = Vec::with_capacity(forecasts.len());
     for f in forecasts {
-        let key = keys::forecast(f.vendor_id, f.location_id, &f.sku);
-        let listing =
-            f.actionable().then(|| keys::replenishment_listing(f.vendor_id, &f.supplier, f.location_id, &f.sku));
-        items.push(to_item(&key, listing.as_ref(), f)?);
+        items.push(to_item(f)?);
     }
     table.put_batch(items, parallel).await
 }
@@ -341,17 +401,18 @@ pub async fn load(
 ) -> Result<usize, StoreError> {
     let mut items = Vec::with_capacity(settings.len() + history.len());
     for s in settings {
-        items.push(to_item(&keys::demand_settings(s.vendor_id, s.location_id, &s.sku), None, s)?);
+        items.push(to_item(s)?);
     }
     let Some(vendor) = settings.first().map(|s| s.vendor_id) else { return Ok(0) };
     for h in history {
-        items.push(to_item(&keys::sales_history(vendor, h.location_id, &h.sku, h.year), None, h)?);
+        items.push(to_item(h)?);
     }
     mark_vendor(table, vendor).await?;
     table.put_batch(items, parallel).await
 }
 
-/// One page of a vendor's forecasts (by location, then SKU), optionally filtered.
+/// One page of a vendor's forecasts (by location, then SKU), optionally filtered, reading on until
+/// the page is full (see `Page::partial`).
 pub async fn forecasts(
     table: &Table,
     vendor: VendorId,
@@ -364,15 +425,15 @@ pub async fn forecasts(
     let mut filter = Expr::default();
     if let Some(risk) = risk {
         clauses.push("#risk = :risk");
-        filter = filter.name("#risk", "risk").str(":risk", risk);
+        filter = filter.name("#risk", "risk").val(":risk", risk);
     }
     if let Some(model) = model {
         clauses.push("#model = :model");
-        filter = filter.name("#model", "model").str(":model", model);
+        filter = filter.name("#model", "model").val(":model", model);
     }
     filter.expression = clauses.join(" AND ");
     let filter = (!clauses.is_empty()).then_some(filter);
-    table.query(&keys::forecasts_of(vendor, location), page, filter).await
+    table.query_filtered(&keys::forecasts_of(vendor, location), page, filter, |_| true).await
 }
 
 /// One SKU's forecast at each of `locations` (parallel reads), in the order of `locations`.
@@ -384,8 +445,8 @@ pub async fn forecasts_of_sku(
 ) -> Result<Vec<ForecastRecord>, StoreError> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, &location) in locations.iter().enumerate() {
-        let (table, key) = (table.clone(), keys::forecast(vendor, location, sku));
-        tasks.spawn(async move { (i, table.get::<ForecastRecord>(&key).await) });
+        let (table, id) = (table.clone(), (vendor, location, sku.to_string()));
+        tasks.spawn(async move { (i, table.get::<ForecastRecord>(&id).await) });
     }
     let mut found = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -435,6 +496,7 @@ mod tests {
     #[test]
     fn a_history_record_carries_its_units_as_a_binary_attribute() {
         let record = SalesHistoryRecord {
+            vendor_id: VendorId::generate(),
             location_id: LocationId::generate(),
             sku: "MILK-1L".into(),
             year: 2026,

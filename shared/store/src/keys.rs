@@ -1,39 +1,39 @@
-//! Key builders: every partition and sort key Stockyard writes is made here, nowhere else.
-//! One table; generic attributes PK/SK and GSI1PK/GSI1SK (see infra/data-model.md).
+//! Key builders: every partition and sort key Stockyard writes is made here, nowhere else, and
+//! only this crate sees them. One table; generic attributes PK/SK and GSI1PK/GSI1SK (see
+//! infra/data-model.md). Collections are typed by the record they hold.
 
 use stockyard_domain::ids::{
     AddressId, EmailId, ForecastRunId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId,
 };
+use stockyard_domain::location::Location;
 use stockyard_domain::values::Email;
+use stockyard_domain::vendor::{Member, Vendor};
 
-pub const PK: &str = "PK";
-pub const SK: &str = "SK";
-pub const GSI1: &str = "GSI1";
-pub const GSI1PK: &str = "GSI1PK";
-pub const GSI1SK: &str = "GSI1SK";
-/// The table's TTL attribute: epoch seconds after which DynamoDB may delete the item.
-pub const EXPIRES_AT: &str = "expires_at";
+use crate::demand::{DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, SalesHistoryRecord};
+pub(crate) use crate::entity::Collection;
+use crate::outbox::OutboxRecord;
+use crate::users::UserRecord;
+use crate::vendors::InvitationRecord;
+use stockyard_domain::address::Address;
+
+pub(crate) const PK: &str = "PK";
+pub(crate) const SK: &str = "SK";
+pub(crate) const GSI1: &str = "GSI1";
+pub(crate) const GSI1PK: &str = "GSI1PK";
+pub(crate) const GSI1SK: &str = "GSI1SK";
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
-    pub pk: String,
-    pub sk: String,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
 }
 
 /// A secondary-index key (sparse: only items that belong in the index carry one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexKey {
-    pub pk: String,
-    pub sk: String,
-}
-
-/// All items in one partition whose sort key starts with `prefix`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Collection {
-    pub index: Option<&'static str>,
-    pub pk: String,
-    pub prefix: String,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
 }
 
 fn key(pk: String, sk: impl Into<String>) -> Key {
@@ -41,150 +41,154 @@ fn key(pk: String, sk: impl Into<String>) -> Key {
 }
 
 // Users
-pub fn user(id: UserId) -> Key {
+pub(crate) fn user(id: UserId) -> Key {
     key(format!("USER#{id}"), "PROFILE")
 }
-pub fn user_listing(id: UserId) -> IndexKey {
+pub(crate) fn user_listing(id: UserId) -> IndexKey {
     IndexKey { pk: "USERS".into(), sk: format!("USER#{id}") }
 }
-pub fn all_users() -> Collection {
-    Collection { index: Some(GSI1), pk: "USERS".into(), prefix: "USER#".into() }
+pub(crate) fn all_users() -> Collection<UserRecord> {
+    Collection::index("USERS", "USER#")
 }
 /// Makes an email address unique across accounts and finds the account at login.
-pub fn user_email(email: &Email) -> Key {
+pub(crate) fn user_email(email: &Email) -> Key {
     key(format!("USEREMAIL#{email}"), "USEREMAIL")
 }
-pub fn failed_sign_ins(email: &Email) -> Key {
+pub(crate) fn failed_sign_ins(email: &Email) -> Key {
     key(format!("SIGNIN#{email}"), "FAILURES")
 }
-pub fn address(user: UserId, id: AddressId) -> Key {
+pub(crate) fn address(user: UserId, id: AddressId) -> Key {
     key(format!("USER#{user}"), format!("ADDRESS#{id}"))
 }
-pub fn addresses_of(user: UserId) -> Collection {
-    Collection { index: None, pk: format!("USER#{user}"), prefix: "ADDRESS#".into() }
+/// Guards the address book's count and default.
+pub(crate) fn address_book(user: UserId) -> Key {
+    key(format!("USER#{user}"), "ADDRESSBOOK")
+}
+pub(crate) fn addresses_of(user: UserId) -> Collection<Address> {
+    Collection::table(format!("USER#{user}"), "ADDRESS#")
 }
 
 // Tokens
-pub fn refresh_token(token_hash: &str) -> Key {
+pub(crate) fn refresh_token(token_hash: &str) -> Key {
     key(format!("REFRESH#{token_hash}"), "REFRESH")
 }
-pub fn token_family(id: TokenFamilyId) -> Key {
+pub(crate) fn token_family(id: TokenFamilyId) -> Key {
     key(format!("TOKENFAMILY#{id}"), "TOKENFAMILY")
 }
 
 // Vendors
-pub fn vendor(id: VendorId) -> Key {
+pub(crate) fn vendor(id: VendorId) -> Key {
     key(format!("VENDOR#{id}"), "PROFILE")
 }
-pub fn vendor_listing(id: VendorId) -> IndexKey {
+pub(crate) fn vendor_listing(id: VendorId) -> IndexKey {
     IndexKey { pk: "VENDORS".into(), sk: format!("VENDOR#{id}") }
 }
-pub fn all_vendors() -> Collection {
-    Collection { index: Some(GSI1), pk: "VENDORS".into(), prefix: "VENDOR#".into() }
+pub(crate) fn all_vendors() -> Collection<Vendor> {
+    Collection::index("VENDORS", "VENDOR#")
 }
-pub fn member(vendor: VendorId, user: UserId) -> Key {
+pub(crate) fn member(vendor: VendorId, user: UserId) -> Key {
     key(format!("VENDOR#{vendor}"), format!("MEMBER#{user}"))
 }
-pub fn members_of(vendor: VendorId) -> Collection {
-    Collection { index: None, pk: format!("VENDOR#{vendor}"), prefix: "MEMBER#".into() }
+pub(crate) fn members_of(vendor: VendorId) -> Collection<Member> {
+    Collection::table(format!("VENDOR#{vendor}"), "MEMBER#")
 }
-pub fn invitation(vendor: VendorId, id: InvitationId) -> Key {
+pub(crate) fn invitation(vendor: VendorId, id: InvitationId) -> Key {
     key(format!("VENDOR#{vendor}"), format!("INVITE#{id}"))
 }
-pub fn invitations_of(vendor: VendorId) -> Collection {
-    Collection { index: None, pk: format!("VENDOR#{vendor}"), prefix: "INVITE#".into() }
+pub(crate) fn invitations_of(vendor: VendorId) -> Collection<InvitationRecord> {
+    Collection::table(format!("VENDOR#{vendor}"), "INVITE#")
 }
-pub fn invitation_for_invitee(email: &Email, id: InvitationId) -> IndexKey {
+pub(crate) fn invitation_for_invitee(email: &Email, id: InvitationId) -> IndexKey {
     IndexKey { pk: format!("INVITEE#{email}"), sk: format!("INVITE#{id}") }
 }
-pub fn invitations_for(email: &Email) -> Collection {
-    Collection { index: Some(GSI1), pk: format!("INVITEE#{email}"), prefix: "INVITE#".into() }
+pub(crate) fn invitations_for(email: &Email) -> Collection<InvitationRecord> {
+    Collection::index(format!("INVITEE#{email}"), "INVITE#")
 }
 /// At most one pending invitation per vendor and email.
-pub fn pending_invitation_guard(vendor: VendorId, email: &Email) -> Key {
+pub(crate) fn pending_invitation_guard(vendor: VendorId, email: &Email) -> Key {
     key(format!("VENDOR#{vendor}"), format!("INVITEE#{email}"))
 }
 
 // Inventory locations
-pub fn location(vendor: VendorId, id: LocationId) -> Key {
+pub(crate) fn location(vendor: VendorId, id: LocationId) -> Key {
     key(format!("VENDOR#{vendor}"), format!("LOCATION#{id}"))
 }
-pub fn locations_of(vendor: VendorId) -> Collection {
-    Collection { index: None, pk: format!("VENDOR#{vendor}"), prefix: "LOCATION#".into() }
+pub(crate) fn locations_of(vendor: VendorId) -> Collection<Location> {
+    Collection::table(format!("VENDOR#{vendor}"), "LOCATION#")
 }
 /// Location codes are unique within a vendor.
-pub fn location_code(vendor: VendorId, code: &str) -> Key {
+pub(crate) fn location_code(vendor: VendorId, code: &str) -> Key {
     key(format!("VENDOR#{vendor}"), format!("LOCATIONCODE#{code}"))
 }
 
 // Demand forecasting (SKUs and supplier codes are codes: never a '#')
 /// Marks a vendor as having demand data; carries the sparse `DEMANDVENDORS` listing.
-pub fn demand_marker(vendor: VendorId) -> Key {
+pub(crate) fn demand_marker(vendor: VendorId) -> Key {
     key(format!("DEMAND#{vendor}"), "VENDOR")
 }
-pub fn demand_vendor_listing(vendor: VendorId) -> IndexKey {
+pub(crate) fn demand_vendor_listing(vendor: VendorId) -> IndexKey {
     IndexKey { pk: "DEMANDVENDORS".into(), sk: format!("VENDOR#{vendor}") }
 }
-pub fn demand_vendors() -> Collection {
-    Collection { index: Some(GSI1), pk: "DEMANDVENDORS".into(), prefix: "VENDOR#".into() }
+pub(crate) fn demand_vendors() -> Collection<DemandMarkerRecord> {
+    Collection::index("DEMANDVENDORS", "VENDOR#")
 }
-pub fn demand_settings(vendor: VendorId, location: LocationId, sku: &str) -> Key {
+pub(crate) fn demand_settings(vendor: VendorId, location: LocationId, sku: &str) -> Key {
     key(format!("DEMAND#{vendor}"), format!("SETTINGS#{location}#{sku}"))
 }
-pub fn demand_settings_of(vendor: VendorId) -> Collection {
-    Collection { index: None, pk: format!("DEMAND#{vendor}"), prefix: "SETTINGS#".into() }
+pub(crate) fn demand_settings_of(vendor: VendorId) -> Collection<DemandSettingsRecord> {
+    Collection::table(format!("DEMAND#{vendor}"), "SETTINGS#")
 }
 /// One calendar year of a SKU-location's daily units.
-pub fn sales_history(vendor: VendorId, location: LocationId, sku: &str, year: i32) -> Key {
+pub(crate) fn sales_history(vendor: VendorId, location: LocationId, sku: &str, year: i32) -> Key {
     key(format!("DEMAND#{vendor}"), format!("HISTORY#{location}#{sku}#{year}"))
 }
 /// Every year of every SKU at one location.
-pub fn sales_history_at(vendor: VendorId, location: LocationId) -> Collection {
-    Collection { index: None, pk: format!("DEMAND#{vendor}"), prefix: format!("HISTORY#{location}#") }
+pub(crate) fn sales_history_at(vendor: VendorId, location: LocationId) -> Collection<SalesHistoryRecord> {
+    Collection::table(format!("DEMAND#{vendor}"), format!("HISTORY#{location}#"))
 }
-pub fn forecast_run(vendor: VendorId, run: ForecastRunId) -> Key {
+pub(crate) fn forecast_run(vendor: VendorId, run: ForecastRunId) -> Key {
     key(format!("DEMAND#{vendor}"), format!("RUN#{run}"))
 }
-pub fn forecast_runs_of(vendor: VendorId) -> Collection {
-    Collection { index: None, pk: format!("DEMAND#{vendor}"), prefix: "RUN#".into() }
+pub(crate) fn forecast_runs_of(vendor: VendorId) -> Collection<ForecastRunRecord> {
+    Collection::table(format!("DEMAND#{vendor}"), "RUN#")
 }
-pub fn forecast(vendor: VendorId, location: LocationId, sku: &str) -> Key {
+pub(crate) fn forecast(vendor: VendorId, location: LocationId, sku: &str) -> Key {
     key(format!("FORECAST#{vendor}"), format!("FORECAST#{location}#{sku}"))
 }
 /// A vendor's forecasts by location then SKU, optionally of one location.
-pub fn forecasts_of(vendor: VendorId, location: Option<LocationId>) -> Collection {
+pub(crate) fn forecasts_of(vendor: VendorId, location: Option<LocationId>) -> Collection<ForecastRecord> {
     let prefix = match location {
         Some(location) => format!("FORECAST#{location}#"),
         None => "FORECAST#".into(),
     };
-    Collection { index: None, pk: format!("FORECAST#{vendor}"), prefix }
+    Collection::table(format!("FORECAST#{vendor}"), prefix)
 }
 /// Only forecasts that order or are at risk carry this index key.
-pub fn replenishment_listing(vendor: VendorId, supplier: &str, location: LocationId, sku: &str) -> IndexKey {
+pub(crate) fn replenishment_listing(vendor: VendorId, supplier: &str, location: LocationId, sku: &str) -> IndexKey {
     IndexKey { pk: format!("REPLENISH#{vendor}"), sk: format!("SUPPLIER#{supplier}#{location}#{sku}") }
 }
-pub fn replenishment_of(vendor: VendorId, supplier: Option<&str>) -> Collection {
+pub(crate) fn replenishment_of(vendor: VendorId, supplier: Option<&str>) -> Collection<ForecastRecord> {
     let prefix = match supplier {
         Some(supplier) => format!("SUPPLIER#{supplier}#"),
         None => "SUPPLIER#".into(),
     };
-    Collection { index: Some(GSI1), pk: format!("REPLENISH#{vendor}"), prefix }
+    Collection::index(format!("REPLENISH#{vendor}"), prefix)
 }
 
 // Idempotency and messaging
-pub fn idempotency(scope: &str, idempotency_key: &str) -> Key {
+pub(crate) fn idempotency(scope: &str, idempotency_key: &str) -> Key {
     key(format!("IDEMPOTENCY#{scope}#{idempotency_key}"), "IDEMPOTENCY")
 }
-pub fn outbox(id: EmailId) -> Key {
+pub(crate) fn outbox(id: EmailId) -> Key {
     key(format!("OUTBOX#{id}"), "OUTBOX")
 }
-pub fn outbox_listing(id: EmailId) -> IndexKey {
+pub(crate) fn outbox_listing(id: EmailId) -> IndexKey {
     IndexKey { pk: "OUTBOX".into(), sk: format!("OUTBOX#{id}") }
 }
-pub fn pending_outbox() -> Collection {
-    Collection { index: Some(GSI1), pk: "OUTBOX".into(), prefix: "OUTBOX#".into() }
+pub(crate) fn pending_outbox() -> Collection<OutboxRecord> {
+    Collection::index("OUTBOX", "OUTBOX#")
 }
-pub fn sent_email(id: EmailId) -> Key {
+pub(crate) fn sent_email(id: EmailId) -> Key {
     key(format!("SENTEMAIL#{id}"), "SENTEMAIL")
 }
 

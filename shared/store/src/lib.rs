@@ -1,23 +1,39 @@
-//! Everything Stockyard keeps in DynamoDB: key builders (the only place keys are made),
-//! records, conditional writes and transactions, pagination cursors and idempotency records.
-//! Access patterns are listed in infra/data-model.md.
+//! Everything Stockyard keeps in DynamoDB, behind one repository module per aggregate. Handlers
+//! call named operations (`vendors::change_role(..)`, `sessions::rotate(..)`) and never see keys,
+//! expressions or SDK types: those are private to this crate. Each record type is bound to its key
+//! shape (`Entity`); transactions are built from named steps, and a failed condition names its
+//! step. Access patterns are listed in infra/data-model.md.
 
+pub mod addresses;
 pub mod demand;
+mod entity;
 pub mod error;
 pub mod idempotency;
-pub mod identity;
-pub mod keys;
+mod keys;
 pub mod locations;
 pub mod outbox;
 pub mod page;
+mod retry;
+pub mod sessions;
 pub mod sign_in;
-pub mod table;
+mod table;
+pub mod tx;
+pub mod users;
+pub mod vendors;
 
+pub use entity::Entity;
 pub use error::StoreError;
+pub use keys::{IndexKey, Key};
 pub use page::{Page, PageRequest};
 pub use table::Table;
+pub use tx::Tx;
 
 /// Seconds since the Unix epoch, as DynamoDB's TTL expects.
 pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp()
 }
+
+#[cfg(test)]
+mod emulator_tests;
+#[cfg(test)]
+mod emulator_tests_demand;

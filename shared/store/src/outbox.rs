@@ -1,14 +1,14 @@
 //! The outbox: a message written in the same transaction as the change it announces, published
 //! right after commit and, should that fail, by the relay job. Consumers are idempotent on its id.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::EmailId;
 
-use crate::keys;
+use crate::entity::Entity;
 use crate::table::Expr;
-use crate::{Page, PageRequest, StoreError, Table};
+use crate::tx::Tx;
+use crate::{Page, PageRequest, StoreError, Table, keys};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxRecord {
@@ -19,18 +19,39 @@ pub struct OutboxRecord {
     pub created_at: DateTime<Utc>,
 }
 
-pub fn put(table: &Table, record: &OutboxRecord) -> Result<TransactWriteItem, StoreError> {
-    table.tx_put(&keys::outbox(record.id), Some(&keys::outbox_listing(record.id)), record, Some(Expr::not_exists()))
+impl Entity for OutboxRecord {
+    type Id = EmailId;
+    const NAME: &'static str = "outbox message";
+    fn key(id: &EmailId) -> keys::Key {
+        keys::outbox(*id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::outbox(self.id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::outbox_listing(self.id))
+    }
+}
+
+/// Adds the message to a transaction, so it is committed with the change it announces.
+pub fn enqueue(tx: &mut Tx, record: &OutboxRecord) -> Result<(), StoreError> {
+    tx.put("outbox", record, Some(Expr::not_exists()))?;
+    Ok(())
+}
+
+/// A message still waiting in the outbox.
+pub async fn find(table: &Table, id: EmailId) -> Result<Option<OutboxRecord>, StoreError> {
+    table.get::<OutboxRecord>(&id).await
 }
 
 /// Marks the message published.
 pub async fn remove(table: &Table, id: EmailId) -> Result<(), StoreError> {
-    table.delete(&keys::outbox(id), None).await
+    table.delete::<OutboxRecord>(&id, None).await
 }
 
 /// Messages still waiting, oldest first.
 pub async fn pending(table: &Table, page: &PageRequest) -> Result<Page<OutboxRecord>, StoreError> {
-    table.query(&keys::pending_outbox(), page, None).await
+    table.query(&keys::pending_outbox(), page).await
 }
 
 /// The sending of one email: claimed by one worker for a while, then sent. A claim keeps
@@ -38,12 +59,24 @@ pub async fn pending(table: &Table, page: &PageRequest) -> Result<Page<OutboxRec
 /// before sending) can be taken over by the next delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentEmailRecord {
+    pub email_id: EmailId,
     pub state: SendState,
     /// Until when the claim holds (Unix seconds) while `sending`.
     pub claimed_until: i64,
     pub sent_at: Option<DateTime<Utc>>,
     /// Kept a week (TTL), far longer than a message stays in the queue.
     pub expires_at: i64,
+}
+
+impl Entity for SentEmailRecord {
+    type Id = EmailId;
+    const NAME: &'static str = "sent email";
+    fn key(id: &EmailId) -> keys::Key {
+        keys::sent_email(*id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::sent_email(self.email_id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +106,7 @@ pub async fn claim(
     lease: chrono::Duration,
 ) -> Result<Claim, StoreError> {
     let record = SentEmailRecord {
+        email_id: id,
         state: SendState::Sending,
         claimed_until: (now + lease).timestamp(),
         sent_at: None,
@@ -80,11 +114,11 @@ pub async fn claim(
     };
     let free = Expr::new("attribute_not_exists(PK) OR (#state = :sending AND claimed_until < :now)")
         .name("#state", "state")
-        .str(":sending", "sending")
-        .num(":now", now.timestamp());
-    match table.put(&keys::sent_email(id), None, &record, Some(free)).await {
+        .val(":sending", &SendState::Sending)
+        .val(":now", &now.timestamp());
+    match table.put(&record, Some(free)).await {
         Ok(()) => Ok(Claim::Granted),
-        Err(StoreError::ConditionFailed) => Ok(match table.get::<SentEmailRecord>(&keys::sent_email(id)).await? {
+        Err(StoreError::ConditionFailed) => Ok(match table.get::<SentEmailRecord>(&id).await? {
             Some(r) if r.state == SendState::Sent => Claim::AlreadySent,
             _ => Claim::Busy,
         }),
@@ -95,18 +129,19 @@ pub async fn claim(
 /// Records that the email was handed to the mail service, so no later copy sends it again.
 pub async fn mark_sent(table: &Table, id: EmailId, now: DateTime<Utc>) -> Result<(), StoreError> {
     let record = SentEmailRecord {
+        email_id: id,
         state: SendState::Sent,
         claimed_until: now.timestamp(),
         sent_at: Some(now),
         expires_at: (now + chrono::Duration::days(KEPT_DAYS)).timestamp(),
     };
-    table.put(&keys::sent_email(id), None, &record, None).await
+    table.put(&record, None).await
 }
 
 /// Gives up a claim after a failed send, so the next delivery may try at once.
 pub async fn release(table: &Table, id: EmailId) -> Result<(), StoreError> {
-    let sending = Expr::new("#state = :sending").name("#state", "state").str(":sending", "sending");
-    match table.delete(&keys::sent_email(id), Some(sending)).await {
+    let sending = Expr::new("#state = :sending").name("#state", "state").val(":sending", &SendState::Sending);
+    match table.delete::<SentEmailRecord>(&id, Some(sending)).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
     }
@@ -114,5 +149,5 @@ pub async fn release(table: &Table, id: EmailId) -> Result<(), StoreError> {
 
 /// Whether the email was sent.
 pub async fn was_sent(table: &Table, id: EmailId) -> Result<bool, StoreError> {
-    Ok(table.get::<SentEmailRecord>(&keys::sent_email(id)).await?.is_some_and(|r| r.state == SendState::Sent))
+    Ok(table.get::<SentEmailRecord>(&id).await?.is_some_and(|r| r.state == SendState::Sent))
 }

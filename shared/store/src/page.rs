@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::StoreError;
-use crate::keys::{self, Collection};
+use crate::entity::Collection;
+use crate::keys;
 
 /// Which page of a collection to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +33,14 @@ impl PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// A filtered list ran out of its read budget before the page was full: fewer items than
+    /// asked for, and `next_cursor` goes on from where the reading stopped.
+    pub partial: bool,
 }
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor, partial: self.partial }
     }
 }
 
@@ -50,9 +54,9 @@ pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Option<Str
 /// Decodes a cursor, refusing anything this store could not have issued for `collection`: the
 /// attributes must be exactly those of a last-evaluated key of the query (table keys, plus the
 /// index keys when it reads the index), in the collection's partition and under its prefix.
-pub(crate) fn decode_cursor(
+pub(crate) fn decode_cursor<E>(
     cursor: &str,
-    collection: &Collection,
+    collection: &Collection<E>,
 ) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| StoreError::InvalidCursor)?;
     let plain: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
@@ -74,8 +78,8 @@ pub(crate) fn decode_cursor(
 mod tests {
     use super::*;
 
-    fn members() -> Collection {
-        Collection { index: None, pk: "VENDOR#1".into(), prefix: "MEMBER#".into() }
+    fn members() -> Collection<stockyard_domain::vendor::Member> {
+        Collection::table("VENDOR#1".into(), "MEMBER#")
     }
 
     fn key(pairs: &[(&str, &str)]) -> HashMap<String, AttributeValue> {
@@ -90,7 +94,7 @@ mod tests {
     fn a_cursor_round_trips_to_the_same_key() {
         let last = [("PK", "VENDOR#1"), ("SK", "MEMBER#2")];
         assert_eq!(decode_cursor(&cursor(&last), &members()).unwrap(), key(&last));
-        let listing = Collection { index: Some("GSI1"), pk: "USERS".into(), prefix: "USER#".into() };
+        let listing = Collection::<crate::users::UserRecord>::index("USERS", "USER#");
         let last = [("PK", "USER#2"), ("SK", "PROFILE"), ("GSI1PK", "USERS"), ("GSI1SK", "USER#2")];
         assert_eq!(decode_cursor(&cursor(&last), &listing).unwrap(), key(&last));
     }

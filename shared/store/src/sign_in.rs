@@ -5,16 +5,29 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::values::Email;
 
+use crate::entity::Entity;
 use crate::table::{Change, Expr};
 use crate::{StoreError, Table, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedSignInsRecord {
+    pub email: Email,
     pub failures: i64,
     /// When the window of these failures began (Unix seconds).
     pub window_started: i64,
     /// TTL: the record goes when its window is over.
     pub expires_at: i64,
+}
+
+impl Entity for FailedSignInsRecord {
+    type Id = Email;
+    const NAME: &'static str = "failed sign-ins";
+    fn key(email: &Email) -> keys::Key {
+        keys::failed_sign_ins(email)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::failed_sign_ins(&self.email)
+    }
 }
 
 impl FailedSignInsRecord {
@@ -26,7 +39,7 @@ impl FailedSignInsRecord {
 }
 
 pub async fn find(table: &Table, email: &Email) -> Result<Option<FailedSignInsRecord>, StoreError> {
-    table.get(&keys::failed_sign_ins(email)).await
+    table.get::<FailedSignInsRecord>(email).await
 }
 
 /// Counts one more failure: in the current window if it is still open, else in a new one.
@@ -36,20 +49,21 @@ pub async fn record_failure(
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<FailedSignInsRecord, StoreError> {
-    let key = keys::failed_sign_ins(email);
     let expires_at = (now + window).timestamp();
     let add = Change::new(
-        Expr::new("SET failures = if_not_exists(failures, :zero) + :one, window_started = if_not_exists(window_started, :now), expires_at = if_not_exists(expires_at, :expires)")
-            .num(":zero", 0)
-            .num(":one", 1)
-            .num(":now", now.timestamp())
-            .num(":expires", expires_at),
+        Expr::new("SET email = :email, failures = if_not_exists(failures, :zero) + :one, window_started = if_not_exists(window_started, :now), expires_at = if_not_exists(expires_at, :expires)")
+            .val(":email", email)
+            .val(":zero", &0)
+            .val(":one", &1)
+            .val(":now", &now.timestamp())
+            .val(":expires", &expires_at),
     )
-    .when(Expr::new("attribute_not_exists(PK) OR window_started > :floor").num(":floor", (now - window).timestamp()));
-    match table.update(&key, add).await {
+    .when(Expr::new("attribute_not_exists(PK) OR window_started > :floor").val(":floor", &(now - window).timestamp()));
+    match table.update::<FailedSignInsRecord>(email, add).await {
         Err(StoreError::ConditionFailed) => {
-            let fresh = FailedSignInsRecord { failures: 1, window_started: now.timestamp(), expires_at };
-            table.put(&key, None, &fresh, None).await?;
+            let fresh =
+                FailedSignInsRecord { email: email.clone(), failures: 1, window_started: now.timestamp(), expires_at };
+            table.put(&fresh, None).await?;
             Ok(fresh)
         }
         other => other,
@@ -58,7 +72,7 @@ pub async fn record_failure(
 
 /// Forgets the failures (after a successful sign-in).
 pub async fn clear(table: &Table, email: &Email) -> Result<(), StoreError> {
-    table.delete(&keys::failed_sign_ins(email), None).await
+    table.delete::<FailedSignInsRecord>(email, None).await
 }
 
 #[cfg(test)]
@@ -69,7 +83,13 @@ mod tests {
     fn sign_in_is_refused_only_from_the_limit_until_the_window_ends() {
         let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let window = Duration::minutes(15);
-        let record = |failures| FailedSignInsRecord { failures, window_started: start.timestamp(), expires_at: 0 };
+        let email = Email::parse("email", "a@b.co").unwrap();
+        let record = |failures| FailedSignInsRecord {
+            email: email.clone(),
+            failures,
+            window_started: start.timestamp(),
+            expires_at: 0,
+        };
         assert_eq!(record(4).locked_until(start, 5, window), None);
         assert_eq!(record(5).locked_until(start + Duration::minutes(3), 5, window), Some(start + window));
         assert_eq!(record(9).locked_until(start + window - Duration::seconds(1), 5, window), Some(start + window));

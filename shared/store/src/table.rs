@@ -1,29 +1,29 @@
-//! A thin layer over the DynamoDB client: records in and out through serde_dynamo, keys from
-//! `keys`, conditions as expressions, transactions whose failed condition says which write failed.
+//! A thin layer over the DynamoDB client, private to this crate: records in and out through
+//! serde_dynamo, keys from their `Entity`, conditions as expressions, named transactions.
+//! Repositories (one module per aggregate) are the only callers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
+use crate::entity::{Collection, Entity};
 use crate::error::from_sdk;
-use crate::keys::{self, Collection, IndexKey, Key};
+use crate::keys::{self, IndexKey, Key};
 use crate::page::{decode_cursor, encode_cursor};
+use crate::retry;
+use crate::tx::Tx;
 use crate::{Page, PageRequest, StoreError};
 
-pub type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 type Names = Option<HashMap<String, String>>;
 type Values = Option<HashMap<String, AttributeValue>>;
 
-/// A condition or filter expression with its placeholders.
+/// A condition, filter or update expression with its placeholders.
 #[derive(Debug, Clone, Default)]
-pub struct Expr {
+pub(crate) struct Expr {
     pub expression: String,
     pub names: HashMap<String, String>,
     pub values: HashMap<String, AttributeValue>,
@@ -45,27 +45,36 @@ impl Expr {
         self.names.insert(placeholder.into(), name.into());
         self
     }
-    pub fn value(mut self, placeholder: &str, value: impl Into<AttributeValue>) -> Self {
-        self.values.insert(placeholder.into(), value.into());
+    /// A value as the record stores it: enums, timestamps and ids go through serde, so a
+    /// condition can never spell a stored value differently from the record.
+    pub fn val<T: Serialize + ?Sized>(mut self, placeholder: &str, value: &T) -> Self {
+        let value = serde_dynamo::to_attribute_value(value).expect("plain values always serialise to an attribute");
+        self.values.insert(placeholder.into(), value);
         self
     }
-    pub fn str(self, placeholder: &str, value: impl Into<String>) -> Self {
-        self.value(placeholder, AttributeValue::S(value.into()))
+    /// `SET a = :a, ...` / `REMOVE b` from the parts that are present.
+    pub fn set_remove(mut self, set: &[&str], remove: &[&str]) -> Self {
+        let mut text = String::new();
+        if !set.is_empty() {
+            text = format!("SET {}", set.join(", "));
+        }
+        if !remove.is_empty() {
+            text.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        self.expression = text.trim().to_string();
+        self
     }
-    pub fn num(self, placeholder: &str, value: i64) -> Self {
-        self.value(placeholder, AttributeValue::N(value.to_string()))
-    }
-    fn names_opt(&self) -> Option<HashMap<String, String>> {
+    pub(crate) fn names_opt(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }
-    fn values_opt(&self) -> Option<HashMap<String, AttributeValue>> {
+    pub(crate) fn values_opt(&self) -> Option<HashMap<String, AttributeValue>> {
         (!self.values.is_empty()).then(|| self.values.clone())
     }
 }
 
 /// An update expression and the condition under which it applies.
 #[derive(Debug, Clone)]
-pub struct Change {
+pub(crate) struct Change {
     pub update: Expr,
     pub condition: Option<Expr>,
 }
@@ -79,7 +88,7 @@ impl Change {
         self
     }
     /// Update and condition share one set of placeholders in DynamoDB.
-    fn merged(&self) -> (Names, Values) {
+    pub(crate) fn merged(&self) -> (Names, Values) {
         let mut names = self.update.names.clone();
         let mut values = self.update.values.clone();
         if let Some(c) = &self.condition {
@@ -97,7 +106,7 @@ pub struct Table {
     name: Arc<str>,
 }
 
-fn key_item(key: &Key) -> Item {
+pub(crate) fn key_item(key: &Key) -> Item {
     HashMap::from([
         (keys::PK.to_string(), AttributeValue::S(key.pk.clone())),
         (keys::SK.to_string(), AttributeValue::S(key.sk.clone())),
@@ -107,28 +116,32 @@ fn key_item(key: &Key) -> Item {
 /// Writes one BatchWriteItem request may carry.
 const BATCH_WRITE_MAX: usize = 25;
 
-/// Whether DynamoDB refused a request for capacity (worth retrying after a pause).
-fn is_throttling<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c.contains("Throughput") || c.contains("Throttl") || c == "RequestLimitExceeded")
-}
+/// What a filtered list may read to fill one page: this many Query requests, each evaluating at
+/// most `FILTERED_CHUNK` items (so at most 2,000 items, about 1 MB of small records, per page).
+pub(crate) const FILTERED_READS: usize = 10;
+const FILTERED_CHUNK: i32 = 200;
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
 /// A record as a full item: its fields plus its keys.
-pub fn to_item<T: Serialize>(key: &Key, index: Option<&IndexKey>, record: &T) -> Result<Item, StoreError> {
+pub(crate) fn to_item<E: Entity>(record: &E) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(record)?;
-    item.extend(key_item(key));
-    if let Some(index) = index {
-        item.insert(keys::GSI1PK.into(), AttributeValue::S(index.pk.clone()));
-        item.insert(keys::GSI1SK.into(), AttributeValue::S(index.sk.clone()));
+    item.extend(key_item(&record.key_of()));
+    if let Some(index) = record.index_key() {
+        add_index(&mut item, &index);
     }
     Ok(item)
+}
+
+fn add_index(item: &mut Item, index: &IndexKey) {
+    item.insert(keys::GSI1PK.into(), AttributeValue::S(index.pk.clone()));
+    item.insert(keys::GSI1SK.into(), AttributeValue::S(index.sk.clone()));
+}
+
+fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Malformed(format!("{}: {e}", E::NAME)))
 }
 
 impl Table {
@@ -136,37 +149,32 @@ impl Table {
         Self { client, name: Arc::from(name.into()) }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// A transaction on this table.
+    pub fn tx(&self) -> Tx {
+        Tx::new(self.name.clone())
+    }
+
     /// Reads one record, strongly consistent.
-    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+    pub(crate) async fn get<E: Entity>(&self, id: &E::Id) -> Result<Option<E>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(self.name())
-            .set_key(Some(key_item(key)))
+            .set_key(Some(key_item(&E::key(id))))
             .consistent_read(true)
             .send()
             .await
             .map_err(from_sdk)?;
-        out.item.map(serde_dynamo::from_item).transpose().map_err(Into::into)
+        out.item.map(from_item).transpose()
     }
 
     /// Writes one record under an optional condition.
-    pub async fn put<T: Serialize>(
-        &self,
-        key: &Key,
-        index: Option<&IndexKey>,
-        record: &T,
-        condition: Option<Expr>,
-    ) -> Result<(), StoreError> {
-        let mut req = self.client.put_item().table_name(self.name()).set_item(Some(to_item(key, index, record)?));
+    pub(crate) async fn put<E: Entity>(&self, record: &E, condition: Option<Expr>) -> Result<(), StoreError> {
+        let mut req = self.client.put_item().table_name(self.name()).set_item(Some(to_item(record)?));
         if let Some(c) = condition {
             req = req
                 .condition_expression(&c.expression)
@@ -178,13 +186,13 @@ impl Table {
     }
 
     /// Applies one change and returns the record as it is afterwards.
-    pub async fn update<T: DeserializeOwned>(&self, key: &Key, change: Change) -> Result<T, StoreError> {
+    pub(crate) async fn update<E: Entity>(&self, id: &E::Id, change: Change) -> Result<E, StoreError> {
         let (names, values) = change.merged();
         let out = self
             .client
             .update_item()
             .table_name(self.name())
-            .set_key(Some(key_item(key)))
+            .set_key(Some(key_item(&E::key(id))))
             .update_expression(&change.update.expression)
             .set_condition_expression(change.condition.map(|c| c.expression))
             .set_expression_attribute_names(names)
@@ -193,12 +201,12 @@ impl Table {
             .send()
             .await
             .map_err(from_sdk)?;
-        serde_dynamo::from_item(out.attributes.unwrap_or_default()).map_err(Into::into)
+        from_item(out.attributes.unwrap_or_default())
     }
 
-    /// Deletes one item under an optional condition.
-    pub async fn delete(&self, key: &Key, condition: Option<Expr>) -> Result<(), StoreError> {
-        let mut req = self.client.delete_item().table_name(self.name()).set_key(Some(key_item(key)));
+    /// Deletes one record under an optional condition.
+    pub(crate) async fn delete<E: Entity>(&self, id: &E::Id, condition: Option<Expr>) -> Result<(), StoreError> {
+        let mut req = self.client.delete_item().table_name(self.name()).set_key(Some(key_item(&E::key(id))));
         if let Some(c) = condition {
             req = req
                 .condition_expression(&c.expression)
@@ -209,28 +217,82 @@ impl Table {
         Ok(())
     }
 
-    /// Reads one page of a collection, optionally filtered.
-    pub async fn query<T: DeserializeOwned>(
+    /// Reads one page of a collection (no filter: a page is full unless the collection ends).
+    pub(crate) async fn query<E: Entity>(
         &self,
-        collection: &Collection,
+        collection: &Collection<E>,
         page: &PageRequest,
-        filter: Option<Expr>,
-    ) -> Result<Page<T>, StoreError> {
-        self.query_page(collection, page, filter, Some(page.limit.clamp(1, PageRequest::MAX_LIMIT))).await
+    ) -> Result<Page<E>, StoreError> {
+        let start = page.cursor.as_deref().map(|c| decode_cursor(c, collection)).transpose()?;
+        let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+        let (items, last) = self.query_raw(collection, page.newest_first, None, start, Some(limit)).await?;
+        let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: last.as_ref().and_then(encode_cursor), partial: false })
     }
 
-    async fn query_page<T: DeserializeOwned>(
+    /// Reads one page of the records of a collection that match `filter` (evaluated by DynamoDB)
+    /// and `keep` (evaluated here), reading on until the page is full or the collection ends, within
+    /// [`FILTERED_READS`] requests. A page cut short by that budget says so (`partial`) and carries
+    /// the cursor to go on from; a filter never hands back a short page silently.
+    pub(crate) async fn query_filtered<E: Entity>(
         &self,
-        collection: &Collection,
+        collection: &Collection<E>,
         page: &PageRequest,
         filter: Option<Expr>,
+        keep: impl Fn(&E) -> bool,
+    ) -> Result<Page<E>, StoreError> {
+        let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+        let mut start = page.cursor.as_deref().map(|c| decode_cursor(c, collection)).transpose()?;
+        let mut kept: Vec<(E, Item)> = Vec::with_capacity(limit);
+        for _ in 0..FILTERED_READS {
+            let (items, last) =
+                self.query_raw(collection, page.newest_first, filter.clone(), start, Some(FILTERED_CHUNK)).await?;
+            for item in items {
+                let keys = key_attributes(&item, collection.index.is_some());
+                let record: E = from_item(item)?;
+                if keep(&record) {
+                    kept.push((record, keys));
+                    if kept.len() == limit {
+                        // The page is full: the next one starts after the last record kept.
+                        let next_cursor = encode_cursor(&kept[limit - 1].1);
+                        return Ok(Page {
+                            items: kept.into_iter().map(|(r, _)| r).collect(),
+                            next_cursor,
+                            partial: false,
+                        });
+                    }
+                }
+            }
+            match last {
+                Some(last) => start = Some(last),
+                None => {
+                    return Ok(Page {
+                        items: kept.into_iter().map(|(r, _)| r).collect(),
+                        next_cursor: None,
+                        partial: false,
+                    });
+                }
+            }
+        }
+        Ok(Page {
+            items: kept.into_iter().map(|(r, _)| r).collect(),
+            next_cursor: start.as_ref().and_then(encode_cursor),
+            partial: true,
+        })
+    }
+
+    async fn query_raw<E: Entity>(
+        &self,
+        collection: &Collection<E>,
+        newest_first: bool,
+        filter: Option<Expr>,
+        start: Option<Item>,
         limit: Option<i32>,
-    ) -> Result<Page<T>, StoreError> {
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let (pk_attr, sk_attr) = match collection.index {
             Some(_) => (keys::GSI1PK, keys::GSI1SK),
             None => (keys::PK, keys::SK),
         };
-        let start = page.cursor.as_deref().map(|c| decode_cursor(c, collection)).transpose()?;
         let mut names =
             HashMap::from([("#pk".to_string(), pk_attr.to_string()), ("#sk".to_string(), sk_attr.to_string())]);
         let mut values = HashMap::from([
@@ -252,44 +314,46 @@ impl Table {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .set_limit(limit)
-            .scan_index_forward(!page.newest_first)
+            .scan_index_forward(!newest_first)
             .set_exclusive_start_key(start)
             .consistent_read(collection.index.is_none())
             .send()
             .await
             .map_err(from_sdk)?;
-        let items = out.items.unwrap_or_default().into_iter().map(serde_dynamo::from_item).collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: out.last_evaluated_key.as_ref().and_then(encode_cursor) })
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
-    /// Reads every item of a collection.
-    pub async fn query_all<T: DeserializeOwned>(&self, collection: &Collection) -> Result<Vec<T>, StoreError> {
+    /// Reads every record of a collection.
+    pub(crate) async fn query_all<E: Entity>(&self, collection: &Collection<E>) -> Result<Vec<E>, StoreError> {
         self.query_all_where(collection, None).await
     }
 
-    /// Reads every item of a collection that matches `filter`, in pages that end at DynamoDB's
+    /// Reads every record of a collection that matches `filter`, in pages that end at DynamoDB's
     /// 1 MB rather than at an item count (bulk readers such as the nightly forecast read thousands).
-    pub async fn query_all_where<T: DeserializeOwned>(
+    pub(crate) async fn query_all_where<E: Entity>(
         &self,
-        collection: &Collection,
+        collection: &Collection<E>,
         filter: Option<Expr>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    ) -> Result<Vec<E>, StoreError> {
+        let mut start = None;
         let mut all = Vec::new();
         loop {
-            let next = self.query_page::<T>(collection, &page, filter.clone(), None).await?;
-            all.extend(next.items);
-            match next.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
+            let (items, last) = self.query_raw(collection, false, filter.clone(), start, None).await?;
+            for item in items {
+                all.push(from_item(item)?);
+            }
+            match last {
+                Some(last) => start = Some(last),
                 None => return Ok(all),
             }
         }
     }
 
-    /// Puts whole items with BatchWriteItem, 25 a request and `parallel` requests in flight;
-    /// unprocessed or throttled writes are retried with backoff. Unconditional: for bulk writes
-    /// that replace items (a forecast run's results, bulk loads). Returns the number written.
-    pub async fn put_batch(&self, items: Vec<Item>, parallel: usize) -> Result<usize, StoreError> {
+    /// Puts whole records with BatchWriteItem, 25 a request and `parallel` requests in flight;
+    /// unprocessed or throttled writes are retried under the store's one retry policy.
+    /// Unconditional: for bulk writes that replace items (a forecast run's results, bulk loads).
+    /// Returns the number written.
+    pub(crate) async fn put_batch(&self, items: Vec<Item>, parallel: usize) -> Result<usize, StoreError> {
         let mut batches: Vec<Vec<WriteRequest>> = Vec::with_capacity(items.len().div_ceil(BATCH_WRITE_MAX));
         for item in items {
             let put = PutRequest::builder().set_item(Some(item)).build().map_err(unavailable)?;
@@ -317,127 +381,48 @@ impl Table {
     }
 
     async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<usize, StoreError> {
-        const ATTEMPTS: u32 = 8;
         let total = batch.len();
-        let mut pending = batch;
-        for attempt in 1..=ATTEMPTS {
+        let pending = std::sync::Mutex::new(batch);
+        retry::store_retry(|| async {
+            let sending = pending.lock().expect("batch lock").clone();
             let out = self
                 .client
                 .batch_write_item()
-                .set_request_items(Some(HashMap::from([(self.name().to_string(), pending.clone())])))
+                .set_request_items(Some(HashMap::from([(self.name().to_string(), sending)])))
                 .send()
-                .await;
-            let unprocessed = match out {
-                Ok(out) => out.unprocessed_items.and_then(|mut m| m.remove(self.name())).unwrap_or_default(),
-                // Throttled as a whole: the batch is tried again like unprocessed items.
-                Err(e) if attempt < ATTEMPTS && is_throttling(&e) => pending,
-                Err(e) => return Err(from_sdk(e)),
-            };
+                .await
+                .map_err(from_sdk)?;
+            let unprocessed = out.unprocessed_items.and_then(|mut m| m.remove(self.name())).unwrap_or_default();
             if unprocessed.is_empty() {
                 return Ok(total);
             }
-            pending = unprocessed;
-            tokio::time::sleep(std::time::Duration::from_millis(25 * 2u64.pow(attempt.min(6)))).await;
+            let left = unprocessed.len();
+            *pending.lock().expect("batch lock") = unprocessed;
+            Err(StoreError::Throttled(format!("{left} of {total} batch writes unprocessed")))
+        })
+        .await
+    }
+
+    /// Applies every step of `tx` or none. A failed condition names its step; a transaction
+    /// cancelled only because another one was touching the same items at that moment changed
+    /// nothing and is tried again under the store's retry policy.
+    pub async fn commit(&self, tx: Tx) -> Result<(), StoreError> {
+        if tx.is_empty() {
+            return Ok(());
         }
-        Err(unavailable(format!("{} items still unprocessed after {ATTEMPTS} attempts", pending.len())))
-    }
-
-    /// A transactional put of a record.
-    pub fn tx_put<T: Serialize>(
-        &self,
-        key: &Key,
-        index: Option<&IndexKey>,
-        record: &T,
-        condition: Option<Expr>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let (expr, names, values) = split(condition);
-        let put = Put::builder()
-            .table_name(self.name())
-            .set_item(Some(to_item(key, index, record)?))
-            .set_condition_expression(expr)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// A transactional update.
-    pub fn tx_update(&self, key: &Key, change: Change) -> Result<TransactWriteItem, StoreError> {
-        let (names, values) = change.merged();
-        let update = Update::builder()
-            .table_name(self.name())
-            .set_key(Some(key_item(key)))
-            .update_expression(change.update.expression)
-            .set_condition_expression(change.condition.map(|c| c.expression))
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// A transactional delete.
-    pub fn tx_delete(&self, key: &Key, condition: Option<Expr>) -> Result<TransactWriteItem, StoreError> {
-        let (expr, names, values) = split(condition);
-        let delete = Delete::builder()
-            .table_name(self.name())
-            .set_key(Some(key_item(key)))
-            .set_condition_expression(expr)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
-    /// A condition on an item the transaction does not write.
-    pub fn tx_check(&self, key: &Key, condition: Expr) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(self.name())
-            .set_key(Some(key_item(key)))
-            .condition_expression(&condition.expression)
-            .set_expression_attribute_names(condition.names_opt())
-            .set_expression_attribute_values(condition.values_opt())
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-
-    /// Applies every write or none. A failed condition reports the index of its write.
-    /// A transaction cancelled only because another one was touching the same items at that
-    /// moment is tried again (it changed nothing), a few times with growing pauses.
-    pub async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        const ATTEMPTS: u32 = 4;
-        let mut attempt = 1;
-        loop {
+        let (steps, writes) = tx.into_parts();
+        retry::store_retry(|| async {
             let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
-            let Err(err) = result else { return Ok(()) };
-            let reasons: Vec<Option<String>> = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    c.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
-                }
-                _ => Vec::new(),
-            };
-            if let Some(index) = reasons.iter().position(|code| code.as_deref() == Some("ConditionalCheckFailed")) {
-                return Err(StoreError::TransactionConflict { index });
-            }
-            let busy = reasons.iter().any(|code| code.as_deref() == Some("TransactionConflict"));
-            if !busy || attempt == ATTEMPTS {
-                return Err(from_sdk(err));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(15 * u64::from(attempt * attempt))).await;
-            attempt += 1;
-        }
+            result.map(|_| ()).map_err(|e| crate::error::from_transaction(e, &steps))
+        })
+        .await
     }
 }
 
-fn split(condition: Option<Expr>) -> (Option<String>, Names, Values) {
-    match condition {
-        Some(c) => {
-            let (names, values) = (c.names_opt(), c.values_opt());
-            (Some(c.expression), names, values)
-        }
-        None => (None, None, None),
-    }
+/// The key attributes of an item as a last-evaluated key names them: the table's keys, plus the
+/// index's when the query reads the index.
+fn key_attributes(item: &Item, on_index: bool) -> Item {
+    let names: &[&str] =
+        if on_index { &[keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK] } else { &[keys::PK, keys::SK] };
+    names.iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
 }

@@ -11,13 +11,10 @@ use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::values::code;
 use stockyard_http::error::ErrorBody;
-use stockyard_http::request::{json_body, path};
 use stockyard_http::response::{json, ok};
-use stockyard_http::vendor_access::authorize;
-use stockyard_http::{ApiDeps, ApiError, Body, Principal, Request, Response};
+use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::demand::{self, DemandSettingsRecord};
-use stockyard_store::keys;
-use stockyard_store::locations::LocationRecord;
+use stockyard_store::locations;
 use utoipa::ToSchema;
 
 use crate::job::{self, RunSummary};
@@ -140,17 +137,9 @@ pub fn settings_record(
 
 /// Authorises a demand write and checks that the location is the vendor's, both reads at once;
 /// a refusal wins over a missing location, so strangers learn nothing about the vendor's locations.
-async fn authorize_at_location(
-    deps: &ApiDeps,
-    me: &Principal,
-    vendor_id: VendorId,
-    location_id: LocationId,
-) -> Result<(), ApiError> {
-    let location_key = keys::location(vendor_id, location_id);
-    let (access, location) = tokio::join!(
-        authorize(&deps.table, me, vendor_id, VendorPermission::InventoryWrite),
-        deps.table.get::<LocationRecord>(&location_key)
-    );
+async fn authorize_at_location(cx: &Ctx<'_>, vendor_id: VendorId, location_id: LocationId) -> Result<(), ApiError> {
+    let (access, location) =
+        tokio::join!(cx.vendor(VendorPermission::InventoryWrite), locations::get(cx.table(), vendor_id, location_id));
     access?;
     match location? {
         Some(_) => Ok(()),
@@ -165,14 +154,13 @@ async fn authorize_at_location(
     responses((status = 200, body = DemandSettingsView), (status = 403, body = ErrorBody),
               (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let location_id = path(&req, "locationId", LocationId::parse)?;
-    let sku = path(&req, "sku", sku)?;
-    let body: DemandSettingsRequest = json_body(&req)?;
+    let cx = Ctx::new(deps, &req)?;
+    let (vendor_id, location_id) = (cx.vendor_id()?, cx.path("locationId", LocationId::parse)?);
+    let sku = cx.path("sku", sku)?;
+    let body: DemandSettingsRequest = cx.body()?;
     let record = settings_record(vendor_id, location_id, sku, &body)?;
-    authorize_at_location(deps, &me, vendor_id, location_id).await?;
-    demand::put_settings(&deps.table, &record).await?;
+    authorize_at_location(&cx, vendor_id, location_id).await?;
+    demand::put_settings(cx.table(), &record).await?;
     Ok(ok(&DemandSettingsView::from(record)))
 }
 
@@ -244,14 +232,13 @@ pub fn sales_days(body: &RecordSalesRequest, today: NaiveDate) -> Result<Vec<(Na
     responses((status = 200, body = RecordSalesResponse), (status = 403, body = ErrorBody),
               (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let location_id = path(&req, "locationId", LocationId::parse)?;
-    let sku = path(&req, "sku", sku)?;
-    let body: RecordSalesRequest = json_body(&req)?;
+    let cx = Ctx::new(deps, &req)?;
+    let (vendor_id, location_id) = (cx.vendor_id()?, cx.path("locationId", LocationId::parse)?);
+    let sku = cx.path("sku", sku)?;
+    let body: RecordSalesRequest = cx.body()?;
     let days = sales_days(&body, Utc::now().date_naive())?;
-    authorize_at_location(deps, &me, vendor_id, location_id).await?;
-    let years_written = demand::set_daily_units(&deps.table, vendor_id, location_id, &sku, &days).await?;
+    authorize_at_location(&cx, vendor_id, location_id).await?;
+    let years_written = demand::set_daily_units(cx.table(), vendor_id, location_id, &sku, &days).await?;
     Ok(ok(&RecordSalesResponse { location_id, sku, days_written: days.len(), years_written }))
 }
 
@@ -264,11 +251,10 @@ pub const MAX_SYNC_SERIES: usize = 20_000;
     responses((status = 201, body = RunSummary), (status = 403, body = ErrorBody),
               (status = 422, description = "run_too_large: the vendor is forecast nightly only", body = ErrorBody)))]
 pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::InventoryWrite).await?;
+    let cx = Ctx::new(deps, &req)?;
+    let vendor_id = cx.vendor(VendorPermission::InventoryWrite).await?.id();
     let started = Instant::now();
-    let settings = demand::all_settings(&deps.table, vendor_id).await?;
+    let settings = demand::all_settings(cx.table(), vendor_id).await?;
     let series = settings.len();
     if series > MAX_SYNC_SERIES {
         return Err(ApiError::unprocessable(
@@ -279,7 +265,7 @@ pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Respons
             ),
         ));
     }
-    let summary = job::run_settings(&deps.table, vendor_id, settings, job::default_as_of(), "api", started)
+    let summary = job::run_settings(cx.table(), vendor_id, settings, job::default_as_of(), "api", started)
         .await
         .map_err(ApiError::internal)?;
     Ok(json(StatusCode::CREATED, &summary))

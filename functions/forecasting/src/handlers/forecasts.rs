@@ -7,17 +7,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_analytics::Model;
 use stockyard_analytics::replenish::Risk;
-use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_domain::ids::{ForecastRunId, LocationId};
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::values::code;
 use stockyard_http::error::ErrorBody;
-use stockyard_http::request::{page_request, path, query};
 use stockyard_http::response::ok;
-use stockyard_http::vendor_access::authorize;
-use stockyard_http::{ApiDeps, ApiError, Body, ListResponse, Request, Response};
+use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::demand::{self, ForecastRecord};
-use stockyard_store::keys;
-use stockyard_store::locations::LocationRecord;
+use stockyard_store::locations;
 use utoipa::ToSchema;
 
 use super::demand::sku;
@@ -102,8 +99,8 @@ impl From<ForecastRecord> for ForecastView {
     }
 }
 
-fn risk_filter(req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(name) = query(req, "risk") else { return Ok(None) };
+fn risk_filter(cx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
+    let Some(name) = cx.query("risk") else { return Ok(None) };
     let known = [Risk::StockOut, Risk::Overstock, Risk::None].map(risk_name);
     if known.contains(&name.as_str()) {
         Ok(Some(name))
@@ -112,8 +109,8 @@ fn risk_filter(req: &Request) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn model_filter(req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(name) = query(req, "model") else { return Ok(None) };
+fn model_filter(cx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
+    let Some(name) = cx.query("model") else { return Ok(None) };
     let known: Vec<&str> = Model::all().iter().map(Model::name).collect();
     if known.contains(&name.as_str()) {
         Ok(Some(name))
@@ -128,14 +125,13 @@ fn model_filter(req: &Request) -> Result<Option<String>, ApiError> {
            ("model" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<ForecastView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_forecasts(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let mut page = page_request(&req, false)?;
+    let cx = Ctx::new(deps, &req)?;
+    let mut page = cx.page(false)?;
     page.newest_first = false;
-    let location = query(&req, "location_id").map(|l| LocationId::parse("location_id", &l)).transpose()?;
-    let (risk, model) = (risk_filter(&req)?, model_filter(&req)?);
-    authorize(&deps.table, &me, vendor_id, VendorPermission::DemandRead).await?;
-    let found = demand::forecasts(&deps.table, vendor_id, location, risk.as_deref(), model.as_deref(), &page).await?;
+    let location = cx.query_as("location_id", LocationId::parse)?;
+    let (risk, model) = (risk_filter(&cx)?, model_filter(&cx)?);
+    let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
+    let found = demand::forecasts(cx.table(), vendor_id, location, risk.as_deref(), model.as_deref(), &page).await?;
     Ok(ok(&ListResponse::from(found.map(ForecastView::from))))
 }
 
@@ -152,18 +148,11 @@ pub struct SkuForecastResponse {
     responses((status = 200, body = SkuForecastResponse), (status = 403, body = ErrorBody),
               (status = 404, description = "no forecast for this SKU yet", body = ErrorBody)))]
 pub async fn get_sku_forecast(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let sku = path(&req, "sku", sku)?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::DemandRead).await?;
-    let locations: Vec<LocationId> = deps
-        .table
-        .query_all::<LocationRecord>(&keys::locations_of(vendor_id))
-        .await?
-        .into_iter()
-        .map(|l| l.id)
-        .collect();
-    let found = demand::forecasts_of_sku(&deps.table, vendor_id, &locations, &sku).await?;
+    let cx = Ctx::new(deps, &req)?;
+    let sku = cx.path("sku", sku)?;
+    let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
+    let at: Vec<LocationId> = locations::all(cx.table(), vendor_id).await?.into_iter().map(|l| l.id).collect();
+    let found = demand::forecasts_of_sku(cx.table(), vendor_id, &at, &sku).await?;
     if found.is_empty() {
         return Err(ApiError::NotFound("forecast"));
     }
@@ -241,17 +230,17 @@ pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
     params(("vendorId" = String, Path), ("supplier" = Option<String>, Query)),
     responses((status = 200, body = ReplenishmentResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_replenishment(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let supplier = query(&req, "supplier").map(|s| code("supplier", &s, 40)).transpose()?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::DemandRead).await?;
-    let actionable = demand::actionable(&deps.table, vendor_id, supplier.as_deref()).await?;
+    let cx = Ctx::new(deps, &req)?;
+    let supplier = cx.query_as("supplier", |field, raw| code(field, raw, 40))?;
+    let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
+    let actionable = demand::actionable(cx.table(), vendor_id, supplier.as_deref()).await?;
     Ok(ok(&replenishment(&actionable)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stockyard_domain::ids::VendorId;
 
     fn forecast(supplier: &str, sku: &str, order_qty: f64, risk: &str) -> ForecastRecord {
         ForecastRecord {

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use lambda_http::http::StatusCode;
+use stockyard_domain::account::User;
 use stockyard_domain::ids::{TokenFamilyId, UserId};
 use stockyard_domain::password;
 use stockyard_domain::roles::PlatformRole;
@@ -11,29 +12,29 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::{commit, idempotent};
 use stockyard_http::request::json_body;
 use stockyard_http::{ApiError, Body, Request, Response, json, no_content};
-use stockyard_store::identity::{
-    RefreshTokenRecord, RefreshTokenStatus, TokenFamilyRecord, UserEmailRecord, UserRecord,
-};
-use stockyard_store::table::{Change, Expr};
-use stockyard_store::{StoreError, Table, keys, sign_in};
+use stockyard_store::sessions::{self, RefreshTokenRecord, RefreshTokenStatus, TokenFamilyRecord};
+use stockyard_store::users::{self, UserRecord};
+use stockyard_store::{StoreError, Tx, sign_in};
 
-use crate::dto::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, UserView};
+use crate::dto::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::{AuthDeps, tokens};
 
-/// The two writes that create an account: the email claim (index 0) and the user.
-fn account_writes(
-    table: &Table,
-    user: &UserRecord,
-) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
-    Ok(vec![
-        table.tx_put(
-            &keys::user_email(&user.email),
-            None,
-            &UserEmailRecord { user_id: user.id },
-            Some(Expr::not_exists()),
-        )?,
-        table.tx_put(&keys::user(user.id), Some(&keys::user_listing(user.id)), user, Some(Expr::not_exists()))?,
-    ])
+fn new_account(email: Email, name: String, password_hash: String, roles: Vec<PlatformRole>) -> UserRecord {
+    let now = Utc::now();
+    UserRecord {
+        user: User {
+            id: UserId::generate(),
+            email,
+            name,
+            phone: None,
+            roles,
+            vendor_id: None,
+            vendor_role: None,
+            created_at: now,
+            updated_at: now,
+        },
+        password_hash,
+    }
 }
 
 fn email_taken() -> ApiError {
@@ -43,7 +44,7 @@ fn email_taken() -> ApiError {
 /// Create a customer account.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
-    responses((status = 201, body = UserView), (status = 409, description = "email_taken", body = ErrorBody),
+    responses((status = 201, body = User), (status = 409, description = "email_taken", body = ErrorBody),
               (status = 422, description = "invalid_field", body = ErrorBody)))]
 pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RegisterRequest = json_body(&req)?;
@@ -54,21 +55,10 @@ pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, A
         if deps.admin.as_ref().is_some_and(|a| a.email == email) {
             return Err(email_taken());
         }
-        let now = Utc::now();
-        let user = UserRecord {
-            id: UserId::generate(),
-            email,
-            name,
-            phone: None,
-            password_hash: password::hash(&body.password).map_err(ApiError::internal)?,
-            roles: vec![PlatformRole::Customer],
-            vendor_id: None,
-            vendor_role: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let writes = account_writes(&deps.api.table, &user)?;
-        commit(&deps.api.table, writes, key, StatusCode::CREATED, &UserView::from(user), |_| email_taken()).await
+        let hash = password::hash(&body.password).map_err(ApiError::internal)?;
+        let record = new_account(email, name, hash, vec![PlatformRole::Customer]);
+        let tx = users::create(&deps.api.table, &record)?;
+        commit(&deps.api.table, tx, key, StatusCode::CREATED, &record.user, |_| email_taken()).await
     })
     .await
 }
@@ -79,42 +69,21 @@ async fn bootstrap_admin(deps: &AuthDeps, email: &Email, password: &str) -> Resu
     if !password::verify(password, &admin.password_hash) {
         return Ok(None);
     }
-    let now = Utc::now();
-    let user = UserRecord {
-        id: UserId::generate(),
-        email: email.clone(),
-        name: "Administrator".into(),
-        phone: None,
-        password_hash: admin.password_hash.clone(),
-        roles: vec![PlatformRole::Customer, PlatformRole::Admin],
-        vendor_id: None,
-        vendor_role: None,
-        created_at: now,
-        updated_at: now,
-    };
-    match deps.api.table.transact(account_writes(&deps.api.table, &user)?).await {
+    let roles = vec![PlatformRole::Customer, PlatformRole::Admin];
+    let record = new_account(email.clone(), "Administrator".into(), admin.password_hash.clone(), roles);
+    match deps.api.table.commit(users::create(&deps.api.table, &record)?).await {
         Ok(()) => {
-            tracing::info!(user_id = %user.id, "administrator account created from configuration");
-            Ok(Some(user))
+            tracing::info!(user_id = %record.user.id, "administrator account created from configuration");
+            Ok(Some(record))
         }
         // Another sign-in created it at the same moment: use that one.
-        Err(StoreError::TransactionConflict { .. }) => find_by_email(&deps.api.table, email).await,
+        Err(StoreError::Conflict { .. }) => Ok(users::find_by_email(&deps.api.table, email).await?),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn find_by_email(table: &Table, email: &Email) -> Result<Option<UserRecord>, ApiError> {
-    let Some(pointer) = table.get::<UserEmailRecord>(&keys::user_email(email)).await? else { return Ok(None) };
-    Ok(table.get::<UserRecord>(&keys::user(pointer.user_id)).await?)
-}
-
-/// Issues an access token and a new refresh token in `family`.
-async fn issue(
-    deps: &AuthDeps,
-    user: UserRecord,
-    family: TokenFamilyId,
-    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
-) -> Result<(TokenResponse, Vec<aws_sdk_dynamodb::types::TransactWriteItem>), ApiError> {
+/// Issues an access token and a new refresh token in `family`; the caller stores the token record.
+fn issue(deps: &AuthDeps, user: User, family: TokenFamilyId) -> Result<(TokenResponse, RefreshTokenRecord), ApiError> {
     let issuer = deps
         .issuer
         .as_ref()
@@ -133,23 +102,22 @@ async fn issue(
     let (refresh_token, hash) = tokens::new_refresh_token().map_err(ApiError::internal)?;
     let expires_at = (now + tokens::REFRESH_TTL).timestamp();
     let record = RefreshTokenRecord {
+        token_hash: hash,
         user_id: user.id,
         family_id: family,
         status: RefreshTokenStatus::Active,
         created_at: now,
         expires_at,
     };
-    let mut writes = extra;
-    writes.push(deps.api.table.tx_put(&keys::refresh_token(&hash), None, &record, Some(Expr::not_exists()))?);
     let response = TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: issuer.ttl.num_seconds(),
         refresh_token,
         refresh_expires_in: tokens::REFRESH_TTL.num_seconds(),
-        user: user.into(),
+        user,
     };
-    Ok((response, writes))
+    Ok((response, record))
 }
 
 fn invalid_credentials() -> ApiError {
@@ -172,10 +140,7 @@ pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiE
         return Err(ApiError::invalid("password", "is required"));
     }
     let table = &deps.api.table;
-    let (failures, found) = tokio::try_join!(
-        async { Ok::<_, ApiError>(sign_in::find(table, &email).await?) },
-        find_by_email(table, &email)
-    )?;
+    let (failures, found) = tokio::try_join!(sign_in::find(table, &email), users::find_by_email(table, &email))?;
     let now = Utc::now();
     if let Some(until) = failures.as_ref().and_then(|f| f.locked_until(now, MAX_FAILED_SIGN_INS, FAILURE_WINDOW)) {
         return Err(ApiError::TooManyRequests {
@@ -185,7 +150,7 @@ pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiE
         });
     }
     let user = match found {
-        Some(user) if password::verify(&body.password, &user.password_hash) => Some(user),
+        Some(record) if password::verify(&body.password, &record.password_hash) => Some(record),
         Some(_) => None,
         None => bootstrap_admin(deps, &email, &body.password).await?.or_else(|| {
             password::verify_against_nothing(&body.password);
@@ -199,32 +164,20 @@ pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiE
     if failures.is_some() {
         sign_in::clear(table, &email).await?;
     }
-    let family = TokenFamilyId::generate();
-    let family_record = TokenFamilyRecord {
-        user_id: user.id,
+    let family = TokenFamilyRecord {
+        family_id: TokenFamilyId::generate(),
+        user_id: user.user.id,
         revoked: false,
         created_at: now,
         expires_at: (now + tokens::REFRESH_TTL).timestamp(),
     };
-    let family_write =
-        deps.api.table.tx_put(&keys::token_family(family), None, &family_record, Some(Expr::not_exists()))?;
-    let (response, writes) = issue(deps, user, family, vec![family_write]).await?;
-    deps.api.table.transact(writes).await?;
+    let (response, token) = issue(deps, user.user, family.family_id)?;
+    table.commit(sessions::start(table, &family, &token)?).await?;
     Ok(json(StatusCode::OK, &response))
 }
 
 fn revoked_session() -> ApiError {
     ApiError::Unauthorized("refresh token is invalid, expired or revoked; sign in again".into())
-}
-
-async fn revoke_family(table: &Table, family: TokenFamilyId) -> Result<(), ApiError> {
-    let change =
-        Change::new(Expr::new("SET revoked = :t").value(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true)))
-            .when(Expr::exists());
-    match table.update::<TokenFamilyRecord>(&keys::token_family(family), change).await {
-        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Exchange a refresh token for a new access token and refresh token. Each refresh token works
@@ -239,33 +192,25 @@ pub async fn refresh(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Ap
     let table = &deps.api.table;
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     let now = Utc::now();
-    let Some(token) = table.get::<RefreshTokenRecord>(&keys::refresh_token(&hash)).await? else {
+    let Some(token) = sessions::token(table, &hash).await? else {
         return Err(revoked_session());
     };
     if token.status == RefreshTokenStatus::Rotated {
         tracing::warn!(user_id = %token.user_id, "a used refresh token was presented again; revoking its session");
-        revoke_family(table, token.family_id).await?;
+        sessions::revoke(table, token.family_id).await?;
         return Err(revoked_session());
     }
-    let family = table.get::<TokenFamilyRecord>(&keys::token_family(token.family_id)).await?;
+    let family = sessions::family(table, token.family_id).await?;
     if token.expires_at <= now.timestamp() || family.is_none_or(|f| f.revoked) {
         return Err(revoked_session());
     }
     let user = super::load_user(table, token.user_id).await.map_err(|_| revoked_session())?;
-    let rotate = table.tx_update(
-        &keys::refresh_token(&hash),
-        Change::new(Expr::new("SET #status = :rotated").name("#status", "status").str(":rotated", "rotated"))
-            .when(Expr::new("#status = :active").name("#status", "status").str(":active", "active")),
-    )?;
-    let family_alive = table.tx_check(
-        &keys::token_family(token.family_id),
-        Expr::new("revoked = :f").value(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
-    )?;
-    let (response, writes) = issue(deps, user, token.family_id, vec![rotate, family_alive]).await?;
-    match table.transact(writes).await {
+    let (response, next) = issue(deps, user.user, token.family_id)?;
+    let tx: Tx = sessions::rotate(table, &token, &next)?;
+    match table.commit(tx).await {
         Ok(()) => Ok(json(StatusCode::OK, &response)),
         // Used by a concurrent refresh, or the session was revoked meanwhile.
-        Err(StoreError::TransactionConflict { .. }) => Err(revoked_session()),
+        Err(StoreError::Conflict { .. }) => Err(revoked_session()),
         Err(e) => Err(e.into()),
     }
 }
@@ -280,8 +225,8 @@ pub async fn revoke(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Api
     }
     let table = &deps.api.table;
     let hash = tokens::hash_refresh_token(&body.refresh_token);
-    if let Some(token) = table.get::<RefreshTokenRecord>(&keys::refresh_token(&hash)).await? {
-        revoke_family(table, token.family_id).await?;
+    if let Some(token) = sessions::token(table, &hash).await? {
+        sessions::revoke(table, token.family_id).await?;
     }
     Ok(no_content())
 }

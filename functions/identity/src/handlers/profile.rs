@@ -1,54 +1,37 @@
 //! The signed-in user's own profile.
 
-use chrono::Utc;
+use stockyard_domain::account::User;
 use stockyard_domain::values::{bounded_text, phone};
 use stockyard_http::error::ErrorBody;
-use stockyard_http::request::json_body;
 use stockyard_http::response::ok;
-use stockyard_http::{ApiDeps, ApiError, Body, Request, Response};
-use stockyard_store::identity::UserRecord;
-use stockyard_store::table::{Change, Expr};
-use stockyard_store::{StoreError, keys};
+use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
+use stockyard_store::users::{self, ProfileChange};
 
-use crate::dto::{UpdateProfileRequest, UserView};
+use crate::dto::UpdateProfileRequest;
 
 /// My profile.
 #[utoipa::path(get, path = "/me", tag = "profile", security(("bearer" = [])),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn get_profile(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let user = super::load_user(&deps.table, me.user_id).await?;
-    Ok(ok(&UserView::from(user)))
+    let cx = Ctx::new(deps, &req)?;
+    let user = super::load_user(cx.table(), cx.caller.user_id).await?;
+    Ok(ok(&user.user))
 }
 
-/// Change my name or phone number.
+/// Change my name or phone number. The name the vendor I belong to sees changes with it.
 #[utoipa::path(patch, path = "/me", tag = "profile", security(("bearer" = [])), request_body = UpdateProfileRequest,
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_profile(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let body: UpdateProfileRequest = json_body(&req)?;
-    let mut set = vec!["updated_at = :now".to_string()];
-    let mut remove = vec![];
-    let mut update = Expr::default().str(":now", Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
-    if let Some(name) = &body.name {
-        update = update.str(":name", bounded_text("name", name, 1, 100)?).name("#name", "name");
-        set.push("#name = :name".into());
-    }
-    match body.phone.as_deref().map(str::trim) {
-        None => {}
-        Some("") => remove.push("phone"),
-        Some(raw) => {
-            update = update.str(":phone", phone("phone", raw)?);
-            set.push("phone = :phone".into());
-        }
-    }
-    update.expression = format!("SET {}", set.join(", "));
-    if !remove.is_empty() {
-        update.expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-    }
-    match deps.table.update::<UserRecord>(&keys::user(me.user_id), Change::new(update).when(Expr::exists())).await {
-        Ok(user) => Ok(ok(&UserView::from(user))),
-        Err(StoreError::ConditionFailed) => Err(ApiError::NotFound("user")),
-        Err(e) => Err(e.into()),
-    }
+    let cx = Ctx::new(deps, &req)?;
+    let body: UpdateProfileRequest = cx.body()?;
+    let change = ProfileChange {
+        name: body.name.as_deref().map(|n| bounded_text("name", n, 1, 100)).transpose()?,
+        phone: match body.phone.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(raw) => Some(Some(phone("phone", raw)?)),
+        },
+    };
+    let user = users::update_profile(cx.table(), cx.caller.user_id, &change).await?;
+    Ok(ok(&user.ok_or(ApiError::NotFound("user"))?))
 }

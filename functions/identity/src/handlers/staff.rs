@@ -1,27 +1,22 @@
 //! A vendor's staff: invitations by email, acceptance by the invitee, role changes and removal.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{Duration, Utc};
 use lambda_http::http::StatusCode;
-use stockyard_domain::ids::{EmailId, InvitationId, UserId, VendorId};
+use stockyard_domain::ids::{EmailId, InvitationId, UserId};
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::values::Email;
+use stockyard_domain::vendor::{InvitationStatus, Member};
 use stockyard_http::error::ErrorBody;
-use stockyard_http::idempotency::{commit, idempotent};
-use stockyard_http::request::{json_body, page_request, path, query};
+use stockyard_http::idempotency::commit;
 use stockyard_http::response::ok;
-use stockyard_http::vendor_access::authorize;
-use stockyard_http::{ApiDeps, ApiError, Body, ListResponse, Request, Response, no_content};
+use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response, no_content};
 use stockyard_messaging::EmailMessage;
-use stockyard_store::identity::{
-    InvitationGuardRecord, InvitationRecord, InvitationStatus, MemberRecord, UserEmailRecord,
-};
 use stockyard_store::outbox::{self, OutboxRecord};
-use stockyard_store::table::{Change, Expr};
-use stockyard_store::{PageRequest, StoreError, Table, keys};
+use stockyard_store::vendors::{self, InvitationRecord, InvitationState};
+use stockyard_store::{StoreError, Table, users};
 
 use crate::InviteDeps;
-use crate::dto::{InvitationView, InviteStaffRequest, MemberView, UpdateStaffRoleRequest};
+use crate::dto::{InvitationView, InviteStaffRequest, UpdateStaffRoleRequest};
 
 /// How long an invitation can be accepted.
 pub const INVITATION_VALIDITY: Duration = Duration::days(7);
@@ -29,14 +24,13 @@ pub const INVITATION_VALIDITY: Duration = Duration::days(7);
 /// A vendor's members, owner included.
 #[utoipa::path(get, path = "/vendors/{vendorId}/staff", tag = "staff", security(("bearer" = [])),
     params(("vendorId" = String, Path), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = ListResponse<MemberView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ListResponse<Member>), (status = 403, body = ErrorBody)))]
 pub async fn list_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let page = page_request(&req, false)?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::Read).await?;
-    let members = deps.table.query::<MemberRecord>(&keys::members_of(vendor_id), &page, None).await?;
-    Ok(ok(&ListResponse::from(members.map(MemberView::from))))
+    let cx = Ctx::new(deps, &req)?;
+    let page = cx.page(false)?;
+    let vendor = cx.vendor(VendorPermission::Read).await?;
+    let members = vendors::members(cx.table(), vendor.id(), &page).await?;
+    Ok(ok(&ListResponse::from(members)))
 }
 
 fn invitation_email(invitation: &InvitationRecord) -> EmailMessage {
@@ -57,6 +51,10 @@ fn invitation_email(invitation: &InvitationRecord) -> EmailMessage {
     }
 }
 
+fn already_invited() -> ApiError {
+    ApiError::conflict_on("already_invited", "email", "this email already has a pending invitation to the vendor")
+}
+
 /// Invite someone by email to join the vendor's staff with a role (owner only). They receive an email.
 #[utoipa::path(post, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = [])),
     request_body = InviteStaffRequest,
@@ -64,17 +62,15 @@ fn invitation_email(invitation: &InvitationRecord) -> EmailMessage {
     responses((status = 201, body = InvitationView), (status = 403, body = ErrorBody),
               (status = 409, description = "already_member or already_invited", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let table = &deps.api.table;
-    let me = deps.api.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let body: InviteStaffRequest = json_body(&req)?;
+    let cx = Ctx::new(&deps.api, &req)?;
+    let vendor_id = cx.vendor_id()?;
+    let body: InviteStaffRequest = cx.body()?;
     let email = Email::parse("email", &body.email)?;
     let role = VendorRole::parse_staff("role", &body.role)?;
-    let access = authorize(table, &me, vendor_id, VendorPermission::Manage).await?;
-    idempotent(&req, &me.user_id.to_string(), table, async |key| {
-        let existing_user = table.get::<UserEmailRecord>(&keys::user_email(&email)).await?;
-        if let Some(pointer) = existing_user
-            && table.get::<MemberRecord>(&keys::member(vendor_id, pointer.user_id)).await?.is_some()
+    let access = cx.vendor(VendorPermission::Manage).await?;
+    cx.idempotent(async |key| {
+        if let Some(user) = users::find_by_email(cx.table(), &email).await?
+            && vendors::member(cx.table(), vendor_id, user.user.id).await?.is_some()
         {
             return Err(ApiError::conflict_on(
                 "already_member",
@@ -90,7 +86,7 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
             email: email.clone(),
             role,
             status: InvitationStatus::Pending,
-            invited_by: me.user_id,
+            invited_by: cx.caller.user_id,
             created_at: now,
             expires_on: now + INVITATION_VALIDITY,
             accepted_at: None,
@@ -102,70 +98,45 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
             body: serde_json::to_string(&message).map_err(ApiError::internal)?,
             created_at: now,
         };
-        let guard =
-            InvitationGuardRecord { invitation_id: invitation.id, expires_at: invitation.expires_on.timestamp() };
-        let writes = vec![
-            table.tx_put(
-                &keys::pending_invitation_guard(vendor_id, &email),
-                None,
-                &guard,
-                Some(Expr::new("attribute_not_exists(PK) OR expires_at < :now").num(":now", now.timestamp())),
-            )?,
-            table.tx_put(
-                &keys::invitation(vendor_id, invitation.id),
-                Some(&keys::invitation_for_invitee(&email, invitation.id)),
-                &invitation,
-                Some(Expr::not_exists()),
-            )?,
-            outbox::put(table, &outbox_record)?,
-        ];
-        let response = commit(table, writes, key, StatusCode::CREATED, &InvitationView::new(invitation, now), |_| {
-            ApiError::conflict_on(
-                "already_invited",
-                "email",
-                "this email already has a pending invitation to the vendor",
-            )
-        })
-        .await?;
-        // Committed (a replay never gets here): publish now; if this fails the relay publishes it.
-        match deps.emails.publish_raw(&outbox_record.body).await {
-            Ok(()) => {
-                if let Err(e) = outbox::remove(table, outbox_record.id).await {
-                    tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
-        }
+        let mut tx = vendors::invite(cx.table(), &invitation)?;
+        outbox::enqueue(&mut tx, &outbox_record)?;
+        let view = InvitationView::new(invitation, now);
+        let response = commit(cx.table(), tx, key, StatusCode::CREATED, &view, |_| already_invited()).await?;
+        publish(deps, cx.table(), &outbox_record).await;
         Ok(response)
     })
     .await
 }
 
-fn parse_status_filter(req: &Request) -> Result<Option<String>, ApiError> {
-    match query(req, "status") {
-        None => Ok(None),
-        Some(s) if ["pending", "accepted", "expired"].contains(&s.as_str()) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid("status", "must be pending, accepted or expired")),
+/// Committed (a replay never gets here): publish now; if this fails the relay publishes it.
+async fn publish(deps: &InviteDeps, table: &Table, record: &OutboxRecord) {
+    match deps.emails.publish_raw(&record.body).await {
+        Ok(()) => {
+            if let Err(e) = outbox::remove(table, record.id).await {
+                tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
     }
 }
 
-fn views(records: Vec<InvitationRecord>, status: Option<&str>) -> Vec<InvitationView> {
+fn page_of_views(page: stockyard_store::Page<InvitationRecord>) -> ListResponse<InvitationView> {
     let now = Utc::now();
-    records.into_iter().map(|r| InvitationView::new(r, now)).filter(|v| status.is_none_or(|s| v.status == s)).collect()
+    ListResponse::from(page.map(|r| InvitationView::new(r, now)))
 }
 
-/// The vendor's invitations, newest first (owner only). `?status=pending|accepted|expired`.
+/// The vendor's invitations, newest first (owner only). `?status=pending|accepted|expired`; a
+/// filtered page reads on until it is full, within a read budget (then `partial` is true).
 #[utoipa::path(get, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = [])),
     params(("vendorId" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<InvitationView>), (status = 403, body = ErrorBody)))]
 pub async fn list_vendor_invitations(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let page = page_request(&req, true)?;
-    let status = parse_status_filter(&req)?;
-    authorize(&deps.table, &me, vendor_id, VendorPermission::ReadInvitations).await?;
-    let found = deps.table.query::<InvitationRecord>(&keys::invitations_of(vendor_id), &page, None).await?;
-    Ok(ok(&ListResponse { items: views(found.items, status.as_deref()), next_cursor: found.next_cursor }))
+    let cx = Ctx::new(deps, &req)?;
+    let page = cx.page(true)?;
+    let state = cx.query_as("status", InvitationState::parse)?;
+    let vendor = cx.vendor(VendorPermission::ReadInvitations).await?;
+    let found = vendors::invitations_of(cx.table(), vendor.id(), state, &page).await?;
+    Ok(ok(&page_of_views(found)))
 }
 
 /// Invitations sent to my email address, newest first. `?status=pending|accepted|expired`.
@@ -173,84 +144,55 @@ pub async fn list_vendor_invitations(deps: &ApiDeps, req: Request) -> Result<Res
     params(("status" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<InvitationView>), (status = 401, body = ErrorBody)))]
 pub async fn list_my_invitations(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let me = deps.verifier.authenticate(&req)?;
-    let page = page_request(&req, true)?;
-    let status = parse_status_filter(&req)?;
-    let found = deps.table.query::<InvitationRecord>(&keys::invitations_for(&me.email), &page, None).await?;
-    Ok(ok(&ListResponse { items: views(found.items, status.as_deref()), next_cursor: found.next_cursor }))
+    let cx = Ctx::new(deps, &req)?;
+    let page = cx.page(true)?;
+    let state = cx.query_as("status", InvitationState::parse)?;
+    let found = vendors::invitations_for(cx.table(), &cx.caller.email, state, &page).await?;
+    Ok(ok(&page_of_views(found)))
 }
 
-async fn find_invitation_for(
-    table: &Table,
-    email: &Email,
-    id: InvitationId,
-) -> Result<Option<InvitationRecord>, ApiError> {
-    let mut collection = keys::invitations_for(email);
-    collection.prefix = keys::invitation_for_invitee(email, id).sk;
-    let page = table.query::<InvitationRecord>(&collection, &PageRequest::first(1), None).await?;
-    Ok(page.items.into_iter().next())
+fn not_pending() -> ApiError {
+    ApiError::conflict("invitation_not_pending", "this invitation was already accepted or has expired")
 }
 
 /// Accept an invitation sent to my email address: I join the vendor with the invited role.
 #[utoipa::path(post, path = "/invitations/{invitationId}/accept", tag = "staff", security(("bearer" = [])),
     params(("invitationId" = String, Path)),
-    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody),
+    responses((status = 200, body = Member), (status = 404, body = ErrorBody),
               (status = 409, description = "already_member or invitation_not_pending", body = ErrorBody)))]
 pub async fn accept_invitation(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let table = &deps.table;
-    let me = deps.verifier.authenticate(&req)?;
-    let id = path(&req, "invitationId", InvitationId::parse)?;
-    let invitation = find_invitation_for(table, &me.email, id).await?.ok_or(ApiError::NotFound("invitation"))?;
+    let cx = Ctx::new(deps, &req)?;
+    let id = cx.path("invitationId", InvitationId::parse)?;
+    let invitation = vendors::invitation_for(cx.table(), &cx.caller.email, id).await?;
+    let invitation = invitation.ok_or(ApiError::NotFound("invitation"))?;
     let now = Utc::now();
-    if invitation.status != InvitationStatus::Pending || invitation.expires_on <= now {
-        return Err(ApiError::conflict(
-            "invitation_not_pending",
-            "this invitation was already accepted or has expired",
-        ));
+    if invitation.state(now) != InvitationState::Pending {
+        return Err(not_pending());
     }
-    let user = super::load_user(table, me.user_id).await?;
+    let user = super::load_user(cx.table(), cx.caller.user_id).await?.user;
     if user.vendor_id.is_some() {
         return Err(super::vendors::already_member());
     }
-    let member = MemberRecord {
+    let member = Member {
         vendor_id: invitation.vendor_id,
         user_id: user.id,
-        email: user.email.clone(),
-        name: user.name.clone(),
+        email: user.email,
+        name: user.name,
         role: invitation.role,
         joined_at: now,
     };
-    let writes = vec![
-        table.tx_update(
-            &keys::invitation(invitation.vendor_id, invitation.id),
-            Change::new(
-                Expr::new("SET #status = :accepted, accepted_at = :now")
-                    .name("#status", "status")
-                    .str(":accepted", "accepted")
-                    .str(":now", now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-            )
-            .when(Expr::new("#status = :pending").str(":pending", "pending")),
-        )?,
-        table.tx_put(&keys::member(invitation.vendor_id, user.id), None, &member, Some(Expr::not_exists()))?,
-        super::vendors::join_vendor(table, user.id, invitation.vendor_id, invitation.role)?,
-        table.tx_delete(&keys::pending_invitation_guard(invitation.vendor_id, &invitation.email), None)?,
-    ];
-    match table.transact(writes).await {
-        Ok(()) => Ok(ok(&MemberView::from(member))),
-        Err(StoreError::TransactionConflict { index: 0 }) => {
-            Err(ApiError::conflict("invitation_not_pending", "this invitation was already accepted or has expired"))
-        }
-        Err(StoreError::TransactionConflict { .. }) => Err(super::vendors::already_member()),
+    match cx.table().commit(vendors::accept(cx.table(), &invitation, &member, now)?).await {
+        Ok(()) => Ok(ok(&member)),
+        Err(e) if e.failed_at(vendors::INVITATION_PENDING) => Err(not_pending()),
+        Err(StoreError::Conflict { .. }) => Err(super::vendors::already_member()),
         Err(e) => Err(e.into()),
     }
 }
 
 /// The staff member named in the path; the owner cannot be changed or removed this way.
-async fn staff_member(table: &Table, vendor_id: VendorId, user_id: UserId) -> Result<MemberRecord, ApiError> {
-    let member = table
-        .get::<MemberRecord>(&keys::member(vendor_id, user_id))
-        .await?
-        .ok_or(ApiError::NotFound("staff member"))?;
+async fn staff_member(cx: &Ctx<'_>, user_id: UserId) -> Result<Member, ApiError> {
+    let member = vendors::member(cx.table(), cx.vendor_id()?, user_id).await?;
+    let member = member.ok_or(ApiError::NotFound("staff member"))?;
     if member.role == VendorRole::Owner {
         return Err(ApiError::unprocessable(
             "owner_is_permanent",
@@ -261,48 +203,31 @@ async fn staff_member(table: &Table, vendor_id: VendorId, user_id: UserId) -> Re
     Ok(member)
 }
 
-fn not_owner() -> Expr {
-    Expr::new("attribute_exists(PK) AND #role <> :owner").name("#role", "role").str(":owner", "owner")
-}
-
-fn member_changed() -> ApiError {
-    ApiError::conflict("staff_changed", "this staff member changed meanwhile; reload and try again")
+fn member_changed(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { .. } => {
+            ApiError::conflict("staff_changed", "this staff member changed meanwhile; reload and try again")
+        }
+        other => other.into(),
+    }
 }
 
 /// Change a staff member's role (owner only).
 #[utoipa::path(put, path = "/vendors/{vendorId}/staff/{userId}", tag = "staff", security(("bearer" = [])),
     request_body = UpdateStaffRoleRequest,
     params(("vendorId" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, body = MemberView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_staff_role(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let table = &deps.table;
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let user_id = path(&req, "userId", UserId::parse)?;
-    let body: UpdateStaffRoleRequest = json_body(&req)?;
+    let cx = Ctx::new(deps, &req)?;
+    let user_id = cx.path("userId", UserId::parse)?;
+    let body: UpdateStaffRoleRequest = cx.body()?;
     let role = VendorRole::parse_staff("role", &body.role)?;
-    authorize(table, &me, vendor_id, VendorPermission::Manage).await?;
-    let mut member = staff_member(table, vendor_id, user_id).await?;
-    let writes: Vec<TransactWriteItem> = vec![
-        table.tx_update(
-            &keys::member(vendor_id, user_id),
-            Change::new(Expr::new("SET #role = :role").name("#role", "role").str(":role", role.as_str()))
-                .when(not_owner()),
-        )?,
-        table.tx_update(
-            &keys::user(user_id),
-            Change::new(Expr::new("SET vendor_role = :role").str(":role", role.as_str()))
-                .when(Expr::new("vendor_id = :v").str(":v", vendor_id.to_string())),
-        )?,
-    ];
-    match table.transact(writes).await {
-        Ok(()) => {
-            member.role = role;
-            Ok(ok(&MemberView::from(member)))
-        }
-        Err(StoreError::TransactionConflict { .. }) => Err(member_changed()),
-        Err(e) => Err(e.into()),
-    }
+    let vendor = cx.vendor(VendorPermission::Manage).await?;
+    let mut member = staff_member(&cx, user_id).await?;
+    let tx = vendors::change_role(cx.table(), vendor.id(), user_id, role)?;
+    cx.table().commit(tx).await.map_err(member_changed)?;
+    member.role = role;
+    Ok(ok(&member))
 }
 
 /// Remove a staff member (owner only). Their access ends immediately.
@@ -310,23 +235,10 @@ pub async fn update_staff_role(deps: &ApiDeps, req: Request) -> Result<Response<
     params(("vendorId" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "Removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn remove_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let table = &deps.table;
-    let me = deps.verifier.authenticate(&req)?;
-    let vendor_id = path(&req, "vendorId", VendorId::parse)?;
-    let user_id = path(&req, "userId", UserId::parse)?;
-    authorize(table, &me, vendor_id, VendorPermission::Manage).await?;
-    staff_member(table, vendor_id, user_id).await?;
-    let writes = vec![
-        table.tx_delete(&keys::member(vendor_id, user_id), Some(not_owner()))?,
-        table.tx_update(
-            &keys::user(user_id),
-            Change::new(Expr::new("REMOVE vendor_id, vendor_role"))
-                .when(Expr::new("vendor_id = :v").str(":v", vendor_id.to_string())),
-        )?,
-    ];
-    match table.transact(writes).await {
-        Ok(()) => Ok(no_content()),
-        Err(StoreError::TransactionConflict { .. }) => Err(member_changed()),
-        Err(e) => Err(e.into()),
-    }
+    let cx = Ctx::new(deps, &req)?;
+    let user_id = cx.path("userId", UserId::parse)?;
+    let vendor = cx.vendor(VendorPermission::Manage).await?;
+    staff_member(&cx, user_id).await?;
+    cx.table().commit(vendors::remove_member(cx.table(), vendor.id(), user_id)?).await.map_err(member_changed)?;
+    Ok(no_content())
 }

@@ -1,17 +1,19 @@
 //! Demand data against DynamoDB Local, through the real SDK: sales history years, concurrent
 //! writers, forecasts written in batches and read back in pages, the replenishment index and the
-//! sparse listing of vendors. Run through `make test` (see store.rs); every test uses fresh vendors.
+//! sparse listing of vendors. An in-crate test module run like `emulator_tests`; every test uses
+//! fresh vendors.
 
 use chrono::{Duration, NaiveDate, Utc};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
-use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
-use stockyard_store::{PageRequest, Table};
+
+use crate::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
+use crate::{PageRequest, Table};
 
 async fn table() -> Table {
     for name in ["STOCKYARD_TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB"] {
         assert!(
             std::env::var(name).is_ok_and(|v| !v.is_empty()),
-            "{name} is not set: run through `target/debug/stockyard-local exec -- cargo nextest run -p stockyard-store`"
+            "{name} is not set: run through `target/debug/stockyard-local exec -- cargo test -p stockyard-store --lib`"
         );
     }
     let sdk = stockyard_platform::aws_config().await;
@@ -136,6 +138,10 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
     loop {
         let next = demand::forecasts(&table, vendor, None, None, None, &page).await.unwrap();
         assert!(next.items.len() <= 7);
+        assert!(!next.partial, "40 forecasts are read well within the budget");
+        if next.next_cursor.is_some() {
+            assert_eq!(next.items.len(), 7, "only a full page has a next page");
+        }
         read.extend(next.items.into_iter().map(|f| (f.location_id, f.sku)));
         match next.next_cursor {
             Some(c) => page.cursor = Some(c),
@@ -148,12 +154,19 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
 
     let at_a = demand::forecasts(&table, vendor, Some(a), None, None, &PageRequest::first(100)).await.unwrap();
     assert_eq!(at_a.items.len(), 20);
+    assert_eq!(at_a.next_cursor, None);
     assert!(at_a.items.iter().all(|f| f.location_id == a));
     let stock_outs =
         demand::forecasts(&table, vendor, None, Some("stock_out"), Some("croston_sba"), &PageRequest::first(100))
             .await
             .unwrap();
     assert_eq!(stock_outs.items.len(), 8);
+    assert!(stock_outs.items.iter().all(|f| f.risk == "stock_out" && f.model == "croston_sba"));
+    assert!(!stock_outs.partial && stock_outs.next_cursor.is_none());
+    // A filtered page is filled past the items that do not match: 8 stock-outs among 40, 3 a page.
+    let first = demand::forecasts(&table, vendor, None, Some("stock_out"), None, &PageRequest::first(3)).await.unwrap();
+    assert_eq!(first.items.len(), 3);
+    assert!(first.items.iter().all(|f| f.risk == "stock_out"));
 
     let actionable = demand::actionable(&table, vendor, None).await.unwrap();
     assert_eq!(actionable.len(), all.iter().filter(|f| f.actionable()).count());

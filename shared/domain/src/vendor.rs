@@ -1,0 +1,70 @@
+//! Vendor organisations, their members and invitations to join them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::{UserId, VendorId};
+use crate::roles::VendorRole;
+use crate::values::Email;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorStatus {
+    Active,
+    /// Suspended by an administrator: its members may read but not change anything.
+    Suspended,
+}
+
+impl VendorStatus {
+    pub const ALL: [VendorStatus; 2] = [VendorStatus::Active, VendorStatus::Suspended];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorStatus::Active => "active",
+            VendorStatus::Suspended => "suspended",
+        }
+    }
+
+    /// Parses a status the client sent, naming `field` when it is not one.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, crate::FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw.trim())
+            .ok_or_else(|| crate::FieldError::new(field, "must be active or suspended"))
+    }
+}
+
+/// A vendor organisation selling on the marketplace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Vendor {
+    pub id: VendorId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub status: VendorStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub owner_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A person's membership of a vendor, with their role in it. Name and email are the user's,
+/// kept in step with the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub vendor_id: VendorId,
+    pub user_id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub role: VendorRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+}

@@ -1,0 +1,105 @@
+//! Sessions: the family of refresh tokens rotated from one sign-in, and each token, stored only as
+//! a hash of its value. Revoking the family ends the session.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::{TokenFamilyId, UserId};
+
+use crate::entity::Entity;
+use crate::table::{Change, Expr};
+use crate::tx::Tx;
+use crate::{StoreError, Table, keys};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokenStatus {
+    /// May be exchanged once for a new pair.
+    Active,
+    /// Already exchanged; presenting it again means it was stolen, and the family is revoked.
+    Rotated,
+}
+
+/// A refresh token, stored only as a hash of its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub family_id: TokenFamilyId,
+    pub status: RefreshTokenStatus,
+    pub created_at: DateTime<Utc>,
+    /// TTL: the token is refused after this and deleted soon after.
+    pub expires_at: i64,
+}
+
+impl Entity for RefreshTokenRecord {
+    type Id = String;
+    const NAME: &'static str = "refresh token";
+    fn key(hash: &String) -> keys::Key {
+        keys::refresh_token(hash)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::refresh_token(&self.token_hash)
+    }
+}
+
+/// All refresh tokens rotated from one sign-in; revoking it signs that session out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenFamilyRecord {
+    pub family_id: TokenFamilyId,
+    pub user_id: UserId,
+    pub revoked: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: i64,
+}
+
+impl Entity for TokenFamilyRecord {
+    type Id = TokenFamilyId;
+    const NAME: &'static str = "token family";
+    fn key(id: &TokenFamilyId) -> keys::Key {
+        keys::token_family(*id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::token_family(self.family_id)
+    }
+}
+
+/// Starts a session: its family and its first refresh token.
+pub fn start(table: &Table, family: &TokenFamilyRecord, token: &RefreshTokenRecord) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    tx.put("family", family, Some(Expr::not_exists()))?;
+    tx.put("token", token, Some(Expr::not_exists()))?;
+    Ok(tx)
+}
+
+pub async fn token(table: &Table, hash: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+    table.get::<RefreshTokenRecord>(&hash.to_string()).await
+}
+
+pub async fn family(table: &Table, id: TokenFamilyId) -> Result<Option<TokenFamilyRecord>, StoreError> {
+    table.get::<TokenFamilyRecord>(&id).await
+}
+
+/// Exchanges the active token `used` for `next` in the same family, while the family is alive.
+/// Fails with a conflict if the token was exchanged meanwhile or the session revoked.
+pub fn rotate(table: &Table, used: &RefreshTokenRecord, next: &RefreshTokenRecord) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    let status = Expr::default().name("#status", "status").val(":rotated", &RefreshTokenStatus::Rotated);
+    let active = Expr::new("#status = :active").name("#status", "status").val(":active", &RefreshTokenStatus::Active);
+    tx.update::<RefreshTokenRecord>(
+        "used_token",
+        &used.token_hash,
+        Change::new(status.set_remove(&["#status = :rotated"], &[])).when(active),
+    )?;
+    tx.check::<TokenFamilyRecord>("family_alive", &used.family_id, Expr::new("revoked = :f").val(":f", &false))?;
+    tx.put("token", next, Some(Expr::not_exists()))?;
+    Ok(tx)
+}
+
+/// Revokes a session (a missing one is already gone).
+pub async fn revoke(table: &Table, family: TokenFamilyId) -> Result<(), StoreError> {
+    let change = Change::new(Expr::default().val(":t", &true).set_remove(&["revoked = :t"], &[])).when(Expr::exists());
+    match table.update::<TokenFamilyRecord>(&family, change).await {
+        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,202 @@
+//! Accounts: the user record, the email pointer that makes an address unique, profile and role
+//! changes, the admin listing, and a user's vendor membership as the account records it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::account::User;
+use stockyard_domain::ids::{UserId, VendorId};
+use stockyard_domain::roles::{PlatformRole, VendorRole};
+use stockyard_domain::values::Email;
+use stockyard_domain::vendor::Member;
+
+use crate::entity::Entity;
+use crate::table::{Change, Expr};
+use crate::tx::Tx;
+use crate::{Page, PageRequest, StoreError, Table, keys};
+
+/// The account and its password hash (which only sign-in reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    #[serde(flatten)]
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl Entity for UserRecord {
+    type Id = UserId;
+    const NAME: &'static str = "user";
+    fn key(id: &UserId) -> keys::Key {
+        keys::user(*id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::user(self.user.id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::user_listing(self.user.id))
+    }
+}
+
+/// Points an email address at its account; its existence makes the address taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserEmailRecord {
+    pub email: Email,
+    pub user_id: UserId,
+}
+
+impl Entity for UserEmailRecord {
+    type Id = Email;
+    const NAME: &'static str = "email pointer";
+    fn key(email: &Email) -> keys::Key {
+        keys::user_email(email)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::user_email(&self.email)
+    }
+}
+
+/// The step of [`create`] that fails when the email address is taken.
+pub const EMAIL_CLAIM: &str = "email_claim";
+/// The step that records a user's vendor; fails when the user already has one.
+pub const JOIN_VENDOR: &str = "join_vendor";
+/// The step that changes or ends a user's membership; fails when they left that vendor meanwhile.
+pub const VENDOR_MEMBERSHIP: &str = "vendor_membership";
+
+/// Creates an account: the email claim (step [`EMAIL_CLAIM`]) and the user.
+pub fn create(table: &Table, record: &UserRecord) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    let pointer = UserEmailRecord { email: record.user.email.clone(), user_id: record.user.id };
+    tx.put(EMAIL_CLAIM, &pointer, Some(Expr::not_exists()))?;
+    tx.put("user", record, Some(Expr::not_exists()))?;
+    Ok(tx)
+}
+
+pub async fn get(table: &Table, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+    table.get::<UserRecord>(&id).await
+}
+
+/// The account an email address belongs to.
+pub async fn find_by_email(table: &Table, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+    let Some(pointer) = table.get::<UserEmailRecord>(email).await? else { return Ok(None) };
+    table.get::<UserRecord>(&pointer.user_id).await
+}
+
+/// What a user may change of their profile: absent fields stay, `phone: Some(None)` removes it.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub name: Option<String>,
+    pub phone: Option<Option<String>>,
+}
+
+fn now_text(now: DateTime<Utc>) -> Expr {
+    Expr::default().val(":now", &now)
+}
+
+/// Changes a user's profile; their membership record (which shows the name to the vendor) changes
+/// in the same transaction. `None` when there is no such user.
+pub async fn update_profile(table: &Table, id: UserId, change: &ProfileChange) -> Result<Option<User>, StoreError> {
+    for _ in 0..crate::retry::ATTEMPTS {
+        let Some(current) = get(table, id).await? else { return Ok(None) };
+        let mut set = vec!["updated_at = :now"];
+        let mut remove = vec![];
+        let mut update = now_text(Utc::now());
+        if let Some(name) = &change.name {
+            update = update.name("#name", "name").val(":name", name);
+            set.push("#name = :name");
+        }
+        match &change.phone {
+            None => {}
+            Some(None) => remove.push("phone"),
+            Some(Some(phone)) => {
+                update = update.val(":phone", phone);
+                set.push("phone = :phone");
+            }
+        }
+        // The membership read is only valid while the user stays in the same vendor.
+        let same_vendor = match current.user.vendor_id {
+            Some(vendor) => Expr::new("attribute_exists(PK) AND vendor_id = :v").val(":v", &vendor),
+            None => Expr::new("attribute_exists(PK) AND attribute_not_exists(vendor_id)"),
+        };
+        let mut tx = table.tx();
+        tx.update::<UserRecord>("user", &id, Change::new(update.set_remove(&set, &remove)).when(same_vendor))?;
+        if let (Some(vendor), Some(name)) = (current.user.vendor_id, &change.name) {
+            let rename = Expr::default().name("#name", "name").val(":name", name).set_remove(&["#name = :name"], &[]);
+            tx.update::<Member>("member_name", &(vendor, id), Change::new(rename).when(Expr::exists()))?;
+        }
+        match table.commit(tx).await {
+            Ok(()) => return Ok(get(table, id).await?.map(|r| r.user)),
+            // The user joined or left a vendor meanwhile: read again.
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Throttled("the profile kept changing meanwhile".into()))
+}
+
+/// Replaces a user's platform roles. `None` when there is no such user.
+pub async fn set_roles(table: &Table, id: UserId, roles: &[PlatformRole]) -> Result<Option<User>, StoreError> {
+    let update = now_text(Utc::now()).name("#roles", "roles").val(":roles", roles);
+    let change = Change::new(update.set_remove(&["#roles = :roles", "updated_at = :now"], &[])).when(Expr::exists());
+    match table.update::<UserRecord>(&id, change).await {
+        Ok(record) => Ok(Some(record.user)),
+        Err(StoreError::ConditionFailed) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Filters of the admin listing of users.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Lower-case prefix of the email address.
+    pub email_prefix: Option<String>,
+    pub role: Option<PlatformRole>,
+}
+
+/// One page of all users, filtered, reading on until the page is full (see `Page::partial`).
+pub async fn list(table: &Table, page: &PageRequest, filter: &UserFilter) -> Result<Page<User>, StoreError> {
+    let mut clauses = vec![];
+    let mut expr = Expr::default();
+    if let Some(prefix) = &filter.email_prefix {
+        clauses.push("begins_with(email, :email)");
+        expr = expr.val(":email", prefix);
+    }
+    if let Some(role) = &filter.role {
+        clauses.push("contains(#roles, :role)");
+        expr = expr.name("#roles", "roles").val(":role", role);
+    }
+    expr.expression = clauses.join(" AND ");
+    let expr = (!clauses.is_empty()).then_some(expr);
+    Ok(table.query_filtered(&keys::all_users(), page, expr, |_| true).await?.map(|r| r.user))
+}
+
+/// Records that `user` joined `vendor` with `role` (step [`JOIN_VENDOR`]; fails if they belong to one).
+pub(crate) fn join_vendor(tx: &mut Tx, user: UserId, vendor: VendorId, role: VendorRole) -> Result<(), StoreError> {
+    let update =
+        Expr::default().val(":v", &vendor).val(":r", &role).set_remove(&["vendor_id = :v", "vendor_role = :r"], &[]);
+    let free = Expr::new("attribute_exists(PK) AND attribute_not_exists(vendor_id)");
+    tx.update::<UserRecord>(JOIN_VENDOR, &user, Change::new(update).when(free))?;
+    Ok(())
+}
+
+/// Changes the role the account records (step [`VENDOR_MEMBERSHIP`]).
+pub(crate) fn change_vendor_role(
+    tx: &mut Tx,
+    user: UserId,
+    vendor: VendorId,
+    role: VendorRole,
+) -> Result<(), StoreError> {
+    let update = Expr::default().val(":r", &role).set_remove(&["vendor_role = :r"], &[]);
+    let member_of = Expr::new("vendor_id = :v").val(":v", &vendor);
+    tx.update::<UserRecord>(VENDOR_MEMBERSHIP, &user, Change::new(update).when(member_of))?;
+    Ok(())
+}
+
+/// Ends the membership the account records (step [`VENDOR_MEMBERSHIP`]).
+pub(crate) fn leave_vendor(tx: &mut Tx, user: UserId, vendor: VendorId) -> Result<(), StoreError> {
+    let member_of = Expr::new("vendor_id = :v").val(":v", &vendor);
+    tx.update::<UserRecord>(
+        VENDOR_MEMBERSHIP,
+        &user,
+        Change::new(Expr::new("REMOVE vendor_id, vendor_role")).when(member_of),
+    )?;
+    Ok(())
+}
