@@ -32,7 +32,7 @@ test: ## Template validation, unit, integration and end-to-end tests against a f
 	if cargo nextest --version >/dev/null 2>&1; then runner=(cargo nextest run --workspace --no-tests=warn); \
 	else runner=(cargo test --workspace); fi; \
 	"$${runner[@]}" --no-run; \
-	status=0; $(TOOL) exec -- "$${runner[@]}" || status=$$?; \
+	status=0; $(TOOL) exec --no-schedules -- "$${runner[@]}" || status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start ))s (exit $$status)"; \
 	exit $$status
 

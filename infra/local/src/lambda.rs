@@ -252,6 +252,8 @@ impl Pool {
             .env("TZ", ":UTC")
             .env("_HANDLER", "bootstrap")
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            // One readable line per log event here; JSON with the span's fields in Lambda.
+            .env("STOCKYARD_LOG_FORMAT", "text")
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", slot.port))
             .env(
