@@ -1,9 +1,10 @@
 //! `send-email`: consumes the emails queue and sends each message through SES, once per email id.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use stockyard_messaging::{EmailMessage, Mailer};
+use stockyard_platform::runner;
 use stockyard_store::Table;
 use stockyard_store::outbox::{self, Claim};
 
@@ -24,8 +25,7 @@ impl SendDeps {
 /// How long a worker may take to send one email before another delivery may take over.
 const CLAIM_LEASE_SECONDS: i64 = 30;
 
-async fn send_one(deps: &SendDeps, body: &str) -> anyhow::Result<()> {
-    let email: EmailMessage = serde_json::from_str(body).map_err(|e| anyhow::anyhow!("not an email message: {e}"))?;
+async fn send_one(deps: &SendDeps, email: EmailMessage) -> anyhow::Result<()> {
     let id = email.email_id;
     match outbox::claim(&deps.table, id, Utc::now(), chrono::Duration::seconds(CLAIM_LEASE_SECONDS)).await? {
         Claim::Granted => {}
@@ -48,18 +48,11 @@ async fn send_one(deps: &SendDeps, body: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Emails of one batch sent at once.
+const CONCURRENCY: usize = 4;
+
 /// Sends every message of the batch; those that fail are reported so only they are retried
 /// (and, after the queue's maxReceiveCount, moved to the dead-letter queue).
 pub async fn handle(deps: &SendDeps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let mut response = SqsBatchResponse::default();
-    for record in event.payload.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        if let Err(e) = send_one(deps, record.body.as_deref().unwrap_or_default()).await {
-            tracing::error!(message_id = %id, error = format!("{e:#}"), "email not sent; will be retried");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
-    }
-    Ok(response)
+    Ok(runner::sqs_batch(event.payload, CONCURRENCY, |email: EmailMessage| send_one(deps, email)).await)
 }

@@ -1,6 +1,8 @@
 //! What every Lambda does once at start: tracing, typed configuration from the environment,
 //! and one AWS SDK configuration that all clients of the process share.
 
+pub mod runner;
+
 use anyhow::{Context, Result};
 use aws_smithy_http_client::{Builder, tls};
 
