@@ -21,7 +21,8 @@ pub struct DemandMarkerRecord {
 }
 
 /// How one SKU-location is replenished, and its stock position until stock levels exist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = DemandSettings)]
 pub struct DemandSettingsRecord {
     pub vendor_id: VendorId,
     pub location_id: LocationId,

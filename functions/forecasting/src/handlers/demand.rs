@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, VendorId};
@@ -57,43 +57,6 @@ pub struct DemandSettingsRequest {
 
 fn one() -> i64 {
     1
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DemandSettingsView {
-    pub vendor_id: VendorId,
-    pub location_id: LocationId,
-    pub sku: String,
-    pub category: String,
-    pub supplier: String,
-    pub lead_time_days: u32,
-    pub review_period_days: u32,
-    pub service_level: f64,
-    pub min_order_qty: u32,
-    pub pack_multiple: u32,
-    pub on_hand: u32,
-    pub incoming: u32,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<DemandSettingsRecord> for DemandSettingsView {
-    fn from(s: DemandSettingsRecord) -> Self {
-        Self {
-            vendor_id: s.vendor_id,
-            location_id: s.location_id,
-            sku: s.sku,
-            category: s.category,
-            supplier: s.supplier,
-            lead_time_days: s.lead_time_days,
-            review_period_days: s.review_period_days,
-            service_level: s.service_level,
-            min_order_qty: s.min_order_qty,
-            pack_multiple: s.pack_multiple,
-            on_hand: s.on_hand,
-            incoming: s.incoming,
-            updated_at: s.updated_at,
-        }
-    }
 }
 
 fn whole(field: &str, value: i64, min: i64, max: i64) -> Result<u32, ApiError> {
@@ -151,7 +114,7 @@ async fn authorize_at_location(cx: &Ctx<'_>, vendor_id: VendorId, location_id: L
 #[utoipa::path(put, path = "/vendors/{vendorId}/demand/{locationId}/{sku}", tag = "forecasting", security(("bearer" = [])),
     request_body = DemandSettingsRequest,
     params(("vendorId" = String, Path), ("locationId" = String, Path), ("sku" = String, Path)),
-    responses((status = 200, body = DemandSettingsView), (status = 403, body = ErrorBody),
+    responses((status = 200, body = DemandSettingsRecord), (status = 403, body = ErrorBody),
               (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -161,7 +124,7 @@ pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Respons
     let record = settings_record(vendor_id, location_id, sku, &body)?;
     authorize_at_location(&cx, vendor_id, location_id).await?;
     demand::put_settings(cx.table(), &record).await?;
-    Ok(ok(&DemandSettingsView::from(record)))
+    Ok(ok(&record))
 }
 
 /// At most this many days per request.
