@@ -153,6 +153,8 @@ fn every_function_has_a_sample_event_of_its_kind() {
                 .map(|e| assert!(!e.records.is_empty(), "{}: the sample SQS event has no records", f.binary)),
             "Schedule" => serde_json::from_str::<aws_lambda_events::eventbridge::EventBridgeEvent>(&text)
                 .map(|e| assert_eq!(e.source, "aws.events", "{}", f.binary)),
+            "DynamoDB" => serde_json::from_str::<aws_lambda_events::dynamodb::Event>(&text)
+                .map(|e| assert!(!e.records.is_empty(), "{}: the sample stream event has no records", f.binary)),
             other => panic!("{}: no sample-event check for event type {other}", f.binary),
         };
         parsed.unwrap_or_else(|e| panic!("events/{}.json is not a {kind} event: {e}", f.binary));
@@ -213,17 +215,21 @@ fn every_queue_has_a_dead_letter_queue() {
         .map(|(id, r)| (id.as_str().expect("string id"), r))
         .collect();
     assert!(!queues.is_empty(), "template.yaml has no queues");
-    let targets: BTreeSet<String> = queues
+    // `!GetAtt X.Arn` parses as a tagged value.
+    let logical_id = |target: &Yaml| match target {
+        Yaml::Tagged(t) => t.value.as_str().map(|s| s.trim_end_matches(".Arn").to_string()),
+        _ => None,
+    };
+    let mut targets: BTreeSet<String> = queues
         .iter()
-        .filter_map(|(_, q)| {
-            let target = &q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"];
-            // `!GetAtt X.Arn` parses as a tagged value.
-            match target {
-                Yaml::Tagged(t) => t.value.as_str().map(|s| s.trim_end_matches(".Arn").to_string()),
-                _ => None,
-            }
-        })
+        .filter_map(|(_, q)| logical_id(&q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]))
         .collect();
+    // Stream event sources park what they give up on in an on-failure destination.
+    for (_, resource) in resources.iter().filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function")) {
+        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            targets.extend(logical_id(&event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]));
+        }
+    }
     for (id, queue) in &queues {
         let is_dead_letter_queue = targets.contains(*id);
         let redrive = &queue["Properties"]["RedrivePolicy"];

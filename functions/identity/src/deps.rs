@@ -1,8 +1,7 @@
 use stockyard_domain::password;
 use stockyard_domain::values::Email;
 use stockyard_http::{ApiDeps, TokenIssuer};
-use stockyard_messaging::Publisher;
-use stockyard_platform::{env, env_opt};
+use stockyard_platform::env_opt;
 
 /// The platform administrator, created on first login from configuration.
 pub struct AdminBootstrap {
@@ -39,20 +38,5 @@ impl AuthDeps {
             None => None,
         };
         Ok(Self { api: ApiDeps::from_env(sdk).await?, issuer, admin: AdminBootstrap::from_env()? })
-    }
-}
-
-/// For the functions that send email through the outbox.
-pub struct InviteDeps {
-    pub api: ApiDeps,
-    pub emails: Publisher,
-}
-
-impl InviteDeps {
-    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            api: ApiDeps::from_env(sdk).await?,
-            emails: Publisher::new(aws_sdk_sqs::Client::new(sdk), env("EMAILS_QUEUE_URL")?),
-        })
     }
 }

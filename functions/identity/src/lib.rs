@@ -8,5 +8,5 @@ pub mod handlers;
 pub mod openapi;
 pub mod tokens;
 
-pub use deps::{AuthDeps, InviteDeps};
+pub use deps::AuthDeps;
 pub use stockyard_http::ApiDeps;

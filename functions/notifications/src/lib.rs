@@ -1,5 +1,5 @@
-//! Notifications: sending the platform's email, and relaying outbox messages whose publish
-//! after commit did not happen.
+//! Notifications: routing the table's domain events to the queues that act on them, and sending
+//! the platform's email once per email id.
 
-pub mod relay;
+pub mod router;
 pub mod send;

@@ -6,7 +6,7 @@ use lambda_runtime::LambdaEvent;
 use stockyard_messaging::{EmailMessage, Mailer};
 use stockyard_platform::runner;
 use stockyard_store::Table;
-use stockyard_store::outbox::{self, Claim};
+use stockyard_store::sent_emails::{self, Claim};
 
 pub struct SendDeps {
     pub table: Table,
@@ -27,7 +27,7 @@ const CLAIM_LEASE_SECONDS: i64 = 30;
 
 async fn send_one(deps: &SendDeps, email: EmailMessage) -> anyhow::Result<()> {
     let id = email.email_id;
-    match outbox::claim(&deps.table, id, Utc::now(), chrono::Duration::seconds(CLAIM_LEASE_SECONDS)).await? {
+    match sent_emails::claim(&deps.table, id, Utc::now(), chrono::Duration::seconds(CLAIM_LEASE_SECONDS)).await? {
         Claim::Granted => {}
         Claim::AlreadySent => {
             tracing::info!(email_id = %id, "already sent; skipping the duplicate");
@@ -38,12 +38,12 @@ async fn send_one(deps: &SendDeps, email: EmailMessage) -> anyhow::Result<()> {
     }
     if let Err(e) = deps.mailer.send(&email).await {
         // Free the claim so the retry may send at once; if that fails too, the claim lapses.
-        if let Err(release) = outbox::release(&deps.table, id).await {
+        if let Err(release) = sent_emails::release(&deps.table, id).await {
             tracing::warn!(email_id = %id, error = %release, "claim not released; it lapses after its lease");
         }
         return Err(e.into());
     }
-    outbox::mark_sent(&deps.table, id, Utc::now()).await?;
+    sent_emails::mark_sent(&deps.table, id, Utc::now()).await?;
     tracing::info!(email_id = %id, subject = %email.subject, "email sent");
     Ok(())
 }

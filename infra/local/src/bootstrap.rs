@@ -16,6 +16,8 @@ pub const STACK_NAME: &str = "stockyard-local";
 #[derive(Clone)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB Local serves table streams on its own endpoint.
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sesv2: aws_sdk_sesv2::Client,
     pub http: reqwest::Client,
@@ -37,8 +39,10 @@ impl Clients {
             .load()
             .await;
         let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(dynamodb_url).build();
+        let streams_conf = aws_sdk_dynamodbstreams::config::Builder::from(&conf).endpoint_url(dynamodb_url).build();
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
+            streams: aws_sdk_dynamodbstreams::Client::from_conf(streams_conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
             sesv2: aws_sdk_sesv2::Client::new(&conf),
             http: reqwest::Client::new(),

@@ -148,6 +148,36 @@ pub fn sqs_sample(queue_arn: &str) -> Value {
     sqs_event(&records, queue_arn, "us-east-1")
 }
 
+/// A table-stream event: a new invitation, as the store writes it.
+pub fn table_stream_sample(table: &str) -> Value {
+    let id = "01JBZ4W9Q6T3M8K2R5X7N1C0F1";
+    let vendor = "01JBZ4W9Q6T3M8K2R5X7N1C0V1";
+    let s = |v: &str| json!({ "S": v });
+    json!({ "Records": [{
+        "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_730_000_000.0,
+            "Keys": { "PK": s(&format!("VENDOR#{vendor}")), "SK": s(&format!("INVITE#{id}")) },
+            "NewImage": {
+                "PK": s(&format!("VENDOR#{vendor}")), "SK": s(&format!("INVITE#{id}")),
+                "GSI1PK": s("INVITEE#grace@example.com"), "GSI1SK": s(&format!("INVITE#{id}")),
+                "entity": s("invitation"), "id": s(id), "vendor_id": s(vendor), "vendor_name": s("Green Valley Farm"),
+                "email": s("grace@example.com"), "role": s("inventory_manager"), "status": s("pending"),
+                "invited_by": s("01JBZ4W9Q6T3M8K2R5X7N1C0W1"), "created_at": s("2024-10-27T03:33:20Z"),
+                "expires_on": s("2024-11-03T03:33:20Z"),
+            },
+            "SequenceNumber": "100000000000000000001",
+            "SizeBytes": 412,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/stockyard-{table}/stream/2024-10-27T00:00:00.000"),
+    }]})
+}
+
 /// One event per function, keyed by binary name.
 pub fn all(template: &Template) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
@@ -169,6 +199,7 @@ pub fn all(template: &Template) -> Result<BTreeMap<String, Value>> {
                 ev["id"] = json!("cdc73f9d-aea9-11e3-9d5a-835b769c0d9c");
                 ev
             }
+            FunctionEvent::TableStream { table, .. } => table_stream_sample(table),
         });
         // A function without events is invoked directly; give it an empty object.
         out.insert(f.binary.clone(), event.unwrap_or_else(|| json!({})));

@@ -15,6 +15,7 @@ mod resolve;
 mod schedule;
 mod seed;
 mod stack;
+mod streams;
 mod template;
 mod util;
 

@@ -240,6 +240,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
         let mut aliases = HashMap::new();
         let mut routes = Vec::new();
         let mut consumers = Vec::new();
+        let mut stream_pumps = Vec::new();
         let mut schedules = Vec::new();
         let mut functions_info = serde_json::Map::new();
         for f in &functions {
@@ -287,6 +288,34 @@ pub async fn start(opts: &Options) -> Result<Running> {
                                 region: REGION.into(),
                                 batch_size: *batch_size,
                                 report_batch_item_failures: *report_batch_item_failures,
+                            });
+                        }
+                    }
+                    FunctionEvent::TableStream {
+                        name,
+                        table,
+                        batch_size,
+                        from_start,
+                        report_batch_item_failures,
+                        max_retries,
+                        enabled,
+                    } => {
+                        let table_name = physical
+                            .get(table)
+                            .map(|p| p.name.clone())
+                            .ok_or_else(|| anyhow!("{}.{name}: no local table {table}", f.logical_id))?;
+                        if *enabled {
+                            stream_pumps.push(crate::streams::StreamPump {
+                                function: f.binary.clone(),
+                                pool: pool.clone(),
+                                dynamodb: clients.dynamodb.clone(),
+                                streams: clients.streams.clone(),
+                                table_name,
+                                region: REGION.into(),
+                                batch_size: (*batch_size).clamp(1, 1000) as usize,
+                                report_batch_item_failures: *report_batch_item_failures,
+                                max_retries: *max_retries,
+                                from_start: *from_start,
                             });
                         }
                     }
@@ -344,6 +373,9 @@ pub async fn start(opts: &Options) -> Result<Running> {
         }));
         for c in consumers {
             tasks.push(tokio::spawn(c.run(shutdown_rx.clone())));
+        }
+        for p in stream_pumps {
+            tasks.push(tokio::spawn(p.run(shutdown_rx.clone())));
         }
         let mut schedule_info = Vec::new();
         for (target, expr, enabled, input) in schedules {

@@ -66,6 +66,17 @@ pub enum FunctionEvent {
         enabled: bool,
         input: Option<String>,
     },
+    /// A DynamoDB table's stream (`Stream: !GetAtt Table.StreamArn`).
+    TableStream {
+        name: String,
+        /// The table's logical id.
+        table: String,
+        batch_size: u32,
+        from_start: bool,
+        report_batch_item_failures: bool,
+        max_retries: u32,
+        enabled: bool,
+    },
 }
 
 impl Template {
@@ -179,6 +190,32 @@ fn parse_event(name: &str, ev: &Value) -> Result<Option<FunctionEvent>> {
                 .is_some_and(|a| a.iter().any(|t| t == "ReportBatchItemFailures")),
             enabled: enabled(&p),
         }),
+        "DynamoDB" => {
+            let stream = p.get("Stream").ok_or_else(|| anyhow!("DynamoDB event without Stream"))?;
+            let table = stream
+                .get("Fn::GetAtt")
+                .and_then(Value::as_array)
+                .filter(|a| a.get(1).and_then(Value::as_str) == Some("StreamArn"))
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("DynamoDB event Stream must be !GetAtt <Table>.StreamArn"))?
+                .to_string();
+            Some(FunctionEvent::TableStream {
+                name: name.to_string(),
+                table,
+                batch_size: p.get("BatchSize").and_then(Value::as_u64).unwrap_or(100) as u32,
+                from_start: p.get("StartingPosition").and_then(Value::as_str) != Some("LATEST"),
+                report_batch_item_failures: p
+                    .get("FunctionResponseTypes")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(|t| t == "ReportBatchItemFailures")),
+                max_retries: p
+                    .get("MaximumRetryAttempts")
+                    .and_then(Value::as_i64)
+                    .map_or(10_000, |n| if n < 0 { 10_000 } else { n as u32 }),
+                enabled: enabled(&p),
+            })
+        }
         "Schedule" | "ScheduleV2" => {
             let expression = p
                 .get("Schedule")

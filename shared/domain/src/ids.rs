@@ -72,6 +72,14 @@ id_type!(/// An email the platform sends.
 id_type!(/// One run of the demand forecast for one vendor.
     ForecastRunId);
 
+impl From<InvitationId> for EmailId {
+    /// The email announcing an invitation carries the invitation's id, so every delivery of the
+    /// invitation's event names the same email and the mailer sends it once.
+    fn from(id: InvitationId) -> Self {
+        EmailId(id.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Queue message contracts and the clients that carry them: SQS for publishing, SES for mail.
 
 pub mod email;
+pub mod templates;
 
 pub use email::{EmailMessage, Mailer, Publisher};

@@ -1,13 +1,11 @@
 //! The store against DynamoDB Local, through the real SDK: records, conditions, transactions,
-//! pagination cursors, filtered pages, idempotency records, the outbox and sign-in counting.
+//! pagination cursors, filtered pages, idempotency records, sent-email claims and sign-in counting.
 //!
 //! An in-crate test module, so it reaches the crate-private table operations. It needs DynamoDB
 //! Local and the table from template.yaml: run it through `make test` or
 //! `target/debug/stockyard-local exec -- cargo test -p stockyard-store --lib` (which start the
 //! emulators and export `STOCKYARD_TABLE_NAME` and `AWS_ENDPOINT_URL_DYNAMODB`). Every test writes
 //! under fresh ULID keys, so they share the one table and run in parallel and in any order.
-
-use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +17,7 @@ use ulid::Ulid;
 use crate::entity::{Collection, Entity};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::keys::{self, IndexKey, Key};
-use crate::outbox::{self, Claim, OutboxRecord, SentEmailRecord};
+use crate::sent_emails::{self, Claim, SentEmailRecord};
 use crate::sign_in;
 use crate::table::{Change, Expr, FILTERED_READS, to_item};
 use crate::{Page, PageRequest, StoreError, Table};
@@ -145,20 +143,6 @@ async fn all_pages<E: Entity>(
                 page.cursor = Some(cursor);
             }
             None => return (items, pages),
-        }
-    }
-}
-
-/// Every outbox message still pending (the `OUTBOX` index partition is shared by all tests).
-async fn all_pending(table: &Table) -> Vec<OutboxRecord> {
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    let mut all = Vec::new();
-    loop {
-        let next = outbox::pending(table, &page).await.expect("pending");
-        all.extend(next.items);
-        match next.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => return all,
         }
     }
 }
@@ -737,79 +721,29 @@ async fn a_used_idempotency_key_cancels_the_business_transaction_it_closes() {
     assert_eq!(stored.request_hash, "hash-1");
 }
 
-// ---- outbox -------------------------------------------------------------------------------------
-
-fn outbox_record(body: &str) -> OutboxRecord {
-    OutboxRecord {
-        id: EmailId::generate(),
-        // No such queue: should the relay ever see this record it leaves it alone.
-        queue: "STORE_TEST_NO_SUCH_QUEUE".into(),
-        body: body.into(),
-        // Recent, so the relay's grace period keeps it away from these records in any case.
-        created_at: Utc::now(),
-    }
-}
-
-#[tokio::test]
-async fn outbox_messages_are_pending_oldest_first_until_removed() {
-    let table = table().await;
-    // Ids made in the same millisecond are not ordered among themselves (ULID), so name them by id.
-    let (mut first, mut second) = (outbox_record("first"), outbox_record("second"));
-    if second.id < first.id {
-        std::mem::swap(&mut first, &mut second);
-    }
-    // In reverse order, to show the listing orders by id, not by write.
-    let mut tx = table.tx();
-    outbox::enqueue(&mut tx, &second).unwrap();
-    outbox::enqueue(&mut tx, &first).unwrap();
-    table.commit(tx).await.unwrap();
-
-    let mine = |all: Vec<OutboxRecord>| -> Vec<OutboxRecord> {
-        all.into_iter().filter(|r| r.id == first.id || r.id == second.id).collect()
-    };
-    assert_eq!(mine(all_pending(&table).await), vec![first.clone(), second.clone()]);
-    assert_eq!(outbox::find(&table, first.id).await.unwrap(), Some(first.clone()));
-
-    // The same message cannot be enqueued twice.
-    let again = OutboxRecord { body: "again".into(), ..first.clone() };
-    let mut tx = table.tx();
-    outbox::enqueue(&mut tx, &again).unwrap();
-    let step = tx.step_names()[0].to_string();
-    let err = table.commit(tx).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict { step: failed } if failed.as_ref() == step.as_str()), "{err:?}");
-    assert_eq!(outbox::find(&table, first.id).await.unwrap(), Some(first.clone()), "the first one stays");
-
-    outbox::remove(&table, first.id).await.unwrap();
-    assert_eq!(mine(all_pending(&table).await), vec![second.clone()]);
-    assert_eq!(outbox::find(&table, first.id).await.unwrap(), None);
-    assert_eq!(table.get::<OutboxRecord>(&first.id).await.unwrap(), None);
-    // Removing is idempotent.
-    outbox::remove(&table, first.id).await.unwrap();
-    outbox::remove(&table, second.id).await.unwrap();
-    assert_eq!(mine(all_pending(&table).await), vec![]);
-}
+// ---- sent emails -------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn a_sent_email_is_remembered_by_its_id() {
     let table = table().await;
     let id = EmailId::generate();
     let other = EmailId::generate();
-    assert!(!outbox::was_sent(&table, id).await.unwrap());
+    assert!(!sent_emails::was_sent(&table, id).await.unwrap());
 
     let now = Utc::now();
-    outbox::mark_sent(&table, id, now).await.unwrap();
-    assert!(outbox::was_sent(&table, id).await.unwrap());
-    assert!(!outbox::was_sent(&table, other).await.unwrap(), "only that email");
+    sent_emails::mark_sent(&table, id, now).await.unwrap();
+    assert!(sent_emails::was_sent(&table, id).await.unwrap());
+    assert!(!sent_emails::was_sent(&table, other).await.unwrap(), "only that email");
     let marker = table.get::<SentEmailRecord>(&id).await.unwrap().unwrap();
     assert_eq!(marker.email_id, id);
     assert_eq!(marker.sent_at, Some(now));
     assert_eq!(marker.expires_at, (now + Duration::days(7)).timestamp(), "kept a week (TTL)");
 
     // Marking it again is harmless, and a sent email can no longer be claimed.
-    outbox::mark_sent(&table, id, now + Duration::seconds(5)).await.unwrap();
-    assert!(outbox::was_sent(&table, id).await.unwrap());
+    sent_emails::mark_sent(&table, id, now + Duration::seconds(5)).await.unwrap();
+    assert!(sent_emails::was_sent(&table, id).await.unwrap());
     assert_eq!(
-        outbox::claim(&table, id, now + Duration::hours(1), Duration::seconds(30)).await.unwrap(),
+        sent_emails::claim(&table, id, now + Duration::hours(1), Duration::seconds(30)).await.unwrap(),
         Claim::AlreadySent
     );
 }
@@ -824,53 +758,25 @@ async fn one_worker_at_a_time_may_claim_an_email_until_its_claim_lapses() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let table = table.clone();
-        tasks.spawn(async move { outbox::claim(&table, id, now, lease).await });
+        tasks.spawn(async move { sent_emails::claim(&table, id, now, lease).await });
     }
     let claims: Vec<Claim> = tasks.join_all().await.into_iter().collect::<Result<_, _>>().expect("every claim answers");
     let granted = claims.iter().filter(|c| **c == Claim::Granted).count();
     assert_eq!(granted, 1, "exactly one of eight concurrent claims wins: {claims:?}");
     assert!(claims.iter().all(|c| matches!(c, Claim::Granted | Claim::Busy)), "{claims:?}");
-    assert!(!outbox::was_sent(&table, id).await.unwrap(), "claimed is not sent");
+    assert!(!sent_emails::was_sent(&table, id).await.unwrap(), "claimed is not sent");
 
     // While the claim holds nobody else gets it; once it lapses the next delivery takes over.
-    assert_eq!(outbox::claim(&table, id, now + Duration::seconds(29), lease).await.unwrap(), Claim::Busy);
-    assert_eq!(outbox::claim(&table, id, now + Duration::seconds(31), lease).await.unwrap(), Claim::Granted);
+    assert_eq!(sent_emails::claim(&table, id, now + Duration::seconds(29), lease).await.unwrap(), Claim::Busy);
+    assert_eq!(sent_emails::claim(&table, id, now + Duration::seconds(31), lease).await.unwrap(), Claim::Granted);
 
     // A released claim (the send failed) is free again at once.
-    outbox::release(&table, id).await.unwrap();
-    assert_eq!(outbox::claim(&table, id, now + Duration::seconds(32), lease).await.unwrap(), Claim::Granted);
-    outbox::mark_sent(&table, id, now + Duration::seconds(33)).await.unwrap();
+    sent_emails::release(&table, id).await.unwrap();
+    assert_eq!(sent_emails::claim(&table, id, now + Duration::seconds(32), lease).await.unwrap(), Claim::Granted);
+    sent_emails::mark_sent(&table, id, now + Duration::seconds(33)).await.unwrap();
     // Releasing after it was sent changes nothing.
-    outbox::release(&table, id).await.unwrap();
-    assert!(outbox::was_sent(&table, id).await.unwrap());
-}
-
-#[tokio::test]
-async fn outbox_pending_pages_cover_every_message() {
-    let table = table().await;
-    let records: Vec<OutboxRecord> = (0..5).map(|i| outbox_record(&format!("paged {i}"))).collect();
-    let mut tx = table.tx();
-    for r in &records {
-        outbox::enqueue(&mut tx, r).unwrap();
-    }
-    table.commit(tx).await.unwrap();
-    let ids: BTreeSet<EmailId> = records.iter().map(|r| r.id).collect();
-
-    // Small pages over the shared OUTBOX index partition: each of mine exactly once, in order.
-    let mut page = PageRequest::first(2);
-    let mut seen = Vec::new();
-    loop {
-        let next = outbox::pending(&table, &page).await.unwrap();
-        seen.extend(next.items.into_iter().filter(|r| ids.contains(&r.id)).map(|r| r.id));
-        match next.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => break,
-        }
-    }
-    assert_eq!(seen, ids.iter().copied().collect::<Vec<_>>());
-    for r in &records {
-        outbox::remove(&table, r.id).await.unwrap();
-    }
+    sent_emails::release(&table, id).await.unwrap();
+    assert!(sent_emails::was_sent(&table, id).await.unwrap());
 }
 
 // ---- sign-in ------------------------------------------------------------------------------------

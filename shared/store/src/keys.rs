@@ -11,7 +11,6 @@ use stockyard_domain::vendor::{Member, Vendor};
 
 use crate::demand::{DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, SalesHistoryRecord};
 pub(crate) use crate::entity::Collection;
-use crate::outbox::OutboxRecord;
 use crate::users::UserRecord;
 use crate::vendors::InvitationRecord;
 use stockyard_domain::address::Address;
@@ -21,6 +20,8 @@ pub(crate) const SK: &str = "SK";
 pub(crate) const GSI1: &str = "GSI1";
 pub(crate) const GSI1PK: &str = "GSI1PK";
 pub(crate) const GSI1SK: &str = "GSI1SK";
+/// Every item written whole carries the name of its record type (`Entity::NAME`).
+pub(crate) const ENTITY: &str = "entity";
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,18 +176,9 @@ pub(crate) fn replenishment_of(vendor: VendorId, supplier: Option<&str>) -> Coll
     Collection::index(format!("REPLENISH#{vendor}"), prefix)
 }
 
-// Idempotency and messaging
+// Idempotency and sent emails
 pub(crate) fn idempotency(scope: &str, idempotency_key: &str) -> Key {
     key(format!("IDEMPOTENCY#{scope}#{idempotency_key}"), "IDEMPOTENCY")
-}
-pub(crate) fn outbox(id: EmailId) -> Key {
-    key(format!("OUTBOX#{id}"), "OUTBOX")
-}
-pub(crate) fn outbox_listing(id: EmailId) -> IndexKey {
-    IndexKey { pk: "OUTBOX".into(), sk: format!("OUTBOX#{id}") }
-}
-pub(crate) fn pending_outbox() -> Collection<OutboxRecord> {
-    Collection::index("OUTBOX", "OUTBOX#")
 }
 pub(crate) fn sent_email(id: EmailId) -> Key {
     key(format!("SENTEMAIL#{id}"), "SENTEMAIL")

@@ -125,10 +125,12 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// A record as a full item: its fields plus its keys.
+/// A record as a full item: its fields, its keys, and the name of its type (`entity`), by which
+/// the table's stream tells what changed (see `events`).
 pub(crate) fn to_item<E: Entity>(record: &E) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(record)?;
     item.extend(key_item(&record.key_of()));
+    item.insert(keys::ENTITY.into(), AttributeValue::S(E::NAME.into()));
     if let Some(index) = record.index_key() {
         add_index(&mut item, &index);
     }

@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use lambda_http::http::StatusCode;
-use stockyard_domain::ids::{EmailId, InvitationId, UserId};
+use stockyard_domain::ids::{InvitationId, UserId};
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{InvitationStatus, Member};
@@ -10,12 +10,9 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response, no_content};
-use stockyard_messaging::EmailMessage;
-use stockyard_store::outbox::{self, OutboxRecord};
 use stockyard_store::vendors::{self, InvitationRecord, InvitationState};
-use stockyard_store::{StoreError, Table, users};
+use stockyard_store::{StoreError, users};
 
-use crate::InviteDeps;
 use crate::dto::{InvitationView, InviteStaffRequest, UpdateStaffRoleRequest};
 
 /// How long an invitation can be accepted.
@@ -33,36 +30,20 @@ pub async fn list_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     Ok(ok(&ListResponse::from(members)))
 }
 
-fn invitation_email(invitation: &InvitationRecord) -> EmailMessage {
-    let role = invitation.role.as_str().replace('_', " ");
-    EmailMessage {
-        email_id: EmailId::generate(),
-        to: vec![invitation.email.to_string()],
-        subject: format!("You're invited to join {} on Stockyard", invitation.vendor_name),
-        text: format!(
-            "Hello,\n\n{vendor} has invited you to join their team on Stockyard as {role}.\n\n\
-             Sign in with this email address (or register with it), then accept the invitation:\n\
-             POST /invitations/{id}/accept\n\nThe invitation expires on {expires}.\n",
-            vendor = invitation.vendor_name,
-            id = invitation.id,
-            expires = invitation.expires_on.format("%Y-%m-%d %H:%M UTC"),
-        ),
-        html: None,
-    }
-}
-
 fn already_invited() -> ApiError {
     ApiError::conflict_on("already_invited", "email", "this email already has a pending invitation to the vendor")
 }
 
-/// Invite someone by email to join the vendor's staff with a role (owner only). They receive an email.
+/// Invite someone by email to join the vendor's staff with a role (owner only). They receive an
+/// email: the committed invitation is the event (`route-table-events` reads it from the table's
+/// stream), so the email can neither be lost nor sent for an invitation that did not commit.
 #[utoipa::path(post, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = [])),
     request_body = InviteStaffRequest,
     params(("vendorId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
     responses((status = 201, body = InvitationView), (status = 403, body = ErrorBody),
               (status = 409, description = "already_member or already_invited", body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let cx = Ctx::new(&deps.api, &req)?;
+pub async fn invite_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let cx = Ctx::new(deps, &req)?;
     let vendor_id = cx.vendor_id()?;
     let body: InviteStaffRequest = cx.body()?;
     let email = Email::parse("email", &body.email)?;
@@ -91,33 +72,11 @@ pub async fn invite_staff(deps: &InviteDeps, req: Request) -> Result<Response<Bo
             expires_on: now + INVITATION_VALIDITY,
             accepted_at: None,
         };
-        let message = invitation_email(&invitation);
-        let outbox_record = OutboxRecord {
-            id: message.email_id,
-            queue: "EMAILS_QUEUE_URL".into(),
-            body: serde_json::to_string(&message).map_err(ApiError::internal)?,
-            created_at: now,
-        };
-        let mut tx = vendors::invite(cx.table(), &invitation)?;
-        outbox::enqueue(&mut tx, &outbox_record)?;
+        let tx = vendors::invite(cx.table(), &invitation)?;
         let view = InvitationView::new(invitation, now);
-        let response = commit(cx.table(), tx, key, StatusCode::CREATED, &view, |_| already_invited()).await?;
-        publish(deps, cx.table(), &outbox_record).await;
-        Ok(response)
+        commit(cx.table(), tx, key, StatusCode::CREATED, &view, |_| already_invited()).await
     })
     .await
-}
-
-/// Committed (a replay never gets here): publish now; if this fails the relay publishes it.
-async fn publish(deps: &InviteDeps, table: &Table, record: &OutboxRecord) {
-    match deps.emails.publish_raw(&record.body).await {
-        Ok(()) => {
-            if let Err(e) = outbox::remove(table, record.id).await {
-                tracing::warn!(error = %e, "published invitation email; outbox item left for the relay");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "invitation email left in the outbox for the relay"),
-    }
 }
 
 fn page_of_views(page: stockyard_store::Page<InvitationRecord>) -> ListResponse<InvitationView> {

@@ -1,5 +1,5 @@
-//! The outbox: a message written in the same transaction as the change it announces, published
-//! right after commit and, should that fail, by the relay job. Consumers are idempotent on its id.
+//! Sending each email once: a claim per email id, held by one worker while it sends, then marked
+//! sent. Consumers of the emails queue are idempotent on the email's id through it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,52 +7,7 @@ use stockyard_domain::ids::EmailId;
 
 use crate::entity::Entity;
 use crate::table::Expr;
-use crate::tx::Tx;
-use crate::{Page, PageRequest, StoreError, Table, keys};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxRecord {
-    pub id: EmailId,
-    /// Which queue the message goes to (the name of its environment variable).
-    pub queue: String,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Entity for OutboxRecord {
-    type Id = EmailId;
-    const NAME: &'static str = "outbox message";
-    fn key(id: &EmailId) -> keys::Key {
-        keys::outbox(*id)
-    }
-    fn key_of(&self) -> keys::Key {
-        keys::outbox(self.id)
-    }
-    fn index_key(&self) -> Option<keys::IndexKey> {
-        Some(keys::outbox_listing(self.id))
-    }
-}
-
-/// Adds the message to a transaction, so it is committed with the change it announces.
-pub fn enqueue(tx: &mut Tx, record: &OutboxRecord) -> Result<(), StoreError> {
-    tx.put("outbox", record, Some(Expr::not_exists()))?;
-    Ok(())
-}
-
-/// A message still waiting in the outbox.
-pub async fn find(table: &Table, id: EmailId) -> Result<Option<OutboxRecord>, StoreError> {
-    table.get::<OutboxRecord>(&id).await
-}
-
-/// Marks the message published.
-pub async fn remove(table: &Table, id: EmailId) -> Result<(), StoreError> {
-    table.delete::<OutboxRecord>(&id, None).await
-}
-
-/// Messages still waiting, oldest first.
-pub async fn pending(table: &Table, page: &PageRequest) -> Result<Page<OutboxRecord>, StoreError> {
-    table.query(&keys::pending_outbox(), page).await
-}
+use crate::{StoreError, Table, keys};
 
 /// The sending of one email: claimed by one worker for a while, then sent. A claim keeps
 /// concurrent copies of the message from sending it twice; a claim that lapses (its worker died
