@@ -38,3 +38,5 @@ pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
 mod emulator_tests;
 #[cfg(test)]
 mod emulator_tests_demand;
+#[cfg(test)]
+mod fault_tests;

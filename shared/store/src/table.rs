@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use serde::Serialize;
 
@@ -13,7 +14,7 @@ use crate::entity::{Collection, Entity};
 use crate::error::from_sdk;
 use crate::keys::{self, IndexKey, Key};
 use crate::page::{decode_cursor, encode_cursor};
-use crate::retry;
+use crate::retry::{self, Failure};
 use crate::tx::Tx;
 use crate::{Page, PageRequest, StoreError};
 
@@ -352,7 +353,8 @@ impl Table {
     }
 
     /// Puts whole records with BatchWriteItem, 25 a request and `parallel` requests in flight;
-    /// unprocessed or throttled writes are retried under the store's one retry policy.
+    /// writes handed back unprocessed are sent again under the store's one retry policy (a request
+    /// throttled as a whole has been retried by the SDK already and fails the batch; see `retry`).
     /// Unconditional: for bulk writes that replace items (a forecast run's results, bulk loads).
     /// Returns the number written.
     pub(crate) async fn put_batch(&self, items: Vec<Item>, parallel: usize) -> Result<usize, StoreError> {
@@ -400,14 +402,15 @@ impl Table {
             }
             let left = unprocessed.len();
             *pending.lock().expect("batch lock") = unprocessed;
-            Err(StoreError::Throttled(format!("{left} of {total} batch writes unprocessed")))
+            Err(Failure::again(StoreError::Throttled(format!("{left} of {total} batch writes unprocessed"))))
         })
         .await
     }
 
     /// Applies every step of `tx` or none. A failed condition names its step; a transaction
-    /// cancelled only because another one was touching the same items at that moment changed
-    /// nothing and is tried again under the store's retry policy.
+    /// cancelled only because another one was touching the same items at that moment (or because
+    /// one of its items was throttled) changed nothing and is tried again under the store's retry
+    /// policy. Other failures have been retried by the SDK already (see `retry`).
     pub async fn commit(&self, tx: Tx) -> Result<(), StoreError> {
         if tx.is_empty() {
             return Ok(());
@@ -415,7 +418,14 @@ impl Table {
         let (steps, writes) = tx.into_parts();
         retry::store_retry(|| async {
             let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
-            result.map(|_| ()).map_err(|e| crate::error::from_transaction(e, &steps))
+            result.map(|_| ()).map_err(|e| {
+                let cancelled =
+                    matches!(e.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_)));
+                match crate::error::from_transaction(e, &steps) {
+                    error if cancelled && error.is_transient() => Failure::again(error),
+                    error => error.into(),
+                }
+            })
         })
         .await
     }
