@@ -265,9 +265,10 @@ pub async fn all_settings(table: &Table, vendor: VendorId) -> Result<Vec<DemandS
     table.query_all(&keys::demand_settings_of(vendor)).await
 }
 
-/// One page of the vendors that have demand data.
+/// One page of the vendors that have demand data (every shard of the listing at once, oldest or
+/// newest first as asked).
 pub async fn vendors(table: &Table, page: &PageRequest) -> Result<Page<DemandMarkerRecord>, StoreError> {
-    table.query(&keys::demand_vendors(), page).await
+    table.query_sharded(&keys::demand_vendors(), page).await
 }
 
 // ---- sales history ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! The store against DynamoDB Local, through the real SDK: records, conditions, transactions,
-//! pagination cursors, filtered pages, idempotency records, sent-email claims and sign-in counting.
+//! pagination cursors, filtered pages, sharded listings, idempotency records, sent-email claims and
+//! sign-in counting.
 //!
 //! An in-crate test module, so it reaches the crate-private table operations. It needs DynamoDB
 //! Local and the table from template.yaml: run it through `make test` or
@@ -7,14 +8,16 @@
 //! emulators and export `STOCKYARD_TABLE_NAME` and `AWS_ENDPOINT_URL_DYNAMODB`). Every test writes
 //! under fresh ULID keys, so they share the one table and run in parallel and in any order.
 
+use std::collections::BTreeSet;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::EmailId;
+use stockyard_domain::ids::{EmailId, UserId};
 use ulid::Ulid;
 
-use crate::entity::{Collection, Entity};
+use crate::entity::{Collection, Entity, Sharded};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::keys::{self, IndexKey, Key};
 use crate::sent_emails::{self, Claim, SentEmailRecord};
@@ -660,6 +663,244 @@ async fn a_cursor_for_the_right_partition_that_is_not_a_start_key_of_the_collect
         let result = table.query(&collection, &page).await;
         assert!(matches!(result, Err(StoreError::InvalidCursor)), "{what} ({plain}): {result:?}");
     }
+}
+
+// ---- sharded listings ---------------------------------------------------------------------------
+
+/// A listing of widgets over `LISTING_SHARDS` fresh index partitions, each widget in the shard its
+/// id hashes to (as users and vendors are listed), sort keys `W#<id>`. At least `items` widgets
+/// and at least `per_shard` in every shard; `count` is 7 for every fifth. Returns the listing and
+/// its sort keys in order (oldest first), each with its count.
+async fn sharded_widgets(table: &Table, items: usize, per_shard: usize) -> (Sharded<Widget>, Vec<(String, i64)>) {
+    let name = fresh_partition();
+    let table_pk = fresh_partition();
+    let mut in_shard = [0usize; keys::LISTING_SHARDS];
+    let mut records = Vec::new();
+    let mut expected = Vec::new();
+    let mut i = 0;
+    while i < items || in_shard.iter().any(|n| *n < per_shard) {
+        let id = UserId::generate().to_string();
+        let shard = keys::listing_shard(&id);
+        in_shard[shard] += 1;
+        let count = if i % 5 == 2 { 7 } else { (i % 5) as i64 };
+        let listing = Listing { pk: format!("{name}#{shard}"), sk: format!("W#{id}") };
+        expected.push((listing.sk.clone(), count));
+        // Table keys in no particular order: the index's order is the one that counts.
+        let record =
+            Widget { listing: Some(listing), ..widget(&at(&table_pk, &format!("ITEM#{}", Ulid::new())), "w", count) };
+        records.push(to_item(&record).unwrap());
+        i += 1;
+    }
+    assert_eq!(table.put_batch(records, 4).await.unwrap(), expected.len());
+    expected.sort();
+    let shards = (0..keys::LISTING_SHARDS).map(|n| Collection::index(format!("{name}#{n}"), "W#")).collect();
+    (Sharded::new(name, shards), expected)
+}
+
+/// How a walk over a sharded listing reads its pages.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// `query_sharded`.
+    Plain,
+    /// `query_sharded_in` with this many items a Query and no filter: many rounds a page.
+    Chunks(usize),
+    /// `query_sharded_filtered` with DynamoDB's filter `count = 7`.
+    Filtered,
+    /// `query_sharded_filtered` keeping `count == 7` here.
+    Kept,
+    /// DynamoDB's filter `count = 7`, `chunk` items a Query and `rounds` rounds a page: pages cut
+    /// short by the budget.
+    Budget { chunk: usize, rounds: usize },
+}
+
+/// Follows the cursors of a sharded listing to the end, page `n` of `limits[n % len]` items,
+/// checking each page: at most its limit, full unless it is the last or cut short by a budget
+/// (`partial`, only with `Read::Budget`), and every cursor a new one. The sort keys read, and how
+/// many pages were partial.
+async fn walk_sharded(
+    table: &Table,
+    listing: &Sharded<Widget>,
+    limits: &[i32],
+    newest_first: bool,
+    read: Read,
+) -> (Vec<String>, usize) {
+    let mut page = PageRequest { limit: limits[0], cursor: None, newest_first };
+    let (mut seen, mut partial, mut pages) = (Vec::new(), 0, 0);
+    loop {
+        page.limit = limits[pages % limits.len()];
+        let found = match read {
+            Read::Plain => table.query_sharded(listing, &page).await,
+            Read::Chunks(chunk) => table.query_sharded_in(listing, &page, None, |_| true, chunk, None).await,
+            Read::Filtered => table.query_sharded_filtered(listing, &page, Some(count_is(7)), |_| true).await,
+            Read::Kept => table.query_sharded_filtered(listing, &page, None, |w| w.count == 7).await,
+            Read::Budget { chunk, rounds } => {
+                table.query_sharded_in(listing, &page, Some(count_is(7)), |_| true, chunk, Some(rounds)).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{read:?}, page {pages}: {e}"));
+        pages += 1;
+        assert!(pages < 2_000, "{read:?}: the cursor does not advance");
+        assert!(found.items.len() <= page.limit as usize, "{read:?}: a page holds at most its limit");
+        if !matches!(read, Read::Plain | Read::Chunks(_)) {
+            assert!(found.items.iter().all(|w| w.count == 7), "{read:?}: only matches");
+        }
+        if found.partial {
+            assert!(matches!(read, Read::Budget { .. }), "{read:?}: only a page out of budget is partial");
+            assert!(found.next_cursor.is_some(), "a partial page goes on");
+            partial += 1;
+        } else if found.next_cursor.is_some() {
+            assert_eq!(found.items.len(), page.limit as usize, "{read:?}: only a full page has a next page");
+        }
+        seen.extend(found.items.into_iter().map(|w| w.listing.expect("listed").sk));
+        match found.next_cursor {
+            Some(cursor) => {
+                assert_ne!(page.cursor.as_deref(), Some(cursor.as_str()), "{read:?}: the cursor must advance");
+                page.cursor = Some(cursor);
+            }
+            None => return (seen, partial),
+        }
+    }
+}
+
+fn in_order(expected: &[(String, i64)], newest_first: bool, only_sevens: bool) -> Vec<String> {
+    let mut keys: Vec<String> =
+        expected.iter().filter(|(_, count)| !only_sevens || *count == 7).map(|(sk, _)| sk.clone()).collect();
+    if newest_first {
+        keys.reverse();
+    }
+    keys
+}
+
+#[tokio::test]
+async fn a_sharded_listing_reads_every_item_once_in_one_order_across_pages_of_any_size() {
+    let table = table().await;
+    let (listing, expected) = sharded_widgets(&table, 100, 2).await;
+    let distinct: BTreeSet<&String> = expected.iter().map(|(sk, _)| sk).collect();
+    assert_eq!(distinct.len(), expected.len());
+    for newest_first in [false, true] {
+        let all = in_order(&expected, newest_first, false);
+        for limits in [&[1][..], &[7], &[16], &[100], &[1, 2, 5, 3, 16]] {
+            let (seen, _) = walk_sharded(&table, &listing, limits, newest_first, Read::Plain).await;
+            assert_eq!(seen, all, "newest first {newest_first}, limits {limits:?}");
+        }
+        // One item a Query: every page takes many rounds, shards read unevenly.
+        for (limits, chunk) in [(&[5][..], 1), (&[16, 3][..], 2)] {
+            let (seen, _) = walk_sharded(&table, &listing, limits, newest_first, Read::Chunks(chunk)).await;
+            assert_eq!(seen, all, "newest first {newest_first}, limits {limits:?}, {chunk} a Query");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_filtered_sharded_listing_reads_every_match_once_in_order_even_when_cut_short() {
+    let table = table().await;
+    let (listing, expected) = sharded_widgets(&table, 120, 2).await;
+    for newest_first in [false, true] {
+        let matches = in_order(&expected, newest_first, true);
+        assert!(matches.len() >= 24);
+        for limits in [&[1][..], &[4], &[100], &[3, 1, 10]] {
+            let (seen, partial) = walk_sharded(&table, &listing, limits, newest_first, Read::Filtered).await;
+            assert_eq!(seen, matches, "newest first {newest_first}, limits {limits:?}");
+            assert_eq!(partial, 0, "within the budget");
+        }
+        let (seen, _) = walk_sharded(&table, &listing, &[4], newest_first, Read::Kept).await;
+        assert_eq!(seen, matches, "kept here, newest first {newest_first}");
+        // A budget of 2 rounds of 2 items a shard: pages end early, some with nothing in them, and
+        // their cursors still go on exactly where reading stopped.
+        let read = Read::Budget { chunk: 2, rounds: 2 };
+        let (seen, partial) = walk_sharded(&table, &listing, &[5], newest_first, read).await;
+        assert_eq!(seen, matches, "cut short, newest first {newest_first}");
+        assert!(partial > 0, "the budget ran out");
+    }
+}
+
+#[tokio::test]
+async fn a_sharded_listing_with_empty_shards_or_none_and_cursors_it_did_not_issue() {
+    let table = table().await;
+    // Nothing listed: one empty final page.
+    let (empty, _) = sharded_widgets(&table, 0, 0).await;
+    for newest_first in [false, true] {
+        let page = PageRequest { limit: 5, cursor: None, newest_first };
+        let found = table.query_sharded(&empty, &page).await.unwrap();
+        assert_eq!((found.items.len(), found.next_cursor, found.partial), (0, None, false));
+        let found = table.query_sharded_filtered(&empty, &page, Some(count_is(7)), |_| true).await.unwrap();
+        assert_eq!((found.items.len(), found.next_cursor, found.partial), (0, None, false));
+    }
+    // Three items in three shards, so most shards are empty.
+    let (few, expected) = loop {
+        let (few, expected) = sharded_widgets(&table, 3, 0).await;
+        let shards: BTreeSet<usize> = expected.iter().map(|(sk, _)| keys::listing_shard(&sk[2..])).collect();
+        if shards.len() == 3 {
+            break (few, expected);
+        }
+    };
+    for newest_first in [false, true] {
+        for limits in [&[1][..], &[2], &[3], &[10]] {
+            let (seen, _) = walk_sharded(&table, &few, limits, newest_first, Read::Plain).await;
+            assert_eq!(seen, in_order(&expected, newest_first, false), "limits {limits:?}");
+        }
+    }
+    // Newest first, a record added meanwhile behind the last one handed out is passed over, also in
+    // a shard that has handed out nothing yet (and so is read again from its start).
+    let first = table.query_sharded(&few, &PageRequest { limit: 1, cursor: None, newest_first: true }).await.unwrap();
+    assert_eq!(first.items[0].listing.as_ref().unwrap().sk, expected[2].0);
+    let cursor = first.next_cursor.expect("more");
+    let unread = decoded(&cursor)["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s.is_null())
+        .expect("a shard read from its start");
+    let newcomer = loop {
+        let id = UserId::generate().to_string();
+        if keys::listing_shard(&id) == unread {
+            break id;
+        }
+    };
+    let listing = Listing { pk: format!("{}#{unread}", few.name), sk: format!("W#{newcomer}") };
+    let late = Widget { listing: Some(listing), ..widget(&at(&fresh_partition(), "ITEM#late"), "late", 7) };
+    table.put(&late, None).await.unwrap();
+    let rest =
+        table.query_sharded(&few, &PageRequest { limit: 10, cursor: Some(cursor), newest_first: true }).await.unwrap();
+    let rest: Vec<String> = rest.items.into_iter().map(|w| w.listing.unwrap().sk).collect();
+    assert_eq!(rest, vec![expected[1].0.clone(), expected[0].0.clone()], "the newcomer is not among them");
+    // A new walk sees it first; from now on the listing has 4.
+    let fresh = table.query_sharded(&few, &PageRequest { limit: 10, cursor: None, newest_first: true }).await.unwrap();
+    assert_eq!(fresh.items[0].listing.as_ref().unwrap().sk, format!("W#{newcomer}"));
+    let expected: Vec<(String, i64)> = expected.into_iter().chain([(format!("W#{newcomer}"), 7)]).collect();
+
+    // The whole listing in one page: no cursor, since every shard was read to its end.
+    let all = table.query_sharded(&few, &PageRequest::first(10)).await.unwrap();
+    assert_eq!((all.items.len(), all.next_cursor), (expected.len(), None));
+
+    // A cursor is good only for its own listing, read in the same order.
+    let (other, _) = sharded_widgets(&table, 30, 0).await;
+    let issued = table.query_sharded(&few, &PageRequest::first(1)).await.unwrap().next_cursor.expect("more");
+    let next = PageRequest { cursor: Some(issued.clone()), ..PageRequest::first(1) };
+    assert_eq!(table.query_sharded(&few, &next).await.unwrap().items.len(), 1);
+    let newest = PageRequest { newest_first: true, ..next.clone() };
+    let one_collection = Collection::<Widget>::index(format!("{}#0", few.name), "W#");
+    let refused = [
+        ("another listing's", table.query_sharded(&other, &next).await),
+        ("another listing's, filtered", table.query_sharded_filtered(&other, &next, None, |_| true).await),
+        ("the other order's", table.query_sharded(&few, &newest).await),
+        ("a one-collection list's", table.query(&one_collection, &next).await),
+        (
+            "a truncated one",
+            table
+                .query_sharded(&few, &PageRequest { cursor: Some(issued[..issued.len() - 3].into()), ..next.clone() })
+                .await,
+        ),
+    ];
+    for (what, result) in refused {
+        assert!(matches!(result, Err(StoreError::InvalidCursor)), "{what}: {result:?}");
+    }
+    // A cursor written by hand with every shard done is the end of the listing.
+    let mut plain = decoded(&issued);
+    plain["shards"] = serde_json::Value::Array(vec![serde_json::Value::from("done"); keys::LISTING_SHARDS]);
+    let done = PageRequest { cursor: Some(cursor_of(&serde_json::Value::Object(plain))), ..next };
+    let found = table.query_sharded(&few, &done).await.unwrap();
+    assert_eq!((found.items.len(), found.next_cursor), (0, None), "every shard done: nothing left");
 }
 
 // ---- idempotency --------------------------------------------------------------------------------

@@ -53,3 +53,34 @@ impl<E: Entity> Collection<E> {
         self
     }
 }
+
+/// One listing spread over several collections (shards) of the same record type under the same
+/// prefix, read as one by scatter-gather (`Table::query_sharded`): one order by sort key across
+/// every shard. `name` goes into its cursors, so a cursor of one listing is refused by another.
+#[derive(Debug)]
+pub(crate) struct Sharded<E> {
+    pub name: String,
+    pub shards: Vec<Collection<E>>,
+}
+
+impl<E: Entity> Sharded<E> {
+    pub fn new(name: impl Into<String>, shards: Vec<Collection<E>>) -> Self {
+        assert!(!shards.is_empty(), "a sharded listing has at least one shard");
+        assert!(
+            shards.iter().all(|s| s.index == shards[0].index && s.prefix == shards[0].prefix),
+            "the shards of a listing differ only in their partition"
+        );
+        Self { name: name.into(), shards }
+    }
+}
+
+impl<E> Sharded<E> {
+    /// The index the shards are read from (`None`: the table).
+    pub fn index(&self) -> Option<&'static str> {
+        self.shards[0].index
+    }
+    /// The sort-key prefix every shard shares.
+    pub fn prefix(&self) -> &str {
+        &self.shards[0].prefix
+    }
+}

@@ -1,6 +1,11 @@
 //! Key builders: every partition and sort key Stockyard writes is made here, nowhere else, and
 //! only this crate sees them. One table; generic attributes PK/SK and GSI1PK/GSI1SK (see
 //! infra/data-model.md). Collections are typed by the record they hold.
+//!
+//! The global listings (all users, all vendors, vendors with demand data) would each sit in one
+//! index partition; they are spread over [`LISTING_SHARDS`] partitions (`USERS#<n>`) by a stable
+//! hash of the listed id ([`listing_shard`]) and read back by scatter-gather
+//! (`Table::query_sharded`).
 
 use stockyard_domain::ids::{
     AddressId, EmailId, ForecastRunId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId,
@@ -9,8 +14,9 @@ use stockyard_domain::location::Location;
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{Member, Vendor};
 
+use crate::Entity;
 use crate::demand::{DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, SalesHistoryRecord};
-pub(crate) use crate::entity::Collection;
+pub(crate) use crate::entity::{Collection, Sharded};
 use crate::users::UserRecord;
 use crate::vendors::InvitationRecord;
 use stockyard_domain::address::Address;
@@ -41,15 +47,61 @@ fn key(pk: String, sk: impl Into<String>) -> Key {
     Key { pk, sk: sk.into() }
 }
 
+// Sharded global listings
+/// Index partitions each global listing is spread over. A GSI partition takes about 1,000 writes/s
+/// and the listings are sorted by ULID (new items always at the end, where splitting a partition
+/// for heat does not help): 16 take 16,000/s, 8× the sign-up peak planned for (see "Hot spots and
+/// limits" in infra/data-model.md), while a page costs 16 parallel Queries. Fixed: changing it
+/// moves every listed item to another partition, so a new count means rewriting them all.
+pub(crate) const LISTING_SHARDS: usize = 16;
+
+const USERS: &str = "USERS";
+const VENDORS: &str = "VENDORS";
+const DEMAND_VENDORS: &str = "DEMANDVENDORS";
+
+/// The shard (`0..LISTING_SHARDS`) of a listed id: 64-bit FNV-1a of the id's text, mixed by
+/// MurmurHash3's 64-bit finaliser, modulo the shard count. The same on every machine, build and
+/// run, unlike std's randomly seeded hasher, so an item's shard never moves. The finaliser matters:
+/// ids made in one burst differ only in their last characters, which plain FNV-1a barely carries
+/// into its high bits (a burst would land in one or two shards).
+pub(crate) fn listing_shard(id: &str) -> usize {
+    (fmix64(fnv1a(id.as_bytes())) % LISTING_SHARDS as u64) as usize
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
+}
+
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Where `id` is listed in the sharded listing `listing`: `<listing>#<shard>`, `<prefix><id>`.
+fn sharded_listing(listing: &str, prefix: &str, id: &str) -> IndexKey {
+    IndexKey { pk: format!("{listing}#{}", listing_shard(id)), sk: format!("{prefix}{id}") }
+}
+
+/// Every shard of a sharded listing, in shard order.
+fn sharded<E: Entity>(listing: &'static str, prefix: &str) -> Sharded<E> {
+    Sharded::new(listing, (0..LISTING_SHARDS).map(|n| Collection::index(format!("{listing}#{n}"), prefix)).collect())
+}
+
 // Users
 pub(crate) fn user(id: UserId) -> Key {
     key(format!("USER#{id}"), "PROFILE")
 }
+/// Lists the user in `USERS#<shard>`.
 pub(crate) fn user_listing(id: UserId) -> IndexKey {
-    IndexKey { pk: "USERS".into(), sk: format!("USER#{id}") }
+    sharded_listing(USERS, "USER#", &id.to_string())
 }
-pub(crate) fn all_users() -> Collection<UserRecord> {
-    Collection::index("USERS", "USER#")
+pub(crate) fn all_users() -> Sharded<UserRecord> {
+    sharded(USERS, "USER#")
 }
 /// Makes an email address unique across accounts and finds the account at login.
 pub(crate) fn user_email(email: &Email) -> Key {
@@ -81,11 +133,12 @@ pub(crate) fn token_family(id: TokenFamilyId) -> Key {
 pub(crate) fn vendor(id: VendorId) -> Key {
     key(format!("VENDOR#{id}"), "PROFILE")
 }
+/// Lists the vendor in `VENDORS#<shard>`.
 pub(crate) fn vendor_listing(id: VendorId) -> IndexKey {
-    IndexKey { pk: "VENDORS".into(), sk: format!("VENDOR#{id}") }
+    sharded_listing(VENDORS, "VENDOR#", &id.to_string())
 }
-pub(crate) fn all_vendors() -> Collection<Vendor> {
-    Collection::index("VENDORS", "VENDOR#")
+pub(crate) fn all_vendors() -> Sharded<Vendor> {
+    sharded(VENDORS, "VENDOR#")
 }
 pub(crate) fn member(vendor: VendorId, user: UserId) -> Key {
     key(format!("VENDOR#{vendor}"), format!("MEMBER#{user}"))
@@ -123,15 +176,15 @@ pub(crate) fn location_code(vendor: VendorId, code: &str) -> Key {
 }
 
 // Demand forecasting (SKUs and supplier codes are codes: never a '#')
-/// Marks a vendor as having demand data; carries the sparse `DEMANDVENDORS` listing.
+/// Marks a vendor as having demand data; carries the sparse `DEMANDVENDORS#<shard>` listing.
 pub(crate) fn demand_marker(vendor: VendorId) -> Key {
     key(format!("DEMAND#{vendor}"), "VENDOR")
 }
 pub(crate) fn demand_vendor_listing(vendor: VendorId) -> IndexKey {
-    IndexKey { pk: "DEMANDVENDORS".into(), sk: format!("VENDOR#{vendor}") }
+    sharded_listing(DEMAND_VENDORS, "VENDOR#", &vendor.to_string())
 }
-pub(crate) fn demand_vendors() -> Collection<DemandMarkerRecord> {
-    Collection::index("DEMANDVENDORS", "VENDOR#")
+pub(crate) fn demand_vendors() -> Sharded<DemandMarkerRecord> {
+    sharded(DEMAND_VENDORS, "VENDOR#")
 }
 pub(crate) fn demand_settings(vendor: VendorId, location: LocationId, sku: &str) -> Key {
     key(format!("DEMAND#{vendor}"), format!("SETTINGS#{location}#{sku}"))
@@ -202,6 +255,71 @@ mod tests {
         assert!(!guard.sk.starts_with(&invitations_of(vendor_id).prefix));
         let code = location_code(vendor_id, "WH-1");
         assert!(!code.sk.starts_with(&locations_of(vendor_id).prefix));
+    }
+
+    #[test]
+    fn the_shard_hash_is_fnv1a_and_never_changes() {
+        // FNV-1a's published test vectors.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+        // Stored items sit in these shards: a change here moves them.
+        assert_eq!(fmix64(fnv1a(b"01JD2Z8Q4Y6W3V5T7R9P1N3M5K")), 0x8d26_8eec_7111_dbfc);
+        assert_eq!(listing_shard("01JD2Z8Q4Y6W3V5T7R9P1N3M5K"), 12);
+        assert_eq!(listing_shard("01JD2Z8Q4Y6W3V5T7R9P1N3M5M"), 8);
+    }
+
+    /// Within ±20% of an even share per shard.
+    fn assert_even(counts: &[usize], total: usize) {
+        let share = total / counts.len();
+        for (shard, count) in counts.iter().enumerate() {
+            assert!(count * 5 >= share * 4 && count * 5 <= share * 6, "shard {shard}: {count} of {total}: {counts:?}");
+        }
+    }
+
+    #[test]
+    fn ids_made_in_one_burst_spread_evenly_over_the_shards() {
+        // Made back to back, so most share their millisecond and differ only in the last characters.
+        const IDS: usize = 10_000;
+        let mut users = [0usize; LISTING_SHARDS];
+        let mut vendors = [0usize; LISTING_SHARDS];
+        for _ in 0..IDS {
+            users[listing_shard(&UserId::generate().to_string())] += 1;
+            vendors[listing_shard(&VendorId::generate().to_string())] += 1;
+        }
+        assert_even(&users, IDS);
+        assert_even(&vendors, IDS);
+    }
+
+    #[test]
+    fn ids_made_at_random_times_spread_evenly_over_the_shards() {
+        const IDS: usize = 10_000;
+        let mut counts = [0usize; LISTING_SHARDS];
+        for _ in 0..IDS {
+            counts[listing_shard(&ulid::Ulid::new().to_string())] += 1;
+        }
+        assert_even(&counts, IDS);
+    }
+
+    #[test]
+    fn a_listed_item_sits_in_one_shard_of_its_listing_under_its_prefix() {
+        let user = UserId::generate();
+        let listing = user_listing(user);
+        let shards = all_users();
+        assert_eq!(shards.shards.len(), LISTING_SHARDS);
+        let shard = listing_shard(&user.to_string());
+        assert_eq!(listing.pk, format!("USERS#{shard}"));
+        assert_eq!(shards.shards[shard].pk, listing.pk);
+        assert!(listing.sk.starts_with(shards.prefix()));
+        assert_eq!(user_listing(user), listing, "the same id always lands in the same shard");
+
+        let vendor = VendorId::generate();
+        let (listed, demand) = (vendor_listing(vendor), demand_vendor_listing(vendor));
+        assert_eq!(listed.sk, demand.sk);
+        assert_eq!(all_vendors().shards.iter().filter(|s| s.pk == listed.pk).count(), 1);
+        assert_eq!(demand_vendors().shards.iter().filter(|s| s.pk == demand.pk).count(), 1);
+        assert_ne!(listed.pk, demand.pk, "two listings never share a partition");
+        assert!(demand_vendors().shards.iter().all(|s| s.pk.starts_with("DEMANDVENDORS#")));
     }
 
     #[test]

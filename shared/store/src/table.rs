@@ -2,7 +2,7 @@
 //! serde_dynamo, keys from their `Entity`, conditions as expressions, named transactions.
 //! Repositories (one module per aggregate) are the only callers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
@@ -10,10 +10,12 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use serde::Serialize;
 
-use crate::entity::{Collection, Entity};
+use crate::entity::{Collection, Entity, Sharded};
 use crate::error::from_sdk;
 use crate::keys::{self, IndexKey, Key};
-use crate::page::{decode_cursor, encode_cursor};
+use crate::page::{
+    ShardPosition, ShardedStart, decode_cursor, decode_sharded_cursor, encode_cursor, encode_sharded_cursor,
+};
 use crate::retry::{self, Failure};
 use crate::tx::Tx;
 use crate::{Page, PageRequest, StoreError};
@@ -284,6 +286,129 @@ impl Table {
         })
     }
 
+    /// Reads one page of a sharded listing as if it were one collection (no filter: a page is full
+    /// unless the listing ends). See [`Table::query_sharded_in`].
+    pub(crate) async fn query_sharded<E: Entity>(
+        &self,
+        listing: &Sharded<E>,
+        page: &PageRequest,
+    ) -> Result<Page<E>, StoreError> {
+        let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+        // A page draws about limit / shards records from each shard: twice that and a few more
+        // rarely needs a second read, without reading `limit` records from every shard.
+        let chunk = (limit.div_ceil(listing.shards.len()) * 2 + 4).min(limit);
+        self.query_sharded_in(listing, page, None, |_| true, chunk, None).await
+    }
+
+    /// Reads one page of the records of a sharded listing that match `filter` and `keep`, reading
+    /// on until the page is full within the same budget as [`Table::query_filtered`]: at most
+    /// [`FILTERED_READS`] rounds of parallel Queries, each shard's evaluating at most
+    /// `FILTERED_CHUNK / shards` items, so about 2,000 items a page however many shards. A page cut
+    /// short by the budget says so (`partial`) and its cursor goes on from where reading stopped.
+    pub(crate) async fn query_sharded_filtered<E: Entity>(
+        &self,
+        listing: &Sharded<E>,
+        page: &PageRequest,
+        filter: Option<Expr>,
+        keep: impl Fn(&E) -> bool,
+    ) -> Result<Page<E>, StoreError> {
+        let chunk = (FILTERED_CHUNK as usize).div_ceil(listing.shards.len());
+        self.query_sharded_in(listing, page, filter, keep, chunk, Some(FILTERED_READS)).await
+    }
+
+    /// Scatter-gather: reads the shards of `listing` in parallel, at most `chunk` evaluated items a
+    /// Query, and merges them into the listing's one order (by sort key, ascending or descending as
+    /// the page asks). A record is handed out only once no shard can still hold one before it: every
+    /// other shard has a read record after it, or has been read (evaluated) past it, or is done; a
+    /// shard that holds up the merge is read again, all such shards at once, one round at a time,
+    /// within `rounds` rounds (`None`: until the page is full; without a filter every round hands
+    /// out at least one record). The cursor holds each shard's position: the key of the last record
+    /// it handed out, or where its reading stopped when nothing it read is left over, or done. So
+    /// pages follow one another in the listing's order, every record exactly once, whichever shards
+    /// each page drew from. It also holds the sort key of the last record handed out: a record added
+    /// behind it meanwhile (a newer user in a newest-first walk, in a shard not handed out from yet)
+    /// is passed over, as a one-collection cursor passes it over.
+    pub(crate) async fn query_sharded_in<E: Entity>(
+        &self,
+        listing: &Sharded<E>,
+        page: &PageRequest,
+        filter: Option<Expr>,
+        keep: impl Fn(&E) -> bool,
+        chunk: usize,
+        rounds: Option<usize>,
+    ) -> Result<Page<E>, StoreError> {
+        let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+        let newest_first = page.newest_first;
+        let ShardedStart { mut after, positions } = match page.cursor.as_deref() {
+            Some(cursor) => decode_sharded_cursor(cursor, listing, newest_first)?,
+            None => ShardedStart { after: None, positions: vec![ShardPosition::Start; listing.shards.len()] },
+        };
+        let on_index = listing.index().is_some();
+        let sort_attr = if on_index { keys::GSI1SK } else { keys::SK };
+        let mut shards: Vec<ShardReader<E>> = positions.into_iter().map(ShardReader::new).collect();
+        let mut kept: Vec<E> = Vec::with_capacity(limit);
+        let mut round = 0;
+        loop {
+            // Hand out records in order while no shard can still hold an earlier one; `waiting` is
+            // the next record's sort key when some shard holds it up.
+            let mut waiting: Option<String> = None;
+            while kept.len() < limit {
+                let Some(next) = first_in_order(&shards, sort_attr, newest_first) else { break };
+                let head = shards[next].head_sort_key(sort_attr).to_string();
+                if shards.iter().any(|s| s.may_hold_before(&head, sort_attr, newest_first)) {
+                    waiting = Some(head);
+                    break;
+                }
+                let record = shards[next].take();
+                let behind = after.as_deref().is_some_and(|after| before(&head, after, newest_first));
+                if !behind {
+                    after = Some(head);
+                    if keep(&record) {
+                        kept.push(record);
+                    }
+                }
+            }
+            let all_done = shards.iter().all(|s| s.position() == ShardPosition::Done);
+            let out_of_budget = rounds.is_some_and(|max| round >= max);
+            if kept.len() == limit || all_done || out_of_budget {
+                let start = ShardedStart { after, positions: shards.iter().map(ShardReader::position).collect() };
+                let next_cursor = encode_sharded_cursor(listing, newest_first, &start)?;
+                let partial = kept.len() < limit && !all_done;
+                return Ok(Page { items: kept, next_cursor, partial });
+            }
+            // Read every shard that holds up the next record (every shard with nothing left to
+            // hand out, when none has a record read).
+            let to_read: Vec<usize> = (0..shards.len())
+                .filter(|&i| match &waiting {
+                    Some(head) => shards[i].may_hold_before(head, sort_attr, newest_first),
+                    None => shards[i].needs_reading(),
+                })
+                .collect();
+            assert!(!to_read.is_empty(), "a page that is neither full nor at the end has a shard to read");
+            let reads = to_read.iter().map(|&i| {
+                self.query_raw(
+                    &listing.shards[i],
+                    newest_first,
+                    filter.clone(),
+                    shards[i].next.start_key(),
+                    Some(chunk.max(1) as i32),
+                )
+            });
+            let results = futures_util::future::try_join_all(reads).await?;
+            for (i, (items, last)) in to_read.into_iter().zip(results) {
+                let records = items
+                    .into_iter()
+                    .map(|item| {
+                        let keys = key_attributes(&item, on_index);
+                        Ok((from_item(item)?, keys))
+                    })
+                    .collect::<Result<VecDeque<_>, StoreError>>()?;
+                shards[i].read(records, last);
+            }
+            round += 1;
+        }
+    }
+
     async fn query_raw<E: Entity>(
         &self,
         collection: &Collection<E>,
@@ -428,6 +553,93 @@ impl Table {
             })
         })
         .await
+    }
+}
+
+/// One shard of a sharded listing being read (see [`Table::query_sharded_in`]).
+struct ShardReader<E> {
+    /// Where its next Query starts; `Done` once DynamoDB said there is no more.
+    next: ShardPosition,
+    /// Records read and not yet handed out, in the listing's order, each with its key attributes.
+    buffer: VecDeque<(E, Item)>,
+    /// The position just before the first buffered record.
+    before_buffer: ShardPosition,
+}
+
+impl<E> ShardReader<E> {
+    fn new(start: ShardPosition) -> Self {
+        Self { next: start.clone(), buffer: VecDeque::new(), before_buffer: start }
+    }
+
+    /// How far this shard has been handed out: a position from which no record is missed.
+    fn position(&self) -> ShardPosition {
+        if self.buffer.is_empty() { self.next.clone() } else { self.before_buffer.clone() }
+    }
+
+    fn needs_reading(&self) -> bool {
+        self.buffer.is_empty() && self.next != ShardPosition::Done
+    }
+
+    /// Whether this shard may still hold an unread record that comes before `sort_key` in the
+    /// listing's order. A shard with a buffered record holds none: the merge hands out the first of
+    /// the buffered records, and every unread record of a shard comes after what it read.
+    fn may_hold_before(&self, sort_key: &str, sort_attr: &str, newest_first: bool) -> bool {
+        if !self.buffer.is_empty() {
+            return false;
+        }
+        match &self.next {
+            ShardPosition::Done => false,
+            ShardPosition::Start => true,
+            ShardPosition::After(key) => match key.get(sort_attr).and_then(|v| v.as_s().ok()) {
+                // Read up to `read`: what is left comes after it.
+                Some(read) => before(read, sort_key, newest_first),
+                None => true,
+            },
+        }
+    }
+
+    fn head_sort_key(&self, sort_attr: &str) -> &str {
+        self.buffer.front().and_then(|(_, keys)| keys.get(sort_attr)).and_then(|v| v.as_s().ok()).map_or("", |s| s)
+    }
+
+    /// Hands out the first buffered record.
+    fn take(&mut self) -> E {
+        let (record, keys) = self.buffer.pop_front().expect("only a shard with a buffered record is taken from");
+        self.before_buffer = ShardPosition::After(keys);
+        record
+    }
+
+    /// Takes what one Query read (the buffer was empty) and where it stopped.
+    fn read(&mut self, records: VecDeque<(E, Item)>, last: Option<Item>) {
+        self.before_buffer = std::mem::replace(&mut self.next, last.map_or(ShardPosition::Done, ShardPosition::After));
+        self.buffer = records;
+    }
+}
+
+impl ShardPosition {
+    fn start_key(&self) -> Option<Item> {
+        match self {
+            ShardPosition::After(key) => Some(key.clone()),
+            ShardPosition::Start | ShardPosition::Done => None,
+        }
+    }
+}
+
+/// Whether sort key `a` comes strictly before `b` in the listing's order.
+fn before(a: &str, b: &str, newest_first: bool) -> bool {
+    if newest_first { a > b } else { a < b }
+}
+
+/// The shard whose first buffered record comes first in the listing's order (ties: the lowest
+/// shard), if any shard has one.
+fn first_in_order<E>(shards: &[ShardReader<E>], sort_attr: &str, newest_first: bool) -> Option<usize> {
+    let buffered = (0..shards.len()).filter(|&i| !shards[i].buffer.is_empty());
+    let key = |i: &usize| shards[*i].head_sort_key(sort_attr);
+    if newest_first {
+        // `max_by` keeps the last of equals: reverse to keep the lowest shard.
+        buffered.rev().max_by(|a, b| key(a).cmp(key(b)))
+    } else {
+        buffered.min_by(|a, b| key(a).cmp(key(b)))
     }
 }
 

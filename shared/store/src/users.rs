@@ -151,7 +151,8 @@ pub struct UserFilter {
     pub role: Option<PlatformRole>,
 }
 
-/// One page of all users, filtered, reading on until the page is full (see `Page::partial`).
+/// One page of all users, filtered, reading on until the page is full (see `Page::partial`): every
+/// shard of the listing at once, merged into one order.
 pub async fn list(table: &Table, page: &PageRequest, filter: &UserFilter) -> Result<Page<User>, StoreError> {
     let mut clauses = vec![];
     let mut expr = Expr::default();
@@ -165,7 +166,7 @@ pub async fn list(table: &Table, page: &PageRequest, filter: &UserFilter) -> Res
     }
     expr.expression = clauses.join(" AND ");
     let expr = (!clauses.is_empty()).then_some(expr);
-    Ok(table.query_filtered(&keys::all_users(), page, expr, |_| true).await?.map(|r| r.user))
+    Ok(table.query_sharded_filtered(&keys::all_users(), page, expr, |_| true).await?.map(|r| r.user))
 }
 
 /// Records that `user` joined `vendor` with `role` (step [`JOIN_VENDOR`]; fails if they belong to one).

@@ -204,10 +204,11 @@ fn found<T>(result: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
     }
 }
 
-/// One page of all vendors, optionally of one status, reading on until the page is full.
+/// One page of all vendors, optionally of one status, reading on until the page is full: every
+/// shard of the listing at once, merged into one order.
 pub async fn list(table: &Table, page: &PageRequest, status: Option<VendorStatus>) -> Result<Page<Vendor>, StoreError> {
     let filter = status.map(|s| Expr::new("#status = :status").name("#status", "status").val(":status", &s));
-    table.query_filtered(&keys::all_vendors(), page, filter, |_| true).await
+    table.query_sharded_filtered(&keys::all_vendors(), page, filter, |_| true).await
 }
 
 // ---- members --------------------------------------------------------------------------------------
