@@ -273,7 +273,8 @@ impl TestApp {
         self.request_raw(method, path, token, body.map(Value::to_string), headers).await
     }
 
-    /// Like [`request`](Self::request) with the body as text (for malformed JSON).
+    /// Like [`request`](Self::request) with the body as text (for malformed JSON). A
+    /// `content-type` in `headers` replaces the JSON one; an empty value sends none.
     pub async fn request_raw(
         &self,
         method: Method,
@@ -286,10 +287,14 @@ impl TestApp {
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
+        let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body);
+            if !typed {
+                req = req.header("content-type", "application/json");
+            }
+            req = req.body(body);
         }
-        for (name, value) in headers {
+        for (name, value) in headers.iter().filter(|(_, value)| !value.is_empty()) {
             req = req.header(*name, *value);
         }
         let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: the local API did not answer: {e}"));

@@ -166,3 +166,75 @@ async fn the_api_serves_its_openapi_document() {
     assert_eq!(doc["paths"], built["paths"], "the served document is the one in the code");
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_exactly_one_json_object_is_refused_and_changes_nothing() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    for body in [r#"["Renamed", null]"#, r#"{"name":"Renamed"} garbage"#, r#"{"name":"Renamed"}{"name":"Other"}"#, "42"]
+    {
+        let resp = app.request_raw(Method::PATCH, "/me", Some(user.token()), Some(body.into()), &[]).await;
+        resp.expect_error(400, "malformed_request");
+    }
+    let vendor = app.vendor_owner().await;
+    let resp = app
+        .request_raw(
+            Method::PATCH,
+            &format!("/vendors/{}", vendor.id),
+            Some(vendor.owner.token()),
+            Some(r#"["Renamed", null]"#.into()),
+            &[],
+        )
+        .await;
+    resp.expect_error(400, "malformed_request");
+    assert_eq!(app.me(user.token()).await.expect(200)["name"], "Casey Customer", "nothing was renamed");
+    assert_eq!(app.get_vendor(vendor.owner.token(), &vendor.id).await.expect(200)["name"], vendor.name.as_str());
+}
+
+#[tokio::test]
+async fn a_json_body_sent_as_another_media_type_is_415_and_changes_nothing() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    let body = r#"{"name":"Renamed"}"#;
+    for content_type in
+        ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x", ""]
+    {
+        let resp = app
+            .request_raw(Method::PATCH, "/me", Some(user.token()), Some(body.into()), &[("content-type", content_type)])
+            .await;
+        resp.expect_error(415, "unsupported_media_type");
+    }
+    assert_eq!(app.me(user.token()).await.expect(200)["name"], "Casey Customer");
+    let ok = app
+        .request_raw(
+            Method::PATCH,
+            "/me",
+            Some(user.token()),
+            Some(body.into()),
+            &[("content-type", "application/json; charset=utf-8")],
+        )
+        .await;
+    assert_eq!(ok.expect(200)["name"], "Renamed");
+}
+
+#[tokio::test]
+async fn names_with_invisible_formatting_characters_are_refused() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    for name in ["Ada\u{202E}gnp.exe", "A\u{200B}da", "\u{FEFF}Ada"] {
+        let resp = app.update_me(user.token(), &json!({ "name": name })).await;
+        resp.expect_invalid_field("name");
+    }
+    let resp = app.register(&json!({ "email": unique_email(), "password": PASSWORD, "name": "Mallory\u{202E}" })).await;
+    resp.expect_invalid_field("name");
+}
+
+#[tokio::test]
+async fn an_empty_limit_is_refused_like_any_other_invalid_limit() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let resp = app
+        .request(Method::GET, &format!("/vendors/{}/staff?limit=", vendor.id), Some(vendor.owner.token()), None, &[])
+        .await;
+    resp.expect_invalid_field("limit");
+}

@@ -60,7 +60,18 @@ pub fn check_password(field: &str, password: &str, email: Option<&Email>) -> Res
     Ok(())
 }
 
-/// Free text with a required length range, trimmed; control characters are refused.
+/// Characters that change how text is shown without being seen: bidirectional controls (the
+/// right-to-left override is a known way to disguise a name shown to other people) and zero-width
+/// characters. Names and free text refuse them.
+pub fn is_invisible_formatting(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// Free text with a required length range, trimmed; control characters and invisible formatting
+/// characters (bidirectional controls, zero-width characters) are refused.
 pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let text = raw.trim();
     let len = text.chars().count();
@@ -77,7 +88,25 @@ pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<St
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(FieldError::new(field, "must not contain control characters"));
     }
+    if text.chars().any(is_invisible_formatting) {
+        return Err(FieldError::new(
+            field,
+            "must not contain invisible formatting characters (bidirectional controls, zero-width characters)",
+        ));
+    }
     Ok(text.to_string())
+}
+
+/// A calendar date written exactly as `YYYY-MM-DD` (no sign, no padding spaces, two-digit month
+/// and day), and a real one.
+pub fn date(field: &str, raw: &str) -> Result<chrono::NaiveDate, FieldError> {
+    let bad = || FieldError::new(field, "must be a date as YYYY-MM-DD");
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return Err(bad());
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad())
 }
 
 /// A telephone number in E.164 form: `+`, country code, up to 15 digits in all.
@@ -138,6 +167,24 @@ mod tests {
         assert_eq!(bounded_text("name", "   ", 1, 10).unwrap_err().message, "is required");
         assert_eq!(bounded_text("name", "abcdefghijk", 1, 10).unwrap_err().field, "name");
         assert!(bounded_text("name", "bad\u{0007}", 1, 10).is_err());
+    }
+
+    #[test]
+    fn names_with_bidirectional_controls_or_zero_width_characters_are_refused() {
+        for bad in ["Ada\u{202E}gnp.exe", "A\u{200B}da", "\u{FEFF}Ada", "Ad\u{2066}a", "A\u{200D}da"] {
+            let err = bounded_text("name", bad, 1, 50).unwrap_err();
+            assert!(err.message.contains("invisible"), "{bad:?}: {err:?}");
+        }
+        assert_eq!(bounded_text("name", "Zoë Ødegård-Łukasz 李", 1, 50).unwrap(), "Zoë Ødegård-Łukasz 李");
+    }
+
+    #[test]
+    fn only_yyyy_mm_dd_is_a_date() {
+        assert_eq!(date("date", "2026-01-01").unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        for bad in ["2026-1-1", "+2026-01-01", " 2026-11-01", "2026-11-01 ", "2026-02-30", "20260101", "2026/01/01", ""]
+        {
+            assert_eq!(date("date", bad).unwrap_err().field, "date", "{bad:?}");
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum ApiError {
     ForbiddenBecause { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The body is not sent as JSON (`Content-Type` is not `application/json`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The request conflicts with the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String, field: Option<String> },
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::ForbiddenBecause { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::TooManyRequests { code, .. } => code,

@@ -29,14 +29,30 @@ pub fn body_text(req: &Request) -> Result<&str, ApiError> {
     }
 }
 
-/// Decodes the JSON body; a wrong type, a missing or an unknown field is reported by name.
+/// Whether a `Content-Type` names JSON (`application/json`, or a `+json` type), parameters aside.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Decodes the JSON body, which must be present (400), sent as `Content-Type: application/json`
+/// (415 otherwise) and be exactly one JSON object: an array, a scalar, trailing data or a second value is a 400
+/// `malformed_request`. A wrong type, a missing or an unknown field is reported by name.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let text = body_text(req)?;
     if text.trim().is_empty() {
         return Err(ApiError::Malformed { message: "request body must be a JSON object".into(), field: None });
     }
+    if !header(req, "content-type").is_some_and(is_json_media_type) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the request body as JSON, with Content-Type: application/json".into(),
+        ));
+    }
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::Malformed { message: "request body must be a JSON object".into(), field: None });
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
@@ -53,7 +69,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             _ => message.split(" at line ").next().unwrap_or(&message).to_string(),
         };
         ApiError::Malformed { message, field }
-    })
+    })?;
+    de.end().map_err(|_| ApiError::Malformed {
+        message: "request body must be exactly one JSON object, with nothing after it".into(),
+        field: None,
+    })?;
+    Ok(value)
 }
 
 /// A path parameter parsed by `parse`, e.g. `path(&req, "vendorId", VendorId::parse)`.
@@ -76,9 +97,15 @@ pub fn query(req: &Request, name: &str) -> Option<String> {
         .map(String::from)
 }
 
-/// `?limit=` (1–100, default 20), `?cursor=` and `?order=newest|oldest` (default `default_order`).
+/// A query-string parameter as sent, blank or not.
+fn raw_query<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name))
+}
+
+/// `?limit=` (1–100, default 20; present but empty is refused), `?cursor=` and
+/// `?order=newest|oldest` (default `default_order`).
 pub fn page_request(req: &Request, newest_first_by_default: bool) -> Result<PageRequest, ApiError> {
-    let limit = match query(req, "limit") {
+    let limit = match raw_query(req, "limit").map(str::trim) {
         None => PageRequest::DEFAULT_LIMIT,
         Some(raw) => match raw.parse::<i32>() {
             Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
@@ -114,9 +141,54 @@ mod tests {
     }
 
     fn with_body(body: &str) -> Request {
+        with_typed_body(body, Some("application/json"))
+    }
+
+    fn with_typed_body(body: &str, content_type: Option<&str>) -> Request {
         let mut req = Request::new(Body::Text(body.into()));
         *req.method_mut() = lambda_http::http::Method::POST;
+        if let Some(t) = content_type {
+            req.headers_mut().insert("content-type", t.parse().unwrap());
+        }
         req
+    }
+
+    #[test]
+    fn an_array_a_scalar_trailing_data_or_a_second_object_is_a_malformed_request() {
+        for bad in [
+            r#"["a@b.co", 3]"#,
+            "3",
+            r#""text""#,
+            r#"{"email":"a@b.co","age":3} garbage"#,
+            r#"{"email":"a@b.co","age":3}{"email":"x@y.co","age":4}"#,
+        ] {
+            let err = json_body::<Login>(&with_body(bad)).unwrap_err();
+            assert_eq!((err.status().as_u16(), err.code()), (400, "malformed_request"), "{bad}");
+        }
+        assert!(
+            json_body::<Login>(&with_body(" {\"email\":\"a@b.co\",\"age\":3}\n ")).is_ok(),
+            "surrounding white space is fine"
+        );
+    }
+
+    #[test]
+    fn a_body_not_sent_as_json_is_an_unsupported_media_type() {
+        let body = r#"{"email":"a@b.co","age":3}"#;
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/xml"),
+            Some("multipart/form-data; boundary=x"),
+        ] {
+            let err = json_body::<Login>(&with_typed_body(body, content_type)).unwrap_err();
+            assert_eq!((err.status().as_u16(), err.code()), (415, "unsupported_media_type"), "{content_type:?}");
+        }
+        for content_type in
+            ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"]
+        {
+            assert!(json_body::<Login>(&with_typed_body(body, Some(content_type))).is_ok(), "{content_type}");
+        }
     }
 
     fn field_of(err: ApiError) -> Option<String> {
@@ -154,7 +226,7 @@ mod tests {
             Request::default().with_query_string_parameters(HashMap::from([("limit".to_string(), limit.to_string())]))
         };
         assert_eq!(page_request(&req("5"), false).unwrap().limit, 5);
-        for bad in ["0", "101", "ten"] {
+        for bad in ["0", "101", "ten", "", " "] {
             assert_eq!(field_of(page_request(&req(bad), false).unwrap_err()), Some("limit".into()));
         }
         assert_eq!(

@@ -171,8 +171,7 @@ pub fn sales_days(body: &RecordSalesRequest, today: NaiveDate) -> Result<Vec<(Na
     let mut out = Vec::with_capacity(body.days.len());
     for (i, day) in body.days.iter().enumerate() {
         let field = |name: &str| format!("days[{i}].{name}");
-        let date = NaiveDate::parse_from_str(day.date.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::invalid(&field("date"), "must be a date as YYYY-MM-DD"))?;
+        let date = stockyard_domain::values::date(&field("date"), &day.date)?;
         if date > today {
             return Err(ApiError::invalid(&field("date"), "is in the future"));
         }
@@ -256,6 +255,9 @@ mod tests {
         );
         assert_eq!(field(sales_days(&days(&[("2026-11-20", -1)]), today)), Some("days[0].units".into()));
         assert_eq!(field(sales_days(&days(&[("2026-02-30", 1)]), today)), Some("days[0].date".into()));
+        for loose in ["2026-1-1", "+2026-01-01", " 2026-11-01", "2026-11-01 "] {
+            assert_eq!(field(sales_days(&days(&[(loose, 1)]), today)), Some("days[0].date".into()), "{loose:?}");
+        }
         assert_eq!(
             field(sales_days(&days(&[("2026-11-20", 1), ("2026-11-20", 2)]), today)),
             Some("days[1].date".into())
