@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stockyard_analytics::{forecast_panel, replenish};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_platform::runner;
 use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
 use stockyard_store::{PageRequest, Table};
 
@@ -218,40 +219,38 @@ pub async fn handle(deps: &JobDeps, event: LambdaEvent<Value>) -> Result<Nightly
         None => (all_vendors(&deps.table).await?, true),
     };
     let trigger = if resume { "schedule" } else { "on_demand" };
-    for (done, vendor) in vendors.iter().enumerate() {
-        if deadline_ms > 0 && deadline_ms - Utc::now().timestamp_millis() < TIME_RESERVE_MS {
-            tracing::warn!(done, left = vendors.len() - done, "out of time; the next invocation resumes");
-            report.vendors_failed += (vendors.len() - done) as u32;
-            break;
-        }
-        if resume
-            && let Some(last) = demand::latest_run(&deps.table, *vendor).await?
-            && last.status == RunStatus::Finished
-            && last.as_of == as_of
-        {
-            report.vendors_skipped += 1;
-            continue;
-        }
-        match run_vendor(&deps.table, *vendor, as_of, trigger).await {
-            Ok(summary) => {
-                report.vendors += 1;
-                report.series += summary.series;
-                report.forecasts_written += summary.forecasts_written;
-                report.runs.push(summary);
+    let runs = std::sync::Mutex::new(Vec::new());
+    let progress = runner::work_through(
+        "nightly-demand-forecast",
+        &vendors,
+        deadline_ms,
+        std::time::Duration::from_millis(TIME_RESERVE_MS as u64),
+        |vendor| {
+            let vendor = *vendor;
+            async move {
+                // A retried scheduled run skips vendors already forecast for the day.
+                Ok(resume
+                    && demand::latest_run(&deps.table, vendor)
+                        .await?
+                        .is_some_and(|last| last.status == RunStatus::Finished && last.as_of == as_of))
             }
-            Err(e) => {
-                report.vendors_failed += 1;
-                tracing::error!(vendor = %vendor, error = format!("{e:#}"), "vendor forecast failed");
+        },
+        |vendor| {
+            let (runs, vendor) = (&runs, *vendor);
+            async move {
+                let summary = run_vendor(&deps.table, vendor, as_of, trigger).await?;
+                runs.lock().expect("runs lock").push(summary);
+                Ok(())
             }
-        }
-        tracing::info!(
-            vendors_done = done + 1,
-            vendors = vendors.len(),
-            series_done = report.series,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "nightly forecast progress"
-        );
-    }
+        },
+    )
+    .await;
+    report.runs = runs.into_inner().expect("runs lock");
+    report.vendors = progress.done as u32;
+    report.vendors_skipped = progress.skipped as u32;
+    report.vendors_failed = (progress.failed + progress.left) as u32;
+    report.series = report.runs.iter().map(|r| r.series).sum();
+    report.forecasts_written = report.runs.iter().map(|r| r.forecasts_written).sum();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.series_per_second =
         (f64::from(report.series) / started.elapsed().as_secs_f64().max(1e-3) * 10.0).round() / 10.0;

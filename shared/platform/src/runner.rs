@@ -33,7 +33,8 @@ where
             request_id = %event.context.request_id,
             trace_id = %event.context.xray_trace_id.clone().unwrap_or_default(),
         );
-        handler(deps, event).instrument(span)
+        // Boxed: keeps the type of `main`'s future shallow whatever the handler's nesting.
+        Box::pin(handler(deps, event).instrument(span))
     }))
     .await
 }
@@ -134,5 +135,155 @@ mod tests {
         .await;
         assert_eq!(failed(&response), ["m1", "m2"]);
         assert_eq!(calls.into_inner().unwrap(), 1);
+    }
+}
+
+/// How far a job got through its work.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub total: usize,
+    /// Worked through in this invocation.
+    pub done: usize,
+    /// Found finished by an earlier invocation (a retried run resumes after them).
+    pub skipped: usize,
+    pub failed: usize,
+    /// Not started: the invocation ran out of time (its retry resumes with them).
+    pub left: usize,
+}
+
+impl Progress {
+    /// Whether every item is finished (by this invocation or an earlier one).
+    pub fn complete(&self) -> bool {
+        self.failed == 0 && self.left == 0
+    }
+}
+
+/// Works through `items` one after another, as a resumable job: an item `finished` says an earlier
+/// invocation completed is skipped; no item is started once less than `reserve` of the invocation's
+/// time is left (`deadline_ms`, epoch milliseconds, 0 for none); progress is logged after every
+/// item. A job whose result is not [`Progress::complete`] should fail its invocation, so the
+/// scheduler retries it and the retry resumes where this one stopped.
+pub async fn work_through<T, F, FFut, W, WFut>(
+    job: &str,
+    items: &[T],
+    deadline_ms: i64,
+    reserve: std::time::Duration,
+    finished: F,
+    work: W,
+) -> Progress
+where
+    T: std::fmt::Display,
+    F: Fn(&T) -> FFut,
+    FFut: Future<Output = anyhow::Result<bool>>,
+    W: Fn(&T) -> WFut,
+    WFut: Future<Output = anyhow::Result<()>>,
+{
+    let started = std::time::Instant::now();
+    let mut progress = Progress { total: items.len(), ..Progress::default() };
+    for (i, item) in items.iter().enumerate() {
+        let now_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        if deadline_ms > 0 && deadline_ms - now_ms < reserve.as_millis() as i64 {
+            progress.left = items.len() - i;
+            tracing::warn!(job, left = progress.left, "out of time; a retry resumes with the rest");
+            break;
+        }
+        match finished(item).await {
+            Ok(true) => {
+                progress.skipped += 1;
+                continue;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(job, %item, error = format!("{e:#}"), "could not tell whether it was done; doing it")
+            }
+        }
+        match work(item).await {
+            Ok(()) => progress.done += 1,
+            Err(e) => {
+                progress.failed += 1;
+                tracing::error!(job, %item, error = format!("{e:#}"), "item failed");
+            }
+        }
+        tracing::info!(
+            job,
+            position = i + 1,
+            total = progress.total,
+            done = progress.done,
+            skipped = progress.skipped,
+            failed = progress.failed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "progress"
+        );
+    }
+    progress
+}
+
+#[cfg(test)]
+mod job_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn now_ms() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    }
+
+    #[tokio::test]
+    async fn a_job_skips_what_an_earlier_run_finished_and_counts_what_fails() {
+        let worked = std::sync::Mutex::new(Vec::new());
+        let progress = work_through(
+            "test",
+            &[1, 2, 3, 4, 5],
+            0,
+            Duration::from_secs(60),
+            |i| {
+                let done = *i == 2;
+                async move { Ok(done) }
+            },
+            |i| {
+                worked.lock().unwrap().push(*i);
+                let fail = *i == 4;
+                async move { if fail { anyhow::bail!("item 4 broke") } else { Ok(()) } }
+            },
+        )
+        .await;
+        assert_eq!(progress, Progress { total: 5, done: 3, skipped: 1, failed: 1, left: 0 });
+        assert!(!progress.complete());
+        assert_eq!(worked.into_inner().unwrap(), [1, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_job_out_of_time_starts_nothing_more_and_says_how_much_is_left() {
+        let worked = std::sync::Mutex::new(Vec::new());
+        // The deadline is 30 s away and 60 s must stay in reserve: nothing may start.
+        let progress = work_through(
+            "test",
+            &[1, 2, 3],
+            now_ms() + 30_000,
+            Duration::from_secs(60),
+            |_| async { Ok(false) },
+            |i| {
+                worked.lock().unwrap().push(*i);
+                async { Ok(()) }
+            },
+        )
+        .await;
+        assert_eq!(progress, Progress { total: 3, done: 0, skipped: 0, failed: 0, left: 3 });
+        assert!(worked.into_inner().unwrap().is_empty());
+        // A retry with time to spare, where item 1 was finished meanwhile, resumes with the rest.
+        let retried = work_through(
+            "test",
+            &[1, 2, 3],
+            now_ms() + 600_000,
+            Duration::from_secs(60),
+            |i| {
+                let done = *i == 1;
+                async move { Ok(done) }
+            },
+            |_| async { Ok(()) },
+        )
+        .await;
+        assert_eq!(retried, Progress { total: 3, done: 2, skipped: 1, failed: 0, left: 0 });
+        assert!(retried.complete());
     }
 }
