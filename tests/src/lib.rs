@@ -706,6 +706,8 @@ MC4CAQAwBQYDK2VwBCIEIFiLz4FtIDMZ2b9VBzrUZ8+uB1QfexyLHGBNPM8ZCe+1
         let now = Utc::now().timestamp();
         json!({
             "sub": user.id,
+            // The session the user signed in with.
+            "sid": peek(&user.access_token)["sid"],
             "email": user.email,
             "roles": ["customer"],
             "iss": ISSUER,

@@ -273,3 +273,42 @@ async fn five_failed_sign_ins_lock_the_email_for_a_while_and_a_success_starts_th
     }
     app.login(&nobody, PASSWORD).await.expect_error(429, "too_many_attempts");
 }
+
+#[tokio::test]
+async fn an_access_token_stops_working_as_soon_as_its_session_is_signed_out_and_only_that_one() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    let other_session = app.login(&user.email, PASSWORD).await;
+    let other_token = other_session.str("/access_token");
+    app.me(user.token()).await.expect(200);
+    app.revoke(&user.refresh_token).await.expect(204);
+    app.me(user.token()).await.expect_error(401, "unauthorized");
+    app.me(&other_token).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_stolen_refresh_token_presented_again_ends_the_sessions_access_tokens_at_once() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    let rotated = app.refresh(&user.refresh_token).await;
+    rotated.expect(200);
+    let current_access = rotated.str("/access_token");
+    app.me(&current_access).await.expect(200);
+    // The first refresh token, used once already, comes back: the session is revoked.
+    app.refresh(&user.refresh_token).await.expect_error(401, "unauthorized");
+    app.me(&current_access).await.expect_error(401, "unauthorized");
+    app.me(user.token()).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_platform_role_taken_away_counts_at_once_for_the_token_already_issued() {
+    let app = TestApp::new();
+    let support = app.user_with_platform_role("support").await;
+    app.list_users(support.token(), "").await.expect(200);
+    let admin = app.admin().await;
+    app.set_user_roles(admin.token(), &support.id, &[]).await.expect(200);
+    app.list_users(support.token(), "").await.expect_error(403, "forbidden");
+    // Reading a vendor as support stops too (support reads every vendor, customers do not).
+    let vendor = app.vendor_owner().await;
+    app.get_vendor(support.token(), &vendor.id).await.expect_error(403, "forbidden");
+}

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::{UserId, VendorId};
+use stockyard_domain::ids::{TokenFamilyId, UserId, VendorId};
 use stockyard_domain::roles::{PlatformRole, VendorRole};
 use stockyard_domain::values::Email;
 
@@ -16,6 +16,8 @@ use crate::request::header;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: UserId,
+    /// The session (refresh-token family) the token was issued in: revoking it ends the token.
+    pub sid: TokenFamilyId,
     pub email: Email,
     pub roles: Vec<PlatformRole>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,7 +36,9 @@ pub struct Claims {
 pub struct Principal {
     pub user_id: UserId,
     pub email: Email,
+    /// The platform roles the token carries (checked against the account on privileged routes).
     pub roles: Vec<PlatformRole>,
+    pub session: TokenFamilyId,
 }
 
 impl Principal {
@@ -113,7 +117,7 @@ impl TokenVerifier {
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <access token>".into()))?;
         let claims = self.verify(token.trim())?;
-        Ok(Principal { user_id: claims.sub, email: claims.email, roles: claims.roles })
+        Ok(Principal { user_id: claims.sub, email: claims.email, roles: claims.roles, session: claims.sid })
     }
 }
 
@@ -125,6 +129,7 @@ fn stockyard_platform_env(name: &str) -> anyhow::Result<String> {
 /// What a token is issued for.
 pub struct TokenSubject<'a> {
     pub user_id: UserId,
+    pub session: TokenFamilyId,
     pub email: &'a Email,
     pub roles: &'a [PlatformRole],
     pub vendor_id: Option<VendorId>,
@@ -158,6 +163,7 @@ impl TokenIssuer {
     pub fn issue(&self, subject: &TokenSubject<'_>, now: DateTime<Utc>) -> Result<String, ApiError> {
         let claims = Claims {
             sub: subject.user_id,
+            sid: subject.session,
             email: subject.email.clone(),
             roles: subject.roles.to_vec(),
             vendor_id: subject.vendor_id,
@@ -183,6 +189,7 @@ mod tests {
     fn subject(email: &Email) -> TokenSubject<'_> {
         TokenSubject {
             user_id: UserId::generate(),
+            session: TokenFamilyId::generate(),
             email,
             roles: &[PlatformRole::Customer],
             vendor_id: None,

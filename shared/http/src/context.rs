@@ -6,7 +6,7 @@
 //!     let cx = Ctx::new(deps, &req)?;                       // the signed-in caller
 //!     let page = cx.page(false)?;                            // parse
 //!     let vendor = cx.vendor(VendorPermission::Read).await?; // authorise
-//!     let members = vendors::members(cx.table(), vendor.id(), &page).await?; // store
+//!     let members = vendors::members(cx.store().await?, vendor.id(), &page).await?; // store
 //!     Ok(ok(&ListResponse::from(members)))                   // respond
 //! }
 //! ```
@@ -16,18 +16,27 @@ use serde::de::DeserializeOwned;
 use stockyard_domain::FieldError;
 use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{PlatformRole, VendorPermission};
-use stockyard_store::{PageRequest, Table};
+use stockyard_store::{PageRequest, Table, users, vendors};
+use tokio::sync::OnceCell;
 
 use crate::idempotency::{Idempotency, idempotent};
 use crate::request::{json_body, page_request, path, query};
-use crate::vendor_access::{VendorAccess, authorize};
+use crate::vendor_access::{VendorAccess, decide};
 use crate::{ApiDeps, ApiError, Principal};
 
 /// A signed-in caller's request.
+///
+/// The access token is checked at once (no I/O). Before the handler reaches the store, the session
+/// is checked against the account (one GetItem of the user, made once per request and, on vendor
+/// routes, in parallel with the vendor reads): a revoked session or a deleted account is refused,
+/// and the account's current platform roles replace the token's, so signing out, a stolen refresh
+/// token and a role taken away take effect at once rather than when the token expires. Bad input is
+/// still refused before any read.
 pub struct Ctx<'r> {
     deps: &'r ApiDeps,
     req: &'r Request,
     pub caller: Principal,
+    session: OnceCell<Vec<PlatformRole>>,
 }
 
 impl<'r> Ctx<'r> {
@@ -35,11 +44,31 @@ impl<'r> Ctx<'r> {
     pub fn new(deps: &'r ApiDeps, req: &'r Request) -> Result<Self, ApiError> {
         let caller = deps.verifier.authenticate(req)?;
         tracing::Span::current().record("caller", tracing::field::display(caller.user_id));
-        Ok(Self { deps, req, caller })
+        Ok(Self { deps, req, caller, session: OnceCell::new() })
     }
 
-    pub fn table(&self) -> &'r Table {
-        &self.deps.table
+    /// The account's current platform roles, once the session is known to be alive.
+    async fn live_roles(&self) -> Result<&[PlatformRole], ApiError> {
+        let roles = self
+            .session
+            .get_or_try_init(|| async {
+                let account = users::get(&self.deps.table, self.caller.user_id).await?;
+                match account {
+                    None => Err(ApiError::Unauthorized("this account no longer exists".into())),
+                    Some(a) if a.revoked_sessions.contains(&self.caller.session) => {
+                        Err(ApiError::Unauthorized("this session was signed out; sign in again".into()))
+                    }
+                    Some(a) => Ok(a.user.roles),
+                }
+            })
+            .await?;
+        Ok(roles)
+    }
+
+    /// The store, once the caller's session is known to be alive (see the type's documentation).
+    pub async fn store(&self) -> Result<&'r Table, ApiError> {
+        self.live_roles().await?;
+        Ok(&self.deps.table)
     }
 
     pub fn request(&self) -> &'r Request {
@@ -81,16 +110,27 @@ impl<'r> Ctx<'r> {
     }
 
     /// The vendor of the path, if the caller may act on it with `permission` (403 otherwise, 404
-    /// when there is no such vendor); names the vendor in the request's span.
+    /// when there is no such vendor); names the vendor in the request's span. The session check and
+    /// the vendor reads run at once.
     pub async fn vendor(&self, permission: VendorPermission) -> Result<VendorAccess, ApiError> {
         let vendor_id = self.vendor_id()?;
         tracing::Span::current().record("vendor", tracing::field::display(vendor_id));
-        authorize(self.table(), &self.caller, vendor_id, permission).await
+        let reads =
+            async { Ok::<_, ApiError>(vendors::with_member(&self.deps.table, vendor_id, self.caller.user_id).await?) };
+        let (roles, (vendor, member)) = tokio::try_join!(self.live_roles(), reads)?;
+        let vendor = vendor.ok_or(ApiError::NotFound("vendor"))?;
+        let caller = Principal { roles: roles.to_vec(), ..self.caller.clone() };
+        let role = member.map(|m| m.role);
+        decide(&caller, &vendor, role, permission)?;
+        Ok(VendorAccess { vendor, role })
     }
 
-    /// Refuses the request unless the caller holds one of `roles`.
-    pub fn require_any(&self, roles: &[PlatformRole]) -> Result<(), ApiError> {
-        self.caller.require_any(roles)
+    /// Refuses the request unless the caller holds one of `roles`: the token must carry it (403
+    /// without a read), and so must the account now (a role taken away counts at once).
+    pub async fn require_any(&self, roles: &[PlatformRole]) -> Result<(), ApiError> {
+        self.caller.require_any(roles)?;
+        let live = Principal { roles: self.live_roles().await?.to_vec(), ..self.caller.clone() };
+        live.require_any(roles)
     }
 
     /// Runs a create at most once per `Idempotency-Key` of this caller (see [`idempotent`]).
@@ -98,6 +138,6 @@ impl<'r> Ctx<'r> {
         &self,
         work: impl AsyncFnOnce(Option<&Idempotency>) -> Result<Response<Body>, ApiError>,
     ) -> Result<Response<Body>, ApiError> {
-        idempotent(self.req, &self.caller.user_id.to_string(), self.table(), work).await
+        idempotent(self.req, &self.caller.user_id.to_string(), self.store().await?, work).await
     }
 }

@@ -85,7 +85,12 @@ mod tests {
     }
 
     fn caller(roles: &[PlatformRole]) -> Principal {
-        Principal { user_id: UserId::generate(), email: Email::parse("e", "x@y.co").unwrap(), roles: roles.to_vec() }
+        Principal {
+            user_id: UserId::generate(),
+            email: Email::parse("e", "x@y.co").unwrap(),
+            roles: roles.to_vec(),
+            session: stockyard_domain::ids::TokenFamilyId::generate(),
+        }
     }
 
     #[test]

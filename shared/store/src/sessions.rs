@@ -95,11 +95,16 @@ pub fn rotate(table: &Table, used: &RefreshTokenRecord, next: &RefreshTokenRecor
     Ok(tx)
 }
 
-/// Revokes a session (a missing one is already gone).
-pub async fn revoke(table: &Table, family: TokenFamilyId) -> Result<(), StoreError> {
-    let change = Change::new(Expr::default().val(":t", &true).set_remove(&["revoked = :t"], &[])).when(Expr::exists());
-    match table.update::<TokenFamilyRecord>(&family, change).await {
-        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+/// Revokes a session of `user`: its refresh tokens stop working, and so do its access tokens,
+/// at once (the session joins the user's revoked sessions, which every request checks). A session
+/// or user that no longer exists is already gone.
+pub async fn revoke(table: &Table, user: UserId, family: TokenFamilyId) -> Result<(), StoreError> {
+    let mut tx = table.tx();
+    let revoked = Expr::default().val(":t", &true).set_remove(&["revoked = :t"], &[]);
+    tx.update::<TokenFamilyRecord>("session", &family, Change::new(revoked).when(Expr::exists()))?;
+    crate::users::revoke_session(&mut tx, user, family)?;
+    match table.commit(tx).await {
+        Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::account::User;
-use stockyard_domain::ids::{UserId, VendorId};
+use stockyard_domain::ids::{TokenFamilyId, UserId, VendorId};
 use stockyard_domain::roles::{PlatformRole, VendorRole};
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::Member;
@@ -20,6 +20,16 @@ pub struct UserRecord {
     #[serde(flatten)]
     pub user: User,
     pub password_hash: String,
+    /// Sessions ended before their access tokens expire (sign-out, a stolen refresh token): every
+    /// request reads this record once, so a revoked session's access token stops working at once.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub revoked_sessions: std::collections::BTreeSet<TokenFamilyId>,
+}
+
+impl UserRecord {
+    pub fn new(user: User, password_hash: String) -> Self {
+        Self { user, password_hash, revoked_sessions: Default::default() }
+    }
 }
 
 impl Entity for UserRecord {
@@ -167,6 +177,15 @@ pub async fn list(table: &Table, page: &PageRequest, filter: &UserFilter) -> Res
     expr.expression = clauses.join(" AND ");
     let expr = (!clauses.is_empty()).then_some(expr);
     Ok(table.query_sharded_filtered(&keys::all_users(), page, expr, |_| true).await?.map(|r| r.user))
+}
+
+/// Adds `session` to the user's revoked sessions (step `revoked_session`), in the transaction that
+/// revokes the session itself.
+pub(crate) fn revoke_session(tx: &mut Tx, user: UserId, session: TokenFamilyId) -> Result<(), StoreError> {
+    let mut add = Expr::new("ADD revoked_sessions :session");
+    add.values.insert(":session".into(), aws_sdk_dynamodb::types::AttributeValue::Ss(vec![session.to_string()]));
+    tx.update::<UserRecord>("revoked_session", &user, Change::new(add).when(Expr::exists()))?;
+    Ok(())
 }
 
 /// Records that `user` joined `vendor` with `role` (step [`JOIN_VENDOR`]; fails if they belong to one).

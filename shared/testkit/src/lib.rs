@@ -55,6 +55,7 @@ pub fn customer_token(email: &str) -> String {
     let email = Email::parse("email", email).expect("a valid test email");
     let subject = TokenSubject {
         user_id: UserId::generate(),
+        session: stockyard_domain::ids::TokenFamilyId::generate(),
         email: &email,
         roles: &[PlatformRole::Customer],
         vendor_id: None,

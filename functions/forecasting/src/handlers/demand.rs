@@ -101,8 +101,10 @@ pub fn settings_record(
 /// Authorises a demand write and checks that the location is the vendor's, both reads at once;
 /// a refusal wins over a missing location, so strangers learn nothing about the vendor's locations.
 async fn authorize_at_location(cx: &Ctx<'_>, vendor_id: VendorId, location_id: LocationId) -> Result<(), ApiError> {
-    let (access, location) =
-        tokio::join!(cx.vendor(VendorPermission::InventoryWrite), locations::get(cx.table(), vendor_id, location_id));
+    let (access, location) = tokio::join!(
+        cx.vendor(VendorPermission::InventoryWrite),
+        locations::get(cx.store().await?, vendor_id, location_id)
+    );
     access?;
     match location? {
         Some(_) => Ok(()),
@@ -123,7 +125,7 @@ pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Respons
     let body: DemandSettingsRequest = cx.body()?;
     let record = settings_record(vendor_id, location_id, sku, &body)?;
     authorize_at_location(&cx, vendor_id, location_id).await?;
-    demand::put_settings(cx.table(), &record).await?;
+    demand::put_settings(cx.store().await?, &record).await?;
     Ok(ok(&record))
 }
 
@@ -200,7 +202,7 @@ pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response
     let body: RecordSalesRequest = cx.body()?;
     let days = sales_days(&body, Utc::now().date_naive())?;
     authorize_at_location(&cx, vendor_id, location_id).await?;
-    let years_written = demand::set_daily_units(cx.table(), vendor_id, location_id, &sku, &days).await?;
+    let years_written = demand::set_daily_units(cx.store().await?, vendor_id, location_id, &sku, &days).await?;
     Ok(ok(&RecordSalesResponse { location_id, sku, days_written: days.len(), years_written }))
 }
 
@@ -216,7 +218,7 @@ pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Respons
     let cx = Ctx::new(deps, &req)?;
     let vendor_id = cx.vendor(VendorPermission::InventoryWrite).await?.id();
     let started = Instant::now();
-    let settings = demand::all_settings(cx.table(), vendor_id).await?;
+    let settings = demand::all_settings(cx.store().await?, vendor_id).await?;
     let series = settings.len();
     if series > MAX_SYNC_SERIES {
         return Err(ApiError::unprocessable(
@@ -227,7 +229,7 @@ pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Respons
             ),
         ));
     }
-    let summary = job::run_settings(cx.table(), vendor_id, settings, job::default_as_of(), "api", started)
+    let summary = job::run_settings(cx.store().await?, vendor_id, settings, job::default_as_of(), "api", started)
         .await
         .map_err(ApiError::internal)?;
     Ok(json(StatusCode::CREATED, &summary))

@@ -131,7 +131,8 @@ pub async fn list_forecasts(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let location = cx.query_as("location_id", LocationId::parse)?;
     let (risk, model) = (risk_filter(&cx)?, model_filter(&cx)?);
     let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
-    let found = demand::forecasts(cx.table(), vendor_id, location, risk.as_deref(), model.as_deref(), &page).await?;
+    let found =
+        demand::forecasts(cx.store().await?, vendor_id, location, risk.as_deref(), model.as_deref(), &page).await?;
     Ok(ok(&ListResponse::from(found.map(ForecastView::from))))
 }
 
@@ -151,8 +152,8 @@ pub async fn get_sku_forecast(deps: &ApiDeps, req: Request) -> Result<Response<B
     let cx = Ctx::new(deps, &req)?;
     let sku = cx.path("sku", sku)?;
     let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
-    let at: Vec<LocationId> = locations::all(cx.table(), vendor_id).await?.into_iter().map(|l| l.id).collect();
-    let found = demand::forecasts_of_sku(cx.table(), vendor_id, &at, &sku).await?;
+    let at: Vec<LocationId> = locations::all(cx.store().await?, vendor_id).await?.into_iter().map(|l| l.id).collect();
+    let found = demand::forecasts_of_sku(cx.store().await?, vendor_id, &at, &sku).await?;
     if found.is_empty() {
         return Err(ApiError::NotFound("forecast"));
     }
@@ -233,7 +234,7 @@ pub async fn get_replenishment(deps: &ApiDeps, req: Request) -> Result<Response<
     let cx = Ctx::new(deps, &req)?;
     let supplier = cx.query_as("supplier", |field, raw| code(field, raw, 40))?;
     let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
-    let actionable = demand::actionable(cx.table(), vendor_id, supplier.as_deref()).await?;
+    let actionable = demand::actionable(cx.store().await?, vendor_id, supplier.as_deref()).await?;
     Ok(ok(&replenishment(&actionable)))
 }
 

@@ -27,13 +27,13 @@ fn role(field: &str, raw: &str) -> Result<PlatformRole, ApiError> {
     responses((status = 200, body = ListResponse<User>), (status = 403, body = ErrorBody)))]
 pub async fn list_users(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    cx.require_any(&READERS)?;
+    cx.require_any(&READERS).await?;
     let page = cx.page(true)?;
     let filter = UserFilter {
         email_prefix: cx.query("email").map(|p| p.to_lowercase()),
         role: cx.query("role").map(|r| role("role", &r)).transpose()?,
     };
-    let found = users::list(cx.table(), &page, &filter).await?;
+    let found = users::list(cx.store().await?, &page, &filter).await?;
     Ok(ok(&ListResponse::from(found)))
 }
 
@@ -43,7 +43,7 @@ pub async fn list_users(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_user_roles(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    cx.require_any(&[PlatformRole::Admin])?;
+    cx.require_any(&[PlatformRole::Admin]).await?;
     let user_id = cx.path("userId", UserId::parse)?;
     let body: SetUserRolesRequest = cx.body()?;
     let mut roles = vec![PlatformRole::Customer];
@@ -61,7 +61,7 @@ pub async fn set_user_roles(deps: &ApiDeps, req: Request) -> Result<Response<Bod
             "you cannot remove your own admin role",
         ));
     }
-    let user = users::set_roles(cx.table(), user_id, &roles).await?;
+    let user = users::set_roles(cx.store().await?, user_id, &roles).await?;
     Ok(ok(&user.ok_or(ApiError::NotFound("user"))?))
 }
 
@@ -72,10 +72,10 @@ pub async fn set_user_roles(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     responses((status = 200, body = ListResponse<Vendor>), (status = 403, body = ErrorBody)))]
 pub async fn list_vendors(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    cx.require_any(&READERS)?;
+    cx.require_any(&READERS).await?;
     let page = cx.page(true)?;
     let status = cx.query_as("status", VendorStatus::parse)?;
-    let found = vendors::list(cx.table(), &page, status).await?;
+    let found = vendors::list(cx.store().await?, &page, status).await?;
     Ok(ok(&ListResponse::from(found)))
 }
 
@@ -85,12 +85,12 @@ pub async fn list_vendors(deps: &ApiDeps, req: Request) -> Result<Response<Body>
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_vendor_status(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    cx.require_any(&[PlatformRole::Admin])?;
+    cx.require_any(&[PlatformRole::Admin]).await?;
     let vendor_id = cx.path("vendorId", VendorId::parse)?;
     let body: SetVendorStatusRequest = cx.body()?;
     let status = VendorStatus::parse("status", &body.status)?;
     let reason = body.reason.as_deref().map(|r| bounded_text("reason", r, 1, 500)).transpose()?;
-    let vendor = vendors::set_status(cx.table(), vendor_id, status, reason.as_deref()).await?;
+    let vendor = vendors::set_status(cx.store().await?, vendor_id, status, reason.as_deref()).await?;
     let vendor = vendor.ok_or(ApiError::NotFound("vendor"))?;
     tracing::info!(vendor_id = %vendor_id, status = status.as_str(), by = %cx.caller.user_id, "vendor status changed");
     Ok(ok(&vendor))

@@ -21,8 +21,8 @@ use crate::{AuthDeps, tokens};
 
 fn new_account(email: Email, name: String, password_hash: String, roles: Vec<PlatformRole>) -> UserRecord {
     let now = Utc::now();
-    UserRecord {
-        user: User {
+    UserRecord::new(
+        User {
             id: UserId::generate(),
             email,
             name,
@@ -34,7 +34,7 @@ fn new_account(email: Email, name: String, password_hash: String, roles: Vec<Pla
             updated_at: now,
         },
         password_hash,
-    }
+    )
 }
 
 fn email_taken() -> ApiError {
@@ -92,6 +92,7 @@ fn issue(deps: &AuthDeps, user: User, family: TokenFamilyId) -> Result<(TokenRes
     let access_token = issuer.issue(
         &TokenSubject {
             user_id: user.id,
+            session: family,
             email: &user.email,
             roles: &user.roles,
             vendor_id: user.vendor_id,
@@ -197,7 +198,7 @@ pub async fn refresh(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Ap
     };
     if token.status == RefreshTokenStatus::Rotated {
         tracing::warn!(user_id = %token.user_id, "a used refresh token was presented again; revoking its session");
-        sessions::revoke(table, token.family_id).await?;
+        sessions::revoke(table, token.user_id, token.family_id).await?;
         return Err(revoked_session());
     }
     let family = sessions::family(table, token.family_id).await?;
@@ -226,7 +227,7 @@ pub async fn revoke(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Api
     let table = &deps.api.table;
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     if let Some(token) = sessions::token(table, &hash).await? {
-        sessions::revoke(table, token.family_id).await?;
+        sessions::revoke(table, token.user_id, token.family_id).await?;
     }
     Ok(no_content())
 }

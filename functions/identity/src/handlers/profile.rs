@@ -14,7 +14,7 @@ use crate::dto::UpdateProfileRequest;
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn get_profile(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    let user = super::load_user(cx.table(), cx.caller.user_id).await?;
+    let user = super::load_user(cx.store().await?, cx.caller.user_id).await?;
     Ok(ok(&user.user))
 }
 
@@ -32,6 +32,6 @@ pub async fn update_profile(deps: &ApiDeps, req: Request) -> Result<Response<Bod
             Some(raw) => Some(Some(phone("phone", raw)?)),
         },
     };
-    let user = users::update_profile(cx.table(), cx.caller.user_id, &change).await?;
+    let user = users::update_profile(cx.store().await?, cx.caller.user_id, &change).await?;
     Ok(ok(&user.ok_or(ApiError::NotFound("user"))?))
 }

@@ -26,7 +26,7 @@ pub async fn list_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     let cx = Ctx::new(deps, &req)?;
     let page = cx.page(false)?;
     let vendor = cx.vendor(VendorPermission::Read).await?;
-    let members = vendors::members(cx.table(), vendor.id(), &page).await?;
+    let members = vendors::members(cx.store().await?, vendor.id(), &page).await?;
     Ok(ok(&ListResponse::from(members)))
 }
 
@@ -50,8 +50,8 @@ pub async fn invite_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>
     let role = VendorRole::parse_staff("role", &body.role)?;
     let access = cx.vendor(VendorPermission::Manage).await?;
     cx.idempotent(async |key| {
-        if let Some(user) = users::find_by_email(cx.table(), &email).await?
-            && vendors::member(cx.table(), vendor_id, user.user.id).await?.is_some()
+        if let Some(user) = users::find_by_email(cx.store().await?, &email).await?
+            && vendors::member(cx.store().await?, vendor_id, user.user.id).await?.is_some()
         {
             return Err(ApiError::conflict_on(
                 "already_member",
@@ -72,9 +72,9 @@ pub async fn invite_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>
             expires_on: now + INVITATION_VALIDITY,
             accepted_at: None,
         };
-        let tx = vendors::invite(cx.table(), &invitation)?;
+        let tx = vendors::invite(cx.store().await?, &invitation)?;
         let view = InvitationView::new(invitation, now);
-        commit(cx.table(), tx, key, StatusCode::CREATED, &view, |_| already_invited()).await
+        commit(cx.store().await?, tx, key, StatusCode::CREATED, &view, |_| already_invited()).await
     })
     .await
 }
@@ -94,7 +94,7 @@ pub async fn list_vendor_invitations(deps: &ApiDeps, req: Request) -> Result<Res
     let page = cx.page(true)?;
     let state = cx.query_as("status", InvitationState::parse)?;
     let vendor = cx.vendor(VendorPermission::ReadInvitations).await?;
-    let found = vendors::invitations_of(cx.table(), vendor.id(), state, &page).await?;
+    let found = vendors::invitations_of(cx.store().await?, vendor.id(), state, &page).await?;
     Ok(ok(&page_of_views(found)))
 }
 
@@ -106,7 +106,7 @@ pub async fn list_my_invitations(deps: &ApiDeps, req: Request) -> Result<Respons
     let cx = Ctx::new(deps, &req)?;
     let page = cx.page(true)?;
     let state = cx.query_as("status", InvitationState::parse)?;
-    let found = vendors::invitations_for(cx.table(), &cx.caller.email, state, &page).await?;
+    let found = vendors::invitations_for(cx.store().await?, &cx.caller.email, state, &page).await?;
     Ok(ok(&page_of_views(found)))
 }
 
@@ -122,13 +122,13 @@ fn not_pending() -> ApiError {
 pub async fn accept_invitation(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let id = cx.path("invitationId", InvitationId::parse)?;
-    let invitation = vendors::invitation_for(cx.table(), &cx.caller.email, id).await?;
+    let invitation = vendors::invitation_for(cx.store().await?, &cx.caller.email, id).await?;
     let invitation = invitation.ok_or(ApiError::NotFound("invitation"))?;
     let now = Utc::now();
     if invitation.state(now) != InvitationState::Pending {
         return Err(not_pending());
     }
-    let user = super::load_user(cx.table(), cx.caller.user_id).await?.user;
+    let user = super::load_user(cx.store().await?, cx.caller.user_id).await?.user;
     if user.vendor_id.is_some() {
         return Err(super::vendors::already_member());
     }
@@ -140,7 +140,7 @@ pub async fn accept_invitation(deps: &ApiDeps, req: Request) -> Result<Response<
         role: invitation.role,
         joined_at: now,
     };
-    match cx.table().commit(vendors::accept(cx.table(), &invitation, &member, now)?).await {
+    match cx.store().await?.commit(vendors::accept(cx.store().await?, &invitation, &member, now)?).await {
         Ok(()) => Ok(ok(&member)),
         Err(e) if e.failed_at(vendors::INVITATION_PENDING) => Err(not_pending()),
         Err(StoreError::Conflict { .. }) => Err(super::vendors::already_member()),
@@ -150,7 +150,7 @@ pub async fn accept_invitation(deps: &ApiDeps, req: Request) -> Result<Response<
 
 /// The staff member named in the path; the owner cannot be changed or removed this way.
 async fn staff_member(cx: &Ctx<'_>, user_id: UserId) -> Result<Member, ApiError> {
-    let member = vendors::member(cx.table(), cx.vendor_id()?, user_id).await?;
+    let member = vendors::member(cx.store().await?, cx.vendor_id()?, user_id).await?;
     let member = member.ok_or(ApiError::NotFound("staff member"))?;
     if member.role == VendorRole::Owner {
         return Err(ApiError::unprocessable(
@@ -183,8 +183,8 @@ pub async fn update_staff_role(deps: &ApiDeps, req: Request) -> Result<Response<
     let role = VendorRole::parse_staff("role", &body.role)?;
     let vendor = cx.vendor(VendorPermission::Manage).await?;
     let mut member = staff_member(&cx, user_id).await?;
-    let tx = vendors::change_role(cx.table(), vendor.id(), user_id, role)?;
-    cx.table().commit(tx).await.map_err(member_changed)?;
+    let tx = vendors::change_role(cx.store().await?, vendor.id(), user_id, role)?;
+    cx.store().await?.commit(tx).await.map_err(member_changed)?;
     member.role = role;
     Ok(ok(&member))
 }
@@ -198,6 +198,10 @@ pub async fn remove_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>
     let user_id = cx.path("userId", UserId::parse)?;
     let vendor = cx.vendor(VendorPermission::Manage).await?;
     staff_member(&cx, user_id).await?;
-    cx.table().commit(vendors::remove_member(cx.table(), vendor.id(), user_id)?).await.map_err(member_changed)?;
+    cx.store()
+        .await?
+        .commit(vendors::remove_member(cx.store().await?, vendor.id(), user_id)?)
+        .await
+        .map_err(member_changed)?;
     Ok(no_content())
 }

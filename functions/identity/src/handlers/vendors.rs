@@ -32,7 +32,7 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let name = bounded_text("name", &body.name, 2, 100)?;
     let description = description(body.description.as_deref())?;
     cx.idempotent(async |key| {
-        let user = super::load_user(cx.table(), cx.caller.user_id).await?.user;
+        let user = super::load_user(cx.store().await?, cx.caller.user_id).await?.user;
         if user.vendor_id.is_some() {
             return Err(already_member());
         }
@@ -55,8 +55,8 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
             role: VendorRole::Owner,
             joined_at: now,
         };
-        let tx = vendors::create(cx.table(), &vendor, &owner)?;
-        commit(cx.table(), tx, key, StatusCode::CREATED, &vendor, |_| already_member()).await
+        let tx = vendors::create(cx.store().await?, &vendor, &owner)?;
+        commit(cx.store().await?, tx, key, StatusCode::CREATED, &vendor, |_| already_member()).await
     })
     .await
 }
@@ -88,6 +88,6 @@ pub async fn update_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
         description: body.description.as_deref().map(|d| description(Some(d))).transpose()?,
     };
     cx.vendor(VendorPermission::Manage).await?;
-    let vendor = vendors::update_details(cx.table(), vendor_id, &change).await?;
+    let vendor = vendors::update_details(cx.store().await?, vendor_id, &change).await?;
     Ok(ok(&vendor.ok_or(ApiError::NotFound("vendor"))?))
 }

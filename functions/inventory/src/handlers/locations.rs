@@ -52,8 +52,8 @@ pub async fn create_location(deps: &ApiDeps, req: Request) -> Result<Response<Bo
             country,
             created_at: Utc::now(),
         };
-        let tx = locations::create(cx.table(), &location)?;
-        commit(cx.table(), tx, key, StatusCode::CREATED, &location, |_| {
+        let tx = locations::create(cx.store().await?, &location)?;
+        commit(cx.store().await?, tx, key, StatusCode::CREATED, &location, |_| {
             ApiError::conflict_on("location_code_taken", "code", "this vendor already has a location with this code")
         })
         .await
@@ -69,5 +69,5 @@ pub async fn list_locations(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let cx = Ctx::new(deps, &req)?;
     let page = cx.page(false)?;
     let vendor = cx.vendor(VendorPermission::Read).await?;
-    Ok(ok(&ListResponse::from(locations::list(cx.table(), vendor.id(), &page).await?)))
+    Ok(ok(&ListResponse::from(locations::list(cx.store().await?, vendor.id(), &page).await?)))
 }
