@@ -12,33 +12,20 @@ use crate::bootstrap::{self, REGION, STACK_NAME};
 use crate::lambda::cold_start;
 use crate::resolve::Resolver;
 use crate::stack::{self, binary_path, function_env};
+use crate::template::Template;
 
 const RATIO_FLAG: f64 = 1.3;
 const SIZE_FLAG_MB: f64 = 8.0;
 
-fn function_packages(root: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(root.join("functions"))? {
-        let manifest = entry?.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
-        if let Some(name) = text.lines().find_map(|l| {
-            l.trim().strip_prefix("name").map(|r| r.trim_start_matches([' ', '=']).trim().trim_matches('"').to_string())
-        }) {
-            out.push(name);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
+/// Release build of every template function and of the hello-world baseline.
 pub fn build(root: &Path) -> Result<()> {
-    let packages = function_packages(root)?;
+    let functions = Template::load(&root.join("template.yaml"))?.functions()?;
     let mut cmd = Command::new("cargo");
-    cmd.current_dir(root).args(["build", "--release", "--bins"]);
-    for p in &packages {
-        cmd.args(["-p", p]);
+    cmd.current_dir(root).args(["build", "--release"]);
+    for f in &functions {
+        cmd.args(["--bin", &f.binary]);
     }
-    println!("bench: cargo build --release --bins ({} function packages; slow the first time) ...", packages.len());
+    println!("bench: cargo build --release ({} functions; slow the first time) ...", functions.len());
     let t = Instant::now();
     if !cmd.status().context("running cargo")?.success() {
         bail!("release build of the functions failed");

@@ -125,31 +125,17 @@ fn projection(v: &Value) -> ddb::Projection {
         .build()
 }
 
-fn throughput(v: Option<&Value>) -> Result<Option<ddb::ProvisionedThroughput>> {
-    let Some(v) = v else { return Ok(None) };
-    let n = |k| v.get(k).and_then(scalar_string).and_then(|s| s.parse::<i64>().ok()).unwrap_or(5);
-    Ok(Some(
-        ddb::ProvisionedThroughput::builder()
-            .read_capacity_units(n("ReadCapacityUnits"))
-            .write_capacity_units(n("WriteCapacityUnits"))
-            .build()?,
-    ))
-}
-
 pub async fn create_tables(c: &Clients, template: &Template, resolver: &Resolver<'_>) -> Result<()> {
     for (id, res) in template.resources_of("AWS::DynamoDB::Table") {
         let p = resolver.value(&res.properties).with_context(|| format!("table {id}"))?;
         let name = physical_name(id);
-        let provisioned = s(&p, "BillingMode").as_deref() == Some("PROVISIONED");
+        // On demand whatever the template says: capacity means nothing to DynamoDB Local.
         let mut req = c
             .dynamodb
             .create_table()
             .table_name(&name)
             .set_key_schema(Some(key_schema(&p["KeySchema"])?))
-            .billing_mode(if provisioned { ddb::BillingMode::Provisioned } else { ddb::BillingMode::PayPerRequest });
-        if provisioned {
-            req = req.set_provisioned_throughput(throughput(p.get("ProvisionedThroughput"))?);
-        }
+            .billing_mode(ddb::BillingMode::PayPerRequest);
         for a in p.get("AttributeDefinitions").and_then(Value::as_array).into_iter().flatten() {
             req = req.attribute_definitions(
                 ddb::AttributeDefinition::builder()
@@ -159,16 +145,13 @@ pub async fn create_tables(c: &Clients, template: &Template, resolver: &Resolver
             );
         }
         for g in p.get("GlobalSecondaryIndexes").and_then(Value::as_array).into_iter().flatten() {
-            let mut b = ddb::GlobalSecondaryIndex::builder()
-                .index_name(s(g, "IndexName").unwrap_or_default())
-                .set_key_schema(Some(key_schema(&g["KeySchema"])?))
-                .projection(projection(&g["Projection"]));
-            if provisioned {
-                b = b.set_provisioned_throughput(throughput(
-                    g.get("ProvisionedThroughput").or(p.get("ProvisionedThroughput")),
-                )?);
-            }
-            req = req.global_secondary_indexes(b.build()?);
+            req = req.global_secondary_indexes(
+                ddb::GlobalSecondaryIndex::builder()
+                    .index_name(s(g, "IndexName").unwrap_or_default())
+                    .set_key_schema(Some(key_schema(&g["KeySchema"])?))
+                    .projection(projection(&g["Projection"]))
+                    .build()?,
+            );
         }
         for l in p.get("LocalSecondaryIndexes").and_then(Value::as_array).into_iter().flatten() {
             req = req.local_secondary_indexes(

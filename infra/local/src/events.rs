@@ -2,14 +2,17 @@
 //! SQS batches and EventBridge scheduled events. Generated once, then committed and edited
 //! by hand; `stockyard-local events` only writes the missing ones unless `--force`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName as Attr};
+use axum::body::Bytes;
+use axum::http::Request;
 use serde_json::{Value, json};
 
-use crate::apigw::{EventContext, HttpRequest, Route};
-use crate::pump::{Record, sqs_event};
+use crate::apigw::{EventContext, Route};
+use crate::pump::sqs_event;
 use crate::template::{FunctionEvent, Template};
 
 const ACCOUNT: &str = "123456789012";
@@ -62,9 +65,9 @@ fn sample_param(name: &str) -> String {
 
 const PUBLIC: &[&str] = &["register", "login", "refresh-token", "get-openapi"];
 
-pub fn http_event(binary: &str, method: &str, path: &str) -> Value {
+pub fn http_event(binary: &str, method: &str, path: &str) -> Result<Value> {
     let method = if method == "ANY" { "GET" } else { method };
-    let mut params = BTreeMap::new();
+    let mut path_parameters = HashMap::new();
     let mut raw_path = String::new();
     if path == "$default" {
         raw_path.push('/');
@@ -74,78 +77,66 @@ pub fn http_event(binary: &str, method: &str, path: &str) -> Value {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.trim_end_matches('+').strip_suffix('}')) {
             let v = sample_param(name);
             raw_path.push_str(&v);
-            params.insert(name.to_string(), v);
+            path_parameters.insert(name.to_string(), v);
         } else {
             raw_path.push_str(seg);
         }
     }
     let body = sample_body(binary, method).map(|b| serde_json::to_string_pretty(&b).unwrap_or_default());
-    let mut headers = vec![
-        ("accept".to_string(), "application/json".to_string()),
-        ("host".to_string(), "127.0.0.1:3000".to_string()),
-        ("user-agent".to_string(), "curl/8.5.0".to_string()),
-    ];
+    let query = if binary.starts_with("list-") { "?limit=20" } else { "" };
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("{raw_path}{query}"))
+        .header("accept", "application/json")
+        .header("host", "127.0.0.1:3000")
+        .header("user-agent", "curl/8.5.0");
     if !PUBLIC.contains(&binary) {
-        headers.push(("authorization".into(), "Bearer REPLACE-WITH-AN-ACCESS-TOKEN".into()));
+        req = req.header("authorization", "Bearer REPLACE-WITH-AN-ACCESS-TOKEN");
     }
     if body.is_some() {
-        headers.push(("content-type".into(), "application/json".into()));
+        req = req.header("content-type", "application/json");
         if matches!(binary, "register" | "create-vendor" | "create-address" | "create-location" | "invite-staff") {
-            headers.push(("idempotency-key".into(), "01JBZ4W9Q6T3M8K2R5X7N1C0IK".into()));
+            req = req.header("idempotency-key", "01JBZ4W9Q6T3M8K2R5X7N1C0IK");
         }
     }
-    let raw_query = if binary.starts_with("list-") { "limit=20" } else { "" };
-    let req = HttpRequest {
-        method,
-        raw_path: &raw_path,
-        raw_query,
-        headers,
-        body: body.as_deref().unwrap_or("").as_bytes(),
-        source_ip: "127.0.0.1",
-        protocol: "HTTP/1.1",
-    };
-    let route_key = Route { method: method.into(), path: path.into(), function: binary.into() }.route_key();
+    let req = req.body(Bytes::from(body.unwrap_or_default()))?;
     let ctx = EventContext {
-        route_key: &route_key,
-        path_parameters: &params,
-        request_id: "01JBZ4W9Q6T3M8K2R5X7N1C0RQ",
-        account_id: ACCOUNT,
-        api_id: "local",
-        domain_name: "127.0.0.1:3000",
+        route_key: Route { method: method.into(), path: path.into(), function: binary.into() }.route_key(),
+        path_parameters,
+        request_id: "01JBZ4W9Q6T3M8K2R5X7N1C0RQ".into(),
+        account_id: ACCOUNT.into(),
+        domain_name: "127.0.0.1:3000".into(),
         time: chrono::DateTime::from_timestamp(1_730_000_000, 0).unwrap_or_default(),
     };
-    crate::apigw::request_event(&req, &ctx)
+    Ok(serde_json::to_value(crate::apigw::request_event(&req, ctx))?)
 }
 
-pub fn sqs_sample(queue_arn: &str) -> Value {
-    let records: Vec<Record> = [
+pub fn sqs_sample(queue_arn: &str) -> Result<Value> {
+    let samples = [
         ("01JBZ4W9Q6T3M8K2R5X7N1C0E1", "grace@example.com", "You're invited to join Green Valley Farm on Stockyard"),
         ("01JBZ4W9Q6T3M8K2R5X7N1C0E2", "ada@example.com", "Welcome to Stockyard"),
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, (id, to, subject))| {
-        let body = json!({
-            "email_id": id, "to": [to], "subject": subject,
-            "text": format!("Hello,\n\n{subject}.\n\n-- Stockyard"), "html": null
+    ];
+    let messages: Vec<Message> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, (id, to, subject))| {
+            let body = json!({
+                "email_id": id, "to": [to], "subject": subject,
+                "text": format!("Hello,\n\n{subject}.\n\n-- Stockyard"), "html": null
+            });
+            Message::builder()
+                .message_id(format!("0e7c8f3b-1a1a-4c2d-857d-8f88ab53f16{i}"))
+                .receipt_handle(format!("AQEB-sample-receipt-handle-{i}"))
+                .md5_of_body("")
+                .body(body.to_string())
+                .attributes(Attr::ApproximateFirstReceiveTimestamp, "1730000000123")
+                .attributes(Attr::ApproximateReceiveCount, "1")
+                .attributes(Attr::SenderId, "AIDAIENQZJOLO23YVJ4VO")
+                .attributes(Attr::SentTimestamp, "1730000000000")
+                .build()
         })
-        .to_string();
-        Record {
-            message_id: format!("0e7c8f3b-1a1a-4c2d-857d-8f88ab53f16{i}"),
-            receipt_handle: format!("AQEB-sample-receipt-handle-{i}"),
-            md5_of_body: String::new(),
-            body,
-            attributes: vec![
-                ("ApproximateFirstReceiveTimestamp".into(), "1730000000123".into()),
-                ("ApproximateReceiveCount".into(), "1".into()),
-                ("SenderId".into(), "AIDAIENQZJOLO23YVJ4VO".into()),
-                ("SentTimestamp".into(), "1730000000000".into()),
-            ],
-            message_attributes: vec![],
-        }
-    })
-    .collect();
-    sqs_event(&records, queue_arn, "us-east-1")
+        .collect();
+    Ok(serde_json::to_value(sqs_event(&messages, queue_arn, "us-east-1"))?)
 }
 
 /// A table-stream event: a new invitation, as the store writes it.
@@ -182,14 +173,16 @@ pub fn table_stream_sample(table: &str) -> Value {
 pub fn all(template: &Template) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
     for f in template.functions()? {
-        let event = f.events.first().map(|e| match e {
-            FunctionEvent::Http { method, path, .. } => http_event(&f.binary, method, path),
-            FunctionEvent::Sqs { queue, .. } => {
+        // A function without events is invoked directly; give it an empty object.
+        let event = match f.events.first() {
+            None => json!({}),
+            Some(FunctionEvent::Http { method, path, .. }) => http_event(&f.binary, method, path)?,
+            Some(FunctionEvent::Sqs { queue, .. }) => {
                 let queue_id =
                     queue.get("Fn::GetAtt").and_then(|a| a.get(0)).and_then(Value::as_str).unwrap_or("Queue");
-                sqs_sample(&format!("arn:aws:sqs:us-east-1:{ACCOUNT}:stockyard-{queue_id}"))
+                sqs_sample(&format!("arn:aws:sqs:us-east-1:{ACCOUNT}:stockyard-{queue_id}"))?
             }
-            FunctionEvent::Schedule { name, .. } => {
+            Some(FunctionEvent::Schedule { name, .. }) => {
                 let mut ev = crate::schedule::scheduled_event(
                     &format!("arn:aws:events:us-east-1:{ACCOUNT}:rule/stockyard-{}-{name}", f.logical_id),
                     ACCOUNT,
@@ -199,10 +192,9 @@ pub fn all(template: &Template) -> Result<BTreeMap<String, Value>> {
                 ev["id"] = json!("cdc73f9d-aea9-11e3-9d5a-835b769c0d9c");
                 ev
             }
-            FunctionEvent::TableStream { table, .. } => table_stream_sample(table),
-        });
-        // A function without events is invoked directly; give it an empty object.
-        out.insert(f.binary.clone(), event.unwrap_or_else(|| json!({})));
+            Some(FunctionEvent::TableStream { table, .. }) => table_stream_sample(table),
+        };
+        out.insert(f.binary.clone(), event);
     }
     Ok(out)
 }
@@ -233,16 +225,16 @@ mod tests {
 
     #[test]
     fn http_samples_fill_path_parameters_and_bodies() {
-        let ev = http_event("update-staff-role", "PUT", "/vendors/{vendorId}/staff/{userId}");
+        let ev = http_event("update-staff-role", "PUT", "/vendors/{vendorId}/staff/{userId}").unwrap();
         assert_eq!(ev["routeKey"], "PUT /vendors/{vendorId}/staff/{userId}");
         assert_eq!(ev["pathParameters"]["vendorId"], "01JBZ4W9Q6T3M8K2R5X7N1C0VD");
         assert!(ev["rawPath"].as_str().unwrap().ends_with("/staff/01JBZ4W9Q6T3M8K2R5X7N1C0US"));
         let body: Value = serde_json::from_str(ev["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["role"], "order_handler");
         assert!(ev["headers"]["authorization"].as_str().unwrap().starts_with("Bearer "));
-        let login = http_event("login", "POST", "/auth/login");
+        let login = http_event("login", "POST", "/auth/login").unwrap();
         assert!(login["headers"].get("authorization").is_none());
-        let get = http_event("get-profile", "GET", "/me");
+        let get = http_event("get-profile", "GET", "/me").unwrap();
         assert!(get.get("body").is_none());
     }
 
@@ -259,7 +251,7 @@ mod tests {
 
     #[test]
     fn sqs_samples_carry_email_messages() {
-        let ev = sqs_sample("arn:aws:sqs:us-east-1:1:q");
+        let ev = sqs_sample("arn:aws:sqs:us-east-1:1:q").unwrap();
         let body: Value = serde_json::from_str(ev["Records"][0]["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["to"][0], "grace@example.com");
         assert!(body["email_id"].as_str().unwrap().starts_with("01J"));

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::apigw::{self, EventContext, HttpRequest, RouteMatch, Router};
+use crate::apigw::{self, EventContext, Router};
 use crate::emulators::{self, Kind};
 use crate::lambda::{Failure, Outcome, Pool};
 
@@ -156,12 +156,9 @@ async fn dispatch(gw: &Gateway, req: Request, request_id: &str) -> (Response, Op
         return (preflight(cors, req.headers()), None);
     }
 
-    let (route, params) = match gw.router.find(method.as_str(), &path) {
-        RouteMatch::Found(r, p) => (r.clone(), p),
-        RouteMatch::MethodNotAllowed | RouteMatch::NotFound => {
-            let msg = format!("no route for {} {}", method, path);
-            return (gateway_error(StatusCode::NOT_FOUND, "route_not_found", &msg, request_id), None);
-        }
+    let Some((route, path_parameters)) = gw.router.find(method.as_str(), &path) else {
+        let msg = format!("no route for {method} {path}");
+        return (gateway_error(StatusCode::NOT_FOUND, "route_not_found", &msg, request_id), None);
     };
     let function = route.function.clone();
     let Some(pool) = gw.pools.get(&function) else {
@@ -170,48 +167,26 @@ async fn dispatch(gw: &Gateway, req: Request, request_id: &str) -> (Response, Op
     };
 
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return (
-                gateway_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "request body exceeds 10 MB",
-                    request_id,
-                ),
-                Some(function),
-            );
-        }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        let msg = "request body exceeds 10 MB";
+        return (gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg, request_id), Some(function));
     };
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let protocol = format!("{:?}", parts.version);
-    let raw_query = parts.uri.query().unwrap_or("").to_string();
-    let http_req = HttpRequest {
-        method: method.as_str(),
-        raw_path: &path,
-        raw_query: &raw_query,
-        headers,
-        body: &body,
-        source_ip: "127.0.0.1",
-        protocol: &protocol,
-    };
-    let route_key = route.route_key();
     let ctx = EventContext {
-        route_key: &route_key,
-        path_parameters: &params,
-        request_id,
-        account_id: &gw.account,
-        api_id: "local",
-        domain_name: &gw.domain,
+        route_key: route.route_key(),
+        path_parameters,
+        request_id: request_id.to_string(),
+        account_id: gw.account.clone(),
+        domain_name: gw.domain.clone(),
         time: chrono::Utc::now(),
     };
-    let event = apigw::request_event(&http_req, &ctx);
-    let outcome = pool.invoke(Bytes::from(event.to_string())).await;
+    let event = apigw::request_event(&axum::http::Request::from_parts(parts, body), ctx);
+    let event = match serde_json::to_vec(&event) {
+        Ok(e) => Bytes::from(e),
+        Err(e) => {
+            return (gateway_error(StatusCode::BAD_REQUEST, "bad_request", &e.to_string(), request_id), Some(function));
+        }
+    };
+    let outcome = pool.invoke(event).await;
     let resp = match outcome {
         Outcome::Response(out) => match apigw::map_response(&out) {
             Ok(r) => {
@@ -362,11 +337,8 @@ async fn local_endpoint(gw: &Gateway, method: &Method, path: &str, req: Request,
             };
             let mut emails = emulators::normalise_emails(gw.emulator, &raw);
             // ?to=address keeps only emails sent to that address.
-            if let Some(to) = req
-                .uri()
-                .query()
-                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("to=")).map(apigw::percent_decode))
-            {
+            let query = Query::<HashMap<String, String>>::try_from_uri(req.uri());
+            if let Some(to) = query.ok().and_then(|Query(mut q)| q.remove("to")) {
                 emails
                     .retain(|e| e["to"].as_array().is_some_and(|a| a.iter().any(|x| x.as_str() == Some(to.as_str()))));
             }

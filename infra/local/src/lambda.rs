@@ -159,7 +159,7 @@ impl Pool {
         let state = Arc::new(AtomicU8::new(QUEUED));
         let mut init_rx = self.init_failures.subscribe();
         init_rx.mark_unchanged();
-        let inv = Invocation { id: crate::util::uuid_like(), payload, respond, state: state.clone() };
+        let inv = Invocation { id: crate::util::uuid().to_string(), payload, respond, state: state.clone() };
         self.lock().queued += 1;
         if self.tx.send(inv).is_err() {
             return Outcome::failed(Failure::Unavailable, "function queue closed");
@@ -258,11 +258,7 @@ impl Pool {
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", slot.port))
             .env(
                 "AWS_LAMBDA_LOG_STREAM_NAME",
-                format!(
-                    "{}/[$LATEST]{}",
-                    chrono::Utc::now().format("%Y/%m/%d"),
-                    crate::util::uuid_like().replace('-', "")
-                ),
+                format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), crate::util::uuid().simple()),
             );
         if let Some(dir) = spec.binary.parent() {
             cmd.env("LAMBDA_TASK_ROOT", dir);
@@ -490,8 +486,8 @@ async fn next_invocation(State(s): State<SlotState>) -> Response {
             format!(
                 "Root=1-{:08x}-{};Parent={};Sampled=0",
                 chrono::Utc::now().timestamp(),
-                &crate::util::uuid_like().replace('-', "")[..24],
-                &crate::util::uuid_like().replace('-', "")[..16]
+                &crate::util::uuid().simple().to_string()[..24],
+                &crate::util::uuid().simple().to_string()[..16]
             ),
         );
         put(&mut headers, "content-type", "application/json".into());

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
+use aws_lambda_events::encodings::Base64Data;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use axum::body::Bytes;
-use base64::Engine;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tokio::sync::{Semaphore, watch};
 
-use crate::lambda::{Outcome, Pool};
+use crate::lambda::{Failure, Outcome, Pool};
 
 #[derive(Clone)]
 pub struct Consumer {
@@ -26,89 +27,35 @@ pub struct Consumer {
     pub report_batch_item_failures: bool,
 }
 
-/// A message as the SQS event record needs it (decoupled from the SDK type for testing).
-/// name, data type, string value, binary value
-pub type MessageAttribute = (String, String, Option<String>, Option<Vec<u8>>);
-
-#[derive(Debug, Clone, Default)]
-pub struct Record {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    pub md5_of_body: String,
-    pub attributes: Vec<(String, String)>,
-    pub message_attributes: Vec<MessageAttribute>,
-}
-
-impl From<&Message> for Record {
-    fn from(m: &Message) -> Self {
-        let mut attributes: Vec<(String, String)> = m
-            .attributes()
-            .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect())
-            .unwrap_or_default();
-        attributes.sort();
-        let mut message_attributes: Vec<_> = m
-            .message_attributes()
-            .map(|a| {
-                a.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.data_type().to_string(),
-                            v.string_value().map(str::to_string),
-                            v.binary_value().map(|b| b.as_ref().to_vec()),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        message_attributes.sort_by(|a, b| a.0.cmp(&b.0));
-        Record {
-            message_id: m.message_id().unwrap_or_default().to_string(),
-            receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
-            body: m.body().unwrap_or_default().to_string(),
-            md5_of_body: m.md5_of_body().unwrap_or_default().to_string(),
-            attributes,
-            message_attributes,
-        }
-    }
-}
-
 /// The event Lambda delivers for a batch of SQS messages.
-pub fn sqs_event(records: &[Record], queue_arn: &str, region: &str) -> Value {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let records: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            let attributes: Map<String, Value> = r.attributes.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            let message_attributes: Map<String, Value> = r
-                .message_attributes
-                .iter()
-                .map(|(k, dt, sv, bv)| {
-                    let mut a = json!({"stringListValues": [], "binaryListValues": [], "dataType": dt});
-                    if let Some(sv) = sv {
-                        a["stringValue"] = json!(sv);
-                    }
-                    if let Some(bv) = bv {
-                        a["binaryValue"] = json!(b64.encode(bv));
-                    }
-                    (k.clone(), a)
-                })
-                .collect();
-            json!({
-                "messageId": r.message_id,
-                "receiptHandle": r.receipt_handle,
-                "body": r.body,
-                "attributes": attributes,
-                "messageAttributes": message_attributes,
-                "md5OfBody": r.md5_of_body,
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            })
-        })
-        .collect();
-    json!({ "Records": records })
+pub fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> SqsEvent {
+    let record = |m: &Message| {
+        let mut r = SqsMessage::default();
+        r.message_id = m.message_id.clone();
+        r.receipt_handle = m.receipt_handle.clone();
+        r.body = m.body.clone();
+        r.md5_of_body = m.md5_of_body.clone();
+        r.md5_of_message_attributes = m.md5_of_message_attributes.clone();
+        r.attributes = m.attributes().into_iter().flatten().map(|(k, v)| (k.as_str().into(), v.clone())).collect();
+        for (name, v) in m.message_attributes().into_iter().flatten() {
+            let mut a = SqsMessageAttribute::default();
+            a.data_type = Some(v.data_type().into());
+            a.string_value = v.string_value.clone();
+            a.binary_value = v.binary_value().map(|b| {
+                let mut data = Base64Data::default();
+                data.extend_from_slice(b.as_ref());
+                data
+            });
+            r.message_attributes.insert(name.clone(), a);
+        }
+        r.event_source = Some("aws:sqs".into());
+        r.event_source_arn = Some(queue_arn.into());
+        r.aws_region = Some(region.into());
+        r
+    };
+    let mut event = SqsEvent::default();
+    event.records = messages.iter().map(record).collect();
+    event
 }
 
 /// Message ids the function reported as failed (`ReportBatchItemFailures`). An empty or null
@@ -190,19 +137,20 @@ impl Consumer {
 
     async fn handle(&self, messages: Vec<Message>) {
         let started = Instant::now();
-        let records: Vec<Record> = messages.iter().map(Record::from).collect();
-        let event = sqs_event(&records, &self.queue_arn, &self.region);
-        let outcome = self.pool.invoke(Bytes::from(event.to_string())).await;
-        let ids: Vec<String> = records.iter().map(|r| r.message_id.clone()).collect();
-        let (delete, note): (Vec<&Record>, String) = match &outcome {
+        let outcome = match serde_json::to_vec(&sqs_event(&messages, &self.queue_arn, &self.region)) {
+            Ok(event) => self.pool.invoke(Bytes::from(event)).await,
+            Err(e) => Outcome::Failed { kind: Failure::Unavailable, message: format!("event not encoded: {e}") },
+        };
+        let ids: Vec<String> = messages.iter().map(|m| m.message_id().unwrap_or_default().to_string()).collect();
+        let (delete, note): (Vec<&Message>, String) = match &outcome {
             Outcome::Response(body) if self.report_batch_item_failures => match batch_item_failures(body, &ids) {
                 Ok(failed) => (
-                    records.iter().filter(|r| !failed.contains(&r.message_id)).collect(),
+                    messages.iter().filter(|m| !failed.contains(m.message_id().unwrap_or_default())).collect(),
                     if failed.is_empty() { "ok".into() } else { format!("{} failed", failed.len()) },
                 ),
                 Err(e) => (vec![], format!("whole batch failed: {e:#}")),
             },
-            Outcome::Response(_) => (records.iter().collect(), "ok".into()),
+            Outcome::Response(_) => (messages.iter().collect(), "ok".into()),
             Outcome::FunctionError { error_type, payload } => {
                 (vec![], format!("function error {error_type}: {}", String::from_utf8_lossy(payload)))
             }
@@ -210,10 +158,10 @@ impl Consumer {
         };
         for chunk in delete.chunks(10) {
             let mut req = self.sqs.delete_message_batch().queue_url(&self.queue_url);
-            for (i, r) in chunk.iter().enumerate() {
+            for (i, m) in chunk.iter().enumerate() {
                 if let Ok(entry) = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
                     .id(format!("m{i}"))
-                    .receipt_handle(&r.receipt_handle)
+                    .set_receipt_handle(m.receipt_handle.clone())
                     .build()
                 {
                     req = req.entries(entry);
@@ -230,7 +178,7 @@ impl Consumer {
         eprintln!(
             "SQS  {:<24} {} msg(s), {} deleted, {} ({} ms)",
             self.function,
-            records.len(),
+            messages.len(),
             delete.len(),
             note,
             started.elapsed().as_millis()
@@ -242,20 +190,23 @@ impl Consumer {
 mod tests {
     use super::*;
 
-    fn rec(id: &str) -> Record {
-        Record {
-            message_id: id.into(),
-            receipt_handle: format!("rh-{id}"),
-            body: "{\"email_id\":\"e1\"}".into(),
-            md5_of_body: "abc".into(),
-            attributes: vec![("ApproximateReceiveCount".into(), "2".into()), ("SentTimestamp".into(), "1".into())],
-            message_attributes: vec![("kind".into(), "String".into(), Some("invoice".into()), None)],
-        }
+    fn message(id: &str) -> Message {
+        let kind = aws_sdk_sqs::types::MessageAttributeValue::builder().data_type("String").string_value("invoice");
+        Message::builder()
+            .message_id(id)
+            .receipt_handle(format!("rh-{id}"))
+            .body("{\"email_id\":\"e1\"}")
+            .md5_of_body("abc")
+            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "2")
+            .attributes(MessageSystemAttributeName::SentTimestamp, "1")
+            .message_attributes("kind", kind.build().unwrap())
+            .build()
     }
 
     #[test]
     fn sqs_events_have_the_lambda_shape() {
-        let ev = sqs_event(&[rec("m1"), rec("m2")], "arn:aws:sqs:us-east-1:0:q", "us-east-1");
+        let event = sqs_event(&[message("m1"), message("m2")], "arn:aws:sqs:us-east-1:0:q", "us-east-1");
+        let ev = serde_json::to_value(event).unwrap();
         let r = &ev["Records"][0];
         assert_eq!(ev["Records"].as_array().unwrap().len(), 2);
         assert_eq!(r["messageId"], "m1");

@@ -112,7 +112,7 @@ impl Schedule {
 pub fn scheduled_event(rule_arn: &str, account: &str, region: &str, time: DateTime<Utc>) -> Value {
     json!({
         "version": "0",
-        "id": crate::util::uuid_like(),
+        "id": crate::util::uuid().to_string(),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account,

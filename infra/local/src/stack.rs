@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use heck::ToShoutySnakeCase;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -18,7 +19,7 @@ use crate::gateway::{Cors, Gateway, ScheduleTarget};
 use crate::lambda::{FunctionSpec, LogSink, Pool};
 use crate::pump::Consumer;
 use crate::resolve::{Physical, Resolver};
-use crate::template::{FunctionDef, FunctionEvent, Template, screaming_snake};
+use crate::template::{FunctionDef, FunctionEvent, Template};
 use crate::{params, schedule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +147,7 @@ fn stack_env(
         env.push(("STOCKYARD_ADMIN_PASSWORD".into(), v.clone()));
     }
     for (id, p) in physical {
-        let snake = screaming_snake(id);
+        let snake = id.to_shouty_snake_case();
         match p.kind.as_str() {
             "AWS::DynamoDB::Table" | "AWS::S3::Bucket" => {
                 env.push((format!("STOCKYARD_{snake}_NAME"), p.name.clone()));
@@ -163,7 +164,7 @@ fn stack_env(
     }
     for name in template.parameters.keys() {
         if let Some(v) = params.get(name) {
-            env.push((format!("STOCKYARD_PARAM_{}", screaming_snake(name)), v.clone()));
+            env.push((format!("STOCKYARD_PARAM_{}", name.to_shouty_snake_case()), v.clone()));
         }
     }
     env
@@ -350,7 +351,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
             .next()
             .map(|(_, r)| r.properties.get("CorsConfiguration").cloned().unwrap_or(Value::Null));
         let gateway = Arc::new(Gateway {
-            router: Router::new(routes),
+            router: Router::new(routes)?,
             pools: pools.clone(),
             aliases,
             schedules: schedules.iter().map(|s| s.0.clone()).collect(),

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+use heck::ToKebabCase;
 use serde_json::{Map, Value};
 
 /// The parsed template.
@@ -141,7 +142,7 @@ impl Template {
                 .and_then(|b| b.get("Binary"))
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .unwrap_or_else(|| kebab(id.trim_end_matches("Function")));
+                .unwrap_or_else(|| id.trim_end_matches("Function").to_kebab_case());
             let memory_mb = p.get("MemorySize").or_else(|| g.get("MemorySize")).and_then(Value::as_u64).unwrap_or(128);
             let timeout_s = p.get("Timeout").or_else(|| g.get("Timeout")).and_then(Value::as_u64).unwrap_or(3);
             let mut environment = BTreeMap::new();
@@ -242,27 +243,6 @@ pub fn scalar_string(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-/// `RegisterFunction` -> `register`, `GetOpenapi` -> `get-openapi`.
-pub fn kebab(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `EmailsDeadLetterQueue` -> `EMAILS_DEAD_LETTER_QUEUE`.
-pub fn screaming_snake(s: &str) -> String {
-    kebab(s).replace('-', "_").to_ascii_uppercase()
 }
 
 /// YAML (with CloudFormation tags) to JSON with intrinsic functions in long form.
@@ -402,9 +382,11 @@ Outputs:
 
     #[test]
     fn names_convert_between_cases() {
-        assert_eq!(kebab("GetOpenapi"), "get-openapi");
-        assert_eq!(screaming_snake("EmailsDeadLetterQueue"), "EMAILS_DEAD_LETTER_QUEUE");
-        assert_eq!(screaming_snake("Table"), "TABLE");
+        // Binaries of functions without Metadata, and the STOCKYARD_* variables of `make test`.
+        use heck::ToShoutySnakeCase;
+        assert_eq!("GetOpenapi".to_kebab_case(), "get-openapi");
+        assert_eq!("EmailsDeadLetterQueue".to_shouty_snake_case(), "EMAILS_DEAD_LETTER_QUEUE");
+        assert_eq!("Table".to_shouty_snake_case(), "TABLE");
     }
 
     #[test]

@@ -8,16 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::{Child, Command};
 
-/// A random UUID-formatted id (what Lambda and EventBridge use for request and event ids).
-pub fn uuid_like() -> String {
-    let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        b = ulid::Ulid::new().0.to_be_bytes();
+/// A random (version 4) UUID, as Lambda and EventBridge use for request and event ids.
+pub fn uuid() -> uuid::Uuid {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = ulid::Ulid::new().0.to_be_bytes();
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// A port nobody listens on right now (on all interfaces, since DynamoDB Local binds 0.0.0.0).
@@ -146,11 +143,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uuid_like_ids_have_the_uuid_shape() {
-        let id = uuid_like();
-        assert_eq!(id.len(), 36);
-        assert_eq!(id.matches('-').count(), 4);
-        assert_ne!(id, uuid_like());
+    fn uuids_are_random_version_4() {
+        let id = uuid();
+        assert_eq!(id.get_version_num(), 4);
+        assert_eq!(id.to_string().len(), 36);
+        assert_ne!(id, uuid());
     }
 
     /// Processes of a group that are not zombies.
