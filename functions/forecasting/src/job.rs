@@ -14,6 +14,7 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use stockyard_analytics::replenish::Risk;
 use stockyard_analytics::{forecast_panel, replenish};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 use stockyard_platform::runner;
@@ -159,7 +160,7 @@ async fn forecast_and_write(
     .map_err(|e| anyhow!("the forecast stopped: {e}"))??;
     let forecast_ms = t.elapsed().as_millis() - read_ms;
     run.orders_suggested = records.iter().filter(|r| r.order_qty > 0.0).count() as u32;
-    run.at_risk = records.iter().filter(|r| r.risk != "none").count() as u32;
+    run.at_risk = records.iter().filter(|r| r.risk != Risk::None).count() as u32;
     let written = demand::write_forecasts(table, &records, WRITE_PARALLELISM).await.context("writing forecasts")?;
     run.forecasts_written = written as u32;
     tracing::info!(

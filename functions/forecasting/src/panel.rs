@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use ndarray::Array2;
-use stockyard_analytics::replenish::{Risk, StockPosition, Suggestion};
+use stockyard_analytics::replenish::{StockPosition, Suggestion};
 use stockyard_analytics::{Calendar, Panel};
 use stockyard_analytics::{EngineConfig, SeriesForecast};
 use stockyard_domain::ids::{ForecastRunId, LocationId};
@@ -115,14 +115,6 @@ pub fn stock_position(s: &DemandSettingsRecord) -> StockPosition {
     }
 }
 
-pub fn risk_name(risk: Risk) -> &'static str {
-    match risk {
-        Risk::StockOut => "stock_out",
-        Risk::Overstock => "overstock",
-        Risk::None => "none",
-    }
-}
-
 fn round(x: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     if x.is_finite() { (x * f).round() / f } else { 0.0 }
@@ -166,7 +158,7 @@ pub fn forecast_record(
         order_up_to: round(suggestion.order_up_to, 2),
         order_qty: round(suggestion.order_qty.max(0.0), 2),
         days_of_cover: suggestion.days_of_cover.filter(|d| d.is_finite()).map(|d| round(d, 1)),
-        risk: risk_name(suggestion.risk).to_string(),
+        risk: suggestion.risk,
         run_id: run.run_id,
         as_of: run.as_of,
         generated_at: run.generated_at,

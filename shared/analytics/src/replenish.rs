@@ -43,17 +43,7 @@ pub enum ReplenishError {
     OrderMultiple { value: f64 },
 }
 
-/// Whether the SKU-location needs attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Risk {
-    /// On hand + incoming does not cover expected demand until a new order could arrive.
-    StockOut,
-    /// Position exceeds the order-up-to level by more than the expected demand of a further
-    /// lead time + review period.
-    Overstock,
-    None,
-}
+pub use stockyard_domain::demand::Risk;
 
 /// The suggestion for one SKU-location.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

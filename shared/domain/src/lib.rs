@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod address;
+pub mod demand;
 pub mod error;
 pub mod ids;
 pub mod location;

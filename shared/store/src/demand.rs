@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use stockyard_domain::demand::Risk;
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 
 use crate::entity::Entity;
@@ -170,8 +171,7 @@ pub struct ForecastRecord {
     pub order_qty: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_of_cover: Option<f64>,
-    /// `stock_out`, `overstock` or `none`.
-    pub risk: String,
+    pub risk: Risk,
     pub run_id: ForecastRunId,
     pub as_of: NaiveDate,
     pub generated_at: DateTime<Utc>,
@@ -196,7 +196,7 @@ impl Entity for ForecastRecord {
 impl ForecastRecord {
     /// Whether the replenishment view lists it (it orders, or needs attention).
     pub fn actionable(&self) -> bool {
-        self.order_qty > 0.0 || self.risk != "none"
+        self.order_qty > 0.0 || self.risk != Risk::None
     }
 }
 
@@ -419,7 +419,7 @@ pub async fn forecasts(
     table: &Table,
     vendor: VendorId,
     location: Option<LocationId>,
-    risk: Option<&str>,
+    risk: Option<Risk>,
     model: Option<&str>,
     page: &PageRequest,
 ) -> Result<Page<ForecastRecord>, StoreError> {
@@ -427,7 +427,7 @@ pub async fn forecasts(
     let mut filter = Expr::default();
     if let Some(risk) = risk {
         clauses.push("#risk = :risk");
-        filter = filter.name("#risk", "risk").val(":risk", risk);
+        filter = filter.name("#risk", "risk").val(":risk", &risk);
     }
     if let Some(model) = model {
         clauses.push("#model = :model");

@@ -4,6 +4,7 @@
 //! fresh vendors.
 
 use chrono::{Duration, NaiveDate, Utc};
+use stockyard_domain::demand::Risk;
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 
 use crate::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
@@ -80,7 +81,7 @@ fn forecast(
     sku: &str,
     supplier: &str,
     order_qty: f64,
-    risk: &str,
+    risk: Risk,
 ) -> ForecastRecord {
     ForecastRecord {
         vendor_id: vendor,
@@ -88,7 +89,7 @@ fn forecast(
         sku: sku.into(),
         category: "DAIRY".into(),
         supplier: supplier.into(),
-        model: if risk == "none" { "pooled_profile".into() } else { "croston_sba".into() },
+        model: if risk == Risk::None { "pooled_profile".into() } else { "croston_sba".into() },
         daily: vec![1.5; 28],
         demand_28d: 42.0,
         lead_time_days: 3,
@@ -105,7 +106,7 @@ fn forecast(
         order_up_to: 21.0,
         order_qty,
         days_of_cover: Some(2.7),
-        risk: risk.into(),
+        risk,
         run_id: ForecastRunId::generate(),
         as_of: date("2026-11-24"),
         generated_at: Utc::now(),
@@ -121,10 +122,10 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
     for i in 0..40u32 {
         let location = if i.is_multiple_of(2) { a } else { b };
         let (qty, risk) = match i % 5 {
-            0 => (12.0, "stock_out"),
-            1 => (0.0, "overstock"),
-            2 => (6.0, "none"),
-            _ => (0.0, "none"),
+            0 => (12.0, Risk::StockOut),
+            1 => (0.0, Risk::Overstock),
+            2 => (6.0, Risk::None),
+            _ => (0.0, Risk::None),
         };
         let supplier = if i.is_multiple_of(3) { "ACME" } else { "ACME-2" };
         all.push(forecast(vendor, location, &format!("SKU-{i:03}"), supplier, qty, risk));
@@ -157,16 +158,17 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
     assert_eq!(at_a.next_cursor, None);
     assert!(at_a.items.iter().all(|f| f.location_id == a));
     let stock_outs =
-        demand::forecasts(&table, vendor, None, Some("stock_out"), Some("croston_sba"), &PageRequest::first(100))
+        demand::forecasts(&table, vendor, None, Some(Risk::StockOut), Some("croston_sba"), &PageRequest::first(100))
             .await
             .unwrap();
     assert_eq!(stock_outs.items.len(), 8);
-    assert!(stock_outs.items.iter().all(|f| f.risk == "stock_out" && f.model == "croston_sba"));
+    assert!(stock_outs.items.iter().all(|f| f.risk == Risk::StockOut && f.model == "croston_sba"));
     assert!(!stock_outs.partial && stock_outs.next_cursor.is_none());
     // A filtered page is filled past the items that do not match: 8 stock-outs among 40, 3 a page.
-    let first = demand::forecasts(&table, vendor, None, Some("stock_out"), None, &PageRequest::first(3)).await.unwrap();
+    let first =
+        demand::forecasts(&table, vendor, None, Some(Risk::StockOut), None, &PageRequest::first(3)).await.unwrap();
     assert_eq!(first.items.len(), 3);
-    assert!(first.items.iter().all(|f| f.risk == "stock_out"));
+    assert!(first.items.iter().all(|f| f.risk == Risk::StockOut));
 
     let actionable = demand::actionable(&table, vendor, None).await.unwrap();
     assert_eq!(actionable.len(), all.iter().filter(|f| f.actionable()).count());

@@ -18,7 +18,6 @@ use stockyard_store::locations;
 use utoipa::ToSchema;
 
 use super::demand::sku;
-use crate::panel::risk_name;
 
 /// Demand quantiles over lead time + review period.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -37,8 +36,7 @@ pub struct SuggestionView {
     pub order_up_to: f64,
     /// Days the stock position lasts at the forecast rate; null when no demand is expected.
     pub days_of_cover: Option<f64>,
-    /// `stock_out`, `overstock` or `none`.
-    pub risk: String,
+    pub risk: Risk,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -99,14 +97,8 @@ impl From<ForecastRecord> for ForecastView {
     }
 }
 
-fn risk_filter(cx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
-    let Some(name) = cx.query("risk") else { return Ok(None) };
-    let known = [Risk::StockOut, Risk::Overstock, Risk::None].map(risk_name);
-    if known.contains(&name.as_str()) {
-        Ok(Some(name))
-    } else {
-        Err(ApiError::invalid("risk", format!("must be one of {}", known.join(", "))))
-    }
+fn risk_filter(cx: &Ctx<'_>) -> Result<Option<Risk>, ApiError> {
+    cx.query_as("risk", Risk::parse)
 }
 
 fn model_filter(cx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
@@ -131,8 +123,7 @@ pub async fn list_forecasts(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let location = cx.query_as("location_id", LocationId::parse)?;
     let (risk, model) = (risk_filter(&cx)?, model_filter(&cx)?);
     let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
-    let found =
-        demand::forecasts(cx.store().await?, vendor_id, location, risk.as_deref(), model.as_deref(), &page).await?;
+    let found = demand::forecasts(cx.store().await?, vendor_id, location, risk, model.as_deref(), &page).await?;
     Ok(ok(&ListResponse::from(found.map(ForecastView::from))))
 }
 
@@ -170,7 +161,7 @@ pub struct OrderLine {
     pub expected_demand: f64,
     pub order_up_to: f64,
     pub days_of_cover: Option<f64>,
-    pub risk: String,
+    pub risk: Risk,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -201,7 +192,7 @@ fn line(f: &ForecastRecord) -> OrderLine {
         expected_demand: f.expected_demand,
         order_up_to: f.order_up_to,
         days_of_cover: f.days_of_cover,
-        risk: f.risk.clone(),
+        risk: f.risk,
     }
 }
 
@@ -217,8 +208,8 @@ pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
         order.total_units += f.order_qty;
         order.lines.push(line(f));
     }
-    let mut at_risk: Vec<OrderLine> = forecasts.iter().filter(|f| f.risk != "none").map(line).collect();
-    at_risk.sort_by_key(|l| l.risk != "stock_out");
+    let mut at_risk: Vec<OrderLine> = forecasts.iter().filter(|f| f.risk != Risk::None).map(line).collect();
+    at_risk.sort_by_key(|l| l.risk != Risk::StockOut);
     ReplenishmentResponse {
         suppliers: suppliers.into_values().collect(),
         at_risk,
@@ -243,7 +234,7 @@ mod tests {
     use super::*;
     use stockyard_domain::ids::VendorId;
 
-    fn forecast(supplier: &str, sku: &str, order_qty: f64, risk: &str) -> ForecastRecord {
+    fn forecast(supplier: &str, sku: &str, order_qty: f64, risk: Risk) -> ForecastRecord {
         ForecastRecord {
             vendor_id: VendorId::generate(),
             location_id: LocationId::generate(),
@@ -267,7 +258,7 @@ mod tests {
             order_up_to: 13.0,
             order_qty,
             days_of_cover: None,
-            risk: risk.into(),
+            risk,
             run_id: ForecastRunId::generate(),
             as_of: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
             generated_at: Utc::now(),
@@ -277,10 +268,10 @@ mod tests {
     #[test]
     fn orders_are_grouped_per_supplier_with_totals_and_stock_outs_lead_the_risk_list() {
         let all = vec![
-            forecast("ACME", "A", 12.0, "none"),
-            forecast("ACME", "B", 8.0, "stock_out"),
-            forecast("BETA", "C", 0.0, "overstock"),
-            forecast("BETA", "D", 5.0, "stock_out"),
+            forecast("ACME", "A", 12.0, Risk::None),
+            forecast("ACME", "B", 8.0, Risk::StockOut),
+            forecast("BETA", "C", 0.0, Risk::Overstock),
+            forecast("BETA", "D", 5.0, Risk::StockOut),
         ];
         let r = replenishment(&all);
         let totals: Vec<(&str, f64, usize)> =
