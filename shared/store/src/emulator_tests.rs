@@ -586,6 +586,24 @@ async fn a_filtered_list_that_matches_nothing_is_one_empty_final_page() {
 }
 
 #[tokio::test]
+async fn a_filtered_page_cut_short_by_its_read_budget_says_so_and_its_cursor_goes_on() {
+    let table = table().await;
+    // The only match sits behind more non-matching items than one page may read.
+    const ITEMS: usize = FILTERED_READS * 200 + 100;
+    let pk = many_widgets(&table, ITEMS, |i| if i == ITEMS - 1 { 7 } else { 100 }).await;
+    let collection = Collection::<Widget>::table(pk, "ITEM#");
+    let first = table.query_filtered(&collection, &PageRequest::first(5), Some(count_is(7)), |_| true).await.unwrap();
+    assert!(first.items.is_empty(), "the budget ran out before the match: {:?}", first.items);
+    assert!(first.partial, "a short page says it was cut short");
+    let cursor = first.next_cursor.expect("a partial page carries a cursor");
+    let page = PageRequest { cursor: Some(cursor), ..PageRequest::first(5) };
+    let second = table.query_filtered(&collection, &page, Some(count_is(7)), |_| true).await.unwrap();
+    assert_eq!(second.items.iter().map(|w| w.count).collect::<Vec<_>>(), vec![7], "the match comes next");
+    assert!(!second.partial);
+    assert_eq!(second.next_cursor, None);
+}
+
+#[tokio::test]
 async fn a_cursor_this_store_did_not_issue_for_the_collection_is_refused() {
     let table = table().await;
     let pk = fresh_partition();
