@@ -570,6 +570,15 @@ impl TestApp {
         .await
     }
 
+    /// Waits until an email to `address` matching `wanted` has arrived, and returns it.
+    pub async fn eventually_email(&self, address: &str, wanted: impl Fn(&SentEmail) -> bool) -> SentEmail {
+        let wanted = &wanted;
+        eventually(format!("the expected email to {address}"), move || async move {
+            self.sent_emails_to(address).await.into_iter().find(|e| wanted(e))
+        })
+        .await
+    }
+
     /// Every email that reached `address`, read once the email to `marker` has arrived. Send the
     /// marker after whatever may still reach `address` (a duplicate that must not), through the
     /// same queue and consumer: its arrival is the positive control that the path got that far, so
@@ -607,14 +616,50 @@ impl TestApp {
         self.sign_in(email, PASSWORD).await
     }
 
-    /// A freshly registered, signed-in customer.
+    /// A freshly registered, signed-in customer (whose address is not verified).
     pub async fn customer(&self) -> TestUser {
         self.customer_with_email(&unique_email()).await
     }
 
+    /// A freshly registered, signed-in customer who verified their address with the link emailed
+    /// at registration.
+    pub async fn verified_customer(&self) -> TestUser {
+        let user = self.customer().await;
+        self.verify_email(&user).await;
+        user
+    }
+
+    /// The tokens of the links to `/account/<path>` (`verify-email`, `reset-password`,
+    /// `confirm-email`) emailed to `address` so far, oldest first.
+    pub async fn link_tokens(&self, address: &str, path: &str) -> Vec<String> {
+        let marker = format!("/account/{path}?token=");
+        self.sent_emails_to(address)
+            .await
+            .iter()
+            .filter_map(|e| e.text.as_deref()?.split(&marker).nth(1)?.split_whitespace().next().map(String::from))
+            .collect()
+    }
+
+    /// Waits until at least `count` links to `/account/<path>` reached `address`; returns the newest.
+    pub async fn nth_link_token(&self, address: &str, path: &str, count: usize) -> String {
+        eventually(format!("{count} {path} link(s) to {address}"), move || async move {
+            let tokens = self.link_tokens(address, path).await;
+            (tokens.len() >= count).then(|| tokens.last().cloned()).flatten()
+        })
+        .await
+    }
+
+    /// Verifies `user`'s address with the link emailed at registration.
+    pub async fn verify_email(&self, user: &TestUser) {
+        let token = self.nth_link_token(&user.email, "verify-email", 1).await;
+        let body = json!({ "token": token });
+        let resp = self.request(Method::POST, "/auth/email/verify", None, Some(&body), &[]).await;
+        assert_eq!(resp.expect(200)["email_verified"], true, "{resp}");
+    }
+
     /// A fresh user who created a fresh vendor (and signed in again).
     pub async fn vendor_owner(&self) -> TestVendor {
-        let owner = self.customer().await;
+        let owner = self.verified_customer().await;
         let name = format!("Vendor {}", unique_tag());
         let vendor = self.create_vendor(owner.token(), &json!({ "name": name })).await;
         vendor.expect(201);

@@ -10,7 +10,7 @@ fn member<'a>(staff: &'a Value, user_id: &str) -> Option<&'a Value> {
 #[tokio::test]
 async fn creating_a_vendor_makes_me_its_owner() {
     let app = TestApp::new();
-    let user = app.customer().await;
+    let user = app.verified_customer().await;
     let name = format!("Green Valley {}", unique_tag());
     let resp = app.create_vendor(user.token(), &json!({ "name": name, "description": "Organic veg" })).await;
     let vendor = resp.expect(201);
@@ -55,7 +55,7 @@ async fn a_user_belongs_to_one_vendor_at_most() {
 #[tokio::test]
 async fn an_invalid_vendor_is_refused_naming_the_field_and_not_created() {
     let app = TestApp::new();
-    let user = app.customer().await;
+    let user = app.verified_customer().await;
     for (body, field) in [
         (json!({ "name": "X" }), "name"),
         (json!({ "name": "n".repeat(101) }), "name"),
@@ -247,7 +247,8 @@ async fn removing_a_staff_member_ends_their_access_immediately() {
     assert!(member(listed.expect(200), &staff.id).is_none(), "{listed}");
 
     app.remove_staff(vendor.owner.token(), &vendor.id, &staff.id).await.expect_error(404, "not_found");
-    // Free again: they may start their own vendor.
+    // Free again: they may start their own vendor (once their address is verified).
+    app.verify_email(&staff).await;
     app.create_vendor(staff.token(), &json!({ "name": "My own shop" })).await.expect(201);
 }
 
@@ -355,7 +356,7 @@ async fn a_retried_invitation_with_the_same_idempotency_key_creates_one_invitati
 #[tokio::test]
 async fn a_retried_vendor_creation_with_the_same_idempotency_key_replays_the_first_response() {
     let app = TestApp::new();
-    let user = app.customer().await;
+    let user = app.verified_customer().await;
     let key = unique_tag();
     let body = json!({ "name": format!("Once {key}") });
     let headers = [("idempotency-key", key.as_str())];
@@ -373,7 +374,7 @@ async fn a_retried_vendor_creation_with_the_same_idempotency_key_replays_the_fir
 #[tokio::test]
 async fn five_concurrent_vendor_creations_with_one_idempotency_key_create_one_vendor() {
     let app = TestApp::new();
-    let user = app.customer().await;
+    let user = app.verified_customer().await;
     let key = unique_tag();
     let body = json!({ "name": format!("Concurrent {key}") });
     let headers = [("idempotency-key", key.as_str())];

@@ -1,5 +1,6 @@
 use stockyard_domain::password;
 use stockyard_domain::values::Email;
+use stockyard_http::links::LinkVerifier;
 use stockyard_http::{ApiDeps, TokenIssuer};
 use stockyard_platform::env_opt;
 
@@ -29,6 +30,8 @@ pub struct AuthDeps {
     pub api: ApiDeps,
     pub issuer: Option<TokenIssuer>,
     pub admin: Option<AdminBootstrap>,
+    /// Checks the links of account emails (with the verifying key every function has).
+    pub links: LinkVerifier,
 }
 
 impl AuthDeps {
@@ -37,6 +40,11 @@ impl AuthDeps {
             Some(_) => Some(TokenIssuer::from_env()?),
             None => None,
         };
-        Ok(Self { api: ApiDeps::from_env(sdk).await?, issuer, admin: AdminBootstrap::from_env()? })
+        Ok(Self {
+            api: ApiDeps::from_env(sdk).await?,
+            issuer,
+            admin: AdminBootstrap::from_env()?,
+            links: LinkVerifier::from_env()?,
+        })
     }
 }

@@ -48,6 +48,65 @@ pub struct TokenResponse {
     pub user: User,
 }
 
+/// A new access token for the session the request was made in.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccessTokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub user: User,
+}
+
+/// The token of a link from an account email (the `token` query parameter of the link).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The token of the reset link.
+    pub token: String,
+    /// The new password: 10 to 128 characters, at least 4 different ones, not the email address.
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// The new password: 10 to 128 characters, at least 4 different ones, not the email address,
+    /// not the current password.
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailRequest {
+    /// The new address.
+    #[schema(example = "ada.lovelace@example.com")]
+    pub email: String,
+    /// The current password.
+    pub password: String,
+}
+
+/// What happens next, in words.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Notice {
+    pub message: String,
+}
+
 /// Fields to change; absent fields stay as they are, an empty `phone` removes it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{addresses, admin, auth, profile, staff, vendors};
+use crate::handlers::{addresses, admin, auth, profile, recovery, staff, vendors};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -10,6 +10,13 @@ use crate::handlers::{addresses, admin, auth, profile, staff, vendors};
     auth::login,
     auth::refresh,
     auth::revoke,
+    recovery::verify_email,
+    recovery::forgot_password,
+    recovery::reset_password,
+    recovery::confirm_email_change,
+    recovery::request_email_verification,
+    recovery::change_password,
+    recovery::request_email_change,
     profile::get_profile,
     profile::update_profile,
     addresses::list_addresses,

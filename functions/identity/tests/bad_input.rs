@@ -7,7 +7,7 @@ use serde_json::Value;
 use stockyard_http::ApiDeps;
 use stockyard_http::serve::handle;
 use stockyard_identity::AuthDeps;
-use stockyard_identity::handlers::{addresses, auth, vendors};
+use stockyard_identity::handlers::{addresses, auth, recovery, vendors};
 use stockyard_testkit::{self as testing, error_of};
 
 fn api() -> ApiDeps {
@@ -15,7 +15,7 @@ fn api() -> ApiDeps {
 }
 
 fn auth_deps() -> AuthDeps {
-    AuthDeps { api: api(), issuer: Some(testing::issuer()), admin: None }
+    AuthDeps { api: api(), issuer: Some(testing::issuer()), admin: None, links: testing::link_verifier() }
 }
 
 fn token() -> String {
@@ -99,4 +99,51 @@ async fn the_store_being_unreachable_is_a_500_that_hides_the_cause() {
     let error = error_of(&resp);
     assert_eq!(error["code"], "internal_error");
     assert!(!error["message"].as_str().unwrap().contains("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn account_links_that_are_not_links_are_refused_before_the_store_is_read() {
+    let deps = auth_deps();
+    let forged = r#"{"token":"eyJhbGciOiJFZERTQSJ9.e30.c2ln"}"#;
+    let access_token = format!(r#"{{"token":"{}"}}"#, token());
+    for body in [forged, r#"{"token":""}"#, access_token.as_str()] {
+        let verify =
+            handle(request("POST", "/auth/email/verify", body, None), |r| recovery::verify_email(&deps, r)).await;
+        assert_eq!((verify.status().as_u16(), error_of(&verify)["code"].as_str()), (422, Some("invalid_link")));
+        let confirm =
+            handle(request("POST", "/auth/email/confirm", body, None), |r| recovery::confirm_email_change(&deps, r))
+                .await;
+        assert_eq!(confirm.status(), 422);
+    }
+    let reset = r#"{"token":"eyJhbGciOiJFZERTQSJ9.e30.c2ln","password":"a much better passphrase"}"#;
+    let resp =
+        handle(request("POST", "/auth/password/reset", reset, None), |r| recovery::reset_password(&deps, r)).await;
+    assert_eq!((resp.status().as_u16(), error_of(&resp)["field"].as_str()), (422, Some("token")));
+}
+
+#[tokio::test]
+async fn a_password_reset_for_an_invalid_address_is_refused_naming_the_field() {
+    let deps = auth_deps();
+    let resp = handle(request("POST", "/auth/password/forgot", r#"{"email":"nobody"}"#, None), |r| {
+        recovery::forgot_password(&deps, r)
+    })
+    .await;
+    assert_eq!((resp.status().as_u16(), error_of(&resp)["field"].as_str()), (422, Some("email")));
+}
+
+#[tokio::test]
+async fn changing_the_password_or_address_needs_a_signed_in_caller_and_a_well_formed_body() {
+    let deps = auth_deps();
+    let body = r#"{"current_password":"x","password":"a much better passphrase"}"#;
+    let anonymous = handle(request("POST", "/me/password", body, None), |r| recovery::change_password(&deps, r)).await;
+    assert_eq!(anonymous.status(), 401);
+    let missing = r#"{"current_password":"","password":"a much better passphrase"}"#;
+    let resp =
+        handle(request("POST", "/me/password", missing, Some(&token())), |r| recovery::change_password(&deps, r)).await;
+    assert_eq!((resp.status().as_u16(), error_of(&resp)["field"].as_str()), (422, Some("current_password")));
+    let bad_email = r#"{"email":"nope","password":"x"}"#;
+    let resp =
+        handle(request("POST", "/me/email", bad_email, Some(&token())), |r| recovery::request_email_change(&deps, r))
+            .await;
+    assert_eq!((resp.status().as_u16(), error_of(&resp)["field"].as_str()), (422, Some("email")));
 }

@@ -1,5 +1,6 @@
 //! `route-table-events`: reads the table's stream and puts each domain event on the queue of the
-//! area that acts on it (today: invitation emails on the emails queue).
+//! area that acts on it (today: invitation and account emails on the emails queue; account emails
+//! get their signed links here).
 //!
 //! Records are routed in stream order. At the first record that cannot be routed the function
 //! stops and reports that record (`ReportBatchItemFailures`): the stream delivers it and everything
@@ -10,17 +11,87 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
-use stockyard_messaging::templates::{self, Invitation};
+use stockyard_http::links::{LinkPurpose, LinkSigner, LinkSubject};
+use stockyard_messaging::templates::{self, AccountNotice, Invitation};
 use stockyard_messaging::{EmailMessage, Publisher};
+use stockyard_store::account_mail::{AccountMailKind, AccountMailRecord};
 use stockyard_store::events::{self, Change, DomainEvent};
+
+/// Signs the links of account emails and makes them URLs of the shop's front end.
+pub struct Links {
+    pub signer: LinkSigner,
+    /// The front end's base URL (`APP_URL`): a link is `<APP_URL>/account/<purpose>?token=..`.
+    pub app_url: String,
+}
+
+impl Links {
+    fn url(
+        &self,
+        purpose: LinkPurpose,
+        path: &str,
+        mail: &AccountMailRecord,
+        to: &stockyard_domain::values::Email,
+    ) -> anyhow::Result<String> {
+        let token = self.signer.sign(
+            purpose,
+            &LinkSubject {
+                user_id: mail.user_id,
+                email: to,
+                credentials_version: mail.credentials_version,
+                previous_email: (purpose == LinkPurpose::ChangeEmail).then_some(&mail.email),
+                requested_at: mail.created_at,
+                email_id: mail.id,
+            },
+        )?;
+        Ok(format!("{}/account/{path}?token={token}", self.app_url.trim_end_matches('/')))
+    }
+
+    /// The email an account-mail request asks for.
+    fn render(&self, mail: &AccountMailRecord) -> anyhow::Result<EmailMessage> {
+        let link = |purpose: LinkPurpose, path: &str| self.url(purpose, path, mail, &mail.to);
+        let expires_at = |purpose: LinkPurpose| mail.created_at + purpose.ttl();
+        let notice_link;
+        let notice = match mail.kind {
+            AccountMailKind::VerifyEmail => {
+                notice_link = link(LinkPurpose::VerifyEmail, "verify-email")?;
+                AccountNotice::VerifyEmail { link: &notice_link, expires_at: expires_at(LinkPurpose::VerifyEmail) }
+            }
+            AccountMailKind::PasswordReset => {
+                notice_link = link(LinkPurpose::ResetPassword, "reset-password")?;
+                AccountNotice::PasswordReset { link: &notice_link, expires_at: expires_at(LinkPurpose::ResetPassword) }
+            }
+            AccountMailKind::ConfirmEmailChange => {
+                notice_link = link(LinkPurpose::ChangeEmail, "confirm-email")?;
+                AccountNotice::ConfirmEmailChange {
+                    link: &notice_link,
+                    expires_at: expires_at(LinkPurpose::ChangeEmail),
+                    old_email: &mail.email,
+                }
+            }
+            AccountMailKind::EmailChanged => {
+                let new_email = mail
+                    .new_email
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("an email change without its new address"))?;
+                AccountNotice::EmailChanged { new_email }
+            }
+            AccountMailKind::PasswordChanged => AccountNotice::PasswordChanged,
+        };
+        Ok(templates::account(mail.id, &mail.to, &mail.name, &notice))
+    }
+}
 
 pub struct RouterDeps {
     pub emails: Publisher,
+    pub links: Links,
 }
 
 impl RouterDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self { emails: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("EMAILS_QUEUE_URL")?) })
+        Ok(Self {
+            emails: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("EMAILS_QUEUE_URL")?),
+            links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
+        })
     }
 }
 
@@ -31,10 +102,10 @@ pub enum Outgoing {
 }
 
 /// What one stream record asks to send, if anything.
-pub fn route(record: &EventRecord) -> anyhow::Result<Option<Outgoing>> {
+pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgoing>> {
     let Some(change) = Change::parse(&record.event_name) else { return Ok(None) };
-    let event = events::from_change(change, record.change.new_image.clone())?;
-    Ok(event.map(|event| match event {
+    let Some(event) = events::from_change(change, record.change.new_image.clone())? else { return Ok(None) };
+    Ok(Some(match event {
         DomainEvent::InvitationCreated(i) => Outgoing::Email(templates::invitation(&Invitation {
             id: i.id,
             vendor_name: &i.vendor_name,
@@ -42,18 +113,19 @@ pub fn route(record: &EventRecord) -> anyhow::Result<Option<Outgoing>> {
             role: i.role,
             expires_on: i.expires_on,
         })),
+        DomainEvent::AccountMailRequested(mail) => Outgoing::Email(links.render(&mail)?),
     }))
 }
 
 /// Routes the records in order with `send`, stopping at the first failure and reporting it.
-pub async fn route_all<F, Fut>(records: &[EventRecord], mut send: F) -> DynamoDbEventResponse
+pub async fn route_all<F, Fut>(records: &[EventRecord], links: &Links, mut send: F) -> DynamoDbEventResponse
 where
     F: FnMut(Outgoing) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let mut response = DynamoDbEventResponse::default();
     for record in records {
-        let routed = match route(record) {
+        let routed = match route(record, links) {
             Ok(Some(message)) => send(message).await,
             Ok(None) => Ok(()),
             Err(e) => Err(e),
@@ -74,7 +146,7 @@ pub async fn handle(
     deps: &RouterDeps,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
-    Ok(route_all(&event.payload.records, |message| async {
+    Ok(route_all(&event.payload.records, &deps.links, |message| async {
         match message {
             Outgoing::Email(email) => {
                 let body = serde_json::to_string(&email)?;
@@ -121,6 +193,51 @@ mod tests {
         })
     }
 
+    const SIGNING: &str = include_str!("../../../infra/local/dev/jwt-signing-key.pem");
+    const VERIFYING: &str = include_str!("../../../infra/local/dev/jwt-verifying-key.pem");
+
+    fn links() -> Links {
+        Links {
+            signer: LinkSigner::new(SIGNING, "stockyard", "stockyard-test").unwrap(),
+            app_url: "https://shop.test/".into(),
+        }
+    }
+
+    fn reset_request_image(version: u64) -> serde_json::Value {
+        serde_json::json!({
+            "PK": {"S": "ACCOUNTMAIL#01JDB0000000000000000000M1"}, "SK": {"S": "ACCOUNTMAIL"}, "entity": {"S": "account_mail"},
+            "id": {"S": "01JDB0000000000000000000M1"}, "kind": {"S": "password_reset"},
+            "user_id": {"S": "01JDB0000000000000000000K1"}, "to": {"S": "ada@example.com"}, "name": {"S": "Ada"},
+            "email": {"S": "ada@example.com"}, "credentials_version": {"N": version.to_string()},
+            "created_at": {"S": chrono::Utc::now().to_rfc3339()}, "expires_at": {"N": "1900000000"},
+        })
+    }
+
+    #[tokio::test]
+    async fn a_reset_request_becomes_an_email_whose_link_names_the_account_and_its_password_version() {
+        let event: Event = serde_json::from_value(serde_json::json!({ "Records": [
+            record("1", "INSERT", reset_request_image(4)),
+        ]}))
+        .unwrap();
+        route(&event.records[0], &links()).expect("the request is routed");
+        let sent = Mutex::new(Vec::new());
+        let response = route_all(&event.records, &links(), |m| {
+            sent.lock().unwrap().push(m);
+            async { Ok(()) }
+        })
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+        let Outgoing::Email(email) = &sent.lock().unwrap()[0];
+        assert_eq!(email.to, ["ada@example.com"]);
+        assert_eq!(email.email_id.to_string(), "01JDB0000000000000000000M1", "the email's id is the request's");
+        let token = email.text.split("https://shop.test/account/reset-password?token=").nth(1).expect("a reset link");
+        let token = token.split_whitespace().next().unwrap();
+        let verifier = stockyard_http::links::LinkVerifier::new(VERIFYING, "stockyard", "stockyard-test").unwrap();
+        let claims = verifier.verify(LinkPurpose::ResetPassword, token).unwrap();
+        assert_eq!((claims.sub.to_string().as_str(), claims.ver), ("01JDB0000000000000000000K1", 4));
+        assert!(verifier.verify(LinkPurpose::VerifyEmail, token).is_err(), "a reset link verifies nothing else");
+    }
+
     fn recipients(sent: &Mutex<Vec<Outgoing>>) -> Vec<String> {
         sent.lock().unwrap().iter().map(|Outgoing::Email(e)| e.to[0].clone()).collect()
     }
@@ -128,7 +245,7 @@ mod tests {
     #[tokio::test]
     async fn every_invitation_in_a_batch_becomes_its_email_and_other_items_are_skipped() {
         let sent = Mutex::new(Vec::new());
-        let response = route_all(&batch().records, |m| {
+        let response = route_all(&batch().records, &links(), |m| {
             sent.lock().unwrap().push(m);
             async { Ok(()) }
         })
@@ -145,7 +262,7 @@ mod tests {
         let records = batch().records;
         // Publishing the second invitation (record 3) fails once.
         let mut calls = 0;
-        let response = route_all(&records, |m| {
+        let response = route_all(&records, &links(), |m| {
             calls += 1;
             let fail = calls == 2;
             if !fail {
@@ -159,7 +276,7 @@ mod tests {
         assert_eq!(recipients(&sent), ["ada@example.com"]);
 
         // The stream delivers record 3 again (as Lambda does from the reported sequence number).
-        let again = route_all(&records[2..], |m| {
+        let again = route_all(&records[2..], &links(), |m| {
             sent.lock().unwrap().push(m);
             async { Ok(()) }
         })
@@ -172,7 +289,7 @@ mod tests {
     async fn an_unreadable_invitation_is_reported_instead_of_being_dropped() {
         let mut event = batch();
         event.records[0].change.new_image.remove("vendor_name");
-        let response = route_all(&event.records, |_| async { Ok(()) }).await;
+        let response = route_all(&event.records, &links(), |_| async { Ok(()) }).await;
         assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some("1"));
     }
 }

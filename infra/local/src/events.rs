@@ -30,6 +30,15 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         }
         "login" => json!({"email": "ada@example.com", "password": crate::seed::DEMO_PASSWORD}),
         "refresh-token" | "revoke-token" => json!({"refresh_token": "REPLACE-WITH-A-REFRESH-TOKEN-FROM-LOGIN"}),
+        "verify-email" | "confirm-email-change" => json!({"token": "REPLACE-WITH-THE-TOKEN-OF-THE-EMAILED-LINK"}),
+        "forgot-password" => json!({"email": "ada@example.com"}),
+        "reset-password" => {
+            json!({"token": "REPLACE-WITH-THE-TOKEN-OF-THE-EMAILED-LINK", "password": "a much better passphrase"})
+        }
+        "change-password" => {
+            json!({"current_password": crate::seed::DEMO_PASSWORD, "password": "a much better passphrase"})
+        }
+        "request-email-change" => json!({"email": "ada.king@example.com", "password": crate::seed::DEMO_PASSWORD}),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {

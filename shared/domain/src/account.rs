@@ -12,6 +12,10 @@ use crate::values::Email;
 pub struct User {
     pub id: UserId,
     pub email: Email,
+    /// Whether the owner of the account has proven they read `email` (by the link it was sent).
+    /// Unverified accounts can browse and buy but cannot create a vendor.
+    #[serde(default)]
+    pub email_verified: bool,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,

@@ -18,6 +18,9 @@ pub struct Claims {
     pub sub: UserId,
     /// The session (refresh-token family) the token was issued in: revoking it ends the token.
     pub sid: TokenFamilyId,
+    /// The account's credentials version when issued: a password change ends the token.
+    #[serde(default)]
+    pub ver: u64,
     pub email: Email,
     pub roles: Vec<PlatformRole>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +42,8 @@ pub struct Principal {
     /// The platform roles the token carries (checked against the account on privileged routes).
     pub roles: Vec<PlatformRole>,
     pub session: TokenFamilyId,
+    /// The account's credentials version the token was issued under.
+    pub credentials_version: u64,
 }
 
 impl Principal {
@@ -117,7 +122,13 @@ impl TokenVerifier {
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <access token>".into()))?;
         let claims = self.verify(token.trim())?;
-        Ok(Principal { user_id: claims.sub, email: claims.email, roles: claims.roles, session: claims.sid })
+        Ok(Principal {
+            user_id: claims.sub,
+            email: claims.email,
+            roles: claims.roles,
+            session: claims.sid,
+            credentials_version: claims.ver,
+        })
     }
 }
 
@@ -130,6 +141,7 @@ fn stockyard_platform_env(name: &str) -> anyhow::Result<String> {
 pub struct TokenSubject<'a> {
     pub user_id: UserId,
     pub session: TokenFamilyId,
+    pub credentials_version: u64,
     pub email: &'a Email,
     pub roles: &'a [PlatformRole],
     pub vendor_id: Option<VendorId>,
@@ -164,6 +176,7 @@ impl TokenIssuer {
         let claims = Claims {
             sub: subject.user_id,
             sid: subject.session,
+            ver: subject.credentials_version,
             email: subject.email.clone(),
             roles: subject.roles.to_vec(),
             vendor_id: subject.vendor_id,
@@ -190,6 +203,7 @@ mod tests {
         TokenSubject {
             user_id: UserId::generate(),
             session: TokenFamilyId::generate(),
+            credentials_version: 0,
             email,
             roles: &[PlatformRole::Customer],
             vendor_id: None,

@@ -14,8 +14,10 @@
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use stockyard_domain::FieldError;
+use stockyard_domain::account::User;
 use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{PlatformRole, VendorPermission};
+use stockyard_store::users::UserRecord;
 use stockyard_store::{PageRequest, Table, users, vendors};
 use tokio::sync::OnceCell;
 
@@ -28,15 +30,16 @@ use crate::{ApiDeps, ApiError, Principal};
 ///
 /// The access token is checked at once (no I/O). Before the handler reaches the store, the session
 /// is checked against the account (one GetItem of the user, made once per request and, on vendor
-/// routes, in parallel with the vendor reads): a revoked session or a deleted account is refused,
-/// and the account's current platform roles replace the token's, so signing out, a stolen refresh
-/// token and a role taken away take effect at once rather than when the token expires. Bad input is
-/// still refused before any read.
+/// routes, in parallel with the vendor reads): a revoked session, a token from before a password
+/// change or a deleted account is refused, and the account's current roles and address replace
+/// the token's, so signing out, a stolen refresh token, a new password, a role taken away and a
+/// changed address take effect at once rather than when the token expires. Bad input is still
+/// refused before any read.
 pub struct Ctx<'r> {
     deps: &'r ApiDeps,
     req: &'r Request,
     pub caller: Principal,
-    session: OnceCell<Vec<PlatformRole>>,
+    account: OnceCell<UserRecord>,
 }
 
 impl<'r> Ctx<'r> {
@@ -44,13 +47,18 @@ impl<'r> Ctx<'r> {
     pub fn new(deps: &'r ApiDeps, req: &'r Request) -> Result<Self, ApiError> {
         let caller = deps.verifier.authenticate(req)?;
         tracing::Span::current().record("caller", tracing::field::display(caller.user_id));
-        Ok(Self { deps, req, caller, session: OnceCell::new() })
+        Ok(Self { deps, req, caller, account: OnceCell::new() })
     }
 
-    /// The account's current platform roles, once the session is known to be alive.
-    async fn live_roles(&self) -> Result<&[PlatformRole], ApiError> {
-        let roles = self
-            .session
+    /// The caller's account as it is now, once the session is known to be alive (read once per
+    /// request; see the type's documentation).
+    pub async fn account(&self) -> Result<&User, ApiError> {
+        Ok(&self.account_record().await?.user)
+    }
+
+    /// The caller's account with its credentials, for the routes that check or change them.
+    pub async fn account_record(&self) -> Result<&UserRecord, ApiError> {
+        self.account
             .get_or_try_init(|| async {
                 let account = users::get(&self.deps.table, self.caller.user_id).await?;
                 match account {
@@ -58,16 +66,22 @@ impl<'r> Ctx<'r> {
                     Some(a) if a.revoked_sessions.contains(&self.caller.session) => {
                         Err(ApiError::Unauthorized("this session was signed out; sign in again".into()))
                     }
-                    Some(a) => Ok(a.user.roles),
+                    Some(a) if a.credentials_version != self.caller.credentials_version => {
+                        Err(ApiError::Unauthorized("the password of this account was changed; sign in again".into()))
+                    }
+                    Some(a) => Ok(a),
                 }
             })
-            .await?;
-        Ok(roles)
+            .await
+    }
+
+    async fn live_roles(&self) -> Result<&[PlatformRole], ApiError> {
+        Ok(&self.account().await?.roles)
     }
 
     /// The store, once the caller's session is known to be alive (see the type's documentation).
     pub async fn store(&self) -> Result<&'r Table, ApiError> {
-        self.live_roles().await?;
+        self.account().await?;
         Ok(&self.deps.table)
     }
 

@@ -4,7 +4,6 @@
 use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::vendor::{Vendor, VendorStatus};
-use stockyard_store::{Table, vendors};
 
 use crate::{ApiError, Principal};
 
@@ -49,20 +48,6 @@ pub fn decide(
     Ok(())
 }
 
-/// Loads the vendor and the caller's membership and applies [`decide`].
-pub async fn authorize(
-    table: &Table,
-    principal: &Principal,
-    vendor_id: VendorId,
-    permission: VendorPermission,
-) -> Result<VendorAccess, ApiError> {
-    let (vendor, member) = vendors::with_member(table, vendor_id, principal.user_id).await?;
-    let vendor = vendor.ok_or(ApiError::NotFound("vendor"))?;
-    let role = member.map(|m| m.role);
-    decide(principal, &vendor, role, permission)?;
-    Ok(VendorAccess { vendor, role })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +75,7 @@ mod tests {
             email: Email::parse("e", "x@y.co").unwrap(),
             roles: roles.to_vec(),
             session: stockyard_domain::ids::TokenFamilyId::generate(),
+            credentials_version: 0,
         }
     }
 

@@ -35,9 +35,98 @@ pub fn invitation(i: &Invitation<'_>) -> EmailMessage {
     }
 }
 
+/// What an account email is about; the links are full URLs the recipient opens.
+pub enum AccountNotice<'a> {
+    /// Prove the address is the owner's.
+    VerifyEmail { link: &'a str, expires_at: DateTime<Utc> },
+    /// Choose a new password.
+    PasswordReset { link: &'a str, expires_at: DateTime<Utc> },
+    /// Make this (new) address the account's.
+    ConfirmEmailChange { link: &'a str, expires_at: DateTime<Utc>, old_email: &'a Email },
+    /// The account's address is now `new_email` (sent to the old one).
+    EmailChanged { new_email: &'a Email },
+    /// The password was changed.
+    PasswordChanged,
+}
+
+/// An email about the account to `to`, greeting `name`; `id` is the request's.
+pub fn account(id: EmailId, to: &Email, name: &str, notice: &AccountNotice<'_>) -> EmailMessage {
+    let until = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let not_you = "If this wasn't you, reset your password at once and contact support.";
+    let (subject, body) = match notice {
+        AccountNotice::VerifyEmail { link, expires_at } => (
+            "Confirm your email address".to_string(),
+            format!(
+                "Please confirm that this is your email address by opening this link:\n{link}\n\n\
+                 The link works until {}. If you did not create a Stockyard account, ignore this email.",
+                until(expires_at)
+            ),
+        ),
+        AccountNotice::PasswordReset { link, expires_at } => (
+            "Reset your password".to_string(),
+            format!(
+                "Someone asked to reset the password of your Stockyard account. To choose a new \
+                 password, open this link:\n{link}\n\nThe link works once, until {}. Choosing a new \
+                 password signs you out everywhere. If you did not ask, ignore this email: your \
+                 password stays as it is.",
+                until(expires_at)
+            ),
+        ),
+        AccountNotice::ConfirmEmailChange { link, expires_at, old_email } => (
+            "Confirm your new email address".to_string(),
+            format!(
+                "You asked to change the email address of your Stockyard account from {old_email} to \
+                 this one. To confirm, open this link:\n{link}\n\nThe link works until {}. If you did \
+                 not ask, ignore this email.",
+                until(expires_at)
+            ),
+        ),
+        AccountNotice::EmailChanged { new_email } => (
+            "Your email address was changed".to_string(),
+            format!(
+                "The email address of your Stockyard account was changed to {new_email}. From now \
+                 on, sign in with that address. {not_you}"
+            ),
+        ),
+        AccountNotice::PasswordChanged => (
+            "Your password was changed".to_string(),
+            format!(
+                "The password of your Stockyard account was changed, and every other session was \
+                 signed out. {not_you}"
+            ),
+        ),
+    };
+    EmailMessage {
+        email_id: id,
+        to: vec![to.to_string()],
+        subject,
+        text: format!("Hello {name},\n\n{body}\n"),
+        html: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_email_carries_its_link_and_says_when_it_ends() {
+        let to = Email::parse("email", "ada@example.com").unwrap();
+        let id = EmailId::generate();
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let email = account(
+            id,
+            &to,
+            "Ada",
+            &AccountNotice::PasswordReset { link: "https://x.test/r?token=abc", expires_at: at },
+        );
+        assert_eq!((email.email_id, email.to.as_slice()), (id, ["ada@example.com".to_string()].as_slice()));
+        assert!(email.text.starts_with("Hello Ada,"));
+        assert!(email.text.contains("https://x.test/r?token=abc") && email.text.contains("2027-01-15 08:00 UTC"));
+        let old = Email::parse("email", "old@example.com").unwrap();
+        let notice = account(id, &old, "Ada", &AccountNotice::EmailChanged { new_email: &to });
+        assert!(notice.text.contains("ada@example.com") && !notice.text.contains("token"));
+    }
 
     #[test]
     fn an_invitation_email_is_addressed_to_the_invitee_and_carries_the_invitations_id() {

@@ -10,6 +10,7 @@
 use serde::Deserialize;
 
 use crate::StoreError;
+use crate::account_mail::AccountMailRecord;
 use crate::entity::Entity;
 use crate::vendors::InvitationRecord;
 
@@ -18,6 +19,8 @@ use crate::vendors::InvitationRecord;
 pub enum DomainEvent {
     /// A vendor invited someone: the invitee gets an email.
     InvitationCreated(InvitationRecord),
+    /// An account email was requested (a link to verify or reset, a notice of a change).
+    AccountMailRequested(AccountMailRecord),
 }
 
 /// What kind of change a stream record is (its `eventName`).
@@ -53,6 +56,9 @@ pub fn from_change(change: Change, new_image: serde_dynamo::Item) -> Result<Opti
     Ok(match (change, kind.entity.as_deref()) {
         (Change::Insert, Some(InvitationRecord::NAME)) => {
             Some(DomainEvent::InvitationCreated(serde_dynamo::from_item(new_image)?))
+        }
+        (Change::Insert, Some(AccountMailRecord::NAME)) => {
+            Some(DomainEvent::AccountMailRequested(serde_dynamo::from_item(new_image)?))
         }
         _ => None,
     })

@@ -110,6 +110,14 @@ pub(crate) fn user_email(email: &Email) -> Key {
 pub(crate) fn failed_sign_ins(email: &Email) -> Key {
     key(format!("SIGNIN#{email}"), "FAILURES")
 }
+/// Requests counted per purpose and subject (an email address, a user id).
+pub(crate) fn throttle(purpose: &str, subject: &str) -> Key {
+    key(format!("THROTTLE#{purpose}#{subject}"), "THROTTLE")
+}
+/// An account email requested (verify, reset, confirm a change, notices).
+pub(crate) fn account_mail(id: EmailId) -> Key {
+    key(format!("ACCOUNTMAIL#{id}"), "ACCOUNTMAIL")
+}
 pub(crate) fn address(user: UserId, id: AddressId) -> Key {
     key(format!("USER#{user}"), format!("ADDRESS#{id}"))
 }

@@ -4,6 +4,7 @@
 //! shape (`Entity`); transactions are built from named steps, and a failed condition names its
 //! step. Access patterns are listed in infra/data-model.md.
 
+pub mod account_mail;
 pub mod addresses;
 pub mod demand;
 mod entity;
@@ -18,6 +19,7 @@ pub mod sent_emails;
 pub mod sessions;
 pub mod sign_in;
 mod table;
+pub mod throttle;
 pub mod tx;
 pub mod users;
 pub mod vendors;

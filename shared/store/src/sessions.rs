@@ -48,6 +48,10 @@ pub struct TokenFamilyRecord {
     pub family_id: TokenFamilyId,
     pub user_id: UserId,
     pub revoked: bool,
+    /// The account's credentials version the session lives under: when the password changes,
+    /// the session ends unless the change kept it (and moved it on).
+    #[serde(default)]
+    pub credentials_version: u64,
     pub created_at: DateTime<Utc>,
     pub expires_at: i64,
 }
@@ -79,9 +83,15 @@ pub async fn family(table: &Table, id: TokenFamilyId) -> Result<Option<TokenFami
     table.get::<TokenFamilyRecord>(&id).await
 }
 
-/// Exchanges the active token `used` for `next` in the same family, while the family is alive.
-/// Fails with a conflict if the token was exchanged meanwhile or the session revoked.
-pub fn rotate(table: &Table, used: &RefreshTokenRecord, next: &RefreshTokenRecord) -> Result<Tx, StoreError> {
+/// Exchanges the active token `used` for `next` in the same family, while the family is alive and
+/// the account's password is still at `credentials_version` (the session's). Fails with a conflict
+/// if the token was exchanged meanwhile, the session revoked or the password changed.
+pub fn rotate(
+    table: &Table,
+    used: &RefreshTokenRecord,
+    next: &RefreshTokenRecord,
+    credentials_version: u64,
+) -> Result<Tx, StoreError> {
     let mut tx = table.tx();
     let status = Expr::default().name("#status", "status").val(":rotated", &RefreshTokenStatus::Rotated);
     let active = Expr::new("#status = :active").name("#status", "status").val(":active", &RefreshTokenStatus::Active);
@@ -91,8 +101,23 @@ pub fn rotate(table: &Table, used: &RefreshTokenRecord, next: &RefreshTokenRecor
         Change::new(status.set_remove(&["#status = :rotated"], &[])).when(active),
     )?;
     tx.check::<TokenFamilyRecord>("family_alive", &used.family_id, Expr::new("revoked = :f").val(":f", &false))?;
+    // The password did not change meanwhile (which would end this session).
+    tx.check::<crate::users::UserRecord>(
+        "credentials",
+        &used.user_id,
+        crate::users::credentials_at(credentials_version),
+    )?;
     tx.put("token", next, Some(Expr::not_exists()))?;
     Ok(tx)
+}
+
+/// Moves a live session on to the credentials version `version` (step `step`), in the transaction
+/// that changes the password, so it outlives the change.
+pub(crate) fn move_on(tx: &mut Tx, step: &'static str, session: TokenFamilyId, version: u64) -> Result<(), StoreError> {
+    let update = Expr::default().val(":version", &version).set_remove(&["credentials_version = :version"], &[]);
+    let alive = Expr::new("revoked = :f").val(":f", &false);
+    tx.update::<TokenFamilyRecord>(step, &session, Change::new(update).when(alive))?;
+    Ok(())
 }
 
 /// Revokes a session of `user`: its refresh tokens stop working, and so do its access tokens,

@@ -24,12 +24,28 @@ pub struct UserRecord {
     /// request reads this record once, so a revoked session's access token stops working at once.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub revoked_sessions: std::collections::BTreeSet<TokenFamilyId>,
+    /// Counts password changes. Access tokens and sessions carry the version they were issued
+    /// under and stop working when it moves on, and a password-reset link works only while the
+    /// version it was made for holds (so it works once).
+    #[serde(default)]
+    pub credentials_version: u64,
 }
 
 impl UserRecord {
     pub fn new(user: User, password_hash: String) -> Self {
-        Self { user, password_hash, revoked_sessions: Default::default() }
+        Self { user, password_hash, revoked_sessions: Default::default(), credentials_version: 0 }
     }
+}
+
+/// The condition that an account's credentials version is still `version` (accounts made before
+/// versions were recorded are at version 0).
+pub(crate) fn credentials_at(version: u64) -> Expr {
+    let expression = if version == 0 {
+        "attribute_exists(PK) AND (attribute_not_exists(credentials_version) OR credentials_version = :version)"
+    } else {
+        "credentials_version = :version"
+    };
+    Expr::new(expression).val(":version", &version)
 }
 
 impl Entity for UserRecord {
@@ -151,6 +167,91 @@ pub async fn set_roles(table: &Table, id: UserId, roles: &[PlatformRole]) -> Res
         Err(StoreError::ConditionFailed) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Marks the account's address as verified, if `email` is still its address. `None` when there is
+/// no such account or its address changed since the link was sent.
+pub async fn verify_email(table: &Table, id: UserId, email: &Email) -> Result<Option<User>, StoreError> {
+    let update = now_text(Utc::now()).val(":t", &true).set_remove(&["email_verified = :t", "updated_at = :now"], &[]);
+    let same_address = Expr::new("attribute_exists(PK) AND email = :email").val(":email", email);
+    match table.update::<UserRecord>(&id, Change::new(update).when(same_address)).await {
+        Ok(record) => Ok(Some(record.user)),
+        Err(StoreError::ConditionFailed) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The step of [`set_password`] that fails when the password changed since `account` was read.
+pub const CREDENTIALS: &str = "credentials";
+/// The step of [`set_password`] that fails when the session to keep was signed out meanwhile.
+pub const KEPT_SESSION: &str = "kept_session";
+
+/// Sets a new password hash and moves the credentials version on (step [`CREDENTIALS`], which
+/// fails if it moved since `account` was read): every session and access token of the account
+/// stops working, except the session `keep` (step [`KEPT_SESSION`]), which moves on with it. A
+/// change made through a link sent to the account's address (`proves_email`) also verifies it.
+/// The notice is requested in the same transaction. Returns the new version.
+pub async fn set_password(
+    table: &Table,
+    account: &UserRecord,
+    password_hash: &str,
+    keep: Option<TokenFamilyId>,
+    proves_email: bool,
+    notice: crate::account_mail::AccountMail,
+) -> Result<u64, StoreError> {
+    let next = account.credentials_version + 1;
+    let mut tx = table.tx();
+    let mut set = vec!["password_hash = :hash", "credentials_version = :next", "updated_at = :now"];
+    if proves_email {
+        set.push("email_verified = :t");
+    }
+    let update = now_text(Utc::now()).val(":hash", password_hash).val(":next", &next);
+    let update = if proves_email { update.val(":t", &true) } else { update }.set_remove(&set, &[]);
+    let current = credentials_at(account.credentials_version);
+    tx.update::<UserRecord>(CREDENTIALS, &account.user.id, Change::new(update).when(current))?;
+    if let Some(session) = keep {
+        crate::sessions::move_on(&mut tx, KEPT_SESSION, session, next)?;
+    }
+    crate::account_mail::request_in(&mut tx, notice)?;
+    table.commit(tx).await?;
+    Ok(next)
+}
+
+/// Makes `new_email` the account's address (step [`EMAIL_CLAIM`] fails when another account has
+/// it; step `user` when the account's address or vendor changed since `account` was read): the old
+/// address is released, the new one counts as verified (the link proved it), the membership
+/// record shows it to the vendor, and the notice to the old address is requested, all at once.
+pub async fn change_email(
+    table: &Table,
+    account: &UserRecord,
+    new_email: &Email,
+    notice: crate::account_mail::AccountMail,
+) -> Result<User, StoreError> {
+    let user = &account.user;
+    let mut tx = table.tx();
+    let update = now_text(Utc::now())
+        .val(":new", new_email)
+        .val(":t", &true)
+        .set_remove(&["email = :new", "email_verified = :t", "updated_at = :now"], &[]);
+    let unchanged = match user.vendor_id {
+        Some(vendor) => Expr::new("email = :old AND vendor_id = :v").val(":v", &vendor),
+        None => Expr::new("email = :old AND attribute_not_exists(vendor_id)"),
+    }
+    .val(":old", &user.email);
+    tx.update::<UserRecord>("user", &user.id, Change::new(update).when(unchanged))?;
+    tx.delete::<UserEmailRecord>("old_email", &user.email, Some(Expr::new("user_id = :me").val(":me", &user.id)))?;
+    let pointer = UserEmailRecord { email: new_email.clone(), user_id: user.id };
+    tx.put(EMAIL_CLAIM, &pointer, Some(Expr::not_exists()))?;
+    if let Some(vendor) = user.vendor_id {
+        let shown = Expr::default().val(":new", new_email).set_remove(&["email = :new"], &[]);
+        tx.update::<Member>("member_email", &(vendor, user.id), Change::new(shown).when(Expr::exists()))?;
+    }
+    crate::account_mail::request_in(&mut tx, notice)?;
+    table.commit(tx).await?;
+    let mut changed = user.clone();
+    changed.email = new_email.clone();
+    changed.email_verified = true;
+    Ok(changed)
 }
 
 /// Filters of the admin listing of users.

@@ -50,12 +50,18 @@ pub fn verifier() -> TokenVerifier {
     TokenVerifier::new(VERIFYING, ISSUER, AUDIENCE).expect("the development verifying key parses")
 }
 
+/// Checks account-email links signed with the development key.
+pub fn link_verifier() -> stockyard_http::links::LinkVerifier {
+    stockyard_http::links::LinkVerifier::new(VERIFYING, ISSUER, AUDIENCE).expect("the development verifying key parses")
+}
+
 /// An access token of a fresh customer with `email` (no vendor).
 pub fn customer_token(email: &str) -> String {
     let email = Email::parse("email", email).expect("a valid test email");
     let subject = TokenSubject {
         user_id: UserId::generate(),
         session: stockyard_domain::ids::TokenFamilyId::generate(),
+        credentials_version: 0,
         email: &email,
         roles: &[PlatformRole::Customer],
         vendor_id: None,

@@ -14,17 +14,24 @@ use stockyard_http::request::json_body;
 use stockyard_http::{ApiError, Body, Request, Response, json, no_content};
 use stockyard_store::sessions::{self, RefreshTokenRecord, RefreshTokenStatus, TokenFamilyRecord};
 use stockyard_store::users::{self, UserRecord};
-use stockyard_store::{StoreError, Tx, sign_in};
+use stockyard_store::{StoreError, Tx, account_mail, sign_in};
 
-use crate::dto::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use crate::dto::{AccessTokenResponse, LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::{AuthDeps, tokens};
 
-fn new_account(email: Email, name: String, password_hash: String, roles: Vec<PlatformRole>) -> UserRecord {
+fn new_account(
+    email: Email,
+    email_verified: bool,
+    name: String,
+    password_hash: String,
+    roles: Vec<PlatformRole>,
+) -> UserRecord {
     let now = Utc::now();
     UserRecord::new(
         User {
             id: UserId::generate(),
             email,
+            email_verified,
             name,
             phone: None,
             roles,
@@ -37,7 +44,7 @@ fn new_account(email: Email, name: String, password_hash: String, roles: Vec<Pla
     )
 }
 
-fn email_taken() -> ApiError {
+pub(crate) fn email_taken() -> ApiError {
     ApiError::conflict_on("email_taken", "email", "an account with this email already exists")
 }
 
@@ -56,8 +63,9 @@ pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, A
             return Err(email_taken());
         }
         let hash = password::hash(&body.password).map_err(ApiError::internal)?;
-        let record = new_account(email, name, hash, vec![PlatformRole::Customer]);
-        let tx = users::create(&deps.api.table, &record)?;
+        let record = new_account(email, false, name, hash, vec![PlatformRole::Customer]);
+        let mut tx = users::create(&deps.api.table, &record)?;
+        account_mail::request_in(&mut tx, super::recovery::verification_mail(&record))?;
         commit(&deps.api.table, tx, key, StatusCode::CREATED, &record.user, |_| email_taken()).await
     })
     .await
@@ -70,7 +78,8 @@ async fn bootstrap_admin(deps: &AuthDeps, email: &Email, password: &str) -> Resu
         return Ok(None);
     }
     let roles = vec![PlatformRole::Customer, PlatformRole::Admin];
-    let record = new_account(email.clone(), "Administrator".into(), admin.password_hash.clone(), roles);
+    // The address is the operator's own configuration: nothing to prove.
+    let record = new_account(email.clone(), true, "Administrator".into(), admin.password_hash.clone(), roles);
     match deps.api.table.commit(users::create(&deps.api.table, &record)?).await {
         Ok(()) => {
             tracing::info!(user_id = %record.user.id, "administrator account created from configuration");
@@ -82,8 +91,14 @@ async fn bootstrap_admin(deps: &AuthDeps, email: &Email, password: &str) -> Resu
     }
 }
 
-/// Issues an access token and a new refresh token in `family`; the caller stores the token record.
-fn issue(deps: &AuthDeps, user: User, family: TokenFamilyId) -> Result<(TokenResponse, RefreshTokenRecord), ApiError> {
+/// Issues an access token and a new refresh token in `family`, under the account's credentials
+/// version `version`; the caller stores the token record.
+pub(crate) fn issue(
+    deps: &AuthDeps,
+    user: User,
+    family: TokenFamilyId,
+    version: u64,
+) -> Result<(TokenResponse, RefreshTokenRecord), ApiError> {
     let issuer = deps
         .issuer
         .as_ref()
@@ -93,6 +108,7 @@ fn issue(deps: &AuthDeps, user: User, family: TokenFamilyId) -> Result<(TokenRes
         &TokenSubject {
             user_id: user.id,
             session: family,
+            credentials_version: version,
             email: &user.email,
             roles: &user.roles,
             vendor_id: user.vendor_id,
@@ -119,6 +135,33 @@ fn issue(deps: &AuthDeps, user: User, family: TokenFamilyId) -> Result<(TokenRes
         user,
     };
     Ok((response, record))
+}
+
+/// A new access token for `family` under credentials version `version` (the session goes on with
+/// its refresh token).
+pub(crate) fn access_token(
+    deps: &AuthDeps,
+    user: User,
+    family: TokenFamilyId,
+    version: u64,
+) -> Result<AccessTokenResponse, ApiError> {
+    let issuer = deps
+        .issuer
+        .as_ref()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("JWT_SIGNING_KEY is not configured for this function")))?;
+    let access_token = issuer.issue(
+        &TokenSubject {
+            user_id: user.id,
+            session: family,
+            credentials_version: version,
+            email: &user.email,
+            roles: &user.roles,
+            vendor_id: user.vendor_id,
+            vendor_role: user.vendor_role,
+        },
+        Utc::now(),
+    )?;
+    Ok(AccessTokenResponse { access_token, token_type: "Bearer".into(), expires_in: issuer.ttl.num_seconds(), user })
 }
 
 fn invalid_credentials() -> ApiError {
@@ -169,10 +212,11 @@ pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiE
         family_id: TokenFamilyId::generate(),
         user_id: user.user.id,
         revoked: false,
+        credentials_version: user.credentials_version,
         created_at: now,
         expires_at: (now + tokens::REFRESH_TTL).timestamp(),
     };
-    let (response, token) = issue(deps, user.user, family.family_id)?;
+    let (response, token) = issue(deps, user.user, family.family_id, user.credentials_version)?;
     table.commit(sessions::start(table, &family, &token)?).await?;
     Ok(json(StatusCode::OK, &response))
 }
@@ -202,12 +246,17 @@ pub async fn refresh(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Ap
         return Err(revoked_session());
     }
     let family = sessions::family(table, token.family_id).await?;
-    if token.expires_at <= now.timestamp() || family.is_none_or(|f| f.revoked) {
+    let Some(family) = family.filter(|f| !f.revoked && token.expires_at > now.timestamp()) else {
+        return Err(revoked_session());
+    };
+    let user = super::load_user(table, token.user_id).await.map_err(|_| revoked_session())?;
+    // A password change since the session began ended it (unless the change was made in it).
+    if family.credentials_version != user.credentials_version {
         return Err(revoked_session());
     }
-    let user = super::load_user(table, token.user_id).await.map_err(|_| revoked_session())?;
-    let (response, next) = issue(deps, user.user, token.family_id)?;
-    let tx: Tx = sessions::rotate(table, &token, &next)?;
+    let version = user.credentials_version;
+    let (response, next) = issue(deps, user.user, token.family_id, version)?;
+    let tx: Tx = sessions::rotate(table, &token, &next, version)?;
     match table.commit(tx).await {
         Ok(()) => Ok(json(StatusCode::OK, &response)),
         // Used by a concurrent refresh, or the session was revoked meanwhile.

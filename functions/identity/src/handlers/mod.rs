@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod admin;
 pub mod auth;
 pub mod profile;
+pub mod recovery;
 pub mod staff;
 pub mod vendors;
 

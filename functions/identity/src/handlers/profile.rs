@@ -14,8 +14,7 @@ use crate::dto::UpdateProfileRequest;
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn get_profile(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    let user = super::load_user(cx.store().await?, cx.caller.user_id).await?;
-    Ok(ok(&user.user))
+    Ok(ok(cx.account().await?))
 }
 
 /// Change my name or phone number. The name the vendor I belong to sees changes with it.

@@ -106,7 +106,9 @@ pub async fn list_my_invitations(deps: &ApiDeps, req: Request) -> Result<Respons
     let cx = Ctx::new(deps, &req)?;
     let page = cx.page(true)?;
     let state = cx.query_as("status", InvitationState::parse)?;
-    let found = vendors::invitations_for(cx.store().await?, &cx.caller.email, state, &page).await?;
+    // The account's address now (a token may predate an address change).
+    let email = &cx.account().await?.email;
+    let found = vendors::invitations_for(cx.store().await?, email, state, &page).await?;
     Ok(ok(&page_of_views(found)))
 }
 
@@ -122,13 +124,13 @@ fn not_pending() -> ApiError {
 pub async fn accept_invitation(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let id = cx.path("invitationId", InvitationId::parse)?;
-    let invitation = vendors::invitation_for(cx.store().await?, &cx.caller.email, id).await?;
+    let user = cx.account().await?.clone();
+    let invitation = vendors::invitation_for(cx.store().await?, &user.email, id).await?;
     let invitation = invitation.ok_or(ApiError::NotFound("invitation"))?;
     let now = Utc::now();
     if invitation.state(now) != InvitationState::Pending {
         return Err(not_pending());
     }
-    let user = super::load_user(cx.store().await?, cx.caller.user_id).await?.user;
     if user.vendor_id.is_some() {
         return Err(super::vendors::already_member());
     }

@@ -32,9 +32,15 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let name = bounded_text("name", &body.name, 2, 100)?;
     let description = description(body.description.as_deref())?;
     cx.idempotent(async |key| {
-        let user = super::load_user(cx.store().await?, cx.caller.user_id).await?.user;
+        let user = cx.account().await?.clone();
         if user.vendor_id.is_some() {
             return Err(already_member());
+        }
+        if !user.email_verified {
+            return Err(ApiError::ForbiddenBecause {
+                code: "email_unverified",
+                message: "verify your email address first (POST /me/email/verification sends the link again)".into(),
+            });
         }
         let now = Utc::now();
         let vendor = Vendor {

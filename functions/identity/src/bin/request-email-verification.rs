@@ -1,0 +1,11 @@
+//! `request-email-verification`: POST /me/email/verification
+
+use stockyard_identity::handlers::recovery;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_identity::AuthDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, recovery::request_email_verification).await
+}
