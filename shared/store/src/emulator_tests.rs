@@ -1062,3 +1062,67 @@ async fn failed_sign_ins_are_counted_per_email_in_a_window_that_starts_again_onc
     sign_in::clear(&table, &email).await.unwrap();
     assert_eq!(sign_in::find(&table, &email).await.unwrap(), None);
 }
+
+fn session_started(
+    at: DateTime<Utc>,
+    user: UserId,
+) -> (crate::sessions::TokenFamilyRecord, crate::sessions::RefreshTokenRecord) {
+    use crate::sessions::{RefreshTokenRecord, RefreshTokenStatus, TokenFamilyRecord};
+    use stockyard_domain::ids::TokenFamilyId;
+    let family_id = TokenFamilyId::parse("sid", &Ulid::from_datetime(at.into()).to_string()).unwrap();
+    let family = TokenFamilyRecord {
+        family_id,
+        user_id: user,
+        revoked: false,
+        credentials_version: 0,
+        created_at: at,
+        expires_at: (Utc::now() + Duration::days(1)).timestamp(),
+    };
+    let token = RefreshTokenRecord {
+        token_hash: Ulid::new().to_string(),
+        user_id: user,
+        family_id,
+        status: RefreshTokenStatus::Active,
+        created_at: at,
+        expires_at: family.expires_at,
+    };
+    (family, token)
+}
+
+#[tokio::test]
+async fn signing_out_drops_revoked_sessions_too_old_to_have_a_valid_token_and_keeps_recent_ones() {
+    use crate::{sessions, users};
+    let table = table().await;
+    let now = Utc::now();
+    let user = stockyard_domain::account::User {
+        id: UserId::generate(),
+        email: stockyard_domain::values::Email::parse("email", &format!("{}@example.com", Ulid::new()).to_lowercase())
+            .unwrap(),
+        email_verified: false,
+        name: "Ada".into(),
+        phone: None,
+        roles: vec![],
+        vendor_id: None,
+        vendor_role: None,
+        created_at: now,
+        updated_at: now,
+    };
+    table.commit(users::create(&table, &users::UserRecord::new(user.clone(), "hash".into())).unwrap()).await.unwrap();
+    let old = session_started(now - Duration::days(40), user.id);
+    let recent = session_started(now - Duration::days(2), user.id);
+    for (family, token) in [&old, &recent] {
+        table.commit(sessions::start(&table, family, token).unwrap()).await.unwrap();
+    }
+    let cutoff = now - Duration::days(30);
+    sessions::revoke(&table, user.id, old.0.family_id, now - Duration::days(60)).await.unwrap();
+    let revoked = users::get(&table, user.id).await.unwrap().unwrap().revoked_sessions;
+    assert_eq!(revoked, BTreeSet::from([old.0.family_id]), "kept while a token of it could be valid");
+
+    sessions::revoke(&table, user.id, recent.0.family_id, cutoff).await.unwrap();
+    let revoked = users::get(&table, user.id).await.unwrap().unwrap().revoked_sessions;
+    assert_eq!(revoked, BTreeSet::from([recent.0.family_id]), "the 40-day-old session is dropped, the recent one kept");
+    assert!(
+        sessions::family(&table, old.0.family_id).await.unwrap().unwrap().revoked,
+        "the session itself stays revoked"
+    );
+}

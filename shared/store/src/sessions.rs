@@ -123,13 +123,27 @@ pub(crate) fn move_on(tx: &mut Tx, step: &'static str, session: TokenFamilyId, v
 /// Revokes a session of `user`: its refresh tokens stop working, and so do its access tokens,
 /// at once (the session joins the user's revoked sessions, which every request checks). A session
 /// or user that no longer exists is already gone.
-pub async fn revoke(table: &Table, user: UserId, family: TokenFamilyId) -> Result<(), StoreError> {
+///
+/// The user's revoked sessions that began before `no_tokens_before` are dropped afterwards (best
+/// effort): a session lives until its family expires and its last access token a little after,
+/// so the caller passes now − (session lifetime + access-token lifetime), and no token of a
+/// dropped session can still be valid. The set thus holds only recent sign-outs.
+pub async fn revoke(
+    table: &Table,
+    user: UserId,
+    family: TokenFamilyId,
+    no_tokens_before: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let mut tx = table.tx();
     let revoked = Expr::default().val(":t", &true).set_remove(&["revoked = :t"], &[]);
     tx.update::<TokenFamilyRecord>("session", &family, Change::new(revoked).when(Expr::exists()))?;
     crate::users::revoke_session(&mut tx, user, family)?;
     match table.commit(tx).await {
-        Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
-        Err(e) => Err(e),
+        Ok(()) | Err(StoreError::Conflict { .. }) => {}
+        Err(e) => return Err(e),
     }
+    if let Err(e) = crate::users::prune_revoked_sessions(table, user, no_tokens_before).await {
+        tracing::warn!(user_id = %user, error = %e, "old revoked sessions not pruned; the next sign-out tries again");
+    }
+    Ok(())
 }

@@ -289,6 +289,33 @@ pub(crate) fn revoke_session(tx: &mut Tx, user: UserId, session: TokenFamilyId) 
     Ok(())
 }
 
+/// Drops from the user's revoked sessions those that began before `started_before` (a session id
+/// is a ULID: its time is when the session began). Removing set elements is idempotent, so this
+/// needs no condition on what was read.
+pub(crate) async fn prune_revoked_sessions(
+    table: &Table,
+    user: UserId,
+    started_before: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let Some(record) = get(table, user).await? else { return Ok(0) };
+    let stale: Vec<String> = record
+        .revoked_sessions
+        .iter()
+        .filter(|sid| {
+            ulid::Ulid::from_string(&sid.to_string())
+                .is_ok_and(|id| DateTime::<Utc>::from(id.datetime()) < started_before)
+        })
+        .map(|sid| sid.to_string())
+        .collect();
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let mut delete = Expr::new("DELETE revoked_sessions :stale");
+    delete.values.insert(":stale".into(), aws_sdk_dynamodb::types::AttributeValue::Ss(stale.clone()));
+    table.update::<UserRecord>(&user, Change::new(delete).when(Expr::exists())).await?;
+    Ok(stale.len())
+}
+
 /// Records that `user` joined `vendor` with `role` (step [`JOIN_VENDOR`]; fails if they belong to one).
 pub(crate) fn join_vendor(tx: &mut Tx, user: UserId, vendor: VendorId, role: VendorRole) -> Result<(), StoreError> {
     let update =

@@ -221,6 +221,12 @@ pub async fn login(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiE
     Ok(json(StatusCode::OK, &response))
 }
 
+/// Sessions that began before this can have no valid token left: the session has expired, and so
+/// has the last access token issued in it.
+fn no_tokens_before(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    now - tokens::REFRESH_TTL - stockyard_http::TokenIssuer::DEFAULT_TTL
+}
+
 fn revoked_session() -> ApiError {
     ApiError::Unauthorized("refresh token is invalid, expired or revoked; sign in again".into())
 }
@@ -242,11 +248,13 @@ pub async fn refresh(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Ap
     };
     if token.status == RefreshTokenStatus::Rotated {
         tracing::warn!(user_id = %token.user_id, "a used refresh token was presented again; revoking its session");
-        sessions::revoke(table, token.user_id, token.family_id).await?;
+        sessions::revoke(table, token.user_id, token.family_id, no_tokens_before(now)).await?;
         return Err(revoked_session());
     }
     let family = sessions::family(table, token.family_id).await?;
-    let Some(family) = family.filter(|f| !f.revoked && token.expires_at > now.timestamp()) else {
+    // A session ends when its family expires, however often it was refreshed.
+    let alive = |f: &TokenFamilyRecord| !f.revoked && f.expires_at > now.timestamp();
+    let Some(family) = family.filter(|f| alive(f) && token.expires_at > now.timestamp()) else {
         return Err(revoked_session());
     };
     let user = super::load_user(table, token.user_id).await.map_err(|_| revoked_session())?;
@@ -276,7 +284,7 @@ pub async fn revoke(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Api
     let table = &deps.api.table;
     let hash = tokens::hash_refresh_token(&body.refresh_token);
     if let Some(token) = sessions::token(table, &hash).await? {
-        sessions::revoke(table, token.user_id, token.family_id).await?;
+        sessions::revoke(table, token.user_id, token.family_id, no_tokens_before(Utc::now())).await?;
     }
     Ok(no_content())
 }
