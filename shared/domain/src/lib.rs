@@ -1,15 +1,22 @@
-//! Stockyard's domain: identifiers, validated values, entities, money, roles and permissions.
+//! Stockyard's domain: identifiers, validated values, entities, money, roles and permissions,
+//! and the catalog's rules (locales, GTINs, exchange rates, descriptions, slugs, attribute schemas).
 //! Pure Rust with no AWS or Lambda dependency, so everything here is unit-tested fast.
 
 pub mod account;
 pub mod address;
+pub mod catalog;
 pub mod demand;
 pub mod error;
+pub mod exchange;
+pub mod gtin;
 pub mod ids;
+pub mod locale;
 pub mod location;
+pub mod markdown;
 pub mod money;
 pub mod password;
 pub mod roles;
+pub mod slug;
 pub mod values;
 pub mod vendor;
 
