@@ -20,6 +20,7 @@ pub fn document() -> Document {
     let mut doc = MetaApi::openapi();
     doc.merge(stockyard_identity::openapi::IdentityApi::openapi());
     doc.merge(stockyard_inventory::openapi::InventoryApi::openapi());
+    doc.merge(stockyard_catalog::openapi::CatalogApi::openapi());
     doc.merge(stockyard_forecasting::openapi::ForecastingApi::openapi());
     doc.info = InfoBuilder::new()
         .title("Stockyard API")

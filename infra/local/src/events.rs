@@ -39,6 +39,12 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
             json!({"current_password": crate::seed::DEMO_PASSWORD, "password": "a much better passphrase"})
         }
         "request-email-change" => json!({"email": "ada.king@example.com", "password": crate::seed::DEMO_PASSWORD}),
+        "create-category" => json!({
+            "names": {"en": "Shoes", "fr": "Chaussures"},
+            "attributes": [{"code": "size", "labels": {"en": "Size", "fr": "Taille"}, "defines_variants": true,
+                            "kind": {"type": "enum", "values": [{"code": "42", "labels": {"en": "42"}}]}}]
+        }),
+        "update-category" => json!({"names": {"en": "Footwear", "fr": "Chaussures"}}),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {

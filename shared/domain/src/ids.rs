@@ -71,6 +71,12 @@ id_type!(/// An email the platform sends.
     EmailId);
 id_type!(/// One run of the demand forecast for one vendor.
     ForecastRunId);
+id_type!(/// A node of the catalog's category tree.
+    CategoryId);
+id_type!(/// A vendor's product: what shoppers browse, with one or more variants.
+    ProductId);
+id_type!(/// One sellable variant of a product (a size, a colour), with its own SKU and prices.
+    VariantId);
 
 impl From<InvitationId> for EmailId {
     /// The email announcing an invitation carries the invitation's id, so every delivery of the

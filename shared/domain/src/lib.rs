@@ -5,6 +5,7 @@
 pub mod account;
 pub mod address;
 pub mod catalog;
+pub mod category;
 pub mod demand;
 pub mod error;
 pub mod exchange;

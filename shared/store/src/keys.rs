@@ -7,8 +7,9 @@
 //! hash of the listed id ([`listing_shard`]) and read back by scatter-gather
 //! (`Table::query_sharded`).
 
+use stockyard_domain::category::Category;
 use stockyard_domain::ids::{
-    AddressId, EmailId, ForecastRunId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId,
+    AddressId, CategoryId, EmailId, ForecastRunId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId,
 };
 use stockyard_domain::location::Location;
 use stockyard_domain::values::Email;
@@ -235,6 +236,20 @@ pub(crate) fn replenishment_of(vendor: VendorId, supplier: Option<&str>) -> Coll
         None => "SUPPLIER#".into(),
     };
     Collection::index(format!("REPLENISH#{vendor}"), prefix)
+}
+
+// Catalog
+const CATEGORIES: &str = "CATEGORIES";
+/// A category, in the one partition that holds the whole tree.
+pub(crate) fn category(id: CategoryId) -> Key {
+    key(CATEGORIES.into(), format!("CATEGORY#{id}"))
+}
+/// The tree's version guard.
+pub(crate) fn category_tree() -> Key {
+    key(CATEGORIES.into(), "VERSION")
+}
+pub(crate) fn all_categories() -> Collection<Category> {
+    Collection::table(CATEGORIES.into(), "CATEGORY#")
 }
 
 // Idempotency and sent emails

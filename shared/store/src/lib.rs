@@ -6,6 +6,7 @@
 
 pub mod account_mail;
 pub mod addresses;
+pub mod categories;
 pub mod demand;
 mod entity;
 pub mod error;

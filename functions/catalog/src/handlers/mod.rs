@@ -1,0 +1,3 @@
+//! One function per endpoint, grouped by resource (parse → authorise → decide → store → respond).
+
+pub mod categories;

@@ -1,0 +1,144 @@
+//! The catalog: the category tree and its attribute schemas, kept by admin and content managers,
+//! read by anyone. Categories are global, so every test names its own with a fresh tag.
+
+use serde_json::{Value, json};
+use stockyard_tests::{ApiResponse, Method, TestApp, TestUser, unique_tag};
+
+async fn create(app: &TestApp, who: &TestUser, body: &Value) -> ApiResponse {
+    app.request(Method::POST, "/categories", Some(who.token()), Some(body), &[]).await
+}
+
+async fn update(app: &TestApp, who: &TestUser, id: &str, body: &Value) -> ApiResponse {
+    app.request(Method::PATCH, &format!("/categories/{id}"), Some(who.token()), Some(body), &[]).await
+}
+
+async fn get(app: &TestApp, id: &str) -> ApiResponse {
+    app.request(Method::GET, &format!("/categories/{id}"), None, None, &[]).await
+}
+
+fn text(code: &str) -> Value {
+    json!({ "code": code, "labels": { "en": code }, "kind": { "type": "text", "max_len": 100 } })
+}
+
+fn sizes() -> Value {
+    json!({
+        "code": "size", "labels": { "en": "Size", "fr": "Taille" }, "required": true, "defines_variants": true,
+        "kind": { "type": "enum", "values": [
+            { "code": "s", "labels": { "en": "Small", "fr": "Petit" } },
+            { "code": "m", "labels": { "en": "Medium", "fr": "Moyen" } }
+        ] }
+    })
+}
+
+fn codes(attributes: &Value) -> Vec<&str> {
+    attributes.as_array().unwrap().iter().map(|a| a["code"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_content_manager_builds_a_tree_whose_children_inherit_their_parents_attributes() {
+    let app = TestApp::new();
+    let editor = app.user_with_platform_role("content_manager").await;
+    let tag = unique_tag();
+    let clothing = create(
+        &app,
+        &editor,
+        &json!({ "names": { "en": format!("Clothing {tag}"), "fr": format!("Vêtements {tag}") }, "attributes": [text("material")] }),
+    )
+    .await;
+    let clothing_id = clothing.expect(201)["id"].as_str().unwrap().to_string();
+    assert_eq!(clothing.json["slugs"]["fr"], format!("vetements-{}", tag.to_lowercase()), "a slug made from the name");
+    let shirts = create(
+        &app,
+        &editor,
+        &json!({ "parent_id": clothing_id, "names": { "en": format!("Shirts {tag}") }, "attributes": [sizes()] }),
+    )
+    .await;
+    let shirts_id = shirts.expect(201)["id"].as_str().unwrap().to_string();
+
+    // Anyone reads it: the child with its ancestors and everything a product in it is described by.
+    let read = get(&app, &shirts_id).await;
+    assert_eq!(read.expect(200)["ancestors"], json!([clothing_id]));
+    assert_eq!(codes(&read.json["effective_attributes"]), ["material", "size"]);
+    assert_eq!(codes(&read.json["attributes"]), ["size"], "its own");
+    let children = app.request(Method::GET, &format!("/categories?parent={clothing_id}"), None, None, &[]).await;
+    let ids: Vec<&str> =
+        children.expect(200)["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [shirts_id.as_str()]);
+
+    // A child may not declare what it inherits; a parent may not take a code a child has.
+    let twin = create(
+        &app,
+        &editor,
+        &json!({ "parent_id": shirts_id, "names": { "en": format!("Polo {tag}") }, "attributes": [text("material")] }),
+    )
+    .await;
+    twin.expect_invalid_field("attributes[0].code");
+    let clash = update(&app, &editor, &clothing_id, &json!({ "attributes": [text("material"), sizes()] })).await;
+    clash.expect_invalid_field("attributes");
+    assert_eq!(codes(&get(&app, &clothing_id).await.json["attributes"]), ["material"], "nothing changed");
+}
+
+#[tokio::test]
+async fn only_admin_and_content_managers_change_the_tree_and_bad_input_names_the_field() {
+    let app = TestApp::new();
+    let customer = app.customer().await;
+    let tag = unique_tag();
+    let body = json!({ "names": { "en": format!("Garden {tag}") } });
+    create(&app, &customer, &body).await.expect_error(403, "forbidden");
+    let anonymous = app.request(Method::POST, "/categories", None, Some(&body), &[]).await;
+    anonymous.expect_error(401, "unauthorized");
+
+    let admin = app.admin().await;
+    create(&app, &admin, &json!({ "names": {} })).await.expect_invalid_field("names");
+    create(&app, &admin, &json!({ "names": { "english": "Garden" } })).await.expect_invalid_field("names.english");
+    create(&app, &admin, &json!({ "names": { "en": " " } })).await.expect_invalid_field("names.en");
+    create(&app, &admin, &json!({ "names": { "en": "Garden" }, "slugs": { "fr": "jardin" } }))
+        .await
+        .expect_invalid_field("slugs.fr");
+    create(&app, &admin, &json!({ "names": { "en": "Garden" }, "slugs": { "en": "Not A Slug!" } }))
+        .await
+        .expect_invalid_field("slugs.en");
+    let unknown_parent =
+        json!({ "names": { "en": format!("Orphan {tag}") }, "parent_id": "01JD2Z8Q4Y6W3V5T7R9P1N3M5K" });
+    create(&app, &admin, &unknown_parent).await.expect_invalid_field("parent_id");
+    let bad_kind = json!({ "names": { "en": "Garden" }, "attributes": [{ "code": "x", "labels": { "en": "X" }, "kind": { "type": "colour" } }] });
+    create(&app, &admin, &bad_kind).await.expect_error(400, "malformed_request");
+    get(&app, "01JD2Z8Q4Y6W3V5T7R9P1N3M5K").await.expect_error(404, "not_found");
+    get(&app, "not-an-id").await.expect_invalid_field("categoryId");
+
+    let garden = create(&app, &admin, &body).await;
+    garden.expect(201);
+    // Slugs are unique per locale across the tree.
+    create(&app, &admin, &body).await.expect_invalid_field("slugs.en");
+}
+
+#[tokio::test]
+async fn a_category_never_moves_under_itself_or_below_and_two_crossing_moves_cannot_both_win() {
+    let app = TestApp::new();
+    let admin = app.admin().await;
+    let tag = unique_tag();
+    let named = |name: &str| json!({ "names": { "en": format!("{name} {tag}") } });
+    let a = create(&app, &admin, &named("Alpha")).await.expect(201)["id"].as_str().unwrap().to_string();
+    let b = create(&app, &admin, &named("Beta")).await.expect(201)["id"].as_str().unwrap().to_string();
+    let child = create(&app, &admin, &json!({ "parent_id": a, "names": { "en": format!("Alpha child {tag}") } })).await;
+    let child = child.expect(201)["id"].as_str().unwrap().to_string();
+
+    update(&app, &admin, &a, &json!({ "parent_id": child })).await.expect_invalid_field("parent_id");
+    update(&app, &admin, &a, &json!({ "parent_id": a })).await.expect_invalid_field("parent_id");
+
+    // Alpha under Beta and Beta under Alpha at the same moment: one wins, the other sees the cycle.
+    let (under_b, under_a) = (json!({ "parent_id": b }), json!({ "parent_id": a }));
+    let (ab, ba) = tokio::join!(update(&app, &admin, &a, &under_b), update(&app, &admin, &b, &under_a));
+    let mut statuses = [ab.status, ba.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 422], "exactly one move:\n{ab}\n{ba}");
+    let (pa, pb) = (get(&app, &a).await.json["parent_id"].clone(), get(&app, &b).await.json["parent_id"].clone());
+    assert!(!(pa == json!(b) && pb == json!(a)), "no cycle: {pa} {pb}");
+
+    // The subtree moves with its root; `null` makes a category a root again.
+    let moved = if ab.status == 200 { &a } else { &b };
+    let read = get(&app, &child).await;
+    assert_eq!(read.json["ancestors"].as_array().unwrap().len(), if moved == &a { 2 } else { 1 });
+    update(&app, &admin, moved, &json!({ "parent_id": null })).await.expect(200);
+    assert!(get(&app, moved).await.json.get("parent_id").is_none());
+}
