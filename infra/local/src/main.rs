@@ -72,6 +72,10 @@ enum Command {
         /// Only the nightly forecast job (6,000 SKU-locations × 2 years), not the cold starts.
         #[arg(long)]
         forecast_only: bool,
+        /// Only this function (repeatable): build and measure it beside hello-world, without the
+        /// forecast job.
+        #[arg(long = "bin", value_name = "NAME", conflicts_with = "forecast_only")]
+        only: Vec<String>,
     },
     /// Write events/<fn>.json for every template function that has none (or all with --force).
     Events {
@@ -154,11 +158,14 @@ async fn real_main(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { api_port, no_seed, stack } => run(stack.options(root, Mode::Run, api_port)?, !no_seed).await,
         Command::Exec { stack, command } => exec(stack.options(root, Mode::Exec, 0)?, command).await,
-        Command::Bench { runs, no_build, forecast_only } => {
+        Command::Bench { runs, no_build, forecast_only, only } => {
             if !forecast_only {
-                bench::run(&root, runs, !no_build).await?;
+                bench::run(&root, runs, !no_build, &only).await?;
+                if !only.is_empty() {
+                    return Ok(0);
+                }
             } else if !no_build {
-                bench::build(&root)?;
+                bench::build(&root, &[])?;
             }
             bench::forecast_job(&root).await.map(|_| 0)
         }
