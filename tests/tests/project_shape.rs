@@ -242,3 +242,19 @@ fn every_queue_has_a_dead_letter_queue() {
         assert!(queues.iter().any(|(id, _)| id == target), "dead-letter queue {target} is not in the template");
     }
 }
+
+#[test]
+fn every_function_package_links_its_release_binaries_position_dependent() {
+    for area in fs::read_dir(repo_root().join("functions")).expect("functions/ exists") {
+        let dir = area.expect("readable entry").path();
+        if !dir.join("src/bin").is_dir() {
+            continue;
+        }
+        let manifest = fs::read_to_string(dir.join("Cargo.toml")).expect("a Cargo.toml");
+        assert!(
+            manifest.contains(r#"build = "../../infra/build/non_pie.rs""#),
+            "{}: add `build = \"../../infra/build/non_pie.rs\"` to [package] (README \"Build time\")",
+            dir.display()
+        );
+    }
+}
