@@ -689,6 +689,34 @@ impl TestApp {
         self.relogin(&user).await
     }
 
+    // ---- catalog -------------------------------------------------------------------------------
+
+    /// A fresh root category with no attributes, created by `admin`; its id.
+    pub async fn plain_category(&self, admin: &TestUser) -> String {
+        let body = json!({ "names": { "en": format!("Category {}", unique_tag()) } });
+        let resp = self.request(Method::POST, "/categories", Some(admin.token()), Some(&body), &[]).await;
+        resp.expect(201)["id"].as_str().expect("a category id").to_string()
+    }
+
+    pub async fn create_product(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/products"), token, body).await
+    }
+
+    /// A draft product of `vendor_id` in `category`, created by `token`; its id.
+    pub async fn draft_product(&self, token: &str, vendor_id: &str, category: &str) -> String {
+        let body = json!({ "category_id": category, "title": format!("Product {}", unique_tag()) });
+        self.create_product(token, vendor_id, &body).await.expect(201)["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_variant(&self, token: &str, vendor_id: &str, product_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/products/{product_id}/variants"), token, body).await
+    }
+
+    /// A variant body with a fresh SKU and a EUR price.
+    pub fn variant_body() -> Value {
+        json!({ "sku": format!("SKU-{}", unique_tag()), "prices": { "EUR": { "amount": 1999 } } })
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

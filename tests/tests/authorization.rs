@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};
-use stockyard_tests::{ApiResponse, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email};
+use stockyard_tests::{
+    ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email,
+};
 
 /// Everyone the matrix asks, by the name the expectations use.
 const ACTORS: [&str; 11] = [
@@ -43,7 +45,10 @@ const fn action(name: &'static str, route: &'static str, status: u16, allowed: &
     Action { name, route, status, allowed }
 }
 
-const ACTIONS: [Action; 19] = [
+/// Who may write the vendor's catalog.
+const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
+
+const ACTIONS: [Action; 27] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -73,6 +78,24 @@ const ACTIONS: [Action; 19] = [
     action("list forecasts", "GET /vendors/{vendorId}/forecasts", 200, DEMAND_READERS),
     action("get sku forecast", "GET /vendors/{vendorId}/forecasts/{sku}", 200, DEMAND_READERS),
     action("get replenishment", "GET /vendors/{vendorId}/replenishment", 200, DEMAND_READERS),
+    action("create product", "POST /vendors/{vendorId}/products", 201, CATALOG_WRITERS),
+    action("list products", "GET /vendors/{vendorId}/products", 200, READERS),
+    action("get product", "GET /vendors/{vendorId}/products/{productId}", 200, READERS),
+    action("update product", "PATCH /vendors/{vendorId}/products/{productId}", 200, CATALOG_WRITERS),
+    action("set product status", "PUT /vendors/{vendorId}/products/{productId}/status", 200, CATALOG_WRITERS),
+    action("create variant", "POST /vendors/{vendorId}/products/{productId}/variants", 201, CATALOG_WRITERS),
+    action(
+        "update variant",
+        "PATCH /vendors/{vendorId}/products/{productId}/variants/{variantId}",
+        200,
+        CATALOG_WRITERS,
+    ),
+    action(
+        "put translation",
+        "PUT /vendors/{vendorId}/products/{productId}/translations/{locale}",
+        200,
+        CATALOG_WRITERS,
+    ),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -94,6 +117,9 @@ struct World {
     location: String,
     /// Today, read once: sales are recorded for the day before.
     today: NaiveDate,
+    /// A category without attributes, and a draft product of the vendor in it.
+    category: String,
+    product: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -140,7 +166,10 @@ impl World {
         app.put_demand_settings(owner, &vendor.id, &location, FORECAST_SKU, &settings).await.expect(200);
         app.record_history(owner, &vendor.id, &location, FORECAST_SKU, &daily_history(today, 56, |_| 5)).await;
         app.run_forecast(owner, &vendor.id).await.expect(201);
-        Self { app, vendor, role_target, removal_target, roles_target, location, today, actors }
+        let admin = &actors.iter().find(|(name, _)| *name == "admin").expect("an admin").1;
+        let category = app.plain_category(admin).await;
+        let product = app.draft_product(owner, &vendor.id, &category).await;
+        Self { app, vendor, role_target, removal_target, roles_target, location, today, category, product, actors }
     }
 
     async fn perform(&self, action: &str, actor: &TestUser) -> ApiResponse {
@@ -172,6 +201,44 @@ impl World {
             "list forecasts" => app.list_forecasts(token, v, "").await,
             "get sku forecast" => app.sku_forecast(token, v, FORECAST_SKU).await,
             "get replenishment" => app.replenishment(token, v, "").await,
+            "create product" => {
+                let title = format!("Matrix product {}", unique_email());
+                app.create_product(token, v, &json!({ "category_id": self.category, "title": title })).await
+            }
+            "list products" => {
+                app.request(Method::GET, &format!("/vendors/{v}/products"), Some(token), None, &[]).await
+            }
+            "get product" => {
+                let path = format!("/vendors/{v}/products/{}", self.product);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
+            "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
+                let owner = self.vendor.owner.token();
+                let product = app.draft_product(owner, v, &self.category).await;
+                let base = format!("/vendors/{v}/products/{product}");
+                let send = |method: Method, path: String, body: Value| async move {
+                    app.request(method, &path, Some(token), Some(&body), &[]).await
+                };
+                match action {
+                    "update product" => send(Method::PATCH, base, json!({ "title": "Renamed by the matrix" })).await,
+                    "create variant" => send(Method::POST, format!("{base}/variants"), TestApp::variant_body()).await,
+                    "put translation" => {
+                        let title = format!("Produit de la matrice {product}");
+                        send(Method::PUT, format!("{base}/translations/fr"), json!({ "title": title })).await
+                    }
+                    _ => {
+                        let variant = app.create_variant(owner, v, &product, &TestApp::variant_body()).await;
+                        let variant = variant.expect(201)["id"].as_str().unwrap().to_string();
+                        if action == "set product status" {
+                            send(Method::PUT, format!("{base}/status"), json!({ "status": "published" })).await
+                        } else {
+                            let prices = json!({ "prices": { "EUR": { "amount": 2500 } } });
+                            send(Method::PATCH, format!("{base}/variants/{variant}"), prices).await
+                        }
+                    }
+                }
+            }
             other => panic!("unknown action {other}"),
         }
     }
@@ -284,6 +351,38 @@ impl World {
                     "orders and risks at the vendor's location, the forecast SKU among them",
                 )
             }
+            "create product" => (
+                body["vendor_id"] == v
+                    && body["status"] == "draft"
+                    && body["title"].as_str().is_some_and(|t| t.starts_with("Matrix product")),
+                "the new draft product of the vendor",
+            ),
+            "list products" => {
+                let products = items(body);
+                (
+                    all_of_vendor(&products) && products.iter().any(|p| p["id"] == self.product.as_str()),
+                    "the vendor's products, the world's among them",
+                )
+            }
+            "get product" => (
+                body["id"] == self.product.as_str() && body["vendor_id"] == v && body["variants"].is_array(),
+                "the vendor's product with its variants",
+            ),
+            "update product" => {
+                (body["vendor_id"] == v && body["title"] == "Renamed by the matrix", "the product, renamed")
+            }
+            "set product status" => (body["vendor_id"] == v && body["status"] == "published", "the product, published"),
+            "create variant" => {
+                (body["vendor_id"] == v && body["prices"]["EUR"]["amount"] == 1999, "the new variant with its price")
+            }
+            "update variant" => {
+                (body["vendor_id"] == v && body["prices"]["EUR"]["amount"] == 2500, "the variant with its new price")
+            }
+            "put translation" => (
+                body["locale"] == "fr"
+                    && body["title"].as_str().is_some_and(|t| t.starts_with("Produit de la matrice")),
+                "the French translation",
+            ),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

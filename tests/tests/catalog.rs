@@ -142,3 +142,152 @@ async fn a_category_never_moves_under_itself_or_below_and_two_crossing_moves_can
     update(&app, &admin, moved, &json!({ "parent_id": null })).await.expect(200);
     assert!(get(&app, moved).await.json.get("parent_id").is_none());
 }
+
+async fn size_category(app: &TestApp, admin: &TestUser) -> String {
+    let tag = unique_tag();
+    let body = json!({ "names": { "en": format!("Jumpers {tag}"), "fr": format!("Pulls {tag}") }, "attributes": [text("material"), sizes()] });
+    create(app, admin, &body).await.expect(201)["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_vendor_lists_a_product_with_two_variants_and_a_shopper_reads_it_published_in_french() {
+    let app = TestApp::new();
+    let (vendor, admin, rival) = tokio::join!(app.vendor_owner(), app.admin(), app.vendor_owner());
+    let category = size_category(&app, &admin).await;
+    let token = vendor.owner.token();
+    let product = app
+        .create_product(
+            token,
+            &vendor.id,
+            &json!({
+                "category_id": category, "title": "Merino crew jumper", "brand": "Northwind",
+                "description": "Soft **merino**. <script>alert(1)</script>", "tags": ["Wool", "winter"],
+                "attributes": { "material": "merino wool" }
+            }),
+        )
+        .await;
+    let product_id = product.expect(201)["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (product.json["status"].as_str(), product.json["slug"].as_str()),
+        (Some("draft"), Some("merino-crew-jumper"))
+    );
+    assert_eq!(product.json["tags"], json!(["wool", "winter"]));
+
+    // A draft is invisible to shoppers and to a rival vendor: 404 and 403, never its content.
+    let public = format!("/products/{product_id}");
+    app.request(Method::GET, &public, None, None, &[]).await.expect_error(404, "not_found");
+    let theirs = format!("/vendors/{}/products/{product_id}", vendor.id);
+    app.request(Method::GET, &theirs, Some(rival.owner.token()), None, &[]).await.expect_error(403, "forbidden");
+    let via_rival = format!("/vendors/{}/products/{product_id}", rival.id);
+    app.request(Method::GET, &via_rival, Some(rival.owner.token()), None, &[]).await.expect_error(404, "not_found");
+
+    // Publishing needs a priced variant.
+    let publish = json!({ "status": "published" });
+    let status_path = format!("/vendors/{}/products/{product_id}/status", vendor.id);
+    let early = app.request(Method::PUT, &status_path, Some(token), Some(&publish), &[]).await;
+    early.expect_error(422, "not_ready");
+
+    let sku = format!("JMP-{}", unique_tag());
+    let medium = json!({ "sku": format!("{sku}-M"), "options": { "size": "m" }, "gtin": "4006381333931",
+                         "prices": { "EUR": { "amount": 7900, "compare_at": 9900 }, "JPY": { "amount": 12000 } } });
+    let m = app.create_variant(token, &vendor.id, &product_id, &medium).await;
+    assert_eq!(m.expect(201)["sku"], format!("{sku}-M").to_uppercase());
+    let small =
+        json!({ "sku": format!("{sku}-S"), "options": { "size": "S" }, "prices": { "EUR": { "amount": 7500 } } });
+    app.create_variant(token, &vendor.id, &product_id, &small).await.expect(201);
+    app.request(
+        Method::PUT,
+        &format!("/vendors/{}/products/{product_id}/translations/fr", vendor.id),
+        Some(token),
+        Some(&json!({ "title": "Pull ras du cou en mérinos", "description": "Laine **mérinos** douce." })),
+        &[],
+    )
+    .await
+    .expect(200);
+    let published = app.request(Method::PUT, &status_path, Some(token), Some(&publish), &[]).await;
+    assert_eq!(published.expect(200)["status"], "published");
+    assert!(published.json["published_at"].is_string());
+
+    // A shopper asking for Canadian French gets French, says so, and sees EUR prices now.
+    let headers = [("accept-language", "fr-CA,fr;q=0.9,en;q=0.5")];
+    let seen = app.request(Method::GET, &format!("{public}?currency=EUR"), None, None, &headers).await;
+    assert_eq!(seen.expect(200)["title"], "Pull ras du cou en mérinos");
+    assert_eq!(seen.header("content-language"), Some("fr"));
+    assert_eq!(seen.json["slug"], "pull-ras-du-cou-en-merinos");
+    let prices: Vec<(String, i64)> = seen.json["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["options"]["size"].as_str().unwrap().to_string(), v["price"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(prices, [("m".to_string(), 7900), ("s".to_string(), 7500)], "enum codes stored canonically");
+    // In English the description is rendered safely: emphasis kept, the script escaped.
+    let english = app.request(Method::GET, &public, None, None, &[("accept-language", "en-GB")]).await;
+    assert_eq!(english.expect(200)["title"], "Merino crew jumper");
+    let html = english.json["description_html"].as_str().unwrap();
+    assert!(html.contains("<strong>merino</strong>") && !html.contains("<script>"), "{html}");
+
+    // Archived: gone from shoppers; it comes back only as a draft.
+    let archive = json!({ "status": "archived" });
+    app.request(Method::PUT, &status_path, Some(token), Some(&archive), &[]).await.expect(200);
+    app.request(Method::GET, &public, None, None, &[]).await.expect_error(404, "not_found");
+    app.request(Method::PUT, &status_path, Some(token), Some(&publish), &[])
+        .await
+        .expect_error(422, "invalid_transition");
+}
+
+#[tokio::test]
+async fn variants_are_checked_against_the_category_and_their_claims_are_unique() {
+    let app = TestApp::new();
+    let (vendor, admin) = tokio::join!(app.vendor_owner(), app.admin());
+    let category = size_category(&app, &admin).await;
+    let token = vendor.owner.token();
+    let product = app
+        .create_product(
+            token,
+            &vendor.id,
+            &json!({ "category_id": category, "title": "Jumper", "attributes": { "size": "m" } }),
+        )
+        .await;
+    product.expect_invalid_field("attributes.size");
+    let product = app
+        .create_product(
+            token,
+            &vendor.id,
+            &json!({ "category_id": category, "title": "Jumper", "attributes": { "colour": "red" } }),
+        )
+        .await;
+    product.expect_invalid_field("attributes.colour");
+    let product_id = app.draft_product(token, &vendor.id, &category).await;
+    let sku = format!("V-{}", unique_tag());
+    let variant = |size: &str, sku: &str, extra: Value| {
+        let mut body = json!({ "sku": sku, "options": { "size": size }, "prices": { "EUR": { "amount": 1000 } } });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let add = async |body: Value| app.create_variant(token, &vendor.id, &product_id, &body).await;
+    add(variant("xl", &sku, json!({}))).await.expect_invalid_field("options.size");
+    add(json!({ "sku": sku, "prices": {} })).await.expect_invalid_field("options.size");
+    add(variant("m", &sku, json!({ "gtin": "4006381333932" }))).await.expect_invalid_field("gtin");
+    add(variant("m", &sku, json!({ "prices": { "EUR": { "amount": 0 } } })))
+        .await
+        .expect_invalid_field("prices.EUR.amount");
+    add(variant("m", &sku, json!({ "prices": { "XYZ": { "amount": 10 } } }))).await.expect_invalid_field("prices.XYZ");
+    add(variant("m", "bad sku!", json!({}))).await.expect_invalid_field("sku");
+    let seen = app
+        .request(Method::GET, &format!("/vendors/{}/products/{product_id}", vendor.id), Some(token), None, &[])
+        .await;
+    assert_eq!(seen.expect(200)["variants"], json!([]), "nothing was written");
+
+    add(variant("m", &sku, json!({}))).await.expect(201);
+    add(variant("s", &sku, json!({}))).await.expect_error(409, "sku_taken");
+    add(variant("m", &format!("{sku}-2"), json!({}))).await.expect_error(409, "variant_exists");
+    // The same SKU on two concurrent variants: exactly one is created.
+    let (a, b) = tokio::join!(
+        add(variant("s", &format!("{sku}-3"), json!({}))),
+        add(variant("s", &format!("{sku}-3"), json!({})))
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{a}\n{b}");
+}

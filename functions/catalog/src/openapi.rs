@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::categories;
+use crate::handlers::{categories, products};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -10,5 +10,14 @@ use crate::handlers::categories;
     categories::update_category,
     categories::list_categories,
     categories::get_category,
+    products::create_product,
+    products::list_vendor_products,
+    products::get_vendor_product,
+    products::update_product,
+    products::set_product_status,
+    products::create_variant,
+    products::update_variant,
+    products::put_translation,
+    products::get_product,
 ))]
 pub struct CatalogApi;

@@ -45,6 +45,18 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                             "kind": {"type": "enum", "values": [{"code": "42", "labels": {"en": "42"}}]}}]
         }),
         "update-category" => json!({"names": {"en": "Footwear", "fr": "Chaussures"}}),
+        "create-product" => json!({
+            "category_id": "01JD2Z8Q4Y6W3V5T7R9P1N3M5K", "title": "Merino crew jumper",
+            "description": "Soft **merino** wool.", "brand": "Northwind", "tags": ["wool", "winter"]
+        }),
+        "update-product" => json!({"title": "Merino crew jumper, navy"}),
+        "set-product-status" => json!({"status": "published"}),
+        "create-variant" => json!({"sku": "JUMPER-M-NAVY", "options": {}, "gtin": "4006381333931",
+                                   "prices": {"EUR": {"amount": 7900}, "GBP": {"amount": 6900}}}),
+        "update-variant" => json!({"prices": {"EUR": {"amount": 7500, "compare_at": 7900}}}),
+        "put-product-translation" => {
+            json!({"title": "Pull ras du cou en mérinos", "description": "Laine **mérinos** douce."})
+        }
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {

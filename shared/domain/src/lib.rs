@@ -16,6 +16,7 @@ pub mod location;
 pub mod markdown;
 pub mod money;
 pub mod password;
+pub mod product;
 pub mod roles;
 pub mod slug;
 pub mod values;

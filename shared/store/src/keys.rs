@@ -8,16 +8,22 @@
 //! (`Table::query_sharded`).
 
 use stockyard_domain::category::Category;
+use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, CategoryId, EmailId, ForecastRunId, InvitationId, LocationId, TokenFamilyId, UserId, VendorId,
+    AddressId, CategoryId, EmailId, ForecastRunId, InvitationId, LocationId, ProductId, TokenFamilyId, UserId,
+    VariantId, VendorId,
 };
+use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
+use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::slug::Slug;
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{Member, Vendor};
 
 use crate::Entity;
 use crate::demand::{DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, SalesHistoryRecord};
 pub(crate) use crate::entity::{Collection, Sharded};
+use crate::products::ProductRecord;
 use crate::users::UserRecord;
 use crate::vendors::InvitationRecord;
 use stockyard_domain::address::Address;
@@ -250,6 +256,45 @@ pub(crate) fn category_tree() -> Key {
 }
 pub(crate) fn all_categories() -> Collection<Category> {
     Collection::table(CATEGORIES.into(), "CATEGORY#")
+}
+
+/// A product: its own partition holds it, its variants and its translations.
+pub(crate) fn product(id: ProductId) -> Key {
+    key(format!("PRODUCT#{id}"), "PRODUCT")
+}
+/// Lists the product under its vendor (GSI1), newest last.
+pub(crate) fn vendor_product_listing(vendor: VendorId, id: ProductId) -> IndexKey {
+    IndexKey { pk: format!("VENDORPRODUCTS#{vendor}"), sk: format!("PRODUCT#{id}") }
+}
+pub(crate) fn products_of(vendor: VendorId) -> Collection<ProductRecord> {
+    Collection::index(format!("VENDORPRODUCTS#{vendor}"), "PRODUCT#")
+}
+pub(crate) fn variant(product: ProductId, id: VariantId) -> Key {
+    key(format!("PRODUCT#{product}"), format!("VARIANT#{id}"))
+}
+pub(crate) fn variants_of(product: ProductId) -> Collection<Variant> {
+    Collection::table(format!("PRODUCT#{product}"), "VARIANT#")
+}
+pub(crate) fn product_translation(product: ProductId, locale: &Locale) -> Key {
+    key(format!("PRODUCT#{product}"), format!("TRANSLATION#{locale}"))
+}
+pub(crate) fn translations_of(product: ProductId) -> Collection<ProductTranslation> {
+    Collection::table(format!("PRODUCT#{product}"), "TRANSLATION#")
+}
+/// One combination of option values within a product.
+pub(crate) fn variant_options(product: ProductId, options: &str) -> Key {
+    key(format!("PRODUCT#{product}"), format!("OPTIONS#{options}"))
+}
+pub(crate) fn product_slug(vendor: VendorId, locale: &Locale, slug: &Slug) -> Key {
+    key(format!("PRODUCTSLUG#{vendor}#{locale}#{slug}"), "PRODUCTSLUG")
+}
+pub(crate) fn sku(vendor: VendorId, sku: &str) -> Key {
+    key(format!("SKU#{vendor}#{sku}"), "SKU")
+}
+/// A GTIN's partition holds one claim per vendor selling it (as GTIN-14, so UPC-A and EAN-13
+/// forms of one item meet).
+pub(crate) fn gtin(gtin: &Gtin, vendor: VendorId) -> Key {
+    key(format!("GTIN#{}", gtin.as_gtin14()), format!("VENDOR#{vendor}"))
 }
 
 // Idempotency and sent emails

@@ -15,6 +15,7 @@ pub mod idempotency;
 mod keys;
 pub mod locations;
 pub mod page;
+pub mod products;
 mod retry;
 pub mod sent_emails;
 pub mod sessions;

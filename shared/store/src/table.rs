@@ -132,6 +132,10 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 /// the table's stream tells what changed (see `events`).
 pub(crate) fn to_item<E: Entity>(record: &E) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(record)?;
+    // An empty map is left out (records read it back as absent, with `#[serde(default)]`):
+    // DynamoDB Local's stream renders one as `{}` with no type, which the SDK cannot parse, so
+    // one such item would stop the stream for everything after it.
+    item.retain(|_, value| !matches!(value, AttributeValue::M(map) if map.is_empty()));
     item.extend(key_item(&record.key_of()));
     item.insert(keys::ENTITY.into(), AttributeValue::S(E::NAME.into()));
     if let Some(index) = record.index_key() {

@@ -1,3 +1,4 @@
 //! One function per endpoint, grouped by resource (parse → authorise → decide → store → respond).
 
 pub mod categories;
+pub mod products;

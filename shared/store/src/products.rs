@@ -1,0 +1,368 @@
+//! A vendor's products: the product item and, in the same partition, its variants and
+//! translations, so one product reads with a GetItem and two Queries. What must be unique is
+//! claimed with a conditional put in the transaction that takes it: a slug per vendor and locale,
+//! a SKU per vendor, a GTIN per vendor, and an option combination per product. Changes are
+//! written on the version (product) or `updated_at` (variant) they were decided on.
+
+use serde::{Deserialize, Serialize};
+use stockyard_domain::catalog::ProductStatus;
+use stockyard_domain::gtin::Gtin;
+use stockyard_domain::ids::{ProductId, VariantId, VendorId};
+use stockyard_domain::locale::Locale;
+use stockyard_domain::product::{MAX_VARIANTS, Product, ProductTranslation, Variant};
+use stockyard_domain::slug::Slug;
+
+use crate::entity::Entity;
+use crate::table::{Change, Expr};
+use crate::tx::Tx;
+use crate::{Page, PageRequest, StoreError, Table, keys};
+
+/// The product item, with how many variants it has (kept by the transactions that add them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductRecord {
+    #[serde(flatten)]
+    pub product: Product,
+    #[serde(default)]
+    pub variant_count: u32,
+}
+
+impl Entity for ProductRecord {
+    type Id = ProductId;
+    const NAME: &'static str = "product";
+    fn key(id: &ProductId) -> keys::Key {
+        keys::product(*id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::product(self.product.id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::vendor_product_listing(self.product.vendor_id, self.product.id))
+    }
+}
+
+impl Entity for Variant {
+    type Id = (ProductId, VariantId);
+    const NAME: &'static str = "variant";
+    fn key((product, id): &(ProductId, VariantId)) -> keys::Key {
+        keys::variant(*product, *id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::variant(self.product_id, self.id)
+    }
+}
+
+impl Entity for ProductTranslation {
+    type Id = (ProductId, Locale);
+    const NAME: &'static str = "product translation";
+    fn key((product, locale): &(ProductId, Locale)) -> keys::Key {
+        keys::product_translation(*product, locale)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::product_translation(self.product_id, &self.locale)
+    }
+}
+
+/// Claims a slug for one product of a vendor in one locale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductSlugRecord {
+    pub vendor_id: VendorId,
+    pub locale: Locale,
+    pub slug: Slug,
+    pub product_id: ProductId,
+}
+
+impl Entity for ProductSlugRecord {
+    type Id = (VendorId, Locale, Slug);
+    const NAME: &'static str = "product slug";
+    fn key((vendor, locale, slug): &(VendorId, Locale, Slug)) -> keys::Key {
+        keys::product_slug(*vendor, locale, slug)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::product_slug(self.vendor_id, &self.locale, &self.slug)
+    }
+}
+
+/// Claims a SKU within a vendor (barcode and stock lookups start here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkuRecord {
+    pub vendor_id: VendorId,
+    pub sku: String,
+    pub product_id: ProductId,
+    pub variant_id: VariantId,
+}
+
+impl Entity for SkuRecord {
+    type Id = (VendorId, String);
+    const NAME: &'static str = "sku";
+    fn key((vendor, sku): &(VendorId, String)) -> keys::Key {
+        keys::sku(*vendor, sku)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::sku(self.vendor_id, &self.sku)
+    }
+}
+
+/// Claims a GTIN within a vendor; the GTIN's partition lists every vendor selling that item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GtinRecord {
+    pub gtin: Gtin,
+    pub vendor_id: VendorId,
+    pub product_id: ProductId,
+    pub variant_id: VariantId,
+}
+
+impl Entity for GtinRecord {
+    type Id = (Gtin, VendorId);
+    const NAME: &'static str = "gtin";
+    fn key((gtin, vendor): &(Gtin, VendorId)) -> keys::Key {
+        keys::gtin(gtin, *vendor)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::gtin(&self.gtin, self.vendor_id)
+    }
+}
+
+/// Claims one combination of option values within a product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionsRecord {
+    pub product_id: ProductId,
+    /// The options as canonical JSON (keys sorted).
+    pub options: String,
+    pub variant_id: VariantId,
+}
+
+impl Entity for OptionsRecord {
+    type Id = (ProductId, String);
+    const NAME: &'static str = "variant options";
+    fn key((product, options): &(ProductId, String)) -> keys::Key {
+        keys::variant_options(*product, options)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::variant_options(self.product_id, &self.options)
+    }
+}
+
+/// Steps whose failed condition a handler explains.
+pub const SLUG_TAKEN: &str = "slug";
+pub const SKU_TAKEN: &str = "sku";
+pub const GTIN_TAKEN: &str = "gtin";
+pub const OPTIONS_TAKEN: &str = "options";
+/// The product changed (or its status moved) since it was read.
+pub const PRODUCT_CHANGED: &str = "product";
+/// The variant changed since it was read.
+pub const VARIANT_CHANGED: &str = "variant";
+
+fn canonical(options: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    serde_json::to_string(options).expect("JSON values serialise")
+}
+
+fn claim_slug(
+    tx: &mut Tx,
+    vendor: VendorId,
+    locale: &Locale,
+    slug: &Slug,
+    product: ProductId,
+) -> Result<(), StoreError> {
+    let claim =
+        ProductSlugRecord { vendor_id: vendor, locale: locale.clone(), slug: slug.clone(), product_id: product };
+    tx.put(SLUG_TAKEN, &claim, Some(Expr::not_exists()))?;
+    Ok(())
+}
+
+fn release_slug(
+    tx: &mut Tx,
+    vendor: VendorId,
+    locale: &Locale,
+    slug: &Slug,
+    product: ProductId,
+) -> Result<(), StoreError> {
+    let mine = Expr::new("product_id = :p").val(":p", &product);
+    tx.delete::<ProductSlugRecord>("old_slug", &(vendor, locale.clone(), slug.clone()), Some(mine))?;
+    Ok(())
+}
+
+/// Creates a product (a draft) and claims its slug (step [`SLUG_TAKEN`]).
+pub fn create(table: &Table, product: &Product) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    let record = ProductRecord { product: product.clone(), variant_count: 0 };
+    tx.put("new_product", &record, Some(Expr::not_exists()))?;
+    claim_slug(&mut tx, product.vendor_id, &product.locale, &product.slug, product.id)?;
+    Ok(tx)
+}
+
+pub async fn get(table: &Table, id: ProductId) -> Result<Option<ProductRecord>, StoreError> {
+    table.get::<ProductRecord>(&id).await
+}
+
+/// A product with its variants (oldest first) and translations, read at once.
+pub struct ProductAggregate {
+    pub record: ProductRecord,
+    pub variants: Vec<Variant>,
+    pub translations: Vec<ProductTranslation>,
+}
+
+pub async fn aggregate(table: &Table, id: ProductId) -> Result<Option<ProductAggregate>, StoreError> {
+    let (variants_of, translations_of) = (keys::variants_of(id), keys::translations_of(id));
+    let (record, variants, translations) =
+        tokio::try_join!(get(table, id), table.query_all(&variants_of), table.query_all(&translations_of))?;
+    Ok(record.map(|record| ProductAggregate { record, variants, translations }))
+}
+
+/// The vendor's products, newest first by default, optionally of one status (read on until the
+/// page is full; see `Page::partial`).
+pub async fn list_for_vendor(
+    table: &Table,
+    vendor: VendorId,
+    status: Option<ProductStatus>,
+    page: &PageRequest,
+) -> Result<Page<Product>, StoreError> {
+    let filter = status.map(|s| Expr::new("#status = :status").name("#status", "status").val(":status", &s));
+    let found = table.query_filtered(&keys::products_of(vendor), page, filter, |_| true).await?;
+    Ok(found.map(|r: ProductRecord| r.product))
+}
+
+/// Writes `next` over `current` if the product is still at `current`'s version (step
+/// [`PRODUCT_CHANGED`]), moving the slug claim when the slug changed (step [`SLUG_TAKEN`]).
+pub async fn update(table: &Table, current: &ProductRecord, next: &Product) -> Result<(), StoreError> {
+    let mut tx = table.tx();
+    let record = ProductRecord { product: next.clone(), variant_count: current.variant_count };
+    let same_version = Expr::new("version = :v").val(":v", &current.product.version);
+    tx.put(PRODUCT_CHANGED, &record, Some(same_version))?;
+    let old = &current.product;
+    if old.slug != next.slug || old.locale != next.locale {
+        release_slug(&mut tx, old.vendor_id, &old.locale, &old.slug, old.id)?;
+        claim_slug(&mut tx, next.vendor_id, &next.locale, &next.slug, next.id)?;
+    }
+    table.commit(tx).await
+}
+
+/// Moves a product from status `from` to `next` (a failed condition: it moved meanwhile).
+pub async fn set_status(
+    table: &Table,
+    id: ProductId,
+    from: ProductStatus,
+    next: ProductStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<ProductRecord, StoreError> {
+    let mut set = vec!["#status = :next", "updated_at = :at", "version = version + :one"];
+    if next == ProductStatus::Published {
+        set.push("published_at = :at");
+    }
+    let update = Expr::default()
+        .name("#status", "status")
+        .val(":next", &next)
+        .val(":at", &at)
+        .val(":one", &1)
+        .set_remove(&set, &[]);
+    let from = Expr::new("#status = :from").name("#status", "status").val(":from", &from);
+    table.update::<ProductRecord>(&id, Change::new(update).when(from)).await
+}
+
+fn claim_variant(tx: &mut Tx, variant: &Variant) -> Result<(), StoreError> {
+    let sku = SkuRecord {
+        vendor_id: variant.vendor_id,
+        sku: variant.sku.clone(),
+        product_id: variant.product_id,
+        variant_id: variant.id,
+    };
+    tx.put(SKU_TAKEN, &sku, Some(Expr::not_exists()))?;
+    Ok(())
+}
+
+fn claim_options(tx: &mut Tx, variant: &Variant) -> Result<(), StoreError> {
+    let options =
+        OptionsRecord { product_id: variant.product_id, options: canonical(&variant.options), variant_id: variant.id };
+    tx.put(OPTIONS_TAKEN, &options, Some(Expr::not_exists()))?;
+    Ok(())
+}
+
+fn claim_gtin(tx: &mut Tx, variant: &Variant, gtin: &Gtin) -> Result<(), StoreError> {
+    let claim = GtinRecord {
+        gtin: gtin.clone(),
+        vendor_id: variant.vendor_id,
+        product_id: variant.product_id,
+        variant_id: variant.id,
+    };
+    tx.put(GTIN_TAKEN, &claim, Some(Expr::not_exists()))?;
+    Ok(())
+}
+
+/// Adds a variant to a product that is not archived and has room (step [`PRODUCT_CHANGED`]),
+/// claiming its SKU, its option combination and its GTIN (steps [`SKU_TAKEN`],
+/// [`OPTIONS_TAKEN`], [`GTIN_TAKEN`]).
+pub fn add_variant(table: &Table, variant: &Variant) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    let count = Expr::default()
+        .val(":one", &1)
+        .set_remove(&["variant_count = if_not_exists(variant_count, :zero) + :one"], &[])
+        .val(":zero", &0);
+    let room = Expr::new(
+        "attribute_exists(PK) AND #status <> :archived AND (attribute_not_exists(variant_count) OR variant_count < :max)",
+    )
+    .name("#status", "status")
+    .val(":archived", &ProductStatus::Archived)
+    .val(":max", &(MAX_VARIANTS as u32));
+    tx.update::<ProductRecord>(PRODUCT_CHANGED, &variant.product_id, Change::new(count).when(room))?;
+    tx.put("new_variant", variant, Some(Expr::not_exists()))?;
+    claim_variant(&mut tx, variant)?;
+    claim_options(&mut tx, variant)?;
+    if let Some(gtin) = &variant.gtin {
+        claim_gtin(&mut tx, variant, gtin)?;
+    }
+    Ok(tx)
+}
+
+pub async fn variant(table: &Table, product: ProductId, id: VariantId) -> Result<Option<Variant>, StoreError> {
+    table.get::<Variant>(&(product, id)).await
+}
+
+/// Writes `next` over `current` if the variant is unchanged since read (step
+/// [`VARIANT_CHANGED`]), moving the claims of a changed SKU, option combination or GTIN.
+pub async fn update_variant(table: &Table, current: &Variant, next: &Variant) -> Result<(), StoreError> {
+    let mut tx = table.tx();
+    let unchanged = Expr::new("updated_at = :read").val(":read", &current.updated_at);
+    tx.put(VARIANT_CHANGED, next, Some(unchanged))?;
+    let mine = || Expr::new("variant_id = :v").val(":v", &current.id);
+    if current.sku != next.sku {
+        tx.delete::<SkuRecord>("old_sku", &(current.vendor_id, current.sku.clone()), Some(mine()))?;
+        claim_variant(&mut tx, next)?;
+    }
+    if current.options != next.options {
+        tx.delete::<OptionsRecord>("old_options", &(current.product_id, canonical(&current.options)), Some(mine()))?;
+        claim_options(&mut tx, next)?;
+    }
+    if current.gtin != next.gtin {
+        if let Some(old) = &current.gtin {
+            tx.delete::<GtinRecord>("old_gtin", &(old.clone(), current.vendor_id), Some(mine()))?;
+        }
+        if let Some(gtin) = &next.gtin {
+            claim_gtin(&mut tx, next, gtin)?;
+        }
+    }
+    table.commit(tx).await
+}
+
+/// Puts a product's translation into one locale, moving its slug claim (step [`SLUG_TAKEN`]).
+/// `current` is the translation as read (None when new); the write holds only if it is unchanged.
+pub async fn put_translation(
+    table: &Table,
+    vendor: VendorId,
+    current: Option<&ProductTranslation>,
+    next: &ProductTranslation,
+) -> Result<(), StoreError> {
+    let mut tx = table.tx();
+    let unchanged = match current {
+        Some(c) => Expr::new("updated_at = :read").val(":read", &c.updated_at),
+        None => Expr::not_exists(),
+    };
+    tx.put("translation", next, Some(unchanged))?;
+    match current {
+        Some(c) if c.slug == next.slug => {}
+        Some(c) => {
+            release_slug(&mut tx, vendor, &c.locale, &c.slug, c.product_id)?;
+            claim_slug(&mut tx, vendor, &next.locale, &next.slug, next.product_id)?;
+        }
+        None => claim_slug(&mut tx, vendor, &next.locale, &next.slug, next.product_id)?,
+    }
+    table.commit(tx).await
+}
