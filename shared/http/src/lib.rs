@@ -7,6 +7,7 @@ pub mod context;
 pub mod deps;
 pub mod error;
 pub mod idempotency;
+pub mod openapi;
 pub mod request;
 pub mod response;
 pub mod serve;
