@@ -139,6 +139,33 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_lists_the_errors_its_features_can_cause() {
+        let json = serde_json::to_value(document()).unwrap();
+        let statuses = |method: &str, path: &str| -> Vec<String> {
+            json["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(statuses("post", "/auth/revoke"), ["204", "400", "415", "422", "500"]);
+        assert_eq!(statuses("get", "/me"), ["200", "401", "500"]);
+        assert_eq!(statuses("get", "/admin/users"), ["200", "401", "403", "422", "500"]);
+        assert_eq!(statuses("delete", "/me/addresses/{addressId}"), ["204", "401", "404", "422", "500"]);
+        let created = &json["paths"]["/me/addresses"]["post"]["responses"];
+        assert!(created["409"]["description"].as_str().unwrap().starts_with("idempotent_request_done"));
+        let reasons = created["422"]["description"].as_str().unwrap();
+        assert!(reasons.contains("invalid_field") && reasons.contains("too_many_addresses"), "{reasons}");
+        for (path, operations) in json["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert!(!response["description"].as_str().unwrap().is_empty(), "{method} {path} {status}");
+                        let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                        assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_reference_names_a_component() {
         fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
             match value {

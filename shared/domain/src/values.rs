@@ -394,23 +394,6 @@ impl utoipa::PartialSchema for Password {
 
 impl utoipa::ToSchema for Password {}
 
-/// A calendar date as [`date`] reads it.
-pub struct CalendarDate;
-
-impl utoipa::PartialSchema for CalendarDate {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("A calendar date, exactly YYYY-MM-DD."))
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date)))
-            .pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
-            .examples([serde_json::json!("2026-11-20")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for CalendarDate {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

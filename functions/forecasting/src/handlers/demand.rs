@@ -9,7 +9,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::values::{CalendarDate, CategoryCode, Sku, SupplierCode};
+use stockyard_domain::values::{CategoryCode, Sku, SupplierCode};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::{json, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
@@ -133,6 +133,24 @@ pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Respons
     Ok(ok(&record))
 }
 
+/// A day of sales as the API takes it: a date (`values::date`) from [`EARLIEST_DATE`], which the
+/// pattern's year says, and not in the future, which no schema can say (422).
+pub struct SalesDate;
+
+impl utoipa::PartialSchema for SalesDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("YYYY-MM-DD, from 2000-01-01 and not in the future (UTC); each date once per request."))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date)))
+            .pattern(Some("^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"))
+            .examples([serde_json::json!("2026-11-20")])
+            .into()
+    }
+}
+
+impl ToSchema for SalesDate {}
+
 /// At most this many days per request.
 pub const MAX_DAYS_PER_REQUEST: usize = 366;
 /// No sales before this day are accepted.
@@ -149,8 +167,7 @@ pub struct RecordSalesRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DailyUnits {
-    /// YYYY-MM-DD, from 2000-01-01 and not in the future (UTC); once per request.
-    #[schema(value_type = CalendarDate)]
+    #[schema(value_type = SalesDate)]
     pub date: String,
     /// Units sold that day, 0–1,000,000.
     #[schema(example = 3, minimum = 0, maximum = 1_000_000)]
@@ -275,6 +292,11 @@ mod tests {
         let body =
             RecordSalesRequest { days: too_many.into_iter().map(|(date, units)| DailyUnits { date, units }).collect() };
         assert_eq!(field(sales_days(&body, today)), Some("days".into()));
+    }
+
+    #[test]
+    fn the_documented_first_year_is_the_earliest_date() {
+        assert_eq!(EARLIEST_DATE, date("2000-01-01"));
     }
 
     #[test]
