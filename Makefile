@@ -10,9 +10,10 @@ INSTALL  := $(ROOT)/infra/scripts/install.sh
 TOOL     := $(ROOT)/target/debug/stockyard-local
 API_PORT ?= 3000
 FN       ?=
-# The bounded Schemathesis pass of `make test` (examples per operation and phase); `make fuzz` runs
-# Schemathesis's default (100) unless FUZZ_ARGS says otherwise.
-FUZZ_TEST_ARGS ?= --max-examples 3
+# The bounded Schemathesis pass of `make test` (examples per operation and phase, two callers at a
+# time); `make fuzz` runs the callers one after another with Schemathesis's default of 100 examples
+# unless FUZZ_ARGS says otherwise.
+FUZZ_TEST_ARGS ?= --max-examples 3 --jobs 2
 FUZZ_ARGS ?=
 EVAL_PY   := $(ROOT)/.local/eval/bin/python
 EVAL_DATA := $(ROOT)/.local/eval-data

@@ -7,6 +7,7 @@ credentials); `make fuzz` and `make test` do. Every check is enabled; `schemathe
 this file declares, per operation, the statuses of rules a schema cannot express.
 
     run.py [--max-examples N] [--phases examples,coverage,fuzzing,stateful] [--seed N] [--report DIR]
+           [--callers owner,customer,admin,anonymous] [--jobs N]
 
 Signs the callers up (fresh accounts each run), gives the owner a vendor with a stock location and
 demand settings, and lets the generated path parameters be those ids half of the time, so that
@@ -14,6 +15,7 @@ requests reach the handlers' business rules and not only their 404s. Exits non-z
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -115,6 +117,7 @@ def main():
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--report", default=None, help="directory for the JUnit reports")
     parser.add_argument("--callers", default="owner,customer,admin,anonymous")
+    parser.add_argument("--jobs", type=int, default=1, help="callers run at once (each with one worker)")
     args = parser.parse_args()
 
     api = os.environ["STOCKYARD_API_URL"].rstrip("/")
@@ -126,8 +129,7 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     config = config_for(known, workdir)
 
-    results = []
-    for who in args.callers.split(","):
+    def run(who):
         command = [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{api}/openapi.json", "--url", api]
         command += ["--checks", "all", "--max-response-time", "10", "-w", "1", "--no-color"]
         if callers[who] is not None:
@@ -141,10 +143,17 @@ def main():
             command += ["--seed", str(args.seed)]
         if args.report:
             command += ["--report", "junit", "--report-junit-path", f"{args.report}/fuzz-{who}.xml"]
-        print(f"\n===== fuzz as {who} =====", flush=True)
         begun = time.monotonic()
-        status = subprocess.run(command, cwd=workdir).returncode
-        results.append((who, status, time.monotonic() - begun))
+        output = workdir / f"{who}.log"
+        with output.open("w") as out:
+            status = subprocess.run(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT).returncode
+        return who, status, time.monotonic() - begun, output
+
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for who, status, seconds, output in pool.map(run, args.callers.split(",")):
+            print(f"\n===== fuzz as {who} =====\n{output.read_text()}", flush=True)
+            results.append((who, status, seconds))
 
     print("\n===== fuzz summary =====")
     for who, status, seconds in results:

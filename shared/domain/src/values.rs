@@ -17,6 +17,8 @@ impl utoipa::PartialSchema for Email {
             .description(Some("An email address (stored lower-case), with a dot in its domain."))
             .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Email)))
             .max_length(Some(Self::MAX_LEN))
+            // The part after the last `@` has a dot (`ada@localhost` is refused).
+            .pattern(Some("[.][^@]*$"))
             .examples([serde_json::json!("ada@example.com")])
             .into()
     }
@@ -32,7 +34,7 @@ impl Email {
         if normalised.is_empty() {
             return Err(FieldError::new(field, "is required"));
         }
-        if normalised.len() > Self::MAX_LEN {
+        if normalised.chars().count() > Self::MAX_LEN {
             return Err(FieldError::new(field, "must be at most 254 characters"));
         }
         if !normalised.validate_email() || !normalised.rsplit('@').next().is_some_and(|d| d.contains('.')) {
