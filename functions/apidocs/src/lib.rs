@@ -1,10 +1,11 @@
 //! The OpenAPI document of the whole API, assembled from every area's part and served at
 //! `GET /openapi.json`.
 
+use stockyard_http::openapi::ErrorResponses;
 use stockyard_http::{ApiError, Body, Request, Response};
-use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi as Document};
+use utoipa::{Modify, OpenApi};
 
 /// This function's own path, so the document lists every route of the template.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
@@ -32,6 +33,7 @@ pub fn document() -> Document {
         .build();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    ErrorResponses.modify(&mut doc);
     doc
 }
 
@@ -56,9 +58,78 @@ pub async fn get_openapi(_deps: &DocsDeps, _req: Request) -> Result<Response<Bod
         .map_err(ApiError::internal)
 }
 
+/// The documented routes as (path segments, methods), read once from the served document.
+fn routes() -> &'static [(Vec<String>, Vec<String>)] {
+    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, Vec<String>)>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let document: serde_json::Value = serde_json::from_str(DOCUMENT_JSON).unwrap_or_default();
+        let paths = document["paths"].as_object().cloned().unwrap_or_default();
+        paths
+            .into_iter()
+            .map(|(path, operations)| {
+                let segments = path.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+                let methods = operations.as_object().map(|o| o.keys().map(|m| m.to_uppercase()).collect());
+                (segments, methods.unwrap_or_default())
+            })
+            .collect()
+    })
+}
+
+/// The methods the API serves on `path` (literal segments must match, `{name}` matches any one).
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    let sent: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut methods: Vec<String> = routes()
+        .iter()
+        .filter(|(segments, _)| {
+            segments.len() == sent.len()
+                && segments.iter().zip(&sent).all(|(s, x)| (s.starts_with('{') && s.ends_with('}')) || s == x)
+        })
+        .flat_map(|(_, methods)| methods.iter().cloned())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
+/// `route-not-found`, the API's `$default` route: what no route matches. A path the API serves
+/// with other methods answers 405 with `Allow`; any other path 404 `route_not_found`.
+pub async fn route_not_found(_deps: &DocsDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let (method, path) = (req.method().as_str(), req.uri().path());
+    let allowed = allowed_methods(path);
+    if allowed.is_empty() {
+        return Err(ApiError::RouteNotFound(format!("no route for {method} {path}")));
+    }
+    Err(ApiError::MethodNotAllowed { message: format!("{path} does not take {method}"), allowed })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_method_on_a_served_path_is_told_which_methods_it_takes() {
+        assert_eq!(allowed_methods("/vendors/01JD2Z8Q4Y6W3V5T7R9P1N3M5K"), vec!["GET", "PATCH"]);
+        assert_eq!(allowed_methods("/me/addresses/"), vec!["GET", "POST"]);
+        assert_eq!(allowed_methods("/auth/login"), vec!["POST"]);
+        assert!(allowed_methods("/nothing/here").is_empty());
+        assert!(allowed_methods("/vendors/x/staff/y/z").is_empty());
+    }
+
+    #[tokio::test]
+    async fn unmatched_requests_answer_405_with_allow_or_404() {
+        let request = |method: &str, path: &str| {
+            let mut req = Request::default();
+            *req.method_mut() = method.parse().unwrap();
+            *req.uri_mut() = path.parse().unwrap();
+            req
+        };
+        let resp = stockyard_http::serve::handle(request("TRACE", "/me"), |r| route_not_found(&DocsDeps, r)).await;
+        assert_eq!(resp.status(), 405);
+        assert_eq!(resp.headers()["allow"], "GET, PATCH");
+        let resp = stockyard_http::serve::handle(request("GET", "/nope"), |r| route_not_found(&DocsDeps, r)).await;
+        assert_eq!(resp.status(), 404);
+        assert!(String::from_utf8_lossy(resp.body()).contains("route_not_found"));
+    }
 
     #[test]
     fn the_document_declares_bearer_auth_and_the_error_shape() {
@@ -66,6 +137,56 @@ mod tests {
         assert_eq!(json["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
         assert!(json["components"]["schemas"]["ErrorBody"].is_object());
         assert!(json["paths"]["/auth/register"]["post"].is_object());
+    }
+
+    #[test]
+    fn every_operation_lists_the_errors_its_features_can_cause() {
+        let json = serde_json::to_value(document()).unwrap();
+        let statuses = |method: &str, path: &str| -> Vec<String> {
+            json["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(statuses("post", "/auth/revoke"), ["204", "400", "415", "422", "500"]);
+        assert_eq!(statuses("get", "/me"), ["200", "401", "500"]);
+        assert_eq!(statuses("get", "/admin/users"), ["200", "401", "403", "422", "500"]);
+        assert_eq!(statuses("delete", "/me/addresses/{addressId}"), ["204", "401", "404", "422", "500"]);
+        let created = &json["paths"]["/me/addresses"]["post"]["responses"];
+        assert!(created["409"]["description"].as_str().unwrap().starts_with("idempotent_request_done"));
+        let reasons = created["422"]["description"].as_str().unwrap();
+        assert!(reasons.contains("invalid_field") && reasons.contains("too_many_addresses"), "{reasons}");
+        for (path, operations) in json["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert!(!response["description"].as_str().unwrap().is_empty(), "{method} {path} {status}");
+                        let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                        assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_reference_names_a_component() {
+        fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let json = serde_json::to_value(document()).unwrap();
+        let mut found = Vec::new();
+        refs(&json, &mut found);
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected reference {r}"));
+            assert!(json["components"]["schemas"][name].is_object(), "{r} names no component");
+        }
     }
 
     /// `make openapi` runs this with `UPDATE_OPENAPI=1` to rewrite the committed document.

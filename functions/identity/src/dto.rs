@@ -3,34 +3,42 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::account::User;
+use stockyard_domain::address::CountryCode;
 use stockyard_domain::ids::{InvitationId, UserId, VendorId};
-use stockyard_domain::roles::VendorRole;
-use stockyard_domain::values::Email;
+use stockyard_domain::roles::{PlatformRole, StaffRole, VendorRole};
+use stockyard_domain::values::{
+    AddressLine, Description, Email, Label, Name, OptionalAddressLine, Password, Phone, PostalCode, Reason, Region,
+    VendorName,
+};
+use stockyard_domain::vendor::VendorStatus;
 use stockyard_store::vendors::{InvitationRecord, InvitationState};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(value_type = Email)]
     pub email: String,
-    /// 10 to 128 characters, at least 4 different ones, not the email address.
-    #[schema(example = "correct horse battery")]
+    #[schema(value_type = Password)]
     pub password: String,
-    #[schema(example = "Ada Lovelace")]
+    #[schema(value_type = Name, example = "Ada Lovelace")]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(value_type = Email)]
     pub email: String,
+    #[schema(min_length = 1, format = Password)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// The refresh token a sign-in or a refresh answered (not blank).
+    #[schema(pattern = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]")]
     pub refresh_token: String,
 }
 
@@ -111,29 +119,32 @@ pub struct Notice {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
-    #[schema(example = "+441632960961")]
+    #[schema(value_type = Option<Phone>)]
     pub phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
-    #[schema(example = "Home")]
+    #[schema(value_type = Option<Label>, example = "Home")]
     pub label: Option<String>,
-    #[schema(example = "Ada Lovelace")]
+    #[schema(value_type = Name, example = "Ada Lovelace")]
     pub recipient: String,
-    #[schema(example = "12 St James's Square")]
+    #[schema(value_type = AddressLine, example = "12 St James's Square")]
     pub line1: String,
+    #[schema(value_type = Option<OptionalAddressLine>)]
     pub line2: Option<String>,
-    #[schema(example = "London")]
+    #[schema(value_type = Name, example = "London")]
     pub city: String,
+    #[schema(value_type = Option<Region>)]
     pub region: Option<String>,
-    #[schema(example = "SW1Y 4JH")]
+    #[schema(value_type = PostalCode, example = "SW1Y 4JH")]
     pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "GB")]
+    #[schema(value_type = CountryCode)]
     pub country: String,
+    #[schema(value_type = Option<Phone>)]
     pub phone: Option<String>,
     /// Make this the default address (the first address always is).
     #[serde(default)]
@@ -143,32 +154,35 @@ pub struct AddressRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVendorRequest {
-    #[schema(example = "Green Valley Farm")]
+    #[schema(value_type = VendorName, example = "Green Valley Farm")]
     pub name: String,
+    #[schema(value_type = Option<Description>)]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateVendorRequest {
+    #[schema(value_type = Option<VendorName>)]
     pub name: Option<String>,
+    /// Blank removes the description.
+    #[schema(value_type = Option<Description>)]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteStaffRequest {
-    #[schema(example = "grace@example.com")]
+    #[schema(value_type = Email, example = "grace@example.com")]
     pub email: String,
-    /// One of catalog_editor, inventory_manager, order_handler, viewer.
-    #[schema(example = "inventory_manager")]
+    #[schema(value_type = StaffRole, example = "inventory_manager")]
     pub role: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStaffRoleRequest {
-    /// One of catalog_editor, inventory_manager, order_handler, viewer.
+    #[schema(value_type = StaffRole)]
     pub role: String,
 }
 
@@ -210,14 +224,16 @@ impl InvitationView {
 #[serde(deny_unknown_fields)]
 pub struct SetUserRolesRequest {
     /// The platform roles the user should hold; `customer` is always kept.
+    #[schema(value_type = Vec<PlatformRole>)]
     pub roles: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetVendorStatusRequest {
-    /// `active` or `suspended`.
+    #[schema(value_type = VendorStatus)]
     pub status: String,
     /// Why; shown to the vendor.
+    #[schema(value_type = Option<Reason>)]
     pub reason: Option<String>,
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::FieldError;
 use crate::ids::{AddressId, UserId};
-use crate::values::{bounded_text, phone};
+use crate::values::{AddressLine, Label, Name, OptionalAddressLine, PostalCode, Region, optional_phone};
 
 /// The most addresses one address book holds.
 pub const MAX_ADDRESSES: u32 = 20;
@@ -72,6 +72,26 @@ LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY
 PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR \
 TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
+/// A country code as [`country`] reads it: any case, surrounding white space trimmed.
+pub struct CountryCode;
+
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let either_case =
+            |code: &str| -> String { code.chars().map(|c| format!("[{c}{}]", c.to_ascii_lowercase())).collect() };
+        let codes: Vec<String> = COUNTRIES.split_whitespace().map(either_case).collect();
+        let space = crate::values::text_pattern_space();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("ISO 3166-1 alpha-2 country code such as GB (any case; stored upper-case)."))
+            .pattern(Some(format!("^{space}(?:{}){space}$", codes.join("|"))))
+            .examples([serde_json::json!("GB")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCode {}
+
 /// Upper-cases and checks a country code.
 pub fn country(field: &str, raw: &str) -> Result<String, FieldError> {
     let code = raw.trim().to_uppercase();
@@ -112,27 +132,24 @@ pub struct AddressInput<'a> {
 
 fn optional(
     raw: Option<&str>,
-    check: impl FnOnce(&str) -> Result<String, FieldError>,
+    check: impl FnOnce(&str) -> Result<Option<String>, FieldError>,
 ) -> Result<Option<String>, FieldError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => check(v).map(Some),
-    }
+    raw.map(check).transpose().map(Option::flatten)
 }
 
 impl PostalAddress {
     /// Validates every field; the first invalid one is reported, named as the client named it.
     pub fn parse(input: AddressInput<'_>) -> Result<Self, FieldError> {
         Ok(Self {
-            label: optional(input.label, |v| bounded_text("label", v, 1, 40))?,
-            recipient: bounded_text("recipient", input.recipient, 1, 100)?,
-            line1: bounded_text("line1", input.line1, 1, 200)?,
-            line2: optional(input.line2, |v| bounded_text("line2", v, 1, 200))?,
-            city: bounded_text("city", input.city, 1, 100)?,
-            region: optional(input.region, |v| bounded_text("region", v, 1, 100))?,
-            postal_code: bounded_text("postal_code", input.postal_code, 1, 20)?,
+            label: optional(input.label, |v| Label::parse("label", v))?,
+            recipient: Name::parse("recipient", input.recipient)?,
+            line1: AddressLine::parse("line1", input.line1)?,
+            line2: optional(input.line2, |v| OptionalAddressLine::parse("line2", v))?,
+            city: Name::parse("city", input.city)?,
+            region: optional(input.region, |v| Region::parse("region", v))?,
+            postal_code: PostalCode::parse("postal_code", input.postal_code)?,
             country: country("country", input.country)?,
-            phone: optional(input.phone, |v| phone("phone", v))?,
+            phone: optional(input.phone, |v| optional_phone("phone", v))?,
         })
     }
 }

@@ -32,7 +32,7 @@ impl Risk {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         Self::ALL
             .into_iter()
-            .find(|r| r.as_str() == raw.trim())
+            .find(|r| r.as_str() == raw)
             .ok_or_else(|| FieldError::new(field, "must be one of stock_out, overstock, none"))
     }
 }

@@ -14,6 +14,20 @@ pub(crate) fn next_ulid() -> Ulid {
     generator.generate().unwrap_or_else(|_| Ulid::new())
 }
 
+/// What [`parse_ulid`] accepts: 26 characters of Crockford's base 32 (either case, without the
+/// letters I, L, O and U), the first at most 7 so that the value fits in 128 bits.
+pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$";
+
+/// A ULID exactly as written: no padding, and no first character that would overflow 128 bits
+/// (which the decoder would silently wrap, so that two spellings named one id).
+fn parse_ulid(raw: &str) -> Option<Ulid> {
+    let first_fits = raw.as_bytes().first().is_some_and(|b| (b'0'..=b'7').contains(b));
+    if raw.len() != ulid::ULID_LEN || !first_fits {
+        return None;
+    }
+    Ulid::from_str(raw).ok()
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -29,9 +43,7 @@ macro_rules! id_type {
 
             /// Parses an id the client sent, naming `field` when it is not a valid id.
             pub fn parse(field: &str, raw: &str) -> Result<Self, crate::FieldError> {
-                Ulid::from_str(raw.trim())
-                    .map(Self)
-                    .map_err(|_| crate::FieldError::new(field, "is not a valid id"))
+                parse_ulid(raw).map(Self).ok_or_else(|| crate::FieldError::new(field, "is not a valid id"))
             }
         }
 
@@ -45,7 +57,10 @@ macro_rules! id_type {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .description(Some("ULID, time-ordered"))
+                    .description(Some("ULID, time-ordered: 26 characters of Crockford base 32, the first 0-7"))
+                    .min_length(Some(26))
+                    .max_length(Some(26))
+                    .pattern(Some(ULID_PATTERN))
                     .examples([serde_json::json!("01JD2Z8Q4Y6W3V5T7R9P1N3M5K")])
                     .into()
             }
@@ -115,5 +130,16 @@ mod tests {
     fn a_malformed_id_is_rejected_naming_the_field() {
         let err = VendorId::parse("vendorId", "not-an-id").unwrap_err();
         assert_eq!(err.field, "vendorId");
+    }
+
+    #[test]
+    fn only_ids_written_as_the_pattern_says_are_accepted() {
+        let id = VendorId::generate().to_string();
+        assert!(VendorId::parse("id", &id.to_lowercase()).is_ok());
+        for bad in
+            [format!(" {id}"), format!("{id} "), format!("8{}", &id[1..]), format!("{}U", &id[..25]), id[1..].into()]
+        {
+            assert!(VendorId::parse("id", &bad).is_err(), "{bad:?}");
+        }
     }
 }

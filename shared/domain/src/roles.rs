@@ -122,7 +122,7 @@ impl VendorRole {
 
     /// Parses a role an owner may give to staff, naming `field` otherwise.
     pub fn parse_staff(field: &str, raw: &str) -> Result<Self, crate::FieldError> {
-        Self::STAFF.into_iter().find(|r| r.as_str() == raw.trim()).ok_or_else(|| {
+        Self::STAFF.into_iter().find(|r| r.as_str() == raw).ok_or_else(|| {
             crate::FieldError::new(field, format!("must be one of {}", Self::STAFF.map(|r| r.as_str()).join(", ")))
         })
     }
@@ -145,6 +145,21 @@ impl VendorRole {
         self.permissions().contains(&permission)
     }
 }
+
+/// The roles an owner can give to staff, as the API documents them (see [`VendorRole::parse_staff`]).
+pub struct StaffRole;
+
+impl utoipa::PartialSchema for StaffRole {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A role an owner can give to staff (ownership is never handed out)."))
+            .enum_values(Some(VendorRole::STAFF.map(VendorRole::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StaffRole {}
 
 impl fmt::Display for VendorRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -30,7 +30,7 @@ impl VendorStatus {
     pub fn parse(field: &str, raw: &str) -> Result<Self, crate::FieldError> {
         Self::ALL
             .into_iter()
-            .find(|s| s.as_str() == raw.trim())
+            .find(|s| s.as_str() == raw)
             .ok_or_else(|| crate::FieldError::new(field, "must be active or suspended"))
     }
 }

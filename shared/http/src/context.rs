@@ -99,7 +99,7 @@ impl<'r> Ctx<'r> {
         path(self.req, name, parse)
     }
 
-    /// A query parameter, if present and not blank.
+    /// A query parameter as sent, if present (blank included).
     pub fn query(&self, name: &str) -> Option<String> {
         query(self.req, name)
     }

@@ -22,6 +22,12 @@ pub enum ApiError {
     ForbiddenBecause { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// No route has this method and path (the API's `$default` route answers it).
+    #[error("{0}")]
+    RouteNotFound(String),
+    /// The path is served, but not with this method; `allowed` are the methods it takes (sent as `Allow`).
+    #[error("{message}")]
+    MethodNotAllowed { message: String, allowed: Vec<String> },
     /// The body is not sent as JSON (`Content-Type` is not `application/json`).
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -81,7 +87,8 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -97,6 +104,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::ForbiddenBecause { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
+            ApiError::RouteNotFound(_) => "route_not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
@@ -137,6 +146,11 @@ impl ApiError {
         let mut response = crate::response::json(self.status(), &body);
         if let ApiError::TooManyRequests { retry_after, .. } = &self {
             response.headers_mut().insert("retry-after", (*retry_after).into());
+        }
+        if let ApiError::MethodNotAllowed { allowed, .. } = &self
+            && let Ok(value) = allowed.join(", ").parse()
+        {
+            response.headers_mut().insert("allow", value);
         }
         response
     }

@@ -11,7 +11,7 @@ use stockyard_store::idempotency::{self, IdempotencyRecord};
 use stockyard_store::{StoreError, Table, Tx};
 
 use crate::ApiError;
-use crate::request::{body_text, header};
+use crate::request::body_text;
 
 const REUSED: &str = "idempotency_key_reused";
 
@@ -28,8 +28,9 @@ impl Idempotency {
 
     /// Reads the header; `caller` scopes keys so two callers never share one.
     pub fn from_request(req: &Request, caller: &str) -> Result<Option<Self>, ApiError> {
-        let Some(key) = header(req, Self::HEADER) else { return Ok(None) };
-        if key.len() > 128 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        let Some(sent) = req.headers().get(Self::HEADER) else { return Ok(None) };
+        let key = sent.to_str().unwrap_or_default().trim();
+        if key.is_empty() || key.len() > 128 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 128 visible ASCII characters"));
         }
         let mut hash = Sha256::new();

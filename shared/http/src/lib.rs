@@ -8,6 +8,7 @@ pub mod deps;
 pub mod error;
 pub mod idempotency;
 pub mod links;
+pub mod openapi;
 pub mod request;
 pub mod response;
 pub mod serve;

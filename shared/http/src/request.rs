@@ -52,7 +52,16 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         return Err(ApiError::Malformed { message: "request body must be a JSON object".into(), field: None });
     }
     let de = &mut serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
+    let JsonValue(mut value) = serde::Deserialize::deserialize(&mut *de).map_err(|err| ApiError::Malformed {
+        message: format!("request body is not valid JSON: {err}"),
+        field: None,
+    })?;
+    de.end().map_err(|_| ApiError::Malformed {
+        message: "request body must be exactly one JSON object, with nothing after it".into(),
+        field: None,
+    })?;
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
@@ -69,12 +78,83 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             _ => message.split(" at line ").next().unwrap_or(&message).to_string(),
         };
         ApiError::Malformed { message, field }
-    })?;
-    de.end().map_err(|_| ApiError::Malformed {
-        message: "request body must be exactly one JSON object, with nothing after it".into(),
-        field: None,
-    })?;
-    Ok(value)
+    })
+}
+
+/// A JSON value in which an object names each member once (`{"a":1,"a":2}` is refused, not read
+/// as one of the two).
+struct JsonValue(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonValueVisitor)
+    }
+}
+
+struct JsonValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonValueVisitor {
+    type Value = JsonValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<JsonValue, E> {
+        Ok(JsonValue(v.into()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<JsonValue, E> {
+        Ok(JsonValue(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<JsonValue, E> {
+        Ok(JsonValue(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<JsonValue, E> {
+        Ok(JsonValue(v.into()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<JsonValue, E> {
+        Ok(JsonValue(v.into()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<JsonValue, E> {
+        Ok(JsonValue(v.into()))
+    }
+    fn visit_unit<E>(self) -> Result<JsonValue, E> {
+        Ok(JsonValue(serde_json::Value::Null))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(JsonValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(JsonValue(items.into()))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonValue, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some((key, JsonValue(value))) = map.next_entry::<String, JsonValue>()? {
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            fields.insert(key, value);
+        }
+        Ok(JsonValue(fields.into()))
+    }
+}
+
+/// JSON has one kind of number: `3.0` is the integer 3 (as JSON Schema says), so a whole number
+/// written with a fraction or an exponent is read as an integer wherever one is expected.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Within ±2^53 every whole f64 is exact, so nothing is rounded on the way.
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// A path parameter parsed by `parse`, e.g. `path(&req, "vendorId", VendorId::parse)`.
@@ -88,13 +168,10 @@ pub fn path<T>(
     parse(name, raw).map_err(ApiError::from)
 }
 
-/// A query-string parameter, if present and not blank.
+/// A query-string parameter as sent, if present: a blank value is a value (which the parameter's
+/// parser refuses or takes as it is), never taken for an absent parameter.
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(String::from)
+    raw_query(req, name).map(String::from)
 }
 
 /// A query-string parameter as sent, blank or not.
@@ -102,8 +179,8 @@ fn raw_query<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.query_string_parameters_ref().and_then(|q| q.first(name))
 }
 
-/// `?limit=` (1–100, default 20; present but empty is refused), `?cursor=` and
-/// `?order=newest|oldest` (default `default_order`).
+/// `?limit=` (1–100, default 20; present but empty is refused), `?cursor=` (not empty) and
+/// `?order=newest|oldest` (default `default_order`), as [`crate::openapi::PageParams`] documents them.
 pub fn page_request(req: &Request, newest_first_by_default: bool) -> Result<PageRequest, ApiError> {
     let limit = match raw_query(req, "limit").map(str::trim) {
         None => PageRequest::DEFAULT_LIMIT,
@@ -112,13 +189,17 @@ pub fn page_request(req: &Request, newest_first_by_default: bool) -> Result<Page
             _ => return Err(ApiError::invalid("limit", "must be a whole number from 1 to 100")),
         },
     };
-    let newest_first = match query(req, "order").as_deref() {
+    let newest_first = match raw_query(req, "order") {
         None => newest_first_by_default,
         Some("newest") => true,
         Some("oldest") => false,
         Some(_) => return Err(ApiError::invalid("order", "must be newest or oldest")),
     };
-    Ok(PageRequest { limit, cursor: query(req, "cursor"), newest_first })
+    let cursor = match raw_query(req, "cursor") {
+        Some("") => return Err(ApiError::invalid("cursor", "is not a cursor this list issued")),
+        other => other.map(String::from),
+    };
+    Ok(PageRequest { limit, cursor, newest_first })
 }
 
 /// A header's value, if present and valid text.
@@ -193,6 +274,20 @@ mod tests {
 
     fn field_of(err: ApiError) -> Option<String> {
         err.field().map(String::from)
+    }
+
+    #[test]
+    fn a_member_named_twice_is_a_malformed_request() {
+        let err = json_body::<Login>(&with_body(r#"{"email":"a@b.co","age":3,"age":4}"#)).unwrap_err();
+        assert_eq!(err.code(), "malformed_request");
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer() {
+        assert!(json_body::<Login>(&with_body(r#"{"email":"a@b.co","age":3.0}"#)).is_ok());
+        assert!(json_body::<Login>(&with_body(r#"{"email":"a@b.co","age":3e1}"#)).is_ok());
+        let err = json_body::<Login>(&with_body(r#"{"email":"a@b.co","age":3.5}"#)).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.field()), (400, Some("age")));
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub enum InvitationState {
 
 impl InvitationState {
     pub fn parse(field: &str, raw: &str) -> Result<Self, stockyard_domain::FieldError> {
-        match raw.trim() {
+        match raw {
             "pending" => Ok(Self::Pending),
             "accepted" => Ok(Self::Accepted),
             "expired" => Ok(Self::Expired),

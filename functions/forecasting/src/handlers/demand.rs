@@ -9,7 +9,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::values::code;
+use stockyard_domain::values::{CategoryCode, Sku, SupplierCode};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::{json, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
@@ -21,37 +21,41 @@ use crate::job::{self, RunSummary};
 
 /// SKUs are codes: letters, digits, '-' and '_', stored upper-case.
 pub fn sku(field: &str, raw: &str) -> Result<String, stockyard_domain::FieldError> {
-    code(field, raw, 64)
+    Sku::parse(field, raw)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemandSettingsRequest {
     /// Groups SKUs that share a weekly pattern (a code, e.g. `DAIRY`).
-    #[schema(example = "DAIRY")]
+    #[schema(value_type = CategoryCode, example = "DAIRY")]
     pub category: String,
     /// Supplier code; suggestions are grouped by it.
-    #[schema(example = "COTSWOLD-DAIRY")]
+    #[schema(value_type = SupplierCode, example = "COTSWOLD-DAIRY")]
     pub supplier: String,
     /// 0–120 days from order to receipt.
-    #[schema(example = 3)]
+    #[schema(example = 3, minimum = 0, maximum = 120)]
     pub lead_time_days: i64,
     /// 1–60 days between orders.
-    #[schema(example = 7)]
+    #[schema(example = 7, minimum = 1, maximum = 60)]
     pub review_period_days: i64,
     /// Target cycle service level, 0.5–0.999.
-    #[schema(example = 0.95)]
+    #[schema(example = 0.95, minimum = 0.5, maximum = 0.999)]
     pub service_level: f64,
     /// Smallest order the supplier accepts (0 = none), up to 1,000,000.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub min_order_qty: i64,
     /// Orders are whole multiples of this (1–10,000).
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub pack_multiple: i64,
     /// Units on hand now (0–10,000,000), until stock levels are tracked.
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub on_hand: i64,
     /// Units ordered and not yet received (0–10,000,000).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub incoming: i64,
 }
 
@@ -74,8 +78,8 @@ pub fn settings_record(
     sku: String,
     body: &DemandSettingsRequest,
 ) -> Result<DemandSettingsRecord, ApiError> {
-    let category = code("category", &body.category, 40)?;
-    let supplier = code("supplier", &body.supplier, 40)?;
+    let category = CategoryCode::parse("category", &body.category)?;
+    let supplier = SupplierCode::parse("supplier", &body.supplier)?;
     let lead_time_days = whole("lead_time_days", body.lead_time_days, 0, 120)?;
     let review_period_days = whole("review_period_days", body.review_period_days, 1, 60)?;
     if !(body.service_level.is_finite() && (0.5..=0.999).contains(&body.service_level)) {
@@ -113,9 +117,9 @@ async fn authorize_at_location(cx: &Ctx<'_>, vendor_id: VendorId, location_id: L
 }
 
 /// Create or replace the replenishment settings and stock position of a SKU at a location.
-#[utoipa::path(put, path = "/vendors/{vendorId}/demand/{locationId}/{sku}", tag = "forecasting", security(("bearer" = [])),
+#[utoipa::path(put, path = "/vendors/{vendorId}/demand/{locationId}/{sku}", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager"])),
     request_body = DemandSettingsRequest,
-    params(("vendorId" = String, Path), ("locationId" = String, Path), ("sku" = String, Path)),
+    params(("vendorId" = VendorId, Path), ("locationId" = LocationId, Path), ("sku" = Sku, Path)),
     responses((status = 200, body = DemandSettingsRecord), (status = 403, body = ErrorBody),
               (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -129,6 +133,24 @@ pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Respons
     Ok(ok(&record))
 }
 
+/// A day of sales as the API takes it: a date (`values::date`) from [`EARLIEST_DATE`], which the
+/// pattern's year says, and not in the future, which no schema can say (422).
+pub struct SalesDate;
+
+impl utoipa::PartialSchema for SalesDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("YYYY-MM-DD, from 2000-01-01 and not in the future (UTC); each date once per request."))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date)))
+            .pattern(Some("^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"))
+            .examples([serde_json::json!("2026-11-20")])
+            .into()
+    }
+}
+
+impl ToSchema for SalesDate {}
+
 /// At most this many days per request.
 pub const MAX_DAYS_PER_REQUEST: usize = 366;
 /// No sales before this day are accepted.
@@ -138,17 +160,17 @@ pub const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect(
 #[serde(deny_unknown_fields)]
 pub struct RecordSalesRequest {
     /// 1–366 days; a day sent again replaces its units.
+    #[schema(min_items = 1, max_items = 366)]
     pub days: Vec<DailyUnits>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DailyUnits {
-    /// YYYY-MM-DD, not in the future (UTC).
-    #[schema(example = "2026-11-20")]
+    #[schema(value_type = SalesDate)]
     pub date: String,
     /// Units sold that day, 0–1,000,000.
-    #[schema(example = 3)]
+    #[schema(example = 3, minimum = 0, maximum = 1_000_000)]
     pub units: i64,
 }
 
@@ -190,9 +212,9 @@ pub fn sales_days(body: &RecordSalesRequest, today: NaiveDate) -> Result<Vec<(Na
 }
 
 /// Set the units sold of a SKU at a location on the given days (a day sent again is replaced).
-#[utoipa::path(post, path = "/vendors/{vendorId}/demand/{locationId}/{sku}/sales", tag = "forecasting", security(("bearer" = [])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/demand/{locationId}/{sku}/sales", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager"])),
     request_body = RecordSalesRequest,
-    params(("vendorId" = String, Path), ("locationId" = String, Path), ("sku" = String, Path)),
+    params(("vendorId" = VendorId, Path), ("locationId" = LocationId, Path), ("sku" = Sku, Path)),
     responses((status = 200, body = RecordSalesResponse), (status = 403, body = ErrorBody),
               (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -210,8 +232,8 @@ pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response
 pub const MAX_SYNC_SERIES: usize = 20_000;
 
 /// Forecast this vendor now from history up to yesterday, and answer the run's summary.
-#[utoipa::path(post, path = "/vendors/{vendorId}/forecast-runs", tag = "forecasting", security(("bearer" = [])),
-    params(("vendorId" = String, Path)),
+#[utoipa::path(post, path = "/vendors/{vendorId}/forecast-runs", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager"])),
+    params(("vendorId" = VendorId, Path)),
     responses((status = 201, body = RunSummary), (status = 403, body = ErrorBody),
               (status = 422, description = "run_too_large: the vendor is forecast nightly only", body = ErrorBody)))]
 pub async fn create_forecast_run(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -270,6 +292,11 @@ mod tests {
         let body =
             RecordSalesRequest { days: too_many.into_iter().map(|(date, units)| DailyUnits { date, units }).collect() };
         assert_eq!(field(sales_days(&body, today)), Some("days".into()));
+    }
+
+    #[test]
+    fn the_documented_first_year_is_the_earliest_date() {
+        assert_eq!(EARLIEST_DATE, date("2000-01-01"));
     }
 
     #[test]

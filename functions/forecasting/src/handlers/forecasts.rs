@@ -7,10 +7,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_analytics::Model;
 use stockyard_analytics::replenish::Risk;
-use stockyard_domain::ids::{ForecastRunId, LocationId};
+use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::values::code;
+use stockyard_domain::values::Sku;
+use stockyard_domain::values::SupplierCode;
 use stockyard_http::error::ErrorBody;
+use stockyard_http::openapi::PageParams;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::demand::{self, ForecastRecord};
@@ -101,6 +103,21 @@ fn risk_filter(cx: &Ctx<'_>) -> Result<Option<Risk>, ApiError> {
     cx.query_as("risk", Risk::parse)
 }
 
+/// The name of a forecasting model, as `?model=` takes it.
+pub struct ModelName;
+
+impl utoipa::PartialSchema for ModelName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A forecasting model's name."))
+            .enum_values(Some(Model::all().iter().map(Model::name)))
+            .into()
+    }
+}
+
+impl ToSchema for ModelName {}
+
 fn model_filter(cx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
     let Some(name) = cx.query("model") else { return Ok(None) };
     let known: Vec<&str> = Model::all().iter().map(Model::name).collect();
@@ -112,9 +129,9 @@ fn model_filter(cx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
 }
 
 /// The vendor's latest forecasts, by location then SKU.
-#[utoipa::path(get, path = "/vendors/{vendorId}/forecasts", tag = "forecasting", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("location_id" = Option<String>, Query), ("risk" = Option<String>, Query, description = "stock_out, overstock or none"),
-           ("model" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/vendors/{vendorId}/forecasts", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager", "viewer"])),
+    params(("vendorId" = VendorId, Path), ("location_id" = Option<LocationId>, Query), ("risk" = Option<Risk>, Query),
+           ("model" = Option<ModelName>, Query), PageParams),
     responses((status = 200, body = ListResponse<ForecastView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_forecasts(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -135,8 +152,8 @@ pub struct SkuForecastResponse {
 }
 
 /// One SKU's latest forecast at every location, with daily points and quantiles.
-#[utoipa::path(get, path = "/vendors/{vendorId}/forecasts/{sku}", tag = "forecasting", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("sku" = String, Path)),
+#[utoipa::path(get, path = "/vendors/{vendorId}/forecasts/{sku}", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager", "viewer"])),
+    params(("vendorId" = VendorId, Path), ("sku" = Sku, Path)),
     responses((status = 200, body = SkuForecastResponse), (status = 403, body = ErrorBody),
               (status = 404, description = "no forecast for this SKU yet", body = ErrorBody)))]
 pub async fn get_sku_forecast(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -218,12 +235,12 @@ pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
 }
 
 /// What to order now, per supplier, and what is at risk.
-#[utoipa::path(get, path = "/vendors/{vendorId}/replenishment", tag = "forecasting", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("supplier" = Option<String>, Query)),
+#[utoipa::path(get, path = "/vendors/{vendorId}/replenishment", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager", "viewer"])),
+    params(("vendorId" = VendorId, Path), ("supplier" = Option<SupplierCode>, Query)),
     responses((status = 200, body = ReplenishmentResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_replenishment(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    let supplier = cx.query_as("supplier", |field, raw| code(field, raw, 40))?;
+    let supplier = cx.query_as("supplier", SupplierCode::parse)?;
     let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
     let actionable = demand::actionable(cx.store().await?, vendor_id, supplier.as_deref()).await?;
     Ok(ok(&replenishment(&actionable)))

@@ -6,6 +6,7 @@ use stockyard_domain::address::{Address, AddressInput, MAX_ADDRESSES, PostalAddr
 use stockyard_domain::ids::AddressId;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency;
+use stockyard_http::openapi::IdempotencyParams;
 use stockyard_http::response::{json, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response, no_content};
 use stockyard_store::addresses::{self, AddressError};
@@ -49,7 +50,7 @@ pub async fn list_addresses(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 
 /// Add an address.
 #[utoipa::path(post, path = "/me/addresses", tag = "profile", security(("bearer" = [])), request_body = AddressRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
+    params(IdempotencyParams),
     responses((status = 201, body = Address), (status = 422, description = "invalid_field or too_many_addresses", body = ErrorBody)))]
 pub async fn create_address(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -67,7 +68,7 @@ pub async fn create_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 
 /// Replace an address.
 #[utoipa::path(put, path = "/me/addresses/{addressId}", tag = "profile", security(("bearer" = [])), request_body = AddressRequest,
-    params(("addressId" = String, Path)),
+    params(("addressId" = AddressId, Path)),
     responses((status = 200, body = Address), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_address(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -81,7 +82,7 @@ pub async fn update_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 
 /// Delete an address. Deleting the default makes the oldest remaining address the default.
 #[utoipa::path(delete, path = "/me/addresses/{addressId}", tag = "profile", security(("bearer" = [])),
-    params(("addressId" = String, Path)),
+    params(("addressId" = AddressId, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_address(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;

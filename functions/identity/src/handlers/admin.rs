@@ -3,9 +3,10 @@
 use stockyard_domain::account::User;
 use stockyard_domain::ids::{UserId, VendorId};
 use stockyard_domain::roles::PlatformRole;
-use stockyard_domain::values::bounded_text;
+use stockyard_domain::values::Reason;
 use stockyard_domain::vendor::{Vendor, VendorStatus};
 use stockyard_http::error::ErrorBody;
+use stockyard_http::openapi::PageParams;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::users::{self, UserFilter};
@@ -16,14 +17,13 @@ use crate::dto::{SetUserRolesRequest, SetVendorStatusRequest};
 const READERS: [PlatformRole; 2] = [PlatformRole::Admin, PlatformRole::Support];
 
 fn role(field: &str, raw: &str) -> Result<PlatformRole, ApiError> {
-    raw.trim().parse().map_err(|m: String| ApiError::invalid(field, m))
+    raw.parse().map_err(|m: String| ApiError::invalid(field, m))
 }
 
 /// All users, newest first (admin and support). Filters: `?email=` (prefix), `?role=`. A filtered
 /// page reads on until it is full, within a read budget (then `partial` is true).
-#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])),
-    params(("email" = Option<String>, Query, description = "Email prefix"), ("role" = Option<String>, Query),
-           ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query), ("order" = Option<String>, Query, description = "newest (default) or oldest")),
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = ["admin", "support"])),
+    params(("email" = Option<String>, Query, description = "Email prefix (any case)"), ("role" = Option<PlatformRole>, Query), PageParams),
     responses((status = 200, body = ListResponse<User>), (status = 403, body = ErrorBody)))]
 pub async fn list_users(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -38,8 +38,8 @@ pub async fn list_users(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
 }
 
 /// Set a user's platform roles (admin only). `customer` is always kept; admins cannot drop their own admin role.
-#[utoipa::path(put, path = "/admin/users/{userId}/roles", tag = "admin", security(("bearer" = [])), request_body = SetUserRolesRequest,
-    params(("userId" = String, Path)),
+#[utoipa::path(put, path = "/admin/users/{userId}/roles", tag = "admin", security(("bearer" = ["admin"])), request_body = SetUserRolesRequest,
+    params(("userId" = UserId, Path)),
     responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_user_roles(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -67,8 +67,8 @@ pub async fn set_user_roles(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 
 /// All vendors, newest first (admin and support). Filter: `?status=active|suspended`; a filtered
 /// page reads on until it is full, within a read budget (then `partial` is true).
-#[utoipa::path(get, path = "/admin/vendors", tag = "admin", security(("bearer" = [])),
-    params(("status" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query), ("order" = Option<String>, Query)),
+#[utoipa::path(get, path = "/admin/vendors", tag = "admin", security(("bearer" = ["admin", "support"])),
+    params(("status" = Option<VendorStatus>, Query), PageParams),
     responses((status = 200, body = ListResponse<Vendor>), (status = 403, body = ErrorBody)))]
 pub async fn list_vendors(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -80,8 +80,8 @@ pub async fn list_vendors(deps: &ApiDeps, req: Request) -> Result<Response<Body>
 }
 
 /// Suspend or reinstate a vendor (admin only). A suspended vendor's members can read but not change anything.
-#[utoipa::path(put, path = "/admin/vendors/{vendorId}/status", tag = "admin", security(("bearer" = [])), request_body = SetVendorStatusRequest,
-    params(("vendorId" = String, Path)),
+#[utoipa::path(put, path = "/admin/vendors/{vendorId}/status", tag = "admin", security(("bearer" = ["admin"])), request_body = SetVendorStatusRequest,
+    params(("vendorId" = VendorId, Path)),
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_vendor_status(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -89,7 +89,7 @@ pub async fn set_vendor_status(deps: &ApiDeps, req: Request) -> Result<Response<
     let vendor_id = cx.path("vendorId", VendorId::parse)?;
     let body: SetVendorStatusRequest = cx.body()?;
     let status = VendorStatus::parse("status", &body.status)?;
-    let reason = body.reason.as_deref().map(|r| bounded_text("reason", r, 1, 500)).transpose()?;
+    let reason = body.reason.as_deref().map(|r| Reason::parse("reason", r)).transpose()?;
     let vendor = vendors::set_status(cx.store().await?, vendor_id, status, reason.as_deref()).await?;
     let vendor = vendor.ok_or(ApiError::NotFound("vendor"))?;
     tracing::info!(vendor_id = %vendor_id, status = status.as_str(), by = %cx.caller.user_id, "vendor status changed");

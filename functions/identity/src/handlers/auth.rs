@@ -6,10 +6,11 @@ use stockyard_domain::account::User;
 use stockyard_domain::ids::{TokenFamilyId, UserId};
 use stockyard_domain::password;
 use stockyard_domain::roles::PlatformRole;
-use stockyard_domain::values::{Email, bounded_text, check_password};
+use stockyard_domain::values::{Email, Name, check_password};
 use stockyard_http::auth::TokenSubject;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::{commit, idempotent};
+use stockyard_http::openapi::IdempotencyParams;
 use stockyard_http::request::json_body;
 use stockyard_http::{ApiError, Body, Request, Response, json, no_content};
 use stockyard_store::sessions::{self, RefreshTokenRecord, RefreshTokenStatus, TokenFamilyRecord};
@@ -50,13 +51,13 @@ pub(crate) fn email_taken() -> ApiError {
 
 /// Create a customer account.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
+    params(IdempotencyParams),
     responses((status = 201, body = User), (status = 409, description = "email_taken", body = ErrorBody),
               (status = 422, description = "invalid_field", body = ErrorBody)))]
 pub async fn register(deps: &AuthDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let body: RegisterRequest = json_body(&req)?;
     let email = Email::parse("email", &body.email)?;
-    let name = bounded_text("name", &body.name, 1, 100)?;
+    let name = Name::parse("name", &body.name)?;
     check_password("password", &body.password, Some(&email))?;
     idempotent(&req, &format!("register:{email}"), &deps.api.table, async |key| {
         if deps.admin.as_ref().is_some_and(|a| a.email == email) {

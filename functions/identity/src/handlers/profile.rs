@@ -1,7 +1,7 @@
 //! The signed-in user's own profile.
 
 use stockyard_domain::account::User;
-use stockyard_domain::values::{bounded_text, phone};
+use stockyard_domain::values::{Name, optional_phone};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
@@ -24,12 +24,8 @@ pub async fn update_profile(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let cx = Ctx::new(deps, &req)?;
     let body: UpdateProfileRequest = cx.body()?;
     let change = ProfileChange {
-        name: body.name.as_deref().map(|n| bounded_text("name", n, 1, 100)).transpose()?,
-        phone: match body.phone.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(raw) => Some(Some(phone("phone", raw)?)),
-        },
+        name: body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?,
+        phone: body.phone.as_deref().map(|raw| optional_phone("phone", raw)).transpose()?,
     };
     let user = users::update_profile(cx.store().await?, cx.caller.user_id, &change).await?;
     Ok(ok(&user.ok_or(ApiError::NotFound("user"))?))

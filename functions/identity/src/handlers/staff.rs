@@ -2,12 +2,13 @@
 
 use chrono::{Duration, Utc};
 use lambda_http::http::StatusCode;
-use stockyard_domain::ids::{InvitationId, UserId};
+use stockyard_domain::ids::{InvitationId, UserId, VendorId};
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{InvitationStatus, Member};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
+use stockyard_http::openapi::{IdempotencyParams, PageParams};
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response, no_content};
 use stockyard_store::vendors::{self, InvitationRecord, InvitationState};
@@ -19,8 +20,8 @@ use crate::dto::{InvitationView, InviteStaffRequest, UpdateStaffRoleRequest};
 pub const INVITATION_VALIDITY: Duration = Duration::days(7);
 
 /// A vendor's members, owner included.
-#[utoipa::path(get, path = "/vendors/{vendorId}/staff", tag = "staff", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/vendors/{vendorId}/staff", tag = "staff", security(("bearer" = ["vendor_member", "admin", "support"])),
+    params(("vendorId" = VendorId, Path), PageParams),
     responses((status = 200, body = ListResponse<Member>), (status = 403, body = ErrorBody)))]
 pub async fn list_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -37,9 +38,9 @@ fn already_invited() -> ApiError {
 /// Invite someone by email to join the vendor's staff with a role (owner only). They receive an
 /// email: the committed invitation is the event (`route-table-events` reads it from the table's
 /// stream), so the email can neither be lost nor sent for an invitation that did not commit.
-#[utoipa::path(post, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = ["vendor_owner"])),
     request_body = InviteStaffRequest,
-    params(("vendorId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
+    params(("vendorId" = VendorId, Path), IdempotencyParams),
     responses((status = 201, body = InvitationView), (status = 403, body = ErrorBody),
               (status = 409, description = "already_member or already_invited", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn invite_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -86,8 +87,8 @@ fn page_of_views(page: stockyard_store::Page<InvitationRecord>) -> ListResponse<
 
 /// The vendor's invitations, newest first (owner only). `?status=pending|accepted|expired`; a
 /// filtered page reads on until it is full, within a read budget (then `partial` is true).
-#[utoipa::path(get, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/vendors/{vendorId}/invitations", tag = "staff", security(("bearer" = ["vendor_owner"])),
+    params(("vendorId" = VendorId, Path), ("status" = Option<InvitationState>, Query), PageParams),
     responses((status = 200, body = ListResponse<InvitationView>), (status = 403, body = ErrorBody)))]
 pub async fn list_vendor_invitations(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -100,7 +101,7 @@ pub async fn list_vendor_invitations(deps: &ApiDeps, req: Request) -> Result<Res
 
 /// Invitations sent to my email address, newest first. `?status=pending|accepted|expired`.
 #[utoipa::path(get, path = "/me/invitations", tag = "staff", security(("bearer" = [])),
-    params(("status" = Option<String>, Query), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query)),
+    params(("status" = Option<InvitationState>, Query), PageParams),
     responses((status = 200, body = ListResponse<InvitationView>), (status = 401, body = ErrorBody)))]
 pub async fn list_my_invitations(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -118,7 +119,7 @@ fn not_pending() -> ApiError {
 
 /// Accept an invitation sent to my email address: I join the vendor with the invited role.
 #[utoipa::path(post, path = "/invitations/{invitationId}/accept", tag = "staff", security(("bearer" = [])),
-    params(("invitationId" = String, Path)),
+    params(("invitationId" = InvitationId, Path)),
     responses((status = 200, body = Member), (status = 404, body = ErrorBody),
               (status = 409, description = "already_member or invitation_not_pending", body = ErrorBody)))]
 pub async fn accept_invitation(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -174,10 +175,11 @@ fn member_changed(e: StoreError) -> ApiError {
 }
 
 /// Change a staff member's role (owner only).
-#[utoipa::path(put, path = "/vendors/{vendorId}/staff/{userId}", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(put, path = "/vendors/{vendorId}/staff/{userId}", tag = "staff", security(("bearer" = ["vendor_owner"])),
     request_body = UpdateStaffRoleRequest,
-    params(("vendorId" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("vendorId" = VendorId, Path), ("userId" = UserId, Path)),
+    responses((status = 200, body = Member), (status = 409, description = "staff_changed: changed meanwhile", body = ErrorBody),
+              (status = 422, description = "owner_is_permanent", body = ErrorBody)))]
 pub async fn update_staff_role(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let user_id = cx.path("userId", UserId::parse)?;
@@ -192,9 +194,10 @@ pub async fn update_staff_role(deps: &ApiDeps, req: Request) -> Result<Response<
 }
 
 /// Remove a staff member (owner only). Their access ends immediately.
-#[utoipa::path(delete, path = "/vendors/{vendorId}/staff/{userId}", tag = "staff", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("userId" = String, Path)),
-    responses((status = 204, description = "Removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/vendors/{vendorId}/staff/{userId}", tag = "staff", security(("bearer" = ["vendor_owner"])),
+    params(("vendorId" = VendorId, Path), ("userId" = UserId, Path)),
+    responses((status = 204, description = "Removed"), (status = 409, description = "staff_changed: changed meanwhile", body = ErrorBody),
+              (status = 422, description = "owner_is_permanent", body = ErrorBody)))]
 pub async fn remove_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let user_id = cx.path("userId", UserId::parse)?;

@@ -4,33 +4,27 @@ use chrono::Utc;
 use lambda_http::http::StatusCode;
 use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
-use stockyard_domain::values::bounded_text;
+use stockyard_domain::values::{Description, VendorName};
 use stockyard_domain::vendor::{Member, Vendor, VendorStatus};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
+use stockyard_http::openapi::IdempotencyParams;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::vendors::{self, VendorChange};
 
 use crate::dto::{CreateVendorRequest, UpdateVendorRequest};
 
-fn description(raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => Ok(Some(bounded_text("description", text, 1, 2000)?)),
-    }
-}
-
 /// Create a vendor organisation; the caller becomes its owner. A user belongs to one vendor at most.
 #[utoipa::path(post, path = "/vendors", tag = "vendors", security(("bearer" = [])), request_body = CreateVendorRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
+    params(IdempotencyParams),
     responses((status = 201, body = Vendor), (status = 409, description = "already_member", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let body: CreateVendorRequest = cx.body()?;
-    let name = bounded_text("name", &body.name, 2, 100)?;
-    let description = description(body.description.as_deref())?;
+    let name = VendorName::parse("name", &body.name)?;
+    let description = body.description.as_deref().map(|d| Description::parse("description", d)).transpose()?.flatten();
     cx.idempotent(async |key| {
         let user = cx.account().await?.clone();
         if user.vendor_id.is_some() {
@@ -72,8 +66,8 @@ pub(crate) fn already_member() -> ApiError {
 }
 
 /// A vendor, for its members and for platform admin and support.
-#[utoipa::path(get, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = [])),
-    params(("vendorId" = String, Path)),
+#[utoipa::path(get, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = ["vendor_member", "admin", "support"])),
+    params(("vendorId" = VendorId, Path)),
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -82,16 +76,16 @@ pub async fn get_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
 }
 
 /// Change the vendor's name or description (owner only).
-#[utoipa::path(patch, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = [])), request_body = UpdateVendorRequest,
-    params(("vendorId" = String, Path)),
+#[utoipa::path(patch, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = ["vendor_owner"])), request_body = UpdateVendorRequest,
+    params(("vendorId" = VendorId, Path)),
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let vendor_id = cx.vendor_id()?;
     let body: UpdateVendorRequest = cx.body()?;
     let change = VendorChange {
-        name: body.name.as_deref().map(|n| bounded_text("name", n, 2, 100)).transpose()?,
-        description: body.description.as_deref().map(|d| description(Some(d))).transpose()?,
+        name: body.name.as_deref().map(|n| VendorName::parse("name", n)).transpose()?,
+        description: body.description.as_deref().map(|d| Description::parse("description", d)).transpose()?,
     };
     cx.vendor(VendorPermission::Manage).await?;
     let vendor = vendors::update_details(cx.store().await?, vendor_id, &change).await?;

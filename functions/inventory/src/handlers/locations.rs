@@ -3,13 +3,14 @@
 use chrono::Utc;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
-use stockyard_domain::address::country;
-use stockyard_domain::ids::LocationId;
+use stockyard_domain::address::{CountryCode, country};
+use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::location::{Location, LocationKind};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::values::{bounded_text, code};
+use stockyard_domain::values::{LocationCode, Name};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
+use stockyard_http::openapi::{IdempotencyParams, PageParams};
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::locations;
@@ -18,28 +19,26 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLocationRequest {
-    /// Unique within the vendor: letters, digits, '-' and '_' (stored upper-case).
-    #[schema(example = "WH-LONDON")]
+    #[schema(value_type = LocationCode, example = "WH-LONDON")]
     pub code: String,
-    #[schema(example = "London warehouse")]
+    #[schema(value_type = Name, example = "London warehouse")]
     pub name: String,
     pub kind: LocationKind,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "GB")]
+    #[schema(value_type = Option<CountryCode>)]
     pub country: Option<String>,
 }
 
 /// Add a stock location (inventory managers and the owner).
-#[utoipa::path(post, path = "/vendors/{vendorId}/locations", tag = "inventory", security(("bearer" = [])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/locations", tag = "inventory", security(("bearer" = ["vendor_owner", "inventory_manager"])),
     request_body = CreateLocationRequest,
-    params(("vendorId" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe")),
+    params(("vendorId" = VendorId, Path), IdempotencyParams),
     responses((status = 201, body = Location), (status = 403, body = ErrorBody),
               (status = 409, description = "location_code_taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_location(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let body: CreateLocationRequest = cx.body()?;
-    let location_code = code("code", &body.code, 32)?;
-    let name = bounded_text("name", &body.name, 1, 100)?;
+    let location_code = LocationCode::parse("code", &body.code)?;
+    let name = Name::parse("name", &body.name)?;
     let country = body.country.as_deref().map(|c| country("country", c)).transpose()?;
     let vendor = cx.vendor(VendorPermission::InventoryWrite).await?;
     cx.idempotent(async |key| {
@@ -62,8 +61,8 @@ pub async fn create_location(deps: &ApiDeps, req: Request) -> Result<Response<Bo
 }
 
 /// The vendor's stock locations, oldest first.
-#[utoipa::path(get, path = "/vendors/{vendorId}/locations", tag = "inventory", security(("bearer" = [])),
-    params(("vendorId" = String, Path), ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query), ("order" = Option<String>, Query)),
+#[utoipa::path(get, path = "/vendors/{vendorId}/locations", tag = "inventory", security(("bearer" = ["vendor_member", "admin", "support"])),
+    params(("vendorId" = VendorId, Path), PageParams),
     responses((status = 200, body = ListResponse<Location>), (status = 403, body = ErrorBody)))]
 pub async fn list_locations(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Schemathesis against a running local stack, as four callers: a vendor's owner, a plain
+customer, the administrator and an anonymous caller.
+
+Run inside `stockyard-local exec` (which exports STOCKYARD_API_URL and the administrator's
+credentials); `make fuzz` and `make test` do. Every check is enabled; `schemathesis.toml` beside
+this file declares, per operation, the statuses of rules a schema cannot express.
+
+    run.py [--max-examples N] [--phases examples,coverage,fuzzing,stateful] [--seed N] [--report DIR]
+           [--callers owner,customer,admin,anonymous] [--jobs N]
+
+Signs the callers up (fresh accounts each run), gives the owner a vendor with a stock location and
+demand settings, and lets the generated path parameters be those ids half of the time, so that
+requests reach the handlers' business rules and not only their 404s. Exits non-zero on any failure.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SCHEMATHESIS = ROOT / ".local" / "schemathesis" / "bin" / "schemathesis"
+PASSWORD = "fuzzing-is-fun-42"
+
+
+def call(api, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(api + path, data=data, method=method)
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            text = resp.read().decode()
+            return resp.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"fuzz: {method} {path} answered {err.code}: {err.read().decode()}") from None
+
+
+def sign_up(api, who):
+    email = f"fuzz-{who}-{time.time_ns()}@example.com"
+    call(api, "POST", "/auth/register", {"email": email, "password": PASSWORD, "name": f"Fuzz {who}"})
+    return email
+
+
+def sign_in(api, email, password):
+    _, body = call(api, "POST", "/auth/login", {"email": email, "password": password})
+    return body["access_token"], body["user"]["id"]
+
+
+def prepare(api):
+    """The callers' accounts and the resources their requests may name."""
+    owner_email, customer_email = sign_up(api, "owner"), sign_up(api, "customer")
+    owner_token, owner_id = sign_in(api, owner_email, PASSWORD)
+    _, customer_id = sign_in(api, customer_email, PASSWORD)
+    admin_email, admin_password = os.environ["STOCKYARD_ADMIN_EMAIL"], os.environ["STOCKYARD_ADMIN_PASSWORD"]
+    _, admin_id = sign_in(api, admin_email, admin_password)
+    _, vendor = call(api, "POST", "/vendors", {"name": "Fuzzing Goods"}, owner_token)
+    vendor_id = vendor["id"]
+    location = {"code": "WH-1", "name": "Main warehouse", "kind": "warehouse", "country": "GB"}
+    _, location = call(api, "POST", f"/vendors/{vendor_id}/locations", location, owner_token)
+    settings = {
+        "category": "DAIRY",
+        "supplier": "ACME",
+        "lead_time_days": 2,
+        "review_period_days": 7,
+        "service_level": 0.95,
+        "on_hand": 10,
+    }
+    call(api, "PUT", f"/vendors/{vendor_id}/demand/{location['id']}/MILK", settings, owner_token)
+    _, invitation = call(
+        api, "POST", f"/vendors/{vendor_id}/invitations", {"email": customer_email, "role": "viewer"}, owner_token
+    )
+    callers = {
+        "owner": (owner_email, PASSWORD),
+        "customer": (customer_email, PASSWORD),
+        "admin": (admin_email, admin_password),
+        "anonymous": None,
+    }
+    known = {
+        "vendorId": [vendor_id],
+        "locationId": [location["id"]],
+        "userId": [owner_id, customer_id, admin_id],
+        "invitationId": [invitation["id"]],
+        "sku": ["MILK"],
+    }
+    return callers, known
+
+
+def config_for(known, workdir):
+    """schemathesis.toml beside this file, with the known ids as dictionaries of path parameters."""
+    text = (HERE / "schemathesis.toml").read_text()
+    lines = [text, "", "# Written by run.py: ids of this run's resources, used half of the time."]
+    for name, values in known.items():
+        lines.append(f"[dictionaries.{name}]\nvalues = {json.dumps(values)}")
+    lines.append("[parameters]")
+    for name in known:
+        lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}')
+    path = workdir / "schemathesis.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-examples", type=int, default=None)
+    parser.add_argument("--phases", default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--report", default=None, help="directory for the JUnit reports")
+    parser.add_argument("--callers", default="owner,customer,admin,anonymous")
+    parser.add_argument("--jobs", type=int, default=1, help="callers run at once (each with one worker)")
+    args = parser.parse_args()
+
+    api = os.environ["STOCKYARD_API_URL"].rstrip("/")
+    if not SCHEMATHESIS.exists():
+        raise SystemExit("fuzz: Schemathesis is not installed; run infra/scripts/install.sh --with-schemathesis")
+    started = time.monotonic()
+    callers, known = prepare(api)
+    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"stockyard-fuzz-{os.getpid()}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = config_for(known, workdir)
+
+    def run(who):
+        command = [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{api}/openapi.json", "--url", api]
+        command += ["--checks", "all", "--max-response-time", "10", "-w", "1", "--no-color"]
+        if callers[who] is not None:
+            token, _ = sign_in(api, *callers[who])  # just before its run, so it stays valid
+            command += ["-H", f"Authorization: Bearer {token}"]
+        if args.max_examples:
+            command += ["--max-examples", str(args.max_examples)]
+        if args.phases:
+            command += ["--phases", args.phases]
+        if args.seed is not None:
+            command += ["--seed", str(args.seed)]
+        if args.report:
+            command += ["--report", "junit", "--report-junit-path", f"{args.report}/fuzz-{who}.xml"]
+        begun = time.monotonic()
+        output = workdir / f"{who}.log"
+        with output.open("w") as out:
+            status = subprocess.run(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT).returncode
+        return who, status, time.monotonic() - begun, output
+
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for who, status, seconds, output in pool.map(run, args.callers.split(",")):
+            print(f"\n===== fuzz as {who} =====\n{output.read_text()}", flush=True)
+            results.append((who, status, seconds))
+
+    print("\n===== fuzz summary =====")
+    for who, status, seconds in results:
+        print(f"  {who:<10} {'passed' if status == 0 else f'FAILED (exit {status})':<16} {seconds:6.0f}s")
+    print(f"  total {time.monotonic() - started:.0f}s")
+    sys.exit(0 if all(status == 0 for _, status, _ in results) else 1)
+
+
+if __name__ == "__main__":
+    main()
