@@ -57,13 +57,29 @@ def sign_in(api, email, password):
     return body["access_token"], body["user"]["id"]
 
 
+def verify_email(api, email):
+    """Opens the verification link emailed at registration (read from the stack's mailbox)."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        _, sent = call(api, "GET", f"/_local/emails?to={email}")
+        for message in sent or []:
+            text = message.get("text") or ""
+            if "/account/verify-email?token=" in text:
+                token = text.split("/account/verify-email?token=", 1)[1].split()[0]
+                call(api, "POST", "/auth/email/verify", {"token": token})
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"fuzz: no verification email reached {email}")
+
+
 def prepare(api):
     """The callers' accounts and the resources their requests may name."""
     owner_email, customer_email = sign_up(api, "owner"), sign_up(api, "customer")
     owner_token, owner_id = sign_in(api, owner_email, PASSWORD)
     _, customer_id = sign_in(api, customer_email, PASSWORD)
     admin_email, admin_password = os.environ["STOCKYARD_ADMIN_EMAIL"], os.environ["STOCKYARD_ADMIN_PASSWORD"]
-    _, admin_id = sign_in(api, admin_email, admin_password)
+    admin_token, admin_id = sign_in(api, admin_email, admin_password)
+    verify_email(api, owner_email)
     _, vendor = call(api, "POST", "/vendors", {"name": "Fuzzing Goods"}, owner_token)
     vendor_id = vendor["id"]
     location = {"code": "WH-1", "name": "Main warehouse", "kind": "warehouse", "country": "GB"}
@@ -80,6 +96,11 @@ def prepare(api):
     _, invitation = call(
         api, "POST", f"/vendors/{vendor_id}/invitations", {"email": customer_email, "role": "viewer"}, owner_token
     )
+    _, category = call(api, "POST", "/categories", {"names": {"en": f"Fuzzing {time.time_ns()}"}}, admin_token)
+    product = {"category_id": category["id"], "title": "Fuzzing product"}
+    _, product = call(api, "POST", f"/vendors/{vendor_id}/products", product, owner_token)
+    variant = {"sku": "FUZZ-1", "prices": {"EUR": {"amount": 1000}}}
+    _, variant = call(api, "POST", f"/vendors/{vendor_id}/products/{product['id']}/variants", variant, owner_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -92,6 +113,10 @@ def prepare(api):
         "userId": [owner_id, customer_id, admin_id],
         "invitationId": [invitation["id"]],
         "sku": ["MILK"],
+        "categoryId": [category["id"]],
+        "productId": [product["id"]],
+        "variantId": [variant["id"]],
+        "locale": ["fr"],
     }
     return callers, known
 

@@ -319,6 +319,12 @@ text_kind!(/// An optional second address line; blank means none.
     OptionalAddressLine, blank is none, 200, "A further line of a postal address; optional.");
 text_kind!(/// An optional region, county or state; blank means none.
     Region, blank is none, 100, "A region, county or state; optional.");
+text_kind!(/// A product's title in one locale.
+    Title, 1, 200, "A product's title.");
+text_kind!(/// A product's brand.
+    Brand, 1, 100, "A brand name.");
+text_kind!(/// A tag on a product (stored lower-case).
+    Tag, 1, 40, "A tag, stored lower-case.");
 text_kind!(/// A vendor's description; blank means none.
     Description, blank is none, 2000, "A description; optional.");
 

@@ -141,7 +141,7 @@ async fn save_decided(
 }
 
 /// Add a category (admin, content managers).
-#[utoipa::path(post, path = "/categories", tag = "catalog", security(("bearer" = [])), request_body = CreateCategoryRequest,
+#[utoipa::path(post, path = "/categories", tag = "catalog", security(("bearer" = ["admin", "content_manager"])), request_body = CreateCategoryRequest,
     responses((status = 201, body = CategoryView), (status = 403, body = ErrorBody),
               (status = 409, description = "category_tree_busy", body = ErrorBody),
               (status = 422, description = "invalid_field: a name, slug, attribute or the parent", body = ErrorBody)))]
@@ -166,7 +166,7 @@ pub async fn create_category(deps: &ApiDeps, req: Request) -> Result<Response<Bo
 }
 
 /// Rename, re-describe or move a category with everything below it (admin, content managers).
-#[utoipa::path(patch, path = "/categories/{categoryId}", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/categories/{categoryId}", tag = "catalog", security(("bearer" = ["admin", "content_manager"])),
     request_body = UpdateCategoryRequest, params(("categoryId" = CategoryId, Path)),
     responses((status = 200, body = CategoryView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, description = "category_tree_busy", body = ErrorBody),

@@ -39,14 +39,17 @@ pub struct CreateProductRequest {
     /// The locale the texts are written in (BCP 47); `en` when absent.
     #[schema(example = "en")]
     pub locale: Option<String>,
-    #[schema(example = "Merino crew jumper")]
+    #[schema(value_type = stockyard_domain::values::Title, example = "Merino crew jumper")]
     pub title: String,
     /// Plain text or the safe Markdown subset (paragraphs, emphasis, lists, http(s) links).
     pub description: Option<String>,
     /// Unique among the vendor's products in the locale; made from the title when absent.
+    #[schema(value_type = Option<Slug>)]
     pub slug: Option<String>,
+    #[schema(value_type = Option<stockyard_domain::values::Brand>)]
     pub brand: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<stockyard_domain::values::Tag>, max_items = 20)]
     pub tags: Vec<String>,
     /// Values of the category's describing attributes, by code.
     #[serde(default)]
@@ -59,12 +62,15 @@ pub struct CreateProductRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
     pub category_id: Option<CategoryId>,
+    #[schema(value_type = Option<stockyard_domain::values::Title>)]
     pub title: Option<String>,
     pub description: Option<String>,
+    #[schema(value_type = Option<Slug>)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<stockyard_domain::values::Brand>)]
     pub brand: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<stockyard_domain::values::Tag>>, max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// Replaces every attribute value.
     #[schema(value_type = Option<Object>)]
@@ -89,10 +95,12 @@ pub struct VariantRequest {
     pub options: BTreeMap<String, Value>,
     /// GTIN-8, -12, -13 or -14 with a valid check digit.
     pub gtin: Option<String>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub weight_g: Option<i64>,
     pub dimensions: Option<Dimensions>,
     pub tax_class: Option<TaxClass>,
     /// Days a perishable item keeps; inventory then tracks batches and expiry.
+    #[schema(minimum = 1, maximum = 3650)]
     pub shelf_life_days: Option<i64>,
     /// Prices per ISO 4217 currency, in its minor units.
     #[serde(default)]
@@ -111,14 +119,14 @@ pub struct UpdateVariantRequest {
     #[schema(value_type = Option<String>)]
     pub gtin: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
     pub weight_g: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Dimensions>)]
     pub dimensions: Option<Option<Dimensions>>,
     pub tax_class: Option<TaxClass>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3650)]
     pub shelf_life_days: Option<Option<i64>>,
     /// Replaces every price.
     #[schema(value_type = Option<BTreeMap<String, Price>>)]
@@ -128,9 +136,11 @@ pub struct UpdateVariantRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranslationRequest {
+    #[schema(value_type = stockyard_domain::values::Title)]
     pub title: String,
     pub description: Option<String>,
     /// Made from the title when absent.
+    #[schema(value_type = Option<Slug>)]
     pub slug: Option<String>,
 }
 
@@ -247,7 +257,7 @@ async fn vendor_product(cx: &Ctx<'_>, permission: VendorPermission) -> Result<Pr
 }
 
 /// Create a product, as a draft (owner and catalog editors).
-#[utoipa::path(post, path = "/vendors/{vendorId}/products", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/products", tag = "catalog", security(("bearer" = ["vendor_owner", "catalog_editor"])),
     request_body = CreateProductRequest, params(("vendorId" = stockyard_domain::ids::VendorId, Path)),
     responses((status = 201, body = Product), (status = 403, body = ErrorBody),
               (status = 409, description = "slug_taken", body = ErrorBody),
@@ -290,9 +300,9 @@ pub async fn create_product(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 }
 
 /// The vendor's products in every status, newest first (`?status=draft|published|archived`).
-#[utoipa::path(get, path = "/vendors/{vendorId}/products", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(get, path = "/vendors/{vendorId}/products", tag = "catalog", security(("bearer" = ["vendor_member", "admin", "support"])),
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("status" = Option<ProductStatus>, Query),
-           ("limit" = Option<i32>, Query), ("cursor" = Option<String>, Query), ("order" = Option<String>, Query)),
+           stockyard_http::openapi::PageParams),
     responses((status = 200, body = ListResponse<Product>), (status = 403, body = ErrorBody)))]
 pub async fn list_vendor_products(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -309,7 +319,7 @@ pub async fn list_vendor_products(deps: &ApiDeps, req: Request) -> Result<Respon
 }
 
 /// One of the vendor's products with every variant and translation (any status).
-#[utoipa::path(get, path = "/vendors/{vendorId}/products/{productId}", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(get, path = "/vendors/{vendorId}/products/{productId}", tag = "catalog", security(("bearer" = ["vendor_member", "admin", "support"])),
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path)),
     responses((status = 200, body = VendorProductView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_vendor_product(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -320,7 +330,7 @@ pub async fn get_vendor_product(deps: &ApiDeps, req: Request) -> Result<Response
 }
 
 /// Change a product (owner and catalog editors). Written only on the version it was read at.
-#[utoipa::path(patch, path = "/vendors/{vendorId}/products/{productId}", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/vendors/{vendorId}/products/{productId}", tag = "catalog", security(("bearer" = ["vendor_owner", "catalog_editor"])),
     request_body = UpdateProductRequest,
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path)),
     responses((status = 200, body = Product), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -364,7 +374,7 @@ pub async fn update_product(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 /// Publish, unpublish, archive or restore a product (owner and catalog editors): draft →
 /// published | archived, published → draft | archived, archived → draft. Publishing needs at
 /// least one variant with a price.
-#[utoipa::path(put, path = "/vendors/{vendorId}/products/{productId}/status", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(put, path = "/vendors/{vendorId}/products/{productId}/status", tag = "catalog", security(("bearer" = ["vendor_owner", "catalog_editor"])),
     request_body = StatusRequest,
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path)),
     responses((status = 200, body = Product), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -436,7 +446,7 @@ fn variant_conflict(e: StoreError) -> ApiError {
 }
 
 /// Add a variant to a product that is not archived (owner and catalog editors; at most 24).
-#[utoipa::path(post, path = "/vendors/{vendorId}/products/{productId}/variants", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/products/{productId}/variants", tag = "catalog", security(("bearer" = ["vendor_owner", "catalog_editor"])),
     request_body = VariantRequest,
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path)),
     responses((status = 201, body = Variant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -492,7 +502,7 @@ pub async fn create_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 /// Change a variant: SKU, options, GTIN, measures, tax class, shelf life, prices (owner and
 /// catalog editors).
 #[utoipa::path(patch, path = "/vendors/{vendorId}/products/{productId}/variants/{variantId}", tag = "catalog",
-    security(("bearer" = [])), request_body = UpdateVariantRequest,
+    security(("bearer" = ["vendor_owner", "catalog_editor"])), request_body = UpdateVariantRequest,
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path), ("variantId" = VariantId, Path)),
     responses((status = 200, body = Variant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, description = "sku_taken, gtin_taken, variant_exists or changed_meanwhile", body = ErrorBody),
@@ -536,7 +546,7 @@ pub async fn update_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 
 /// Put a product's title, description and slug in another locale (owner and catalog editors).
 #[utoipa::path(put, path = "/vendors/{vendorId}/products/{productId}/translations/{locale}", tag = "catalog",
-    security(("bearer" = [])), request_body = TranslationRequest,
+    security(("bearer" = ["vendor_owner", "catalog_editor"])), request_body = TranslationRequest,
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path),
            ("locale" = String, Path, description = "BCP 47 tag")),
     responses((status = 200, body = ProductTranslation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

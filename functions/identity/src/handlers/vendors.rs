@@ -18,7 +18,7 @@ use crate::dto::{CreateVendorRequest, UpdateVendorRequest};
 /// Create a vendor organisation; the caller becomes its owner. A user belongs to one vendor at most.
 #[utoipa::path(post, path = "/vendors", tag = "vendors", security(("bearer" = [])), request_body = CreateVendorRequest,
     params(IdempotencyParams),
-    responses((status = 201, body = Vendor), (status = 409, description = "already_member", body = ErrorBody),
+    responses((status = 403, description = "email_unverified: verify the account's email address first", body = ErrorBody), (status = 201, body = Vendor), (status = 409, description = "already_member", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
