@@ -100,40 +100,24 @@ pub(crate) fn issue(
     family: TokenFamilyId,
     version: u64,
 ) -> Result<(TokenResponse, RefreshTokenRecord), ApiError> {
-    let issuer = deps
-        .issuer
-        .as_ref()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("JWT_SIGNING_KEY is not configured for this function")))?;
     let now = Utc::now();
-    let access_token = issuer.issue(
-        &TokenSubject {
-            user_id: user.id,
-            session: family,
-            credentials_version: version,
-            email: &user.email,
-            roles: &user.roles,
-            vendor_id: user.vendor_id,
-            vendor_role: user.vendor_role,
-        },
-        now,
-    )?;
+    let access = access_token(deps, user, family, version)?;
     let (refresh_token, hash) = tokens::new_refresh_token().map_err(ApiError::internal)?;
-    let expires_at = (now + tokens::REFRESH_TTL).timestamp();
     let record = RefreshTokenRecord {
         token_hash: hash,
-        user_id: user.id,
+        user_id: access.user.id,
         family_id: family,
         status: RefreshTokenStatus::Active,
         created_at: now,
-        expires_at,
+        expires_at: (now + tokens::REFRESH_TTL).timestamp(),
     };
     let response = TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: issuer.ttl.num_seconds(),
+        access_token: access.access_token,
+        token_type: access.token_type,
+        expires_in: access.expires_in,
         refresh_token,
         refresh_expires_in: tokens::REFRESH_TTL.num_seconds(),
-        user,
+        user: access.user,
     };
     Ok((response, record))
 }
