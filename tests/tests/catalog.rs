@@ -291,3 +291,57 @@ async fn variants_are_checked_against_the_category_and_their_claims_are_unique()
     statuses.sort();
     assert_eq!(statuses, [201, 409], "{a}\n{b}");
 }
+
+#[tokio::test]
+async fn a_price_the_variant_lacks_is_converted_from_the_vendors_base_currency_and_says_so() {
+    let app = TestApp::new();
+    let (vendor, admin) = tokio::join!(app.vendor_owner(), app.admin());
+    let token = vendor.owner.token();
+    let profile = json!({ "base_currency": "EUR", "default_locale": "fr", "country": "fr" });
+    let updated = app.update_vendor(token, &vendor.id, &profile).await;
+    assert_eq!(updated.expect(200)["base_currency"], "EUR");
+    assert_eq!((updated.json["default_locale"].as_str(), updated.json["country"].as_str()), (Some("fr"), Some("FR")));
+    app.update_vendor(token, &vendor.id, &json!({ "base_currency": "EURO" }))
+        .await
+        .expect_invalid_field("base_currency");
+    app.update_vendor(token, &vendor.id, &json!({ "default_locale": "french" }))
+        .await
+        .expect_invalid_field("default_locale");
+
+    let category = app.plain_category(&admin).await;
+    let product =
+        app.create_product(token, &vendor.id, &json!({ "category_id": category, "title": "Tarte aux pommes" })).await;
+    assert_eq!(product.expect(201)["locale"], "fr", "written in the vendor's default locale");
+    let product_id = product.id();
+    let variant = json!({ "sku": format!("TARTE-{}", unique_tag()), "prices": { "EUR": { "amount": 1999, "compare_at": 2499 }, "USD": { "amount": 2199 } } });
+    app.create_variant(token, &vendor.id, &product_id, &variant).await.expect(201);
+    let status = format!("/vendors/{}/products/{product_id}/status", vendor.id);
+    app.request(Method::PUT, &status, Some(token), Some(&json!({ "status": "published" })), &[]).await.expect(200);
+
+    let bad_rate = json!({ "base": "EUR", "rates": { "GBP": "-1" } });
+    let refused = app.request(Method::PUT, "/admin/exchange-rates", Some(admin.token()), Some(&bad_rate), &[]).await;
+    refused.expect_invalid_field("rates.GBP");
+    let rates = json!({ "base": "EUR", "rates": { "GBP": "0.85", "USD": "1.08" } });
+    let set = app.request(Method::PUT, "/admin/exchange-rates", Some(vendor.owner.token()), Some(&rates), &[]).await;
+    set.expect_error(403, "forbidden");
+    app.request(Method::PUT, "/admin/exchange-rates", Some(admin.token()), Some(&rates), &[]).await.expect(200);
+
+    let public = format!("/products/{product_id}");
+    let in_gbp = app.request(Method::GET, &format!("{public}?currency=GBP"), None, None, &[]).await;
+    let v = &in_gbp.expect(200)["variants"][0];
+    // 19.99 EUR × 0.85 = 16.9915 GBP → 1699 pence; 24.99 × 0.85 = 21.2415 → 2124.
+    assert_eq!(
+        (v["price"].as_i64(), v["compare_at"].as_i64(), v["currency"].as_str()),
+        (Some(1699), Some(2124), Some("GBP"))
+    );
+    assert_eq!(v["converted_from"]["currency"], "EUR");
+    assert_eq!(v["converted_from"]["price"], 1999);
+    // A currency the variant has is its own price, not a conversion.
+    let in_usd = app.request(Method::GET, &format!("{public}?currency=USD"), None, None, &[]).await;
+    let v = &in_usd.expect(200)["variants"][0];
+    assert_eq!(v["price"], 2199);
+    assert!(v.get("converted_from").is_none(), "{v}");
+    app.request(Method::GET, &format!("{public}?currency=euro"), None, None, &[])
+        .await
+        .expect_invalid_field("currency");
+}

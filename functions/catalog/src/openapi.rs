@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{categories, products};
+use crate::handlers::{categories, exchange, products};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -19,5 +19,7 @@ use crate::handlers::{categories, products};
     products::update_variant,
     products::put_translation,
     products::get_product,
+    exchange::put_exchange_rates,
+    exchange::get_exchange_rates,
 ))]
 pub struct CatalogApi;

@@ -158,6 +158,14 @@ pub struct CreateVendorRequest {
     pub name: String,
     #[schema(value_type = Option<Description>)]
     pub description: Option<String>,
+    /// ISO 4217; USD when absent.
+    #[schema(value_type = Option<stockyard_domain::money::Currency>)]
+    pub base_currency: Option<String>,
+    /// BCP 47; `en` when absent.
+    #[schema(value_type = Option<stockyard_domain::locale::Locale>)]
+    pub default_locale: Option<String>,
+    #[schema(value_type = Option<stockyard_domain::address::CountryCode>)]
+    pub country: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -168,6 +176,19 @@ pub struct UpdateVendorRequest {
     /// Blank removes the description.
     #[schema(value_type = Option<Description>)]
     pub description: Option<String>,
+    #[schema(value_type = Option<stockyard_domain::money::Currency>)]
+    pub base_currency: Option<String>,
+    #[schema(value_type = Option<stockyard_domain::locale::Locale>)]
+    pub default_locale: Option<String>,
+    /// `null` removes the country.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<stockyard_domain::address::CountryCode>)]
+    pub country: Option<Option<String>>,
+}
+
+/// Reads a field that may be present as `null` (`Some(None)`) apart from absent (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -57,6 +57,7 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         "put-product-translation" => {
             json!({"title": "Pull ras du cou en mérinos", "description": "Laine **mérinos** douce."})
         }
+        "put-exchange-rates" => json!({"base": "EUR", "rates": {"USD": "1.0825", "GBP": "0.8571", "JPY": "161.25"}}),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {

@@ -48,6 +48,8 @@ pub struct ExchangeRates {
 #[derive(Deserialize)]
 struct ExchangeRatesRecord {
     base: Currency,
+    /// Absent when empty (the store leaves empty maps out).
+    #[serde(default)]
     rates: BTreeMap<Currency, Decimal>,
     as_of: DateTime<Utc>,
 }

@@ -15,10 +15,30 @@ use utoipa::ToSchema;
 use crate::FieldError;
 
 /// A BCP 47 language tag in canonical case: `fr`, `fr-CA`, `zh-Hant-TW`, `es-419`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, pattern = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$", example = "fr-CA")]
 pub struct Locale(String);
+
+/// Documented as what [`Locale::parse`] accepts (any case, `-` or `_` between subtags, white space
+/// around it trimmed); answers carry the canonical form.
+impl utoipa::PartialSchema for Locale {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let space = crate::values::text_pattern_space();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A BCP 47 language tag: language, optional script, optional region (fr, fr-CA, zh-Hant-TW, es-419); \
+                 any case, stored in canonical case.",
+            ))
+            .pattern(Some(format!(
+                "^{space}[A-Za-z]{{2,3}}([-_][A-Za-z]{{4}})?([-_]([A-Za-z]{{2}}|[0-9]{{3}}))?{space}$"
+            )))
+            .examples([serde_json::json!("fr-CA")])
+            .into()
+    }
+}
+
+impl ToSchema for Locale {}
 
 /// The subtags of a tag in the order BCP 47 places them, each already in canonical case.
 struct Subtags {

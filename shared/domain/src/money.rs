@@ -20,10 +20,27 @@ const NO_DECIMALS: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV X
 const THREE_DECIMALS: &str = "BHD IQD JOD KWD LYD OMR TND";
 
 /// An ISO 4217 currency code known to Stockyard, with its number of decimal places.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, pattern = "^[A-Z]{3}$", example = "EUR")]
 pub struct Currency([u8; 3]);
+
+/// Documented as the list of codes it accepts, so a client generated from the API's document
+/// refuses what the server would.
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut codes: Vec<&str> =
+            [TWO_DECIMALS, NO_DECIMALS, THREE_DECIMALS].iter().flat_map(|list| list.split_whitespace()).collect();
+        codes.sort_unstable();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An ISO 4217 currency code (upper-case), one of those Stockyard knows."))
+            .enum_values(Some(codes))
+            .examples([serde_json::json!("EUR")])
+            .into()
+    }
+}
+
+impl ToSchema for Currency {}
 
 impl Currency {
     /// Parses a code such as `EUR` (upper-case, as ISO 4217 writes it).

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ids::{UserId, VendorId};
+use crate::locale::Locale;
+use crate::money::Currency;
 use crate::roles::VendorRole;
 use crate::values::Email;
 
@@ -46,8 +48,31 @@ pub struct Vendor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
     pub owner_id: UserId,
+    /// The currency the vendor prices in first; prices in other currencies convert from it.
+    /// Vendors made before it existed price in USD.
+    #[serde(default = "Vendor::default_currency")]
+    #[schema(value_type = String, example = "EUR")]
+    pub base_currency: Currency,
+    /// The locale new products are written in and the last fallback of shoppers' languages.
+    #[serde(default = "Vendor::default_locale")]
+    #[schema(value_type = String, example = "en")]
+    pub default_locale: Locale,
+    /// Where the vendor trades from (ISO 3166-1 alpha-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "GB")]
+    pub country: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Vendor {
+    pub fn default_currency() -> Currency {
+        Currency::parse("base_currency", "USD").expect("USD is a currency")
+    }
+
+    pub fn default_locale() -> Locale {
+        Locale::parse("default_locale", "en").expect("en is a locale")
+    }
 }
 
 /// A person's membership of a vendor, with their role in it. Name and email are the user's,

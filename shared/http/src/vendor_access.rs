@@ -64,6 +64,9 @@ mod tests {
             status,
             status_reason: None,
             owner_id: UserId::generate(),
+            base_currency: Vendor::default_currency(),
+            default_locale: Vendor::default_locale(),
+            country: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -297,6 +297,11 @@ pub(crate) fn gtin(gtin: &Gtin, vendor: VendorId) -> Key {
     key(format!("GTIN#{}", gtin.as_gtin14()), format!("VENDOR#{vendor}"))
 }
 
+/// The current exchange rates.
+pub(crate) fn exchange_rates() -> Key {
+    key("EXCHANGERATES".into(), "CURRENT")
+}
+
 // Idempotency and sent emails
 pub(crate) fn idempotency(scope: &str, idempotency_key: &str) -> Key {
     key(format!("IDEMPOTENCY#{scope}#{idempotency_key}"), "IDEMPOTENCY")

@@ -11,6 +11,7 @@ pub mod demand;
 mod entity;
 pub mod error;
 pub mod events;
+pub mod exchange_rates;
 pub mod idempotency;
 mod keys;
 pub mod locations;

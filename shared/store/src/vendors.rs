@@ -158,6 +158,9 @@ pub async fn with_member(
 pub struct VendorChange {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    pub base_currency: Option<stockyard_domain::money::Currency>,
+    pub default_locale: Option<stockyard_domain::locale::Locale>,
+    pub country: Option<Option<String>>,
 }
 
 pub async fn update_details(table: &Table, id: VendorId, change: &VendorChange) -> Result<Option<Vendor>, StoreError> {
@@ -174,6 +177,22 @@ pub async fn update_details(table: &Table, id: VendorId, change: &VendorChange) 
         Some(Some(text)) => {
             update = update.val(":description", text);
             set.push("description = :description");
+        }
+    }
+    if let Some(currency) = &change.base_currency {
+        update = update.val(":currency", currency);
+        set.push("base_currency = :currency");
+    }
+    if let Some(locale) = &change.default_locale {
+        update = update.val(":locale", locale);
+        set.push("default_locale = :locale");
+    }
+    match &change.country {
+        None => {}
+        Some(None) => remove.push("country"),
+        Some(Some(country)) => {
+            update = update.val(":country", country);
+            set.push("country = :country");
         }
     }
     found(table.update::<Vendor>(&id, Change::new(update.set_remove(&set, &remove)).when(Expr::exists())).await)

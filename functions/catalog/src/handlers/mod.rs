@@ -1,4 +1,5 @@
 //! One function per endpoint, grouped by resource (parse → authorise → decide → store → respond).
 
 pub mod categories;
+pub mod exchange;
 pub mod products;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use stockyard_domain::FieldError;
 use stockyard_domain::catalog::{Dimensions, ProductStatus, TaxClass, validate_attributes, weight_g};
+use stockyard_domain::exchange::convert;
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{CategoryId, ProductId, VariantId};
 use stockyard_domain::locale::{Locale, negotiate};
@@ -25,7 +26,7 @@ use stockyard_http::request::{header, path};
 use stockyard_http::response::{created, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::products::{self, ProductAggregate, ProductRecord};
-use stockyard_store::{StoreError, Table, categories, vendors};
+use stockyard_store::{StoreError, Table, categories, exchange_rates, vendors};
 use utoipa::ToSchema;
 
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -36,7 +37,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
     pub category_id: CategoryId,
-    /// The locale the texts are written in (BCP 47); `en` when absent.
+    /// The locale the texts are written in (BCP 47); the vendor's default locale when absent.
     #[schema(example = "en")]
     pub locale: Option<String>,
     #[schema(value_type = stockyard_domain::values::Title, example = "Merino crew jumper")]
@@ -177,6 +178,20 @@ pub struct PublicVariant {
     pub compare_at: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub currency: Option<Currency>,
+    /// Present when the price was converted from the vendor's base currency (the variant has no
+    /// price in the currency asked for): that currency and the rate used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<ConvertedFrom>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConvertedFrom {
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    /// The variant's price now in that currency, in its minor units.
+    pub price: i64,
+    #[schema(value_type = String)]
+    pub rate: rust_decimal::Decimal,
 }
 
 /// A published product in one locale.
@@ -200,10 +215,6 @@ pub struct PublicProduct {
     #[schema(value_type = Object)]
     pub attributes: BTreeMap<String, Value>,
     pub variants: Vec<PublicVariant>,
-}
-
-fn locale(field: &str, raw: Option<&str>) -> Result<Locale, FieldError> {
-    Locale::parse(field, raw.unwrap_or("en"))
 }
 
 fn description(raw: Option<&str>) -> Result<String, FieldError> {
@@ -265,7 +276,7 @@ async fn vendor_product(cx: &Ctx<'_>, permission: VendorPermission) -> Result<Pr
 pub async fn create_product(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let body: CreateProductRequest = cx.body()?;
-    let locale = locale("locale", body.locale.as_deref())?;
+    let locale = body.locale.as_deref().map(|l| Locale::parse("locale", l)).transpose()?;
     let title = bounded_text("title", &body.title, 1, 200)?;
     let description = description(body.description.as_deref())?;
     let slug = slug_or_title(body.slug.as_deref(), &title)?;
@@ -280,7 +291,7 @@ pub async fn create_product(deps: &ApiDeps, req: Request) -> Result<Response<Bod
         vendor_id: vendor.id(),
         category_id: body.category_id,
         status: ProductStatus::Draft,
-        locale,
+        locale: locale.unwrap_or_else(|| vendor.vendor.default_locale.clone()),
         title,
         description,
         slug,
@@ -593,9 +604,12 @@ pub async fn get_product(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
         return Err(ApiError::NotFound("product"));
     }
     let vendor = vendors::get(&deps.table, product.vendor_id).await?;
-    if vendor.is_none_or(|v| v.status != VendorStatus::Active) {
+    let Some(vendor) = vendor.filter(|v| v.status == VendorStatus::Active) else {
         return Err(ApiError::NotFound("product"));
-    }
+    };
+    // Rates are read only when some variant lacks a price in the currency asked for.
+    let needs_rates = currency.is_some_and(|c| aggregate.variants.iter().any(|v| !v.prices.contains_key(&c)));
+    let rates = if needs_rates { exchange_rates::current(&deps.table).await? } else { None };
     let mut available = vec![product.locale.clone()];
     available.extend(aggregate.translations.iter().map(|t| t.locale.clone()));
     let chosen = negotiate(header(&req, "accept-language"), &available, &product.locale).locale;
@@ -608,15 +622,40 @@ pub async fn get_product(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
         .variants
         .into_iter()
         .map(|v| {
-            let price = currency.and_then(|c| v.prices.get(&c));
+            let own = currency.and_then(|c| v.prices.get(&c));
+            let converted = match (currency, own, &rates) {
+                (Some(to), None, Some(rates)) => v.prices.get(&vendor.base_currency).and_then(|base| {
+                    let from = base.current(now);
+                    let money = stockyard_domain::money::Money::new(from, vendor.base_currency);
+                    let c = convert(money, to, rates).ok()?;
+                    let compare_at = base
+                        .compare_at
+                        .and_then(|a| {
+                            convert(stockyard_domain::money::Money::new(a, vendor.base_currency), to, rates).ok()
+                        })
+                        .map(|c| c.money.amount);
+                    Some((
+                        c.money.amount,
+                        compare_at,
+                        ConvertedFrom { currency: vendor.base_currency, price: from, rate: c.rate },
+                    ))
+                }),
+                _ => None,
+            };
+            let (price, compare_at, converted_from) = match (own, converted) {
+                (Some(p), _) => (Some(p.current(now)), p.compare_at, None),
+                (None, Some((amount, compare_at, from))) => (Some(amount), compare_at, Some(from)),
+                (None, None) => (None, None, None),
+            };
             PublicVariant {
                 id: v.id,
                 sku: v.sku,
                 options: v.options,
                 gtin: v.gtin,
-                price: price.map(|p| p.current(now)),
-                compare_at: price.and_then(|p| p.compare_at),
+                price,
+                compare_at,
                 currency: price.and(currency),
+                converted_from,
             }
         })
         .collect();

@@ -2,7 +2,10 @@
 
 use chrono::Utc;
 use lambda_http::http::StatusCode;
+use stockyard_domain::address::country;
 use stockyard_domain::ids::VendorId;
+use stockyard_domain::locale::Locale;
+use stockyard_domain::money::Currency;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::values::{Description, VendorName};
 use stockyard_domain::vendor::{Member, Vendor, VendorStatus};
@@ -25,6 +28,9 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let body: CreateVendorRequest = cx.body()?;
     let name = VendorName::parse("name", &body.name)?;
     let description = body.description.as_deref().map(|d| Description::parse("description", d)).transpose()?.flatten();
+    let base_currency = body.base_currency.as_deref().map(|c| Currency::parse("base_currency", c)).transpose()?;
+    let default_locale = body.default_locale.as_deref().map(|l| Locale::parse("default_locale", l)).transpose()?;
+    let country = body.country.as_deref().map(|c| country("country", c)).transpose()?;
     cx.idempotent(async |key| {
         let user = cx.account().await?.clone();
         if user.vendor_id.is_some() {
@@ -44,6 +50,9 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
             status: VendorStatus::Active,
             status_reason: None,
             owner_id: user.id,
+            base_currency: base_currency.unwrap_or_else(Vendor::default_currency),
+            default_locale: default_locale.clone().unwrap_or_else(Vendor::default_locale),
+            country: country.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -75,7 +84,7 @@ pub async fn get_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     Ok(ok(&access.vendor))
 }
 
-/// Change the vendor's name or description (owner only).
+/// Change the vendor's name, description, base currency, default locale or country (owner only).
 #[utoipa::path(patch, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = ["vendor_owner"])), request_body = UpdateVendorRequest,
     params(("vendorId" = VendorId, Path)),
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -86,6 +95,13 @@ pub async fn update_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let change = VendorChange {
         name: body.name.as_deref().map(|n| VendorName::parse("name", n)).transpose()?,
         description: body.description.as_deref().map(|d| Description::parse("description", d)).transpose()?,
+        base_currency: body.base_currency.as_deref().map(|c| Currency::parse("base_currency", c)).transpose()?,
+        default_locale: body.default_locale.as_deref().map(|l| Locale::parse("default_locale", l)).transpose()?,
+        country: match &body.country {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => Some(Some(country("country", raw)?)),
+        },
     };
     cx.vendor(VendorPermission::Manage).await?;
     let vendor = vendors::update_details(cx.store().await?, vendor_id, &change).await?;
