@@ -181,14 +181,9 @@ pub struct UpdateVendorRequest {
     #[schema(value_type = Option<stockyard_domain::locale::Locale>)]
     pub default_locale: Option<String>,
     /// `null` removes the country.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<stockyard_domain::address::CountryCode>)]
     pub country: Option<Option<String>>,
-}
-
-/// Reads a field that may be present as `null` (`Some(None)`) apart from absent (`None`).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use stockyard_domain::FieldError;
 use stockyard_domain::catalog::AttributeDef;
 use stockyard_domain::category::{Category, Tree};
@@ -24,11 +24,6 @@ use utoipa::ToSchema;
 
 /// Who keeps the tree.
 const EDITORS: &[PlatformRole] = &[PlatformRole::Admin, PlatformRole::ContentManager];
-
-/// Reads a field that may be present as `null` (`Some(None)`) apart from absent (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,7 +45,7 @@ pub struct CreateCategoryRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCategoryRequest {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<CategoryId>)]
     pub parent_id: Option<Option<CategoryId>>,
     /// Replaces every name (and the slugs of locales no longer named).

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stockyard_domain::FieldError;
 use stockyard_domain::catalog::{Dimensions, ProductStatus, TaxClass, validate_attributes, weight_g};
@@ -28,10 +28,6 @@ use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Respon
 use stockyard_store::products::{self, ProductAggregate, ProductRecord};
 use stockyard_store::{StoreError, Table, categories, exchange_rates, vendors};
 use utoipa::ToSchema;
-
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +64,7 @@ pub struct UpdateProductRequest {
     pub description: Option<String>,
     #[schema(value_type = Option<Slug>)]
     pub slug: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<stockyard_domain::values::Brand>)]
     pub brand: Option<Option<String>>,
     #[schema(value_type = Option<Vec<stockyard_domain::values::Tag>>, max_items = 20)]
@@ -116,17 +112,17 @@ pub struct UpdateVariantRequest {
     pub sku: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub options: Option<BTreeMap<String, Value>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<String>)]
     pub gtin: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
     pub weight_g: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<Dimensions>)]
     pub dimensions: Option<Option<Dimensions>>,
     pub tax_class: Option<TaxClass>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 3650)]
     pub shelf_life_days: Option<Option<i64>>,
     /// Replaces every price.
