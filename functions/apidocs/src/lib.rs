@@ -145,10 +145,10 @@ mod tests {
         let statuses = |method: &str, path: &str| -> Vec<String> {
             json["paths"][path][method]["responses"].as_object().unwrap().keys().cloned().collect()
         };
-        assert_eq!(statuses("post", "/auth/revoke"), ["204", "400", "415", "422", "500"]);
-        assert_eq!(statuses("get", "/me"), ["200", "401", "500"]);
-        assert_eq!(statuses("get", "/admin/users"), ["200", "401", "403", "422", "500"]);
-        assert_eq!(statuses("delete", "/me/addresses/{addressId}"), ["204", "401", "404", "422", "500"]);
+        assert_eq!(statuses("post", "/auth/revoke"), ["204", "400", "415", "422", "500", "503"]);
+        assert_eq!(statuses("get", "/me"), ["200", "401", "500", "503"]);
+        assert_eq!(statuses("get", "/admin/users"), ["200", "401", "403", "422", "500", "503"]);
+        assert_eq!(statuses("delete", "/me/addresses/{addressId}"), ["204", "401", "404", "422", "500", "503"]);
         let created = &json["paths"]["/me/addresses"]["post"]["responses"];
         assert!(created["409"]["description"].as_str().unwrap().starts_with("idempotent_request_done"));
         let reasons = created["422"]["description"].as_str().unwrap();

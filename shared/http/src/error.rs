@@ -40,6 +40,10 @@ pub enum ApiError {
     /// Too many attempts; try again after `retry_after` seconds (also sent as `Retry-After`).
     #[error("{message}")]
     TooManyRequests { code: &'static str, message: String, retry_after: u64 },
+    /// The store asked us to slow down (throttling, or a record that kept changing under a
+    /// retried write): nothing was changed, and the same request may succeed in a moment.
+    #[error("the service is busy; retry in a moment")]
+    ServiceBusy { retry_after: u64 },
     /// Something on our side; logged with its cause, never shown to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ServiceBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +115,7 @@ impl ApiError {
             ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::TooManyRequests { code, .. } => code,
+            ApiError::ServiceBusy { .. } => "service_busy",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -144,7 +150,7 @@ impl ApiError {
             },
         };
         let mut response = crate::response::json(self.status(), &body);
-        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+        if let ApiError::TooManyRequests { retry_after, .. } | ApiError::ServiceBusy { retry_after } = &self {
             response.headers_mut().insert("retry-after", (*retry_after).into());
         }
         if let ApiError::MethodNotAllowed { allowed, .. } = &self
@@ -170,6 +176,10 @@ impl From<StoreError> for ApiError {
                 "idempotent_request_done",
                 "a request with this Idempotency-Key was completed at the same moment",
             ),
+            StoreError::Throttled(cause) => {
+                tracing::warn!(cause, "store busy; answered 503");
+                ApiError::ServiceBusy { retry_after: 1 }
+            }
             other => ApiError::Internal(anyhow::Error::new(other).context("store request failed")),
         }
     }
@@ -181,6 +191,16 @@ mod tests {
 
     fn body(resp: &Response<Body>) -> serde_json::Value {
         serde_json::from_slice(resp.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn a_busy_store_is_a_503_that_says_when_to_retry() {
+        let resp = ApiError::from(StoreError::Throttled("ProvisionedThroughputExceeded".into())).into_response("req-1");
+        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let json = body(&resp);
+        assert_eq!(json["error"]["code"], "service_busy");
+        assert!(!json["error"]["message"].as_str().unwrap().contains("Provisioned"), "the cause stays in the log");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub enum ListOrder {
 /// | path parameters | 404 `not_found` |
 /// | an `Idempotency-Key` header | 409 `idempotent_request_done`, 422 `idempotency_key_reused` |
 /// | any parameter or a body | 422 `invalid_field` |
-/// | anything | 500 `internal_error` |
+/// | anything | 500 `internal_error`, 503 `service_busy` (with `Retry-After`) |
 ///
 /// A response the operation already declares keeps its own description, which gains the shared
 /// code if it does not name it. Every added response has the `ErrorBody` schema.
@@ -63,6 +63,8 @@ impl ErrorResponses {
         completed at the same moment; retry to have its response replayed";
     pub const INVALID_OR_REUSED: &'static str = "invalid_field: a parameter or a body field breaks its documented \
         rule (`field` names it); idempotency_key_reused: this Idempotency-Key came with another request";
+    pub const BUSY: &'static str = "service_busy: the store asked us to slow down; nothing was changed, retry \
+        after the seconds in Retry-After";
     pub const INTERNAL: &'static str =
         "internal_error: something failed on our side; it is logged, and the request id identifies it";
 
@@ -102,6 +104,7 @@ impl ErrorResponses {
             out.push(("422", if idempotent { Self::INVALID_OR_REUSED } else { Self::INVALID }));
         }
         out.push(("500", Self::INTERNAL));
+        out.push(("503", Self::BUSY));
         out
     }
 }
