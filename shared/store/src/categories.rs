@@ -56,10 +56,6 @@ pub async fn tree(table: &Table) -> Result<VersionedTree, StoreError> {
     Ok(VersionedTree { tree: Tree::new(categories), version })
 }
 
-pub async fn get(table: &Table, id: CategoryId) -> Result<Option<Category>, StoreError> {
-    table.get::<Category>(&id).await
-}
-
 /// The step that fails when the tree changed since it was read.
 pub const TREE_CHANGED: &str = "category_tree";
 

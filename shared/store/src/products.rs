@@ -342,6 +342,15 @@ pub async fn update_variant(table: &Table, current: &Variant, next: &Variant) ->
     table.commit(tx).await
 }
 
+/// A product's translation into one locale, if it has one.
+pub async fn translation(
+    table: &Table,
+    product: ProductId,
+    locale: &Locale,
+) -> Result<Option<ProductTranslation>, StoreError> {
+    table.get::<ProductTranslation>(&(product, locale.clone())).await
+}
+
 /// Puts a product's translation into one locale, moving its slug claim (step [`SLUG_TAKEN`]).
 /// `current` is the translation as read (None when new); the write holds only if it is unchanged.
 pub async fn put_translation(

@@ -571,11 +571,10 @@ pub async fn put_translation(deps: &ApiDeps, req: Request) -> Result<Response<Bo
         return Err(ApiError::invalid("locale", "is the product's own locale: change the product instead"));
     }
     let table = cx.store().await?;
-    let aggregate = products::aggregate(table, product.product.id).await?.ok_or(ApiError::NotFound("product"))?;
-    let current = aggregate.translations.iter().find(|t| t.locale == locale);
+    let current = products::translation(table, product.product.id, &locale).await?;
     let next =
         ProductTranslation { product_id: product.product.id, locale, title, description, slug, updated_at: Utc::now() };
-    match products::put_translation(table, product.product.vendor_id, current, &next).await {
+    match products::put_translation(table, product.product.vendor_id, current.as_ref(), &next).await {
         Ok(()) => Ok(ok(&next)),
         Err(e) if e.failed_at(products::SLUG_TAKEN) => Err(slug_taken()),
         Err(StoreError::Conflict { .. }) => Err(changed_meanwhile()),

@@ -242,7 +242,7 @@ pub async fn refresh(deps: &AuthDeps, req: Request) -> Result<Response<Body>, Ap
     let Some(family) = family.filter(|f| alive(f) && token.expires_at > now.timestamp()) else {
         return Err(revoked_session());
     };
-    let user = super::load_user(table, token.user_id).await.map_err(|_| revoked_session())?;
+    let user = users::get(table, token.user_id).await?.ok_or_else(revoked_session)?;
     // A password change since the session began ended it (unless the change was made in it).
     if family.credentials_version != user.credentials_version {
         return Err(revoked_session());

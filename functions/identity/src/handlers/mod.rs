@@ -9,13 +9,3 @@ pub mod profile;
 pub mod recovery;
 pub mod staff;
 pub mod vendors;
-
-use stockyard_domain::ids::UserId;
-use stockyard_http::ApiError;
-use stockyard_store::Table;
-use stockyard_store::users::{self, UserRecord};
-
-/// The caller's account, which must still exist.
-pub(crate) async fn load_user(table: &Table, id: UserId) -> Result<UserRecord, ApiError> {
-    users::get(table, id).await?.ok_or(ApiError::NotFound("user"))
-}
