@@ -691,6 +691,25 @@ impl TestApp {
 
     // ---- catalog -------------------------------------------------------------------------------
 
+    /// A fresh root category whose variants are sized (`size`: `s` or `m`, labelled in English
+    /// and French) and whose products have a `material` (text), created by `admin`; its id.
+    pub async fn sized_category(&self, admin: &TestUser) -> String {
+        let tag = unique_tag();
+        let body = json!({
+            "names": { "en": format!("Jumpers {tag}"), "fr": format!("Pulls {tag}") },
+            "attributes": [
+                { "code": "material", "labels": { "en": "material" }, "kind": { "type": "text", "max_len": 100 } },
+                { "code": "size", "labels": { "en": "Size", "fr": "Taille" }, "required": true, "defines_variants": true,
+                  "kind": { "type": "enum", "values": [
+                      { "code": "s", "labels": { "en": "Small", "fr": "Petit" } },
+                      { "code": "m", "labels": { "en": "Medium", "fr": "Moyen" } }
+                  ] } }
+            ]
+        });
+        let resp = self.request(Method::POST, "/categories", Some(admin.token()), Some(&body), &[]).await;
+        resp.expect(201)["id"].as_str().expect("a category id").to_string()
+    }
+
     /// A fresh root category with no attributes, created by `admin`; its id.
     pub async fn plain_category(&self, admin: &TestUser) -> String {
         let body = json!({ "names": { "en": format!("Category {}", unique_tag()) } });

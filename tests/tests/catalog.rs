@@ -144,9 +144,7 @@ async fn a_category_never_moves_under_itself_or_below_and_two_crossing_moves_can
 }
 
 async fn size_category(app: &TestApp, admin: &TestUser) -> String {
-    let tag = unique_tag();
-    let body = json!({ "names": { "en": format!("Jumpers {tag}"), "fr": format!("Pulls {tag}") }, "attributes": [text("material"), sizes()] });
-    create(app, admin, &body).await.expect(201)["id"].as_str().unwrap().to_string()
+    app.sized_category(admin).await
 }
 
 #[tokio::test]

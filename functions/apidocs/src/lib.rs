@@ -22,6 +22,7 @@ pub fn document() -> Document {
     doc.merge(stockyard_identity::openapi::IdentityApi::openapi());
     doc.merge(stockyard_inventory::openapi::InventoryApi::openapi());
     doc.merge(stockyard_catalog::openapi::CatalogApi::openapi());
+    doc.merge(stockyard_search::openapi::SearchApi::openapi());
     doc.merge(stockyard_forecasting::openapi::ForecastingApi::openapi());
     doc.info = InfoBuilder::new()
         .title("Stockyard API")

@@ -1,6 +1,6 @@
 //! `route-table-events`: reads the table's stream and puts each domain event on the queue of the
-//! area that acts on it (today: invitation and account emails on the emails queue; account emails
-//! get their signed links here).
+//! area that acts on it: invitation and account emails on the emails queue (account emails get
+//! their signed links here), catalog changes on the catalog queue (the search indexer reads it).
 //!
 //! Records are routed in stream order. At the first record that cannot be routed the function
 //! stops and reports that record (`ReportBatchItemFailures`): the stream delivers it and everything
@@ -15,7 +15,7 @@ use stockyard_http::links::{LinkPurpose, LinkSigner, LinkSubject};
 use stockyard_messaging::templates::{self, AccountNotice, Invitation};
 use stockyard_messaging::{EmailMessage, Publisher};
 use stockyard_store::account_mail::{AccountMailKind, AccountMailRecord};
-use stockyard_store::events::{self, Change, DomainEvent};
+use stockyard_store::events::{self, CatalogMessage, Change, DomainEvent};
 
 /// Signs the links of account emails and makes them URLs of the shop's front end.
 pub struct Links {
@@ -83,6 +83,7 @@ impl Links {
 
 pub struct RouterDeps {
     pub emails: Publisher,
+    pub catalog: Publisher,
     pub links: Links,
 }
 
@@ -90,6 +91,10 @@ impl RouterDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
             emails: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("EMAILS_QUEUE_URL")?),
+            catalog: Publisher::new(
+                aws_sdk_sqs::Client::new(sdk),
+                stockyard_platform::env("CATALOG_EVENTS_QUEUE_URL")?,
+            ),
             links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
         })
     }
@@ -99,12 +104,14 @@ impl RouterDeps {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
     Email(EmailMessage),
+    Catalog(CatalogMessage),
 }
 
 /// What one stream record asks to send, if anything.
 pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgoing>> {
     let Some(change) = Change::parse(&record.event_name) else { return Ok(None) };
-    let Some(event) = events::from_change(change, record.change.new_image.clone())? else { return Ok(None) };
+    let images = (record.change.new_image.clone(), record.change.old_image.clone());
+    let Some(event) = events::from_change(change, images.0, images.1)? else { return Ok(None) };
     Ok(Some(match event {
         DomainEvent::InvitationCreated(i) => Outgoing::Email(templates::invitation(&Invitation {
             id: i.id,
@@ -114,6 +121,11 @@ pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgo
             expires_on: i.expires_on,
         })),
         DomainEvent::AccountMailRequested(mail) => Outgoing::Email(links.render(&mail)?),
+        DomainEvent::Catalog(event) => Outgoing::Catalog(CatalogMessage {
+            event_id: record.event_id.clone(),
+            occurred_at: record.change.approximate_creation_date_time,
+            event,
+        }),
     }))
 }
 
@@ -152,6 +164,10 @@ pub async fn handle(
                 let body = serde_json::to_string(&email)?;
                 deps.emails.publish_raw(&body).await?;
                 tracing::info!(email_id = %email.email_id, "email queued");
+            }
+            Outgoing::Catalog(message) => {
+                deps.catalog.publish_raw(&serde_json::to_string(&message)?).await?;
+                tracing::info!(event_id = %message.event_id, event = ?message.event, "catalog event queued");
             }
         }
         Ok(())
@@ -227,7 +243,7 @@ mod tests {
         })
         .await;
         assert!(response.batch_item_failures.is_empty());
-        let Outgoing::Email(email) = &sent.lock().unwrap()[0];
+        let Outgoing::Email(email) = &sent.lock().unwrap()[0] else { panic!("an email") };
         assert_eq!(email.to, ["ada@example.com"]);
         assert_eq!(email.email_id.to_string(), "01JDB0000000000000000000M1", "the email's id is the request's");
         let token = email.text.split("https://shop.test/account/reset-password?token=").nth(1).expect("a reset link");
@@ -239,7 +255,14 @@ mod tests {
     }
 
     fn recipients(sent: &Mutex<Vec<Outgoing>>) -> Vec<String> {
-        sent.lock().unwrap().iter().map(|Outgoing::Email(e)| e.to[0].clone()).collect()
+        sent.lock()
+            .unwrap()
+            .iter()
+            .filter_map(|m| match m {
+                Outgoing::Email(e) => Some(e.to[0].clone()),
+                Outgoing::Catalog(_) => None,
+            })
+            .collect()
     }
 
     #[tokio::test]
@@ -252,7 +275,7 @@ mod tests {
         .await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(recipients(&sent), ["ada@example.com", "grace@example.com"]);
-        let Outgoing::Email(first) = &sent.lock().unwrap()[0];
+        let Outgoing::Email(first) = &sent.lock().unwrap()[0] else { panic!("an email") };
         assert_eq!(first.email_id.to_string(), "01JDB0000000000000000000A1", "the email's id is the invitation's");
     }
 
@@ -291,5 +314,55 @@ mod tests {
         event.records[0].change.new_image.remove("vendor_name");
         let response = route_all(&event.records, &links(), |_| async { Ok(()) }).await;
         assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some("1"));
+    }
+
+    fn product_image(status: &str, version: u64, title: &str) -> serde_json::Value {
+        serde_json::json!({
+            "PK": {"S": "PRODUCT#01JDB0000000000000000000P1"}, "SK": {"S": "PRODUCT"}, "entity": {"S": "product"},
+            "id": {"S": "01JDB0000000000000000000P1"}, "vendor_id": {"S": "01JDB0000000000000000000V1"},
+            "category_id": {"S": "01JDB0000000000000000000C1"}, "status": {"S": status}, "locale": {"S": "en"},
+            "title": {"S": title}, "description": {"S": ""}, "slug": {"S": "jumper"}, "tags": {"L": []},
+            "version": {"N": version.to_string()}, "created_at": {"S": "2026-11-30T00:00:00Z"},
+            "updated_at": {"S": "2026-11-30T00:00:00Z"}, "variant_count": {"N": "0"},
+        })
+    }
+
+    fn modify(sequence: &str, old: serde_json::Value, new: serde_json::Value) -> serde_json::Value {
+        let mut r = record(sequence, "MODIFY", new);
+        r["dynamodb"]["OldImage"] = old;
+        r
+    }
+
+    #[tokio::test]
+    async fn product_changes_become_catalog_events_named_by_what_changed() {
+        let event: Event = serde_json::from_value(serde_json::json!({ "Records": [
+            record("1", "INSERT", product_image("draft", 1, "Jumper")),
+            modify("2", product_image("draft", 1, "Jumper"), product_image("draft", 2, "Wool jumper")),
+            modify("3", product_image("draft", 2, "Wool jumper"), product_image("published", 3, "Wool jumper")),
+            modify("4", product_image("published", 3, "Wool jumper"), product_image("archived", 4, "Wool jumper")),
+        ]}))
+        .unwrap();
+        let sent = Mutex::new(Vec::new());
+        let response = route_all(&event.records, &links(), |m| {
+            sent.lock().unwrap().push(m);
+            async { Ok(()) }
+        })
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+        let kinds: Vec<(String, String)> = sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| match m {
+                Outgoing::Catalog(c) => {
+                    let json = serde_json::to_value(c).unwrap();
+                    (json["type"].as_str().unwrap().to_string(), c.event_id.clone())
+                }
+                Outgoing::Email(_) => panic!("no email"),
+            })
+            .collect();
+        let expected =
+            [("product.created", "1"), ("product.changed", "2"), ("product.published", "3"), ("product.archived", "4")];
+        assert_eq!(kinds, expected.map(|(k, id)| (k.to_string(), id.to_string())));
     }
 }

@@ -139,19 +139,39 @@ pub fn http_event(binary: &str, method: &str, path: &str) -> Result<Value> {
     Ok(serde_json::to_value(crate::apigw::request_event(&req, ctx))?)
 }
 
-pub fn sqs_sample(queue_arn: &str) -> Result<Value> {
+/// Sample message bodies for a queue: catalog events for the catalog queue, emails otherwise.
+fn sample_messages(queue_id: &str) -> Vec<Value> {
+    if queue_id == "CatalogEventsQueue" {
+        let (product, vendor) = ("01JBZ4W9Q6T3M8K2R5X7N1C0P1", "01JBZ4W9Q6T3M8K2R5X7N1C0V1");
+        return vec![
+            json!({ "event_id": "c4ca4238a0b923820dcc509a6f75849b", "occurred_at": "2024-10-27T03:33:20Z",
+                    "type": "product.published", "product_id": product, "vendor_id": vendor }),
+            json!({ "event_id": "c81e728d9d4c2f636f067f89cc14862c", "occurred_at": "2024-10-27T03:33:21Z",
+                    "type": "product.price_changed", "product_id": product, "vendor_id": vendor,
+                    "variant_id": "01JBZ4W9Q6T3M8K2R5X7N1C0A1" }),
+        ];
+    }
     let samples = [
         ("01JBZ4W9Q6T3M8K2R5X7N1C0E1", "grace@example.com", "You're invited to join Green Valley Farm on Stockyard"),
         ("01JBZ4W9Q6T3M8K2R5X7N1C0E2", "ada@example.com", "Welcome to Stockyard"),
     ];
-    let messages: Vec<Message> = samples
+    samples
         .iter()
-        .enumerate()
-        .map(|(i, (id, to, subject))| {
-            let body = json!({
+        .map(|(id, to, subject)| {
+            json!({
                 "email_id": id, "to": [to], "subject": subject,
                 "text": format!("Hello,\n\n{subject}.\n\n-- Stockyard"), "html": null
-            });
+            })
+        })
+        .collect()
+}
+
+pub fn sqs_sample(queue_arn: &str) -> Result<Value> {
+    let queue_id = queue_arn.rsplit(':').next().unwrap_or_default().trim_start_matches("stockyard-");
+    let messages: Vec<Message> = sample_messages(queue_id)
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
             Message::builder()
                 .message_id(format!("0e7c8f3b-1a1a-4c2d-857d-8f88ab53f16{i}"))
                 .receipt_handle(format!("AQEB-sample-receipt-handle-{i}"))

@@ -261,7 +261,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
                 env,
                 timeout: Duration::from_secs(f.timeout_s),
                 arn: arn.clone(),
-                max_workers: opts.max_workers,
+                max_workers: f.reserved_concurrency.map_or(opts.max_workers, |n| n.min(opts.max_workers)),
                 log: log.clone(),
             });
             aliases.insert(f.logical_id.clone(), f.binary.clone());

@@ -41,6 +41,8 @@ pub struct FunctionDef {
     pub binary: String,
     pub memory_mb: u64,
     pub timeout_s: u64,
+    /// `ReservedConcurrentExecutions`: at most this many instances at once.
+    pub reserved_concurrency: Option<usize>,
     /// Unresolved environment: globals merged with the function's own (function wins).
     pub environment: BTreeMap<String, Value>,
     pub events: Vec<FunctionEvent>,
@@ -145,6 +147,8 @@ impl Template {
                 .unwrap_or_else(|| id.trim_end_matches("Function").to_kebab_case());
             let memory_mb = p.get("MemorySize").or_else(|| g.get("MemorySize")).and_then(Value::as_u64).unwrap_or(128);
             let timeout_s = p.get("Timeout").or_else(|| g.get("Timeout")).and_then(Value::as_u64).unwrap_or(3);
+            let reserved_concurrency =
+                p.get("ReservedConcurrentExecutions").and_then(Value::as_u64).map(|n| n as usize);
             let mut environment = BTreeMap::new();
             for src in [g, p] {
                 if let Some(vars) = src.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_object) {
@@ -161,7 +165,15 @@ impl Template {
                     }
                 }
             }
-            out.push(FunctionDef { logical_id: id.clone(), binary, memory_mb, timeout_s, environment, events });
+            out.push(FunctionDef {
+                logical_id: id.clone(),
+                binary,
+                memory_mb,
+                timeout_s,
+                reserved_concurrency,
+                environment,
+                events,
+            });
         }
         Ok(out)
     }

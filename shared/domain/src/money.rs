@@ -53,6 +53,17 @@ impl Currency {
         }
     }
 
+    /// Every currency Stockyard knows, in code order.
+    pub fn all() -> Vec<Currency> {
+        let mut all: Vec<Currency> = [TWO_DECIMALS, NO_DECIMALS, THREE_DECIMALS]
+            .iter()
+            .flat_map(|list| list.split_whitespace())
+            .filter_map(|code| Currency::parse("currency", code).ok())
+            .collect();
+        all.sort();
+        all
+    }
+
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("currency codes are ASCII")
     }

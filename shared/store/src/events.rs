@@ -7,11 +7,18 @@
 //! Delivery is at least once: the stream re-delivers a batch from the first record its function
 //! could not route. Every event therefore carries the business id its consumer deduplicates on.
 
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::catalog::ProductStatus;
+use stockyard_domain::exchange::ExchangeRates;
+use stockyard_domain::ids::{ProductId, VariantId, VendorId};
+use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::vendor::Vendor;
 
 use crate::StoreError;
 use crate::account_mail::AccountMailRecord;
 use crate::entity::Entity;
+use crate::products::ProductRecord;
 use crate::vendors::InvitationRecord;
 
 /// A change another area acts on.
@@ -21,6 +28,66 @@ pub enum DomainEvent {
     InvitationCreated(InvitationRecord),
     /// An account email was requested (a link to verify or reset, a notice of a change).
     AccountMailRequested(AccountMailRecord),
+    /// Something shoppers see of the catalog changed: the search index and, later, inventory,
+    /// recommendations and reports act on it.
+    Catalog(CatalogEvent),
+}
+
+/// A change to what the catalog shows. It names what changed, not its new state: a consumer
+/// reads the current state, so duplicates and reordering cannot make it act on a stale one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum CatalogEvent {
+    #[serde(rename = "product.created")]
+    ProductCreated { product_id: ProductId, vendor_id: VendorId },
+    /// Its text, category, brand, tags, attributes, a translation or a variant changed. The
+    /// vendor is absent when a translation changed (its item does not name the vendor).
+    #[serde(rename = "product.changed")]
+    ProductChanged {
+        product_id: ProductId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vendor_id: Option<VendorId>,
+    },
+    #[serde(rename = "product.published")]
+    ProductPublished { product_id: ProductId, vendor_id: VendorId },
+    #[serde(rename = "product.archived")]
+    ProductArchived { product_id: ProductId, vendor_id: VendorId },
+    /// Published back to a draft: no longer on sale.
+    #[serde(rename = "product.unpublished")]
+    ProductUnpublished { product_id: ProductId, vendor_id: VendorId },
+    #[serde(rename = "product.price_changed")]
+    PriceChanged { product_id: ProductId, vendor_id: VendorId, variant_id: VariantId },
+    /// The vendor was suspended or reinstated, or changed its name or base currency.
+    #[serde(rename = "vendor.changed")]
+    VendorChanged { vendor_id: VendorId },
+    /// Admin changed the exchange rates: every converted price moves.
+    #[serde(rename = "exchange_rates.changed")]
+    ExchangeRatesChanged,
+}
+
+impl CatalogEvent {
+    /// The product the event is about, if it is about one.
+    pub fn product_id(&self) -> Option<ProductId> {
+        match self {
+            CatalogEvent::ProductCreated { product_id, .. }
+            | CatalogEvent::ProductChanged { product_id, .. }
+            | CatalogEvent::ProductPublished { product_id, .. }
+            | CatalogEvent::ProductArchived { product_id, .. }
+            | CatalogEvent::ProductUnpublished { product_id, .. }
+            | CatalogEvent::PriceChanged { product_id, .. } => Some(*product_id),
+            CatalogEvent::VendorChanged { .. } | CatalogEvent::ExchangeRatesChanged => None,
+        }
+    }
+}
+
+/// A catalog event as it travels on the catalog queue: the stream record's id (unique per
+/// change; a consumer that must act once deduplicates on it) and when the change was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogMessage {
+    pub event_id: String,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: CatalogEvent,
 }
 
 /// What kind of change a stream record is (its `eventName`).
@@ -49,19 +116,82 @@ struct EntityName {
 }
 
 /// The domain event a change of one item means, if any. `new_image` is the item after the change
-/// (empty for a removal). An item of a known kind that cannot be read is an error (the router
-/// reports it and the stream retries, then parks it); items of other kinds mean nothing.
-pub fn from_change(change: Change, new_image: serde_dynamo::Item) -> Result<Option<DomainEvent>, StoreError> {
-    let kind: EntityName = serde_dynamo::from_item(new_image.clone())?;
-    Ok(match (change, kind.entity.as_deref()) {
+/// (empty for a removal), `old_image` the item before it (empty for an insert). An item of a known
+/// kind that cannot be read is an error (the router reports it and the stream retries, then parks
+/// it); items of other kinds mean nothing.
+pub fn from_change(
+    change: Change,
+    new_image: serde_dynamo::Item,
+    old_image: serde_dynamo::Item,
+) -> Result<Option<DomainEvent>, StoreError> {
+    let image = if change == Change::Remove { &old_image } else { &new_image };
+    let kind: EntityName = serde_dynamo::from_item(image.clone())?;
+    let catalog = |event: CatalogEvent| Ok(Some(DomainEvent::Catalog(event)));
+    match (change, kind.entity.as_deref()) {
         (Change::Insert, Some(InvitationRecord::NAME)) => {
-            Some(DomainEvent::InvitationCreated(serde_dynamo::from_item(new_image)?))
+            Ok(Some(DomainEvent::InvitationCreated(serde_dynamo::from_item(new_image)?)))
         }
         (Change::Insert, Some(AccountMailRecord::NAME)) => {
-            Some(DomainEvent::AccountMailRequested(serde_dynamo::from_item(new_image)?))
+            Ok(Some(DomainEvent::AccountMailRequested(serde_dynamo::from_item(new_image)?)))
         }
-        _ => None,
-    })
+        (Change::Insert | Change::Modify, Some(ProductRecord::NAME)) => {
+            let new: ProductRecord = serde_dynamo::from_item(new_image)?;
+            let (product_id, vendor_id) = (new.product.id, new.product.vendor_id);
+            if change == Change::Insert {
+                return catalog(CatalogEvent::ProductCreated { product_id, vendor_id });
+            }
+            let old: ProductRecord = serde_dynamo::from_item(old_image)?;
+            if old.product == new.product {
+                // Only the variant count moved: the variant's own item announces the variant.
+                return Ok(None);
+            }
+            catalog(match (old.product.status, new.product.status) {
+                (from, ProductStatus::Published) if from != ProductStatus::Published => {
+                    CatalogEvent::ProductPublished { product_id, vendor_id }
+                }
+                (from, ProductStatus::Archived) if from != ProductStatus::Archived => {
+                    CatalogEvent::ProductArchived { product_id, vendor_id }
+                }
+                (ProductStatus::Published, ProductStatus::Draft) => {
+                    CatalogEvent::ProductUnpublished { product_id, vendor_id }
+                }
+                _ => CatalogEvent::ProductChanged { product_id, vendor_id: Some(vendor_id) },
+            })
+        }
+        (Change::Insert | Change::Modify, Some(Variant::NAME)) => {
+            let new: Variant = serde_dynamo::from_item(new_image)?;
+            let (product_id, vendor_id, variant_id) = (new.product_id, new.vendor_id, new.id);
+            let old: Option<Variant> =
+                if change == Change::Modify { Some(serde_dynamo::from_item(old_image)?) } else { None };
+            match old {
+                Some(old) if old == new => Ok(None),
+                Some(old) if old.prices != new.prices => {
+                    catalog(CatalogEvent::PriceChanged { product_id, vendor_id, variant_id })
+                }
+                _ => catalog(CatalogEvent::ProductChanged { product_id, vendor_id: Some(vendor_id) }),
+            }
+        }
+        (Change::Insert | Change::Modify | Change::Remove, Some(ProductTranslation::NAME)) => {
+            #[derive(Deserialize)]
+            struct Of {
+                product_id: ProductId,
+            }
+            let of: Of = serde_dynamo::from_item(image.clone())?;
+            catalog(CatalogEvent::ProductChanged { product_id: of.product_id, vendor_id: None })
+        }
+        (Change::Modify, Some(Vendor::NAME)) => {
+            let (new, old): (Vendor, Vendor) =
+                (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
+            let shown = |v: &Vendor| (v.status, v.name.clone(), v.base_currency, v.default_locale.clone());
+            if shown(&new) == shown(&old) {
+                Ok(None)
+            } else {
+                catalog(CatalogEvent::VendorChanged { vendor_id: new.id })
+            }
+        }
+        (Change::Insert | Change::Modify, Some(ExchangeRates::NAME)) => catalog(CatalogEvent::ExchangeRatesChanged),
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -103,15 +233,22 @@ mod tests {
     #[test]
     fn a_new_invitation_is_an_invitation_created_event_with_the_stored_record() {
         let record = invitation();
-        let event = from_change(Change::Insert, image(&record)).unwrap();
+        let event = from_change(Change::Insert, image(&record), Default::default()).unwrap();
         assert_eq!(event, Some(DomainEvent::InvitationCreated(record)));
     }
 
     #[test]
     fn other_changes_and_other_items_mean_nothing() {
         let record = invitation();
-        assert_eq!(from_change(Change::Modify, image(&record)).unwrap(), None, "accepting is not a new invitation");
-        assert_eq!(from_change(Change::Remove, serde_dynamo::Item::default()).unwrap(), None);
+        assert_eq!(
+            from_change(Change::Modify, image(&record), image(&record)).unwrap(),
+            None,
+            "accepting is not a new invitation"
+        );
+        assert_eq!(
+            from_change(Change::Remove, serde_dynamo::Item::default(), serde_dynamo::Item::default()).unwrap(),
+            None
+        );
         let location = stockyard_domain::location::Location {
             id: stockyard_domain::ids::LocationId::generate(),
             vendor_id: VendorId::generate(),
@@ -121,13 +258,13 @@ mod tests {
             country: None,
             created_at: Utc::now(),
         };
-        assert_eq!(from_change(Change::Insert, image(&location)).unwrap(), None);
+        assert_eq!(from_change(Change::Insert, image(&location), Default::default()).unwrap(), None);
     }
 
     #[test]
     fn an_invitation_item_that_cannot_be_read_is_an_error_not_silence() {
         let mut item = image(&invitation());
         item.remove("vendor_name");
-        assert!(from_change(Change::Insert, item).is_err());
+        assert!(from_change(Change::Insert, item, Default::default()).is_err());
     }
 }

@@ -297,6 +297,11 @@ pub(crate) fn gtin(gtin: &Gtin, vendor: VendorId) -> Key {
     key(format!("GTIN#{}", gtin.as_gtin14()), format!("VENDOR#{vendor}"))
 }
 
+/// The published version of a search index (`products`).
+pub(crate) fn search_index(name: &str) -> Key {
+    key(format!("SEARCHINDEX#{name}"), "CURRENT")
+}
+
 /// The current exchange rates.
 pub(crate) fn exchange_rates() -> Key {
     key("EXCHANGERATES".into(), "CURRENT")

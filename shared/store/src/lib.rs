@@ -18,6 +18,7 @@ pub mod locations;
 pub mod page;
 pub mod products;
 mod retry;
+pub mod search_index;
 pub mod sent_emails;
 pub mod sessions;
 pub mod sign_in;
