@@ -64,7 +64,7 @@ impl SearchDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         let api = ApiDeps::from_env(sdk).await?;
         let store = IndexStore {
-            s3: crate::s3_client(sdk),
+            s3: stockyard_platform::s3_client(sdk),
             bucket: stockyard_platform::env("SEARCH_BUCKET")?,
             table: api.table.clone(),
             name: "products".into(),

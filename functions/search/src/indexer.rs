@@ -199,7 +199,7 @@ impl Indexer {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self> {
         let table = Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?);
         let store = IndexStore {
-            s3: crate::s3_client(sdk),
+            s3: stockyard_platform::s3_client(sdk),
             bucket: stockyard_platform::env("SEARCH_BUCKET")?,
             table: table.clone(),
             name: "products".into(),

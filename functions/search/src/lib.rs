@@ -7,12 +7,5 @@ pub mod document;
 pub mod engine;
 pub mod handler;
 pub mod indexer;
-pub mod snapshot;
-
-/// An S3 client on the shared configuration; path-style addressing when an endpoint is set (the
-/// local emulators), as bucket host names do not resolve there.
-pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let local = stockyard_platform::env_opt("AWS_ENDPOINT_URL").is_some();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(local).build())
-}
 pub mod openapi;
+pub mod snapshot;
