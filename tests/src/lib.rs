@@ -309,6 +309,17 @@ impl TestApp {
         ApiResponse { method, path: path.to_string(), status, json, headers }
     }
 
+    /// A request whose answer is not JSON (an image): its status and bytes.
+    pub async fn request_bytes(&self, method: Method, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+        let mut req = self.client.request(method.clone(), format!("{}{path}", self.api_url));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: the local API did not answer: {e}"));
+        let status = resp.status().as_u16();
+        (status, resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+    }
+
     async fn get(&self, path: &str, token: &str) -> ApiResponse {
         self.request(Method::GET, path, Some(token), None, &[]).await
     }

@@ -48,7 +48,7 @@ const fn action(name: &'static str, route: &'static str, status: u16, allowed: &
 /// Who may write the vendor's catalog.
 const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
 
-const ACTIONS: [Action; 27] = [
+const ACTIONS: [Action; 31] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -96,6 +96,15 @@ const ACTIONS: [Action; 27] = [
         200,
         CATALOG_WRITERS,
     ),
+    action("create image", "POST /vendors/{vendorId}/products/{productId}/images", 201, CATALOG_WRITERS),
+    action("get image", "GET /vendors/{vendorId}/products/{productId}/images/{imageId}", 200, READERS),
+    action("look up barcode", "GET /vendors/{vendorId}/barcodes/{code}", 200, READERS),
+    action(
+        "get barcode label",
+        "GET /vendors/{vendorId}/products/{productId}/variants/{variantId}/label",
+        200,
+        READERS,
+    ),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -120,6 +129,10 @@ struct World {
     /// A category without attributes, and a draft product of the vendor in it.
     category: String,
     product: String,
+    /// The product's variant (its SKU), and an image slot on the product.
+    variant: String,
+    sku: String,
+    image: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -169,7 +182,34 @@ impl World {
         let admin = &actors.iter().find(|(name, _)| *name == "admin").expect("an admin").1;
         let category = app.plain_category(admin).await;
         let product = app.draft_product(owner, &vendor.id, &category).await;
-        Self { app, vendor, role_target, removal_target, roles_target, location, today, category, product, actors }
+        let variant = app.create_variant(owner, &vendor.id, &product, &TestApp::variant_body()).await;
+        let (variant, sku) = (variant.id(), variant.str("/sku"));
+        let slot = json!({ "content_type": "image/png", "content_length": 1000 });
+        let image = app
+            .request(
+                Method::POST,
+                &format!("/vendors/{}/products/{product}/images", vendor.id),
+                Some(owner),
+                Some(&slot),
+                &[],
+            )
+            .await;
+        let image = image.expect(201)["image"]["id"].as_str().expect("an image id").to_string();
+        Self {
+            app,
+            vendor,
+            role_target,
+            removal_target,
+            roles_target,
+            location,
+            today,
+            category,
+            product,
+            variant,
+            sku,
+            image,
+            actors,
+        }
     }
 
     async fn perform(&self, action: &str, actor: &TestUser) -> ApiResponse {
@@ -210,6 +250,22 @@ impl World {
             }
             "get product" => {
                 let path = format!("/vendors/{v}/products/{}", self.product);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "create image" => {
+                let path = format!("/vendors/{v}/products/{}/images", self.product);
+                let slot = json!({ "content_type": "image/jpeg", "content_length": 2000 });
+                app.request(Method::POST, &path, Some(token), Some(&slot), &[]).await
+            }
+            "get image" => {
+                let path = format!("/vendors/{v}/products/{}/images/{}", self.product, self.image);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "look up barcode" => {
+                app.request(Method::GET, &format!("/vendors/{v}/barcodes/{}", self.sku), Some(token), None, &[]).await
+            }
+            "get barcode label" => {
+                let path = format!("/vendors/{v}/products/{}/variants/{}/label", self.product, self.variant);
                 app.request(Method::GET, &path, Some(token), None, &[]).await
             }
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
@@ -382,6 +438,29 @@ impl World {
                 body["locale"] == "fr"
                     && body["title"].as_str().is_some_and(|t| t.starts_with("Produit de la matrice")),
                 "the French translation",
+            ),
+            "create image" => (
+                body["image"]["vendor_id"] == v
+                    && body["image"]["status"] == "awaiting_upload"
+                    && body["upload"]["url"].is_string(),
+                "an image slot of the vendor's product with its upload URL",
+            ),
+            "get image" => (
+                body["id"] == self.image.as_str()
+                    && body["vendor_id"] == v
+                    && body["product_id"] == self.product.as_str(),
+                "the vendor's image",
+            ),
+            "look up barcode" => {
+                let found = items(body);
+                (
+                    found.len() == 1 && found[0]["variant_id"] == self.variant.as_str() && found[0]["vendor_id"] == v,
+                    "the vendor's variant with that SKU",
+                )
+            }
+            "get barcode label" => (
+                body.as_str().is_some_and(|svg| svg.contains("<svg") && svg.contains(self.sku.as_str())),
+                "an SVG label printing the SKU",
             ),
             other => panic!("no body check for {other}"),
         };

@@ -23,6 +23,7 @@ pub fn document() -> Document {
     doc.merge(stockyard_inventory::openapi::InventoryApi::openapi());
     doc.merge(stockyard_catalog::openapi::CatalogApi::openapi());
     doc.merge(stockyard_search::openapi::SearchApi::openapi());
+    doc.merge(stockyard_media_fn::openapi::MediaApi::openapi());
     doc.merge(stockyard_forecasting::openapi::ForecastingApi::openapi());
     doc.info = InfoBuilder::new()
         .title("Stockyard API")

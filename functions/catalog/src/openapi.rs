@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{categories, exchange, products};
+use crate::handlers::{barcodes, categories, exchange, images, products};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -19,6 +19,10 @@ use crate::handlers::{categories, exchange, products};
     products::update_variant,
     products::put_translation,
     products::get_product,
+    images::create_image,
+    images::get_image,
+    barcodes::lookup,
+    barcodes::vendor_lookup,
     exchange::put_exchange_rates,
     exchange::get_exchange_rates,
 ))]

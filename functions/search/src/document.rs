@@ -10,6 +10,7 @@ use stockyard_domain::catalog::AttributeType;
 use stockyard_domain::category::Tree;
 use stockyard_domain::exchange::{ExchangeRates, convert};
 use stockyard_domain::ids::{CategoryId, ProductId, VendorId};
+use stockyard_domain::image::{ImageStatus, ProductImage};
 use stockyard_domain::locale::{Locale, negotiate};
 use stockyard_domain::money::{Currency, Money};
 use stockyard_domain::product::{Product, ProductTranslation, Variant};
@@ -53,6 +54,9 @@ pub struct ProductDoc {
     /// shown on the product's page; results filter and sort on regular prices.
     pub variant_prices: Vec<BTreeMap<Currency, i64>>,
     pub published_at: DateTime<Utc>,
+    /// The storage key of the first ready image's thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
 }
 
 /// A product's lowest price in one currency and whether it was converted.
@@ -69,6 +73,7 @@ impl ProductDoc {
         product: &Product,
         variants: &[Variant],
         translations: &[ProductTranslation],
+        images: &[ProductImage],
         vendor: &Vendor,
         tree: &Tree,
     ) -> Option<ProductDoc> {
@@ -135,6 +140,12 @@ impl ProductDoc {
                 .filter(|p: &BTreeMap<Currency, i64>| !p.is_empty())
                 .collect(),
             published_at: product.published_at.unwrap_or(product.updated_at),
+            thumbnail: images
+                .iter()
+                .filter(|i| i.status == ImageStatus::Ready)
+                .flat_map(|i| i.renditions.iter())
+                .find(|r| r.size == "thumbnail")
+                .map(|r| r.key.clone()),
         })
     }
 

@@ -568,6 +568,7 @@ mod tests {
             base_currency: currency("EUR"),
             variant_prices: vec![[(currency("EUR"), eur)].into_iter().collect()],
             published_at: Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0).unwrap(),
+            thumbnail: None,
         }
     }
 

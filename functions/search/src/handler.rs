@@ -15,6 +15,7 @@ use serde::Serialize;
 use stockyard_domain::category::Tree;
 use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{CategoryId, ProductId, VendorId};
+use stockyard_domain::image::MediaUrls;
 use stockyard_domain::locale::{Locale, negotiate};
 use stockyard_domain::money::Currency;
 use stockyard_http::error::ErrorBody;
@@ -46,6 +47,7 @@ pub const MAX_FILTER_VALUES: usize = 20;
 pub struct SearchDeps {
     pub api: ApiDeps,
     pub store: IndexStore,
+    pub media: MediaUrls,
     state: Mutex<State>,
 }
 
@@ -57,8 +59,8 @@ struct State {
 }
 
 impl SearchDeps {
-    pub fn new(api: ApiDeps, store: IndexStore) -> Self {
-        Self { api, store, state: Mutex::new(State::default()) }
+    pub fn new(api: ApiDeps, store: IndexStore, media: MediaUrls) -> Self {
+        Self { api, store, media, state: Mutex::new(State::default()) }
     }
 
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
@@ -69,7 +71,7 @@ impl SearchDeps {
             table: api.table.clone(),
             name: "products".into(),
         };
-        Ok(Self::new(api, store))
+        Ok(Self::new(api, store, MediaUrls::new(&stockyard_platform::env("MEDIA_DOMAIN")?)))
     }
 
     /// Loads the index now (the benchmark's cold start; the first request does it otherwise).
@@ -124,6 +126,9 @@ pub struct ProductHit {
     pub price_from: Option<i64>,
     /// True when that price was converted from the vendor's base currency.
     pub price_converted: bool,
+    /// The first ready image's thumbnail (160 px on the long side).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
 }
 
 /// A category and how many matching products are in it or below it.
@@ -376,6 +381,7 @@ pub async fn search(deps: &SearchDeps, req: Request) -> Result<Response<Body>, A
                 brand: hit.doc.brand.clone(),
                 price_from: price.map(|p| p.amount),
                 price_converted: price.is_some_and(|p| p.converted),
+                thumbnail_url: hit.doc.thumbnail.as_deref().map(|k| deps.media.url(k)),
             }
         })
         .collect::<Vec<_>>();

@@ -190,8 +190,9 @@ impl Indexer {
                 v
             }
         };
-        Ok(vendor
-            .and_then(|vendor| ProductDoc::build(product, &aggregate.variants, &aggregate.translations, &vendor, tree)))
+        Ok(vendor.and_then(|vendor| {
+            ProductDoc::build(product, &aggregate.variants, &aggregate.translations, &aggregate.images, &vendor, tree)
+        }))
     }
 }
 

@@ -20,6 +20,7 @@ pub struct Clients {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sesv2: aws_sdk_sesv2::Client,
+    pub s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
     pub aws_url: String,
 }
@@ -45,6 +46,7 @@ impl Clients {
             streams: aws_sdk_dynamodbstreams::Client::from_conf(streams_conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
             sesv2: aws_sdk_sesv2::Client::new(&conf),
+            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build()),
             http: reqwest::Client::new(),
             aws_url: aws_url.to_string(),
         }
@@ -89,6 +91,21 @@ pub fn static_physical(template: &Template, account: &str, api_url: &str) -> Res
                 arn: None,
                 url: Some(api_url.to_string()),
             },
+            // The local stand-in for a CDN in front of a bucket: the gateway serves its objects.
+            "AWS::CloudFront::Distribution" => {
+                let origin = res
+                    .properties
+                    .pointer("/DistributionConfig/Origins/0/DomainName/Fn::GetAtt/0")
+                    .and_then(Value::as_str)
+                    .map(|bucket| physical_name(bucket).to_ascii_lowercase())
+                    .unwrap_or_default();
+                Physical {
+                    kind: res.kind.clone(),
+                    name,
+                    arn: None,
+                    url: Some(format!("{api_url}/_local/media/{origin}")),
+                }
+            }
             "AWS::SQS::Queue" => continue,
             _ => Physical { kind: res.kind.clone(), name, arn: None, url: None },
         };

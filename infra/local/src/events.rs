@@ -141,6 +141,16 @@ pub fn http_event(binary: &str, method: &str, path: &str) -> Result<Value> {
 
 /// Sample message bodies for a queue: catalog events for the catalog queue, emails otherwise.
 fn sample_messages(queue_id: &str) -> Vec<Value> {
+    if queue_id == "ImageUploadsQueue" {
+        let key = "uploads/01JBZ4W9Q6T3M8K2R5X7N1C0V1/01JBZ4W9Q6T3M8K2R5X7N1C0P1/01JBZ4W9Q6T3M8K2R5X7N1C0I1";
+        return vec![crate::notify::event(
+            "stockyard-local-catalogmediabucket",
+            key,
+            482_133,
+            "\"d41d8cd98f00b204e9800998ecf8427e\"",
+            "us-east-1",
+        )];
+    }
     if queue_id == "CatalogEventsQueue" {
         let (product, vendor) = ("01JBZ4W9Q6T3M8K2R5X7N1C0P1", "01JBZ4W9Q6T3M8K2R5X7N1C0V1");
         return vec![

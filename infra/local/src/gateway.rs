@@ -318,6 +318,33 @@ async fn local_endpoint(gw: &Gateway, method: &Method, path: &str, req: Request,
                 .to_string()
                 .into_bytes(),
         ),
+        // The media CDN's stand-in: renditions straight from the emulator's bucket (the template's
+        // distribution serves only `images/`).
+        ("GET", p) if p.starts_with("media/") => {
+            let rest = &p["media/".len()..];
+            let Some((bucket, key)) = rest.split_once('/').filter(|(_, k)| k.starts_with("images/")) else {
+                return gateway_error(StatusCode::NOT_FOUND, "not_found", "no such media object", request_id);
+            };
+            match gw.http.get(format!("{}/{bucket}/{key}", gw.aws_url)).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let content_type = r
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("application/octet-stream")
+                        .to_string();
+                    let bytes = r.bytes().await.unwrap_or_default();
+                    axum::response::Response::builder()
+                        .status(StatusCode::OK)
+                        .header("content-type", content_type)
+                        .header("cache-control", "public, max-age=31536000, immutable")
+                        .body(axum::body::Body::from(bytes))
+                        .unwrap_or_default()
+                }
+                Ok(_) => gateway_error(StatusCode::NOT_FOUND, "not_found", "no such media object", request_id),
+                Err(e) => gateway_error(StatusCode::BAD_GATEWAY, "emulator_unavailable", &e.to_string(), request_id),
+            }
+        }
         ("GET", "routes") => {
             let routes: Vec<Value> = gw
                 .router

@@ -3,17 +3,20 @@
 
 mod apigw;
 mod bench;
+mod bench_search;
 mod bootstrap;
 mod demo_demand;
 mod emulators;
 mod events;
 mod gateway;
 mod lambda;
+mod notify;
 mod params;
 mod pump;
 mod resolve;
 mod schedule;
 mod seed;
+mod seed_catalog;
 mod stack;
 mod streams;
 mod template;
@@ -72,6 +75,9 @@ enum Command {
         /// Only the nightly forecast job (6,000 SKU-locations × 2 years), not the cold starts.
         #[arg(long)]
         forecast_only: bool,
+        /// Only the search benchmark (100,000 products), not the cold starts nor the forecast job.
+        #[arg(long, conflicts_with = "forecast_only")]
+        search_only: bool,
         /// Only this function (repeatable): build and measure it beside hello-world, without the
         /// forecast job.
         #[arg(long = "bin", value_name = "NAME", conflicts_with = "forecast_only")]
@@ -158,7 +164,13 @@ async fn real_main(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { api_port, no_seed, stack } => run(stack.options(root, Mode::Run, api_port)?, !no_seed).await,
         Command::Exec { stack, command } => exec(stack.options(root, Mode::Exec, 0)?, command).await,
-        Command::Bench { runs, no_build, forecast_only, only } => {
+        Command::Bench { runs, no_build, forecast_only, search_only, only } => {
+            if search_only {
+                if !no_build {
+                    bench::build(&root, &[])?;
+                }
+                return bench_search::run(&root).await.map(|_| 0);
+            }
             if !forecast_only {
                 bench::run(&root, runs, !no_build, &only).await?;
                 if !only.is_empty() {
@@ -167,7 +179,11 @@ async fn real_main(cli: Cli) -> Result<i32> {
             } else if !no_build {
                 bench::build(&root, &[])?;
             }
-            bench::forecast_job(&root).await.map(|_| 0)
+            bench::forecast_job(&root).await?;
+            if forecast_only {
+                return Ok(0);
+            }
+            bench_search::run(&root).await.map(|_| 0)
         }
         Command::Events { force } => events::write_all(&root, force).map(|_| 0),
         Command::Binaries => {

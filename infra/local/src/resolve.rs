@@ -141,7 +141,7 @@ impl Resolver<'_> {
         match attr {
             "Arn" => p.arn.clone().ok_or_else(|| anyhow!("!GetAtt {res}.Arn: resource has no ARN locally")),
             "QueueName" | "TableName" | "BucketName" | "Name" => Ok(p.name.clone()),
-            "QueueUrl" | "Url" => {
+            "QueueUrl" | "Url" | "DomainName" => {
                 p.url.clone().ok_or_else(|| anyhow!("!GetAtt {res}.{attr}: resource has no URL locally"))
             }
             other => bail!("!GetAtt {res}.{other} is not supported locally"),

@@ -7,18 +7,23 @@ use anyhow::{Context, Result, bail};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::seed_catalog;
 use crate::stack::Running;
 
 /// Every demo user signs in with this password (local only).
 pub const DEMO_PASSWORD: &str = "demo-password-1";
 
 #[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
     base: String,
 }
 
 impl Api {
+    pub(crate) fn new(base: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: base.to_string() }
+    }
+
     async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Result<(u16, Value)> {
         let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -35,7 +40,7 @@ impl Api {
     }
 
     /// Succeeds on 2xx, and on 409 when `conflict_ok`.
-    async fn expect(
+    pub(crate) async fn expect(
         &self,
         method: Method,
         path: &str,
@@ -51,7 +56,7 @@ impl Api {
         }
     }
 
-    async fn login(&self, email: &str, password: &str) -> Result<String> {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Result<String> {
         let v = self
             .expect(Method::POST, "/auth/login", None, Some(json!({"email": email, "password": password})), false)
             .await?
@@ -60,7 +65,7 @@ impl Api {
     }
 
     /// Registers (unless taken) and signs in.
-    async fn user(&self, email: &str, name: &str) -> Result<String> {
+    pub(crate) async fn user(&self, email: &str, name: &str) -> Result<String> {
         self.expect(
             Method::POST,
             "/auth/register",
@@ -74,7 +79,7 @@ impl Api {
 
     /// Verifies the address of the signed-in user with the link emailed at registration (read from
     /// the stack's mailbox, as its owner would open it), unless it is verified already.
-    async fn verify_email(&self, token: &str) -> Result<()> {
+    pub(crate) async fn verify_email(&self, token: &str) -> Result<()> {
         let me = self.me(token).await?;
         if me["email_verified"].as_bool() == Some(true) {
             return Ok(());
@@ -99,7 +104,7 @@ impl Api {
         }
     }
 
-    async fn me(&self, token: &str) -> Result<Value> {
+    pub(crate) async fn me(&self, token: &str) -> Result<Value> {
         Ok(self.expect(Method::GET, "/me", Some(token), None, false).await?.unwrap_or_default())
     }
 }
@@ -110,7 +115,10 @@ struct VendorSeed {
     owner: (&'static str, &'static str),
     staff: &'static [(&'static str, &'static str, &'static str)],
     locations: &'static [(&'static str, &'static str, &'static str)],
-    demand: &'static demand::Catalogue,
+    demand: Option<&'static demand::Catalogue>,
+    /// Base currency, default locale, country.
+    profile: (&'static str, &'static str, &'static str),
+    assortment: &'static seed_catalog::Assortment,
 }
 
 const VENDORS: &[VendorSeed] = &[
@@ -126,7 +134,9 @@ const VENDORS: &[VendorSeed] = &[
             ("WH-COTSWOLDS", "Cotswolds packing barn", "warehouse"),
             ("SHOP-CIRENCESTER", "Cirencester farm shop", "store"),
         ],
-        demand: &demand::FARM,
+        demand: Some(&demand::FARM),
+        profile: ("GBP", "en", "GB"),
+        assortment: &seed_catalog::FARM,
     },
     VendorSeed {
         name: "Northwind Outfitters",
@@ -137,7 +147,19 @@ const VENDORS: &[VendorSeed] = &[
             ("vera@northwind.example", "Vera Viewer", "viewer"),
         ],
         locations: &[("WH-LEEDS", "Leeds distribution centre", "warehouse")],
-        demand: &demand::OUTFITTERS,
+        demand: Some(&demand::OUTFITTERS),
+        profile: ("USD", "en", "GB"),
+        assortment: &seed_catalog::OUTFITTERS,
+    },
+    VendorSeed {
+        name: "Maison Lumière",
+        description: "Lampes, linge de maison et objets de Lyon",
+        owner: ("margot@maisonlumiere.example", "Margot Lumière"),
+        staff: &[],
+        locations: &[("WH-LYON", "Entrepôt de Lyon", "warehouse")],
+        demand: None,
+        profile: ("EUR", "fr", "FR"),
+        assortment: &seed_catalog::MAISON,
     },
 ];
 
@@ -154,8 +176,15 @@ pub async fn seed(running: &Running) -> Result<String> {
     let admin_password = params.get("AdminPassword").cloned().unwrap_or_default();
     let admin = api.login(&admin_email, &admin_password).await.context("admin login")?;
 
+    // Exchange rates and the demo category tree, before any product.
+    let rates = json!({ "base": "EUR", "rates": { "USD": "1.08", "GBP": "0.85" } });
+    api.expect(Method::PUT, "/admin/exchange-rates", Some(&admin), Some(rates), true).await?;
+    let tree = seed_catalog::categories(&api, &admin).await.context("the demo categories")?;
+
     let mut lines = Vec::new();
     let mut demand_lines = Vec::new();
+    let mut catalogue_lines = Vec::new();
+    let mut sellers = Vec::new();
     let (mut staff_count, mut location_count, mut address_count) = (0, 0, 0);
     for v in VENDORS {
         let owner = api.user(v.owner.0, v.owner.1).await?;
@@ -166,7 +195,8 @@ pub async fn seed(running: &Running) -> Result<String> {
                 Method::POST,
                 "/vendors",
                 Some(&owner),
-                Some(json!({"name": v.name, "description": v.description})),
+                Some(json!({"name": v.name, "description": v.description, "base_currency": v.profile.0,
+                            "default_locale": v.profile.1, "country": v.profile.2})),
                 true,
             )
             .await?;
@@ -202,19 +232,32 @@ pub async fn seed(running: &Running) -> Result<String> {
                 Method::POST,
                 &format!("/vendors/{vendor_id}/locations"),
                 Some(&owner),
-                Some(json!({"code": code, "name": name, "kind": kind, "country": "GB"})),
+                Some(json!({"code": code, "name": name, "kind": kind, "country": v.profile.2})),
                 true,
             )
             .await?;
             location_count += 1;
         }
         lines.push(format!("    {:<22} {vendor_id}  {}", v.name, staff_desc.join(", ")));
-        demand_lines.push(
-            demand::seed_vendor(&api, &owner, &vendor_id, v.demand)
+        if let Some(catalogue) = v.demand {
+            demand_lines.push(
+                demand::seed_vendor(&api, &owner, &vendor_id, catalogue)
+                    .await
+                    .with_context(|| format!("demand history of {}", v.name))?,
+            );
+        }
+        catalogue_lines.push(
+            seed_catalog::seed_vendor(&api, &owner, &vendor_id, v.assortment, &tree)
                 .await
-                .with_context(|| format!("demand history of {}", v.name))?,
+                .with_context(|| format!("catalogue of {}", v.name))?,
         );
+        sellers.push((owner.clone(), vendor_id.clone()));
     }
+    let (ready, pending) = seed_catalog::await_pictures(&api, &sellers).await?;
+    catalogue_lines.push(format!(
+        "  Pictures     {ready} ready through process-image{}",
+        if pending > 0 { format!(", {pending} still processing") } else { String::new() }
+    ));
 
     let mut customers = Vec::new();
     for (email, name, line1, city, postal_code) in CUSTOMERS {
@@ -263,6 +306,7 @@ pub async fn seed(running: &Running) -> Result<String> {
         customers.len()
     )];
     out.extend(demand_lines);
+    out.extend(catalogue_lines);
     out.push(format!("  Demo logins  password for every demo user: {DEMO_PASSWORD}"));
     out.extend(lines);
     out.push(format!("    {:<22} {}", "customers", customers.join(", ")));

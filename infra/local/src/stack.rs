@@ -231,6 +231,23 @@ pub async fn start(opts: &Options) -> Result<Running> {
         let r = resolver(&params, &physical, account);
         bootstrap::create_tables(&clients, &template, &r).await?;
         bootstrap::create_buckets(&clients, &template, &physical).await?;
+        let mut bucket_watches = Vec::new();
+        for (id, res) in template.resources_of("AWS::S3::Bucket") {
+            for (queue, prefix) in crate::notify::queue_configurations(&res.properties) {
+                let queue_url = physical
+                    .get(&queue)
+                    .and_then(|q| q.url.clone())
+                    .ok_or_else(|| anyhow!("{id}: notifications go to {queue}, which is not a local queue"))?;
+                bucket_watches.push(crate::notify::BucketWatch {
+                    s3: clients.s3.clone(),
+                    sqs: clients.sqs.clone(),
+                    bucket: physical[id].name.clone(),
+                    prefix,
+                    queue_url,
+                    region: REGION.into(),
+                });
+            }
+        }
         if let Some(sender) = params.get("EmailSender") {
             bootstrap::verify_sender(&clients, sender).await?;
         }
@@ -377,6 +394,9 @@ pub async fn start(opts: &Options) -> Result<Running> {
         }
         for p in stream_pumps {
             tasks.push(tokio::spawn(p.run(shutdown_rx.clone())));
+        }
+        for w in bucket_watches {
+            tasks.push(tokio::spawn(w.run(shutdown_rx.clone())));
         }
         let mut schedule_info = Vec::new();
         for (target, expr, enabled, input) in schedules {

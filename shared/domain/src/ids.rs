@@ -90,6 +90,8 @@ id_type!(/// A node of the catalog's category tree.
     CategoryId);
 id_type!(/// A vendor's product: what shoppers browse, with one or more variants.
     ProductId);
+id_type!(/// A product's image: one upload and the renditions made from it.
+    ImageId);
 id_type!(/// One sellable variant of a product (a size, a colour), with its own SKU and prices.
     VariantId);
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod exchange;
 pub mod gtin;
 pub mod ids;
+pub mod image;
 pub mod locale;
 pub mod location;
 pub mod markdown;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use stockyard_domain::catalog::ProductStatus;
 use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{ProductId, VariantId, VendorId};
+use stockyard_domain::image::ProductImage;
 use stockyard_domain::product::{ProductTranslation, Variant};
 use stockyard_domain::vendor::Vendor;
 
@@ -178,6 +179,16 @@ pub fn from_change(
             }
             let of: Of = serde_dynamo::from_item(image.clone())?;
             catalog(CatalogEvent::ProductChanged { product_id: of.product_id, vendor_id: None })
+        }
+        (Change::Modify, Some(ProductImage::NAME)) => {
+            let (new, old): (ProductImage, ProductImage) =
+                (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
+            // Shoppers see an image once it is ready: only a decided upload changes the product.
+            if new.status == old.status && new.renditions == old.renditions && new.alt == old.alt {
+                Ok(None)
+            } else {
+                catalog(CatalogEvent::ProductChanged { product_id: new.product_id, vendor_id: Some(new.vendor_id) })
+            }
         }
         (Change::Modify, Some(Vendor::NAME)) => {
             let (new, old): (Vendor, Vendor) =

@@ -10,9 +10,10 @@
 use stockyard_domain::category::Category;
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, CategoryId, EmailId, ForecastRunId, InvitationId, LocationId, ProductId, TokenFamilyId, UserId,
+    AddressId, CategoryId, EmailId, ForecastRunId, ImageId, InvitationId, LocationId, ProductId, TokenFamilyId, UserId,
     VariantId, VendorId,
 };
+use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
 use stockyard_domain::product::{ProductTranslation, Variant};
@@ -281,6 +282,12 @@ pub(crate) fn product_translation(product: ProductId, locale: &Locale) -> Key {
 pub(crate) fn translations_of(product: ProductId) -> Collection<ProductTranslation> {
     Collection::table(format!("PRODUCT#{product}"), "TRANSLATION#")
 }
+pub(crate) fn product_image(product: ProductId, image: ImageId) -> Key {
+    key(format!("PRODUCT#{product}"), format!("IMAGE#{image}"))
+}
+pub(crate) fn images_of(product: ProductId) -> Collection<ProductImage> {
+    Collection::table(format!("PRODUCT#{product}"), "IMAGE#")
+}
 /// One combination of option values within a product.
 pub(crate) fn variant_options(product: ProductId, options: &str) -> Key {
     key(format!("PRODUCT#{product}"), format!("OPTIONS#{options}"))
@@ -295,6 +302,11 @@ pub(crate) fn sku(vendor: VendorId, sku: &str) -> Key {
 /// forms of one item meet).
 pub(crate) fn gtin(gtin: &Gtin, vendor: VendorId) -> Key {
     key(format!("GTIN#{}", gtin.as_gtin14()), format!("VENDOR#{vendor}"))
+}
+
+/// Every vendor's claim of one GTIN.
+pub(crate) fn gtin_claims(gtin: &Gtin) -> Collection<crate::products::GtinRecord> {
+    Collection::table(format!("GTIN#{}", gtin.as_gtin14()), "VENDOR#")
 }
 
 /// The published version of a search index (`products`).

@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 use stockyard_domain::catalog::ProductStatus;
 use stockyard_domain::gtin::Gtin;
-use stockyard_domain::ids::{ProductId, VariantId, VendorId};
+use stockyard_domain::ids::{ImageId, ProductId, VariantId, VendorId};
+use stockyard_domain::image::{ImageStatus, MAX_IMAGES, ProductImage};
 use stockyard_domain::locale::Locale;
 use stockyard_domain::product::{MAX_VARIANTS, Product, ProductTranslation, Variant};
 use stockyard_domain::slug::Slug;
@@ -24,6 +25,8 @@ pub struct ProductRecord {
     pub product: Product,
     #[serde(default)]
     pub variant_count: u32,
+    #[serde(default)]
+    pub image_count: u32,
 }
 
 impl Entity for ProductRecord {
@@ -48,6 +51,17 @@ impl Entity for Variant {
     }
     fn key_of(&self) -> keys::Key {
         keys::variant(self.product_id, self.id)
+    }
+}
+
+impl Entity for ProductImage {
+    type Id = (ProductId, ImageId);
+    const NAME: &'static str = "product image";
+    fn key((product, id): &(ProductId, ImageId)) -> keys::Key {
+        keys::product_image(*product, *id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::product_image(self.product_id, self.id)
     }
 }
 
@@ -184,7 +198,7 @@ fn release_slug(
 /// Creates a product (a draft) and claims its slug (step [`SLUG_TAKEN`]).
 pub fn create(table: &Table, product: &Product) -> Result<Tx, StoreError> {
     let mut tx = table.tx();
-    let record = ProductRecord { product: product.clone(), variant_count: 0 };
+    let record = ProductRecord { product: product.clone(), variant_count: 0, image_count: 0 };
     tx.put("new_product", &record, Some(Expr::not_exists()))?;
     claim_slug(&mut tx, product.vendor_id, &product.locale, &product.slug, product.id)?;
     Ok(tx)
@@ -194,18 +208,62 @@ pub async fn get(table: &Table, id: ProductId) -> Result<Option<ProductRecord>, 
     table.get::<ProductRecord>(&id).await
 }
 
-/// A product with its variants (oldest first) and translations, read at once.
+/// A product with its variants (oldest first), translations and images (by position), read at
+/// once.
 pub struct ProductAggregate {
     pub record: ProductRecord,
     pub variants: Vec<Variant>,
     pub translations: Vec<ProductTranslation>,
+    pub images: Vec<ProductImage>,
 }
 
 pub async fn aggregate(table: &Table, id: ProductId) -> Result<Option<ProductAggregate>, StoreError> {
-    let (variants_of, translations_of) = (keys::variants_of(id), keys::translations_of(id));
-    let (record, variants, translations) =
-        tokio::try_join!(get(table, id), table.query_all(&variants_of), table.query_all(&translations_of))?;
-    Ok(record.map(|record| ProductAggregate { record, variants, translations }))
+    let (variants_of, translations_of, images_of) =
+        (keys::variants_of(id), keys::translations_of(id), keys::images_of(id));
+    let (record, variants, translations, mut images) = tokio::try_join!(
+        get(table, id),
+        table.query_all(&variants_of),
+        table.query_all(&translations_of),
+        table.query_all(&images_of)
+    )?;
+    images.sort_by_key(|i: &ProductImage| (i.position, i.id));
+    Ok(record.map(|record| ProductAggregate { record, variants, translations, images }))
+}
+
+/// The step that fails when the product has no room for another image (or is archived or gone).
+pub const IMAGE_ROOM: &str = "image_room";
+
+/// Adds an image awaiting its upload to a product that is not archived and has room (step
+/// [`IMAGE_ROOM`]).
+pub fn add_image(table: &Table, image: &ProductImage) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    let count = Expr::default()
+        .val(":one", &1)
+        .set_remove(&["image_count = if_not_exists(image_count, :zero) + :one"], &[])
+        .val(":zero", &0);
+    let room = Expr::new(
+        "attribute_exists(PK) AND #status <> :archived AND (attribute_not_exists(image_count) OR image_count < :max)",
+    )
+    .name("#status", "status")
+    .val(":archived", &ProductStatus::Archived)
+    .val(":max", &MAX_IMAGES);
+    tx.update::<ProductRecord>(IMAGE_ROOM, &image.product_id, Change::new(count).when(room))?;
+    tx.put("new_image", image, Some(Expr::not_exists()))?;
+    Ok(tx)
+}
+
+pub async fn image(table: &Table, product: ProductId, id: ImageId) -> Result<Option<ProductImage>, StoreError> {
+    table.get::<ProductImage>(&(product, id)).await
+}
+
+/// Records the processor's outcome for an image still pending (`StoreError::ConditionFailed`
+/// when it was already decided: a repeated notification changes nothing).
+pub async fn finish_image(table: &Table, image: &ProductImage) -> Result<(), StoreError> {
+    let pending = Expr::new("#status IN (:awaiting, :processing)")
+        .name("#status", "status")
+        .val(":awaiting", &ImageStatus::AwaitingUpload)
+        .val(":processing", &ImageStatus::Processing);
+    table.put(image, Some(pending)).await
 }
 
 /// The vendor's products, newest first by default, optionally of one status (read on until the
@@ -225,8 +283,17 @@ pub async fn list_for_vendor(
 /// [`PRODUCT_CHANGED`]), moving the slug claim when the slug changed (step [`SLUG_TAKEN`]).
 pub async fn update(table: &Table, current: &ProductRecord, next: &Product) -> Result<(), StoreError> {
     let mut tx = table.tx();
-    let record = ProductRecord { product: next.clone(), variant_count: current.variant_count };
-    let same_version = Expr::new("version = :v").val(":v", &current.product.version);
+    let record =
+        ProductRecord { product: next.clone(), variant_count: current.variant_count, image_count: current.image_count };
+    // The counters move without the version (adding a variant or an image): a whole-item write
+    // must also find them as read, or it would put back an older count.
+    let same_version = Expr::new(
+        "version = :v AND (attribute_not_exists(variant_count) OR variant_count = :vc) \
+         AND (attribute_not_exists(image_count) OR image_count = :ic)",
+    )
+    .val(":v", &current.product.version)
+    .val(":vc", &current.variant_count)
+    .val(":ic", &current.image_count);
     tx.put(PRODUCT_CHANGED, &record, Some(same_version))?;
     let old = &current.product;
     if old.slug != next.slug || old.locale != next.locale {
@@ -310,6 +377,16 @@ pub fn add_variant(table: &Table, variant: &Variant) -> Result<Tx, StoreError> {
         claim_gtin(&mut tx, variant, gtin)?;
     }
     Ok(tx)
+}
+
+/// The variant a vendor's SKU names, if any (the SKU as stored: upper-case).
+pub async fn by_sku(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<SkuRecord>, StoreError> {
+    table.get::<SkuRecord>(&(vendor, sku.to_string())).await
+}
+
+/// Every vendor's variant with this GTIN (UPC-A and EAN-13 forms of one item meet).
+pub async fn by_gtin(table: &Table, gtin: &Gtin) -> Result<Vec<GtinRecord>, StoreError> {
+    table.query_all(&keys::gtin_claims(gtin)).await
 }
 
 pub async fn variant(table: &Table, product: ProductId, id: VariantId) -> Result<Option<Variant>, StoreError> {
@@ -402,7 +479,7 @@ mod tests {
             updated_at: now,
             published_at: None,
         };
-        let record = ProductRecord { product, variant_count: 0 };
+        let record = ProductRecord { product, variant_count: 0, image_count: 0 };
         let item = crate::table::to_item(&record).unwrap();
         assert!(!item.contains_key("attributes"), "DynamoDB Local's stream cannot carry an empty map");
         let back: ProductRecord = serde_dynamo::from_item(item).unwrap();

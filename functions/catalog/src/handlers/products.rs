@@ -13,6 +13,7 @@ use stockyard_domain::catalog::{Dimensions, ProductStatus, TaxClass, validate_at
 use stockyard_domain::exchange::convert;
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{CategoryId, ProductId, VariantId};
+use stockyard_domain::image::{MediaUrls, ProductImage};
 use stockyard_domain::locale::{Locale, negotiate};
 use stockyard_domain::markdown;
 use stockyard_domain::money::Currency;
@@ -26,6 +27,8 @@ use stockyard_http::request::{header, path};
 use stockyard_http::response::{created, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::products::{self, ProductAggregate, ProductRecord};
+
+use crate::handlers::images::{PublicImage, public_images};
 use stockyard_store::{StoreError, Table, categories, exchange_rates, vendors};
 use utoipa::ToSchema;
 
@@ -148,11 +151,26 @@ pub struct VendorProductView {
     pub product: Product,
     pub variants: Vec<Variant>,
     pub translations: Vec<ProductTranslation>,
+    /// Every image, whatever its status.
+    pub images: Vec<ProductImage>,
 }
 
 impl From<ProductAggregate> for VendorProductView {
     fn from(a: ProductAggregate) -> Self {
-        Self { product: a.record.product, variants: a.variants, translations: a.translations }
+        Self { product: a.record.product, variants: a.variants, translations: a.translations, images: a.images }
+    }
+}
+
+/// What the public product page needs besides the table: where images are served from.
+pub struct PublicDeps {
+    pub api: ApiDeps,
+    pub media: MediaUrls,
+}
+
+impl PublicDeps {
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        let media = MediaUrls::new(&stockyard_platform::env("MEDIA_DOMAIN")?);
+        Ok(Self { api: ApiDeps::from_env(sdk).await?, media })
     }
 }
 
@@ -211,6 +229,8 @@ pub struct PublicProduct {
     #[schema(value_type = Object)]
     pub attributes: BTreeMap<String, Value>,
     pub variants: Vec<PublicVariant>,
+    /// Ready images only, in order.
+    pub images: Vec<PublicImage>,
 }
 
 fn description(raw: Option<&str>) -> Result<String, FieldError> {
@@ -589,7 +609,8 @@ pub async fn put_translation(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     params(("productId" = ProductId, Path), ("currency" = Option<String>, Query, description = "ISO 4217"),
            ("Accept-Language" = Option<String>, Header)),
     responses((status = 200, body = PublicProduct), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn get_product(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+pub async fn get_product(public: &PublicDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let deps = &public.api;
     let id = path(&req, "productId", ProductId::parse)?;
     let currency =
         stockyard_http::request::query(&req, "currency").map(|raw| Currency::parse("currency", &raw)).transpose()?;
@@ -667,6 +688,7 @@ pub async fn get_product(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
         tags: product.tags,
         attributes: product.attributes,
         variants,
+        images: public_images(&aggregate.images, &public.media),
     };
     let mut response = ok(&view);
     response.headers_mut().insert("content-language", chosen.as_str().parse().map_err(ApiError::internal)?);

@@ -1,0 +1,11 @@
+//! `get-product-image`: GET /vendors/{vendorId}/products/{productId}/images/{imageId}
+
+use stockyard_catalog::handlers::images;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_catalog::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, images::get_image).await
+}

@@ -1,0 +1,11 @@
+//! `vendor-lookup-barcode`: GET /vendors/{vendorId}/barcodes/{code}
+
+use stockyard_catalog::handlers::barcodes;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_catalog::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, barcodes::vendor_lookup).await
+}

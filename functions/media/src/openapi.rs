@@ -1,0 +1,7 @@
+//! The media functions' part of the OpenAPI document.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(crate::labels::label))]
+pub struct MediaApi;
