@@ -93,19 +93,6 @@ pub fn plan(image: Option<&ProductImage>, size: Option<u64>) -> Plan {
 }
 
 impl ProcessDeps {
-    async fn read(&self, key: &str) -> Result<Vec<u8>> {
-        let object = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-            .with_context(|| format!("reading upload {key}"))?;
-        Ok(object.body.collect().await?.into_bytes().to_vec())
-    }
-
     async fn finish(&self, mut image: ProductImage) -> Result<()> {
         image.updated_at = Utc::now();
         match products::finish_image(&self.table, &image).await {
@@ -133,7 +120,7 @@ impl ProcessDeps {
                 image.rejection = Some(r);
             }
             Plan::Process => {
-                let bytes = self.read(key).await?;
+                let bytes = stockyard_platform::s3_read(&self.s3, &self.bucket, key).await?;
                 let outcome = tokio::task::spawn_blocking(move || stockyard_media::process(&bytes, &Limits::default()))
                     .await
                     .context("the image worker")?;

@@ -266,6 +266,28 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
+impl SearchQuery {
+    /// A search for `text` (or a browse without it) with no filters: relevance first with text,
+    /// newest first without, the first `limit` results.
+    pub fn new(text: Option<&str>, language: &'static str, currency: Currency, limit: usize) -> Self {
+        SearchQuery {
+            text: text.map(str::to_string),
+            language,
+            currency,
+            categories: vec![],
+            vendor: None,
+            brands: vec![],
+            tags: vec![],
+            attributes: vec![],
+            price_min: None,
+            price_max: None,
+            sort: if text.is_some() { Sort::Relevance } else { Sort::Newest },
+            offset: 0,
+            limit,
+        }
+    }
+}
+
 /// One result.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -578,21 +600,7 @@ mod tests {
     }
 
     fn query(text: Option<&str>, language: &'static str) -> SearchQuery {
-        SearchQuery {
-            text: text.map(str::to_string),
-            language,
-            currency: currency("EUR"),
-            categories: vec![],
-            vendor: None,
-            brands: vec![],
-            tags: vec![],
-            attributes: vec![],
-            price_min: None,
-            price_max: None,
-            sort: Sort::Relevance,
-            offset: 0,
-            limit: 10,
-        }
+        SearchQuery::new(text, language, currency("EUR"), 10)
     }
 
     fn indexed(docs: &[ProductDoc]) -> (Index, tantivy::IndexReader) {

@@ -94,16 +94,7 @@ impl IndexStore {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>> {
-        let object = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-            .with_context(|| format!("reading s3://{}/{key}", self.bucket))?;
-        Ok(object.body.collect().await.context("reading an object's body")?.into_bytes().to_vec())
+        stockyard_platform::s3_read(&self.s3, &self.bucket, key).await
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {

@@ -18,7 +18,7 @@ use stockyard_domain::ids::{CategoryId, ProductId, VendorId};
 use stockyard_domain::locale::Locale;
 use stockyard_domain::money::Currency;
 use stockyard_search::document::{LocalText, ProductDoc};
-use stockyard_search::engine::{self, SearchQuery, Sort, WRITER_MEMORY};
+use stockyard_search::engine::{self, SearchQuery, WRITER_MEMORY};
 use stockyard_search::snapshot::{IndexStore, Loaded};
 
 use crate::bootstrap;
@@ -174,20 +174,9 @@ async fn measure(running: &stack::Running) -> Result<()> {
     drop(loaded);
 
     // 2. Cold start: load from S3 and answer one query.
-    let query = |offset: usize| SearchQuery {
-        text: Some(format!("{} {}", ADJECTIVES[offset % ADJECTIVES.len()], NOUNS[(offset / 3) % NOUNS.len()])),
-        language: "en",
-        currency: eur,
-        categories: vec![],
-        vendor: None,
-        brands: vec![],
-        tags: vec![],
-        attributes: vec![],
-        price_min: None,
-        price_max: None,
-        sort: Sort::Relevance,
-        offset: 0,
-        limit: 20,
+    let query = |offset: usize| {
+        let text = format!("{} {}", ADJECTIVES[offset % ADJECTIVES.len()], NOUNS[(offset / 3) % NOUNS.len()]);
+        SearchQuery::new(Some(&text), "en", eur, 20)
     };
     let t = Instant::now();
     let cold = store.load(&version, None).await?;
