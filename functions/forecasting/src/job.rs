@@ -15,7 +15,7 @@ use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stockyard_analytics::replenish::Risk;
-use stockyard_analytics::{forecast_panel, replenish};
+use stockyard_analytics::{forecast_usable, replenish};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 use stockyard_platform::runner;
 use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
@@ -53,6 +53,10 @@ pub struct RunSummary {
     pub orders_suggested: u32,
     pub at_risk: u32,
     pub duration_ms: u64,
+    /// Series not forecast because their sales history is unusable (a day of NaN, infinite or
+    /// negative units), each with the SKU, location, day and value; the others were forecast.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 impl From<&ForecastRunRecord> for RunSummary {
@@ -67,6 +71,7 @@ impl From<&ForecastRunRecord> for RunSummary {
             orders_suggested: r.orders_suggested,
             at_risk: r.at_risk,
             duration_ms: r.duration_ms.unwrap_or(0),
+            rejected: r.rejected.clone(),
         }
     }
 }
@@ -107,6 +112,7 @@ pub async fn run_settings(
         at_risk: 0,
         duration_ms: None,
         error: None,
+        rejected: Vec::new(),
     };
     demand::put_run(table, &run).await.context("recording the run's start")?;
     let outcome = forecast_and_write(table, &mut run, settings).await;
@@ -137,28 +143,42 @@ async fn forecast_and_write(
     let read_ms = t.elapsed().as_millis();
     let context = RunContext { run_id: run.run_id, as_of: run.as_of, generated_at: Utc::now() };
     // The maths is CPU-bound: off the async workers.
-    let (records, settings) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (records, settings, rejected) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let vp = panel::build_panel(&settings, &histories, context.as_of).context("building the panel")?;
         drop(histories);
         let config = panel::engine_config(&settings);
-        let forecasts = forecast_panel(&vp.panel, &config);
-        if forecasts.len() != settings.len() {
-            return Err(anyhow!("the engine returned {} forecasts for {} series", forecasts.len(), settings.len()));
+        let run = forecast_usable(&vp.panel, &config);
+        if run.forecasts.len() != settings.len() {
+            return Err(anyhow!("the engine returned {} forecasts for {} series", run.forecasts.len(), settings.len()));
+        }
+        // A series the engine refuses is reported and left out; the others are forecast.
+        let rejected = panel::rejected(&settings, vp.start, &run.invalid);
+        for (s, f) in settings.iter().zip(&run.forecasts) {
+            for absurd in f.iter().flat_map(|f| &f.absurd_days) {
+                let day = vp.start + Duration::days(absurd.day as i64);
+                tracing::warn!(sku = %s.sku, location = %s.location_id, %day, recorded = absurd.recorded,
+                    counted = absurd.counted, "a day of sales far beyond anything else this SKU-location sold was not trusted");
+            }
         }
         let records = settings
             .iter()
-            .zip(&forecasts)
+            .zip(&run.forecasts)
+            .filter_map(|(s, f)| f.as_ref().map(|f| (s, f)))
             .map(|(s, f)| {
                 let suggestion = replenish::suggest(f, &panel::stock_position(s))
                     .with_context(|| format!("suggesting for {} at {}", s.sku, s.location_id))?;
                 Ok(panel::forecast_record(s, f, &suggestion, &context))
             })
             .collect::<anyhow::Result<Vec<ForecastRecord>>>()?;
-        Ok((records, settings.len()))
+        Ok((records, settings.len(), rejected))
     })
     .await
     .map_err(|e| anyhow!("the forecast stopped: {e}"))??;
     let forecast_ms = t.elapsed().as_millis() - read_ms;
+    for reason in &rejected {
+        tracing::warn!(vendor = %run.vendor_id, reason, "series not forecast");
+    }
+    run.rejected = rejected;
     run.orders_suggested = records.iter().filter(|r| r.order_qty > 0.0).count() as u32;
     run.at_risk = records.iter().filter(|r| r.risk != Risk::None).count() as u32;
     let written = demand::write_forecasts(table, &records, WRITE_PARALLELISM).await.context("writing forecasts")?;

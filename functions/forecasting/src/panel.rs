@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use ndarray::Array2;
 use stockyard_analytics::replenish::{StockPosition, Suggestion};
-use stockyard_analytics::{Calendar, Panel};
+use stockyard_analytics::{Calendar, InvalidDemand, Panel};
 use stockyard_analytics::{EngineConfig, SeriesForecast};
 use stockyard_domain::ids::{ForecastRunId, LocationId};
 use stockyard_store::StoreError;
@@ -81,6 +81,22 @@ pub fn build_panel(
     // horizon. No event calendar or regional flags exist yet.
     panel.calendar = Some(Calendar::plain((start.year(), start.month(), start.day()), days + CALENDAR_AHEAD_DAYS, 1));
     Ok(VendorPanel { panel, start, as_of })
+}
+
+/// One line per series the engine refused (see [`stockyard_analytics::forecast_usable`]): SKU,
+/// location, the first bad day and its value.
+pub fn rejected(settings: &[DemandSettingsRecord], start: NaiveDate, invalid: &[InvalidDemand]) -> Vec<String> {
+    invalid
+        .iter()
+        .filter_map(|bad| {
+            let s = settings.get(bad.series)?;
+            let day = start + Duration::days(bad.day as i64);
+            Some(format!(
+                "{} at {}: demand on {day} is {}, not a number of units at least 0",
+                s.sku, s.location_id, bad.value
+            ))
+        })
+        .collect()
 }
 
 /// The engine configuration for these settings: a horizon that covers every lead time + review
@@ -245,6 +261,21 @@ mod tests {
         assert_eq!(vp.panel.n_days(), 365 + 181);
         assert_eq!(vp.panel.demand.sum(), 2.0 * 365.0, "2023 lies outside the last two years");
         assert_eq!(vp.panel.group, vec![0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn a_refused_series_is_reported_by_sku_location_and_day_and_the_rest_forecast() {
+        let (vendor, a) = (VendorId::generate(), LocationId::generate());
+        let s = vec![settings(vendor, a, "MILK", "DAIRY"), settings(vendor, a, "BREAD", "BAKERY")];
+        let start = date("2026-01-01");
+        let mut demand = Array2::from_elem((2, 60), 2.0f32);
+        demand[(1, 40)] = -3.0; // net sales after returns
+        let panel = Panel::from_demand(demand, 3);
+        let run = stockyard_analytics::forecast_usable(&panel, &EngineConfig::default());
+        assert!(run.forecasts[0].is_some() && run.forecasts[1].is_none());
+        let lines = rejected(&s, start, &run.invalid);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].starts_with(&format!("BREAD at {a}: demand on 2026-02-10 is -3")), "{}", lines[0]);
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub struct ForecastRunRecord {
     pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Series left out of the run because their history is unusable, one line each (SKU,
+    /// location, day, value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 impl Entity for ForecastRunRecord {

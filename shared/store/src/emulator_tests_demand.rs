@@ -236,6 +236,7 @@ async fn the_latest_run_is_the_newest_one() {
             at_risk: 0,
             duration_ms: Some(12),
             error: None,
+            rejected: Vec::new(),
         };
         demand::put_run(&table, &run).await.unwrap();
     }
