@@ -163,9 +163,11 @@ async fn forecast_and_write(
         let records = settings
             .iter()
             .zip(&run.forecasts)
-            .filter_map(|(s, f)| f.as_ref().map(|f| (s, f)))
-            .map(|(s, f)| {
-                let suggestion = replenish::suggest(f, &panel::stock_position(s))
+            .enumerate()
+            .filter_map(|(i, (s, f))| f.as_ref().map(|f| (i, s, f)))
+            .map(|(i, s, f)| {
+                let largest = panel::largest_cycle_demand(vp.panel.demand.row(i), &f.absurd_days, panel::cover_days(s));
+                let suggestion = replenish::suggest(f, &panel::stock_position(s, Some(largest)))
                     .with_context(|| format!("suggesting for {} at {}", s.sku, s.location_id))?;
                 Ok(panel::forecast_record(s, f, &suggestion, &context))
             })

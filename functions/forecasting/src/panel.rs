@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use ndarray::Array2;
-use stockyard_analytics::replenish::{StockPosition, Suggestion};
+use ndarray::{Array2, ArrayView1};
+use stockyard_analytics::outliers::AbsurdDay;
+use stockyard_analytics::replenish::{self, StockPosition, Suggestion};
 use stockyard_analytics::{Calendar, InvalidDemand, Panel};
 use stockyard_analytics::{EngineConfig, SeriesForecast};
 use stockyard_domain::ids::{ForecastRunId, LocationId};
@@ -118,7 +119,20 @@ pub fn cover_days(s: &DemandSettingsRecord) -> usize {
     (s.lead_time_days + s.review_period_days) as usize
 }
 
-pub fn stock_position(s: &DemandSettingsRecord) -> StockPosition {
+/// The most a series sold over `days` consecutive days of its history, counting the days the
+/// engine did not trust at what it counted them (so an absurd day cannot silence the guard).
+pub fn largest_cycle_demand(row: ArrayView1<f32>, absurd: &[AbsurdDay], days: usize) -> f64 {
+    let mut history: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+    for a in absurd {
+        if let Some(v) = history.get_mut(a.day) {
+            *v = a.counted;
+        }
+    }
+    replenish::largest_total(&history, days)
+}
+
+/// The stock position of a SKU-location; `largest_cycle_demand` as [`largest_cycle_demand`] gives.
+pub fn stock_position(s: &DemandSettingsRecord, largest_cycle_demand: Option<f64>) -> StockPosition {
     StockPosition {
         supplier: s.supplier.clone(),
         lead_time_days: s.lead_time_days,
@@ -128,6 +142,7 @@ pub fn stock_position(s: &DemandSettingsRecord) -> StockPosition {
         incoming: f64::from(s.incoming),
         min_order_qty: f64::from(s.min_order_qty),
         order_multiple: f64::from(s.pack_multiple.max(1)),
+        largest_cycle_demand,
     }
 }
 
@@ -175,6 +190,7 @@ pub fn forecast_record(
         order_qty: round(suggestion.order_qty.max(0.0), 2),
         days_of_cover: suggestion.days_of_cover.filter(|d| d.is_finite()).map(|d| round(d, 1)),
         risk: suggestion.risk,
+        review: suggestion.review.as_ref().map(|r| r.to_string()),
         run_id: run.run_id,
         as_of: run.as_of,
         generated_at: run.generated_at,
@@ -276,6 +292,16 @@ mod tests {
         let lines = rejected(&s, start, &run.invalid);
         assert_eq!(lines.len(), 1);
         assert!(lines[0].starts_with(&format!("BREAD at {a}: demand on 2026-02-10 is -3")), "{}", lines[0]);
+    }
+
+    #[test]
+    fn the_guard_reads_history_as_the_engine_counted_it() {
+        let mut demand = Array2::from_elem((1, 30), 1.0f32);
+        demand[(0, 10)] = 1_000_000.0;
+        let absurd = [AbsurdDay { series: 0, day: 10, recorded: 1_000_000.0, counted: 10.0 }];
+        // Five days around the clamped day: 4 × 1 + 10.
+        assert_eq!(largest_cycle_demand(demand.row(0), &absurd, 5), 14.0);
+        assert_eq!(largest_cycle_demand(demand.row(0), &[], 5), 1_000_004.0);
     }
 
     #[test]

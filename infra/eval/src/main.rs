@@ -478,6 +478,7 @@ fn replenishment(
         incoming,
         min_order_qty: 0.0,
         order_multiple: 1.0,
+        largest_cycle_demand: None,
     };
 
     let mut stockyard = Outcome::default();

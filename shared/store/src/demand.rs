@@ -176,6 +176,9 @@ pub struct ForecastRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_of_cover: Option<f64>,
     pub risk: Risk,
+    /// Why the suggested order must be reviewed before it is placed (the sanity guard), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
     pub run_id: ForecastRunId,
     pub as_of: NaiveDate,
     pub generated_at: DateTime<Utc>,
@@ -198,9 +201,9 @@ impl Entity for ForecastRecord {
 }
 
 impl ForecastRecord {
-    /// Whether the replenishment view lists it (it orders, or needs attention).
+    /// Whether the replenishment view lists it (it orders, is held for review, or is at risk).
     pub fn actionable(&self) -> bool {
-        self.order_qty > 0.0 || self.risk != Risk::None
+        self.order_qty > 0.0 || self.review.is_some() || self.risk != Risk::None
     }
 }
 

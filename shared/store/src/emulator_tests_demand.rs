@@ -106,6 +106,7 @@ fn forecast(
         order_up_to: 21.0,
         order_qty,
         days_of_cover: Some(2.7),
+        review: None,
         risk,
         run_id: ForecastRunId::generate(),
         as_of: date("2026-11-24"),
