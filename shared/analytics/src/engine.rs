@@ -168,13 +168,22 @@ pub fn point_forecasts(panel: &Panel, config: &EngineConfig) -> Result<PointFore
 /// The panel as the engine uses it: validated, with absurd days clamped (a copy only if any is).
 fn trusted(panel: &Panel) -> Result<(Cow<'_, Panel>, Vec<AbsurdDay>), InvalidDemand> {
     panel.validate()?;
-    let mut demand = panel.demand.clone();
-    let absurd = outliers::clamp_absurd_days(&mut demand, &panel.group);
+    let absurd = outliers::absurd_days(panel.demand.view(), &panel.group);
     if absurd.is_empty() {
         return Ok((Cow::Borrowed(panel), absurd));
     }
-    let mut clean = panel.clone();
-    clean.demand = demand;
+    // The engine never reads prices: the copy leaves them out.
+    let mut clean = Panel {
+        demand: panel.demand.clone(),
+        first_weekday: panel.first_weekday,
+        group: panel.group.clone(),
+        region: panel.region.clone(),
+        price: None,
+        calendar: panel.calendar.clone(),
+    };
+    for day in &absurd {
+        clean.demand[(day.series, day.day)] = day.counted as f32;
+    }
     Ok((Cow::Owned(clean), absurd))
 }
 

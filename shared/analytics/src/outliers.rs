@@ -4,13 +4,14 @@
 //! Rule: a day is absurd when it exceeds both [`ABSURD_FACTOR`] × the 90th percentile of the
 //! series' selling days and the series' second-largest day. It is then counted at the larger of
 //! those two bounds. Only a series with at least [`MIN_SELLING_DAYS`] selling days is judged
-//! (fewer say too little about what is usual), and only its single largest day can ever be
-//! absurd: two equal spikes are a pattern, not a typo. Real lumpy demand rarely trips this: with
+//! on its own (fewer say too little about what is usual; such a series is judged against its
+//! group instead), and only its single largest day can ever be absurd: two equal spikes are a
+//! pattern, not a typo. Real lumpy demand rarely trips this: with
 //! order sizes as heavy-tailed as a Pareto of index 1.5, an order above ten times the 90th
 //! percentile is about one in 300, and it is then counted at the second-largest order, not
 //! dropped.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// How far beyond the 90th percentile of a series' selling days a day must lie to be absurd.
@@ -29,16 +30,25 @@ pub struct AbsurdDay {
     pub counted: f64,
 }
 
-/// Clamp every series' absurd day (see the module documentation) in place; returns what was
-/// clamped. `demand` must be finite and non-negative (see [`crate::Panel::validate`]). A series
-/// with too few selling days of its own is judged against its group (`group[s]`): its days
-/// beyond [`ABSURD_FACTOR`] × the 90th percentile of the group's selling series-days (a bulk
-/// import gone wrong on a new SKU) are counted at that bound.
+/// Clamp every series' absurd day (see [`absurd_days`]) in place; returns what was clamped.
 pub fn clamp_absurd_days(demand: &mut Array2<f32>, group: &[u32]) -> Vec<AbsurdDay> {
+    let found = absurd_days(demand.view(), group);
+    for day in &found {
+        demand[(day.series, day.day)] = day.counted as f32;
+    }
+    found
+}
+
+/// Every series' absurd day (see the module documentation), by series then day. `demand` must
+/// be finite and non-negative (see [`crate::Panel::validate`]). A series with too few selling
+/// days of its own is judged against its group (`group[s]`): its days beyond [`ABSURD_FACTOR`] ×
+/// the 90th percentile of the selling days of the group's other series (a bulk import gone wrong
+/// on a new SKU) count at that bound.
+pub fn absurd_days(demand: ArrayView2<f32>, group: &[u32]) -> Vec<AbsurdDay> {
     let mut found = Vec::new();
     let mut selling = Vec::new();
     let mut short = Vec::new();
-    for (series, mut row) in demand.outer_iter_mut().enumerate() {
+    for (series, row) in demand.outer_iter().enumerate() {
         selling.clear();
         selling.extend(row.iter().copied().filter(|&v| v > 0.0));
         if selling.len() < MIN_SELLING_DAYS {
@@ -55,13 +65,11 @@ pub fn clamp_absurd_days(demand: &mut Array2<f32>, group: &[u32]) -> Vec<AbsurdD
         }
         if let Some(day) = row.iter().position(|&v| f64::from(v) > bound) {
             found.push(AbsurdDay { series, day, recorded: f64::from(row[day]), counted: bound });
-            row[day] = bound as f32;
         }
     }
     if short.is_empty() {
         return found;
     }
-    // The groups' 90th percentiles of selling series-days, over the series judged on their own.
     let n_groups = group.iter().map(|&g| g as usize + 1).max().unwrap_or(0);
     let mut pooled: Vec<Vec<f32>> = vec![Vec::new(); n_groups];
     for (series, row) in demand.outer_iter().enumerate() {
@@ -81,11 +89,9 @@ pub fn clamp_absurd_days(demand: &mut Array2<f32>, group: &[u32]) -> Vec<AbsurdD
         .collect();
     for series in short {
         let Some(bound) = group.get(series).and_then(|&g| bounds[g as usize]) else { continue };
-        let mut row = demand.row_mut(series);
-        for (day, value) in row.iter_mut().enumerate() {
-            if f64::from(*value) > bound {
-                found.push(AbsurdDay { series, day, recorded: f64::from(*value), counted: bound });
-                *value = bound as f32;
+        for (day, &value) in demand.row(series).iter().enumerate() {
+            if f64::from(value) > bound {
+                found.push(AbsurdDay { series, day, recorded: f64::from(value), counted: bound });
             }
         }
     }

@@ -23,9 +23,13 @@ pub struct Wholesaler {
     pub horizon: usize,
     /// Weekday of day 0 (0 = Monday).
     pub first_weekday: u8,
+    /// Day of the year of day 0 (0 = 1 January), for the year-end closure.
+    pub start_day_of_year: usize,
+    /// Civil date of day 0 (year, month, day), for the calendar's days of the month.
+    pub calendar_start: (i32, u32, u32),
     /// Weekday the shop never opens, if any.
     pub closed_weekday: Option<u8>,
-    /// Close from 24 December to 1 January every year (day 0 is 1 January of a year).
+    /// Close from 24 December to 1 January every year.
     pub year_end_closure: bool,
     /// Expected orders per open day: each series draws its rate log-uniformly in this range.
     pub orders_per_day: (f64, f64),
@@ -47,6 +51,8 @@ impl Default for Wholesaler {
             days: 730 + 28,
             horizon: 28,
             first_weekday: 0,
+            start_day_of_year: 0,
+            calendar_start: (2024, 1, 1),
             closed_weekday: Some(6),
             year_end_closure: true,
             orders_per_day: (0.15, 2.0),
@@ -75,8 +81,8 @@ impl Wholesaler {
         if self.closed_weekday.is_some_and(|c| c as usize == weekday) {
             return true;
         }
-        // Day 0 is 1 January; a 365-day year is close enough for a synthetic shop.
-        let day_of_year = t % 365;
+        // A 365-day year is close enough for a synthetic shop.
+        let day_of_year = (self.start_day_of_year + t) % 365;
         self.year_end_closure && (day_of_year >= 357 || day_of_year == 0)
     }
 
@@ -113,7 +119,7 @@ impl Wholesaler {
         }
         let mut panel = Panel::from_demand(demand, self.first_weekday);
         panel.group = (0..self.series).map(|s| (s % self.groups.max(1)) as u32).collect();
-        panel.calendar = Some(Calendar::plain((2024, 1, 1), total_days, 1));
+        panel.calendar = Some(Calendar::plain(self.calendar_start, total_days, 1));
         SyntheticPanel { panel, expected }
     }
 
