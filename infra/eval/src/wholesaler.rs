@@ -13,12 +13,15 @@ use stockyard_analytics::synthetic::Wholesaler;
 pub const TRAIN_DAYS: usize = 730;
 pub const HORIZON: usize = 28;
 
-/// The wholesaler of `make eval`: 1,000 SKUs in 10 categories from 1 March 2024 (a Friday), so
+/// The wholesaler of `make eval`: 3,000 SKUs in 30 categories (enough that a volume quintile
+/// of 600 series measures a 90% coverage within about ±1.2 points) from 1 March 2024 (a Friday), so
 /// that the test window (from 1 March 2026) lies outside the year-end closure and the level
 /// windows of the test and validation origins hold one.
 pub fn shop() -> Wholesaler {
     Wholesaler {
         seed: 2026,
+        series: 3000,
+        groups: 30,
         days: TRAIN_DAYS + HORIZON,
         // Prices and calendar reach a horizon past the test window, as for M5.
         horizon: HORIZON,

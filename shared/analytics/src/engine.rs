@@ -107,7 +107,21 @@ pub fn expected_over(point: &[f64], days: usize) -> f64 {
 pub fn forecast_panel(panel: &Panel, config: &EngineConfig) -> Result<Vec<SeriesForecast>, InvalidDemand> {
     let (panel, absurd) = trusted(panel)?;
     let run = run_points(&panel, config, &Model::all(), |p: &Panel, end, h| pooled::forecast(p, end, h, &absurd));
-    let spreads = quantiles::calibrate(&panel.demand, &panel.group, &run.ends, &run.validation);
+    // Spreads are calibrated on the validation forecasts as they would have been had the
+    // closures since been seen known: an unannounced closure is not forecast error to plan for
+    // (a closure of the future is not known either way).
+    let closed = pooled::closed_days(&panel, panel.n_days());
+    let mut validation = run.validation.clone();
+    for (forecast, &end) in validation.iter_mut().zip(&run.ends) {
+        for (mut row, &g) in forecast.outer_iter_mut().zip(&panel.group) {
+            for (t, value) in row.iter_mut().enumerate() {
+                if closed[g as usize].get(end + t).copied().unwrap_or(false) {
+                    *value = 0.0;
+                }
+            }
+        }
+    }
+    let spreads = quantiles::calibrate(&panel.demand, &panel.group, &run.ends, &validation);
     let mut absurd_of = vec![Vec::new(); panel.n_series()];
     for day in absurd {
         absurd_of[day.series].push(day);

@@ -225,6 +225,38 @@ fn group_shapes(panel: &Panel, end: usize, horizon: usize, untrusted: &[AbsurdDa
         .collect()
 }
 
+/// Whether a day on which `selling` series sold is closed, for a group in which `usual` series
+/// sell on an average day of that weekday.
+fn closed(selling: u32, usual: f64) -> bool {
+    usual >= CLOSED_MIN_SELLERS && f64::from(selling) < CLOSED_SELLER_SHARE * usual
+}
+
+/// Per group, whether each of the days `0..end` was closed (by the rule of the module
+/// documentation, with the usual sellers of the 8 weeks before `end`).
+pub(crate) fn closed_days(panel: &Panel, end: usize) -> Vec<Vec<bool>> {
+    let n_groups = panel.group.iter().map(|&g| g as usize + 1).max().unwrap_or(0);
+    let end = end.min(panel.n_days());
+    let mut sellers = vec![vec![0u32; end]; n_groups];
+    for (i, &g) in panel.group.iter().enumerate() {
+        for (count, &v) in sellers[g as usize].iter_mut().zip(panel.demand.row(i).iter()) {
+            *count += u32::from(v > 0.0);
+        }
+    }
+    let weeks = (end / 7).min(PROFILE_WEEKS);
+    sellers
+        .iter()
+        .map(|selling| {
+            let mut usual = [0.0f64; 7];
+            if weeks > 0 {
+                for t in end - 7 * weeks..end {
+                    usual[panel.weekday(t)] += f64::from(selling[t]) / weeks as f64;
+                }
+            }
+            selling.iter().enumerate().map(|(t, &count)| closed(count, usual[panel.weekday(t)])).collect()
+        })
+        .collect()
+}
+
 /// Mean of `values` without their largest and smallest (when at least five remain).
 fn trimmed_mean(values: &mut [f64]) -> f64 {
     if values.is_empty() {
@@ -255,12 +287,7 @@ fn group_shape(
             usual_sellers[panel.weekday(t)] += f64::from(selling[t - lo]) / weeks as f64;
         }
     }
-    let closed_day = |t: usize| {
-        let usual = usual_sellers[panel.weekday(t)];
-        (lo..end).contains(&t)
-            && usual >= CLOSED_MIN_SELLERS
-            && f64::from(selling[t - lo]) < CLOSED_SELLER_SHARE * usual
-    };
+    let closed_day = |t: usize| (lo..end).contains(&t) && closed(selling[t - lo], usual_sellers[panel.weekday(t)]);
 
     // Weekday profile: per weekday the trimmed mean over the profile's weeks (one absurd or
     // missing week does not move it), closed days left out; normalised to mean 1.
