@@ -7,13 +7,17 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use ndarray::s;
 use stockyard_analytics::synthetic::Wholesaler;
+
+use crate::data::EvalData;
 
 /// Days of history before the test window: two years, what the nightly job reads.
 pub const TRAIN_DAYS: usize = 730;
 pub const HORIZON: usize = 28;
 
-/// The wholesaler of `make eval`: 3,000 SKUs in 30 categories (enough that a volume quintile
+/// The wholesaler of `make eval`: 3,000 SKUs in 30 categories, a fifth of them launched during
+/// the two years (enough that a volume quintile
 /// of 600 series measures a 90% coverage within about ±1.2 points) from 1 March 2024 (a Friday), so
 /// that the test window (from 1 March 2026) lies outside the year-end closure and the level
 /// windows of the test and validation origins hold one.
@@ -28,6 +32,8 @@ pub fn shop() -> Wholesaler {
         first_weekday: 4,
         start_day_of_year: 60,
         calendar_start: (2024, 3, 1),
+        // A fifth of the range was launched during the two years.
+        launched: 0.2,
         ..Wholesaler::default()
     }
 }
@@ -80,4 +86,19 @@ pub fn write(dir: &Path) -> Result<()> {
     });
     fs::write(dir.join("manifest.json"), format!("{manifest}\n")).context("writing manifest.json")?;
     Ok(())
+}
+
+/// The expected totals over the scored window of `data` (series × the window after its origin),
+/// if `data` is this module's panel (the same demand over its days).
+pub fn expected_totals(data: &EvalData) -> Option<Vec<f64>> {
+    let drawn = shop().draw();
+    let days = data.manifest.n_days;
+    if drawn.panel.n_series() != data.manifest.n_series
+        || drawn.panel.n_days() < days
+        || drawn.panel.demand.slice(s![.., ..days]) != data.demand
+    {
+        return None;
+    }
+    let (origin, h) = (data.origin(), data.manifest.horizon);
+    Some(drawn.expected.slice(s![.., origin..origin + h]).rows().into_iter().map(|r| r.sum()).collect())
 }

@@ -37,6 +37,9 @@ pub struct Wholesaler {
     pub size_tail: f64,
     /// Typical order size: each series draws its scale log-uniformly in this range.
     pub size_scale: (f64, f64),
+    /// Share of series launched during the first three quarters of the drawn days (on a
+    /// uniformly drawn day) rather than selling from day 0.
+    pub launched: f64,
 }
 
 impl Default for Wholesaler {
@@ -58,6 +61,7 @@ impl Default for Wholesaler {
             orders_per_day: (0.15, 2.0),
             size_tail: 2.0,
             size_scale: (1.0, 4.0),
+            launched: 0.0,
         }
     }
 }
@@ -100,8 +104,10 @@ impl Wholesaler {
             // A slow drift over the two years (±30%) and a mild yearly swing (±15%).
             let drift = 0.7 + 0.6 * rng.next_f64();
             let phase = rng.next_f64() * std::f64::consts::TAU;
+            let launch =
+                if rng.next_f64() < self.launched { (rng.next_f64() * self.days as f64 * 0.75) as usize } else { 0 };
             for t in 0..total_days {
-                if self.closed(t) {
+                if t < launch || self.closed(t) {
                     continue;
                 }
                 let weekday = (self.first_weekday as usize + t) % 7;
