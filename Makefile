@@ -52,7 +52,7 @@ fuzz: ## Schemathesis, every check, as owner, customer, admin and anonymous agai
 	echo "make fuzz: $$(( $$(date +%s) - start ))s (exit $$status)"; \
 	exit $$status
 
-bench: ## Cold start and size of every function (release build; slow the first time)
+bench: ## Cold start and size of every function, the nightly forecast and its fan-out over 200 vendors (release build; slow the first time)
 	cargo build -p stockyard-local
 	$(TOOL) bench
 
