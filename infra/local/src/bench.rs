@@ -415,16 +415,17 @@ pub async fn fanout(root: &Path, vendors: usize, concurrency: usize) -> Result<(
         let enqueue_s = started.elapsed().as_secs_f64();
         println!("  enqueued {} vendors in {enqueue_s:.2}s", report["enqueued"]);
 
-        // Until every vendor is done or has failed past its retries (its messages in the DLQ).
+        // Until every vendor is done or has failed (a failed vendor is retried only after the
+        // queue's visibility timeout, half an hour: the benchmark reports it instead of waiting).
         let deadline = Instant::now() + Duration::from_secs(3_600);
         let mut last_line = Instant::now();
         let run = loop {
             let run = demand::nightly_run(&table, last).await?.context("no nightly run record")?;
             let failed_now = demand::failed_vendor_days(&table, last).await?.len() as u32;
-            if run.done + failed_now >= run.vendors && (failed_now == 0 || Instant::now() > deadline) {
-                break run;
-            }
-            if Instant::now() > deadline {
+            if run.done + failed_now >= run.vendors || Instant::now() > deadline {
+                if failed_now > 0 {
+                    println!("  {failed_now} vendors failed their first attempt (retried after the visibility timeout)");
+                }
                 break run;
             }
             if last_line.elapsed() > Duration::from_secs(10) {
