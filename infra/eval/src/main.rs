@@ -22,7 +22,7 @@ use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ndarray::{Array2, s};
 use serde::Deserialize;
-use stockyard_analytics::replenish::StockPosition;
+use stockyard_analytics::replenish::{self, StockPosition};
 use stockyard_analytics::{EngineConfig, Model};
 
 use data::EvalData;
@@ -712,13 +712,22 @@ fn replenishment(
     };
 
     let mut stockyard = Outcome::default();
+    // The sanity guard on ordinary data: orders held for review among those suggested.
+    let (mut orders, mut held) = (0usize, 0usize);
     for (i, row) in demand.iter().enumerate() {
+        let largest = replenish::largest_total(&row[..origin], cycle.cover_days());
+        let guarded =
+            |on_hand, incoming| StockPosition { largest_cycle_demand: Some(largest), ..position(on_hand, incoming) };
         // Start at the order-up-to level, as the classic policy does.
         let start = at_review[0].suggest(i, &position(0.0, 0.0))?.order_up_to.ceil();
         let mut failed = None;
         let out = simulate::replay(&row[origin..], start, cycle, |day, on_hand, incoming| {
-            match at_review[day / cycle.review_period].suggest(i, &position(on_hand, incoming)) {
-                Ok(s) => s.order_qty,
+            match at_review[day / cycle.review_period].suggest(i, &guarded(on_hand, incoming)) {
+                Ok(s) => {
+                    orders += usize::from(s.order_qty > 0.0);
+                    held += usize::from(s.review.is_some());
+                    s.order_qty
+                }
                 Err(e) => {
                     failed.get_or_insert(e);
                     0.0
@@ -744,6 +753,15 @@ fn replenishment(
     };
     let setup = format!("L = {} d, R = {} d, {} reviews", cycle.lead_time, cycle.review_period, at_review.len());
     table.info("replenish", "setup", &setup, format!("{:.0}% target", args.service_level * 100.0));
+    let share = held as f64 / orders.max(1) as f64;
+    table.push(
+        "replenish",
+        &format!("{subject}: suggest()"),
+        "orders held for review (sanity guard)",
+        format!("{held} of {orders}"),
+        "≤ 1%",
+        Verdict::of(share <= 0.01),
+    );
     let policy_a = format!("{subject}: suggest()");
     table.push(
         "replenish",
