@@ -564,7 +564,7 @@ fn service_levels(
             ),
         ];
         let csl_target = format!("{:.0}% ± 3 points", level * 100.0);
-        let stock_text = format!("≤ {stock_target}×");
+        let stock_text = if ctx.kind == Kind::M5 { format!("≤ {stock_target}×") } else { String::new() };
         for (i, (name, q)) in candidates.iter().enumerate() {
             let (csl, stock) = metrics::service_level(q, &ctx.actual_totals);
             let judged = |ok: bool| if i == 0 { Verdict::of(ok) } else { Verdict::Info };
