@@ -52,14 +52,16 @@ fuzz: ## Schemathesis, every check, as owner, customer, admin and anonymous agai
 	echo "make fuzz: $$(( $$(date +%s) - start ))s (exit $$status)"; \
 	exit $$status
 
-bench: ## Cold start and size of every function (release build; slow the first time)
+bench: ## Cold start and size of every function, the nightly forecast and its fan-out over 200 vendors (release build; slow the first time)
 	cargo build -p stockyard-local
 	$(TOOL) bench
 
-eval: ## Forecast accuracy, calibration, replenishment and speed on M5 retail demand vs statsforecast (EVAL_ARGS=..)
+eval: ## Forecast accuracy, calibration, replenishment and speed on M5 retail demand and a synthetic wholesaler vs statsforecast (EVAL_ARGS=..)
 	@$(INSTALL) --with-eval
 	@[ $(EVAL_DATA)/manifest.json -nt infra/eval/prepare.py ] || $(EVAL_PY) infra/eval/prepare.py $(ROOT)/.local/eval-cache/x $(EVAL_DATA)
 	OMP_NUM_THREADS=1 $(EVAL_PY) infra/eval/statsforecast_run.py $(EVAL_DATA)
+	cargo run --release -p stockyard-eval -- --write-wholesaler $(EVAL_DATA)/wholesaler
+	OMP_NUM_THREADS=1 $(EVAL_PY) infra/eval/statsforecast_run.py $(EVAL_DATA)/wholesaler
 	cargo run --release -p stockyard-eval -- --data $(EVAL_DATA) $(EVAL_ARGS)
 
 build: ## Release build of every function for Lambda (arm64, provided.al2023) into target/lambda/

@@ -1,10 +1,11 @@
 //! The demand forecast of one vendor (`run_vendor`, also behind `POST /vendors/{id}/forecast-runs`)
-//! and of every vendor with demand data (`nightly-demand-forecast`, scheduled at 02:00 UTC).
+//! and the nightly forecast of every vendor with demand data (`nightly-demand-forecast`, scheduled
+//! at 02:00 UTC), which enqueues one message per vendor for `forecast-vendor` (see
+//! [`crate::fanout`]).
 //!
 //! A run reads the vendor's settings and two years of history, forecasts every SKU-location,
-//! suggests orders and overwrites the vendor's forecast items; re-running is harmless. The nightly
-//! run skips vendors already forecast for the same day, so a retried invocation resumes where the
-//! failed one stopped.
+//! suggests orders and overwrites the vendor's forecast items; re-running is harmless. Invoked
+//! with `{"vendor_id": ...}`, the nightly function forecasts that vendor at once instead.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -15,12 +16,12 @@ use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stockyard_analytics::replenish::Risk;
-use stockyard_analytics::{forecast_panel, replenish};
+use stockyard_analytics::{forecast_usable, replenish};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
-use stockyard_platform::runner;
 use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
 use stockyard_store::{PageRequest, Table};
 
+use crate::fanout;
 use crate::panel::{self, RunContext};
 
 /// Batches of forecast writes in flight at once.
@@ -28,11 +29,19 @@ pub const WRITE_PARALLELISM: usize = 4;
 
 pub struct JobDeps {
     pub table: Table,
+    /// The forecast-vendors queue (`FORECAST_VENDORS_QUEUE_URL`), which the scheduled run fills;
+    /// absent for the worker, which only reads it.
+    pub queue: Option<(aws_sdk_sqs::Client, String)>,
 }
 
 impl JobDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self { table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?) })
+        let table = Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?);
+        let queue = std::env::var("FORECAST_VENDORS_QUEUE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| (aws_sdk_sqs::Client::new(sdk), url));
+        Ok(Self { table, queue })
     }
 }
 
@@ -53,6 +62,10 @@ pub struct RunSummary {
     pub orders_suggested: u32,
     pub at_risk: u32,
     pub duration_ms: u64,
+    /// Series not forecast because their sales history is unusable (a day of NaN, infinite or
+    /// negative units), each with the SKU, location, day and value; the others were forecast.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 impl From<&ForecastRunRecord> for RunSummary {
@@ -67,6 +80,7 @@ impl From<&ForecastRunRecord> for RunSummary {
             orders_suggested: r.orders_suggested,
             at_risk: r.at_risk,
             duration_ms: r.duration_ms.unwrap_or(0),
+            rejected: r.rejected.clone(),
         }
     }
 }
@@ -107,6 +121,7 @@ pub async fn run_settings(
         at_risk: 0,
         duration_ms: None,
         error: None,
+        rejected: Vec::new(),
     };
     demand::put_run(table, &run).await.context("recording the run's start")?;
     let outcome = forecast_and_write(table, &mut run, settings).await;
@@ -137,28 +152,44 @@ async fn forecast_and_write(
     let read_ms = t.elapsed().as_millis();
     let context = RunContext { run_id: run.run_id, as_of: run.as_of, generated_at: Utc::now() };
     // The maths is CPU-bound: off the async workers.
-    let (records, settings) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (records, settings, rejected) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let vp = panel::build_panel(&settings, &histories, context.as_of).context("building the panel")?;
         drop(histories);
         let config = panel::engine_config(&settings);
-        let forecasts = forecast_panel(&vp.panel, &config);
-        if forecasts.len() != settings.len() {
-            return Err(anyhow!("the engine returned {} forecasts for {} series", forecasts.len(), settings.len()));
+        let run = forecast_usable(&vp.panel, &config);
+        if run.forecasts.len() != settings.len() {
+            return Err(anyhow!("the engine returned {} forecasts for {} series", run.forecasts.len(), settings.len()));
+        }
+        // A series the engine refuses is reported and left out; the others are forecast.
+        let rejected = panel::rejected(&settings, vp.start, &run.invalid);
+        for (s, f) in settings.iter().zip(&run.forecasts) {
+            for absurd in f.iter().flat_map(|f| &f.absurd_days) {
+                let day = vp.start + Duration::days(absurd.day as i64);
+                tracing::warn!(sku = %s.sku, location = %s.location_id, %day, recorded = absurd.recorded,
+                    counted = absurd.counted, "a day of sales far beyond anything else this SKU-location sold was not trusted");
+            }
         }
         let records = settings
             .iter()
-            .zip(&forecasts)
-            .map(|(s, f)| {
-                let suggestion = replenish::suggest(f, &panel::stock_position(s))
+            .zip(&run.forecasts)
+            .enumerate()
+            .filter_map(|(i, (s, f))| f.as_ref().map(|f| (i, s, f)))
+            .map(|(i, s, f)| {
+                let largest = panel::largest_cycle_demand(vp.panel.demand.row(i), &f.absurd_days, panel::cover_days(s));
+                let suggestion = replenish::suggest(f, &panel::stock_position(s, Some(largest)))
                     .with_context(|| format!("suggesting for {} at {}", s.sku, s.location_id))?;
                 Ok(panel::forecast_record(s, f, &suggestion, &context))
             })
             .collect::<anyhow::Result<Vec<ForecastRecord>>>()?;
-        Ok((records, settings.len()))
+        Ok((records, settings.len(), rejected))
     })
     .await
     .map_err(|e| anyhow!("the forecast stopped: {e}"))??;
     let forecast_ms = t.elapsed().as_millis() - read_ms;
+    for reason in &rejected {
+        tracing::warn!(vendor = %run.vendor_id, reason, "series not forecast");
+    }
+    run.rejected = rejected;
     run.orders_suggested = records.iter().filter(|r| r.order_qty > 0.0).count() as u32;
     run.at_risk = records.iter().filter(|r| r.risk != Risk::None).count() as u32;
     let written = demand::write_forecasts(table, &records, WRITE_PARALLELISM).await.context("writing forecasts")?;
@@ -178,9 +209,10 @@ async fn forecast_and_write(
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct NightlyReport {
     pub as_of: Option<NaiveDate>,
+    /// Vendors forecast by this invocation (on demand: the one asked for).
     pub vendors: u32,
-    /// Already forecast for this day by an earlier (interrupted) invocation.
-    pub vendors_skipped: u32,
+    /// Vendors enqueued for `forecast-vendor` (a scheduled run).
+    pub enqueued: u32,
     pub vendors_failed: u32,
     pub series: u32,
     pub forecasts_written: u32,
@@ -192,16 +224,14 @@ pub struct NightlyReport {
 }
 
 /// The optional payload of an on-demand invocation: `{ "vendor_id": "..." }` forecasts that vendor
-/// (even if already done today); `as_of` (YYYY-MM-DD) overrides the last day of history.
+/// (even if already done today); `as_of` (YYYY-MM-DD) overrides the last day of history. Without
+/// a vendor, every vendor is enqueued as by the schedule.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NightlyRequest {
     pub vendor_id: Option<String>,
     pub as_of: Option<NaiveDate>,
 }
-
-/// Stop starting vendors when less than this much of the invocation's time is left.
-const TIME_RESERVE_MS: i64 = 60_000;
 
 pub async fn handle(deps: &JobDeps, event: LambdaEvent<Value>) -> Result<NightlyReport, lambda_runtime::Error> {
     let started = Instant::now();
@@ -213,62 +243,38 @@ pub async fn handle(deps: &JobDeps, event: LambdaEvent<Value>) -> Result<Nightly
     };
     let as_of = request.as_of.unwrap_or_else(default_as_of);
     let mut report = NightlyReport { as_of: Some(as_of), ..Default::default() };
-    let deadline_ms = event.context.deadline as i64;
 
-    let (vendors, resume) = match &request.vendor_id {
-        Some(raw) => (vec![VendorId::parse("vendor_id", raw).map_err(|e| anyhow!("{e}"))?], false),
-        None => (all_vendors(&deps.table).await?, true),
-    };
-    let trigger = if resume { "schedule" } else { "on_demand" };
-    let runs = std::sync::Mutex::new(Vec::new());
-    let progress = runner::work_through(
-        "nightly-demand-forecast",
-        &vendors,
-        deadline_ms,
-        std::time::Duration::from_millis(TIME_RESERVE_MS as u64),
-        |vendor| {
-            let vendor = *vendor;
-            async move {
-                // A retried scheduled run skips vendors already forecast for the day.
-                Ok(resume
-                    && demand::latest_run(&deps.table, vendor)
-                        .await?
-                        .is_some_and(|last| last.status == RunStatus::Finished && last.as_of == as_of))
+    match &request.vendor_id {
+        Some(raw) => {
+            let vendor = VendorId::parse("vendor_id", raw).map_err(|e| anyhow!("{e}"))?;
+            match run_vendor(&deps.table, vendor, as_of, "on_demand").await {
+                Ok(summary) => {
+                    report.vendors = 1;
+                    report.series = summary.series;
+                    report.forecasts_written = summary.forecasts_written;
+                    report.runs.push(summary);
+                }
+                Err(e) => {
+                    tracing::error!(%vendor, error = format!("{e:#}"), "vendor not forecast");
+                    return Err(e.context(format!("forecasting vendor {vendor}")).into());
+                }
             }
-        },
-        |vendor| {
-            let (runs, vendor) = (&runs, *vendor);
-            async move {
-                let summary = run_vendor(&deps.table, vendor, as_of, trigger).await?;
-                runs.lock().expect("runs lock").push(summary);
-                Ok(())
-            }
-        },
-    )
-    .await;
-    report.runs = runs.into_inner().expect("runs lock");
-    report.vendors = progress.done as u32;
-    report.vendors_skipped = progress.skipped as u32;
-    report.vendors_failed = (progress.failed + progress.left) as u32;
-    report.series = report.runs.iter().map(|r| r.series).sum();
-    report.forecasts_written = report.runs.iter().map(|r| r.forecasts_written).sum();
+        }
+        None => {
+            let (sqs, url) = deps.queue.as_ref().context("FORECAST_VENDORS_QUEUE_URL is not set")?;
+            let vendors = all_vendors(&deps.table).await?;
+            // The run record first, so that progress is measured against every vendor even while
+            // the messages are still being sent.
+            demand::record_enqueued(&deps.table, as_of, vendors.len() as u32).await.context("recording the run")?;
+            let sent = fanout::enqueue(sqs, url, &fanout::messages(&vendors, as_of)?).await?;
+            report.enqueued = sent as u32;
+            tracing::info!(vendors = vendors.len(), %as_of, "nightly forecast enqueued");
+        }
+    }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.series_per_second =
         (f64::from(report.series) / started.elapsed().as_secs_f64().max(1e-3) * 10.0).round() / 10.0;
     report.peak_memory_mb = peak_memory_mb();
-    tracing::info!(
-        vendors = report.vendors,
-        skipped = report.vendors_skipped,
-        failed = report.vendors_failed,
-        series = report.series,
-        duration_ms = report.duration_ms,
-        peak_memory_mb = report.peak_memory_mb,
-        "nightly forecast done"
-    );
-    if report.vendors_failed > 0 {
-        // Failing the invocation makes the scheduler retry it; the retry skips finished vendors.
-        return Err(anyhow!("{} of {} vendors were not forecast", report.vendors_failed, vendors.len()).into());
-    }
     Ok(report)
 }
 

@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use ndarray::Array2;
-use stockyard_analytics::replenish::{StockPosition, Suggestion};
-use stockyard_analytics::{Calendar, Panel};
+use ndarray::{Array2, ArrayView1};
+use stockyard_analytics::outliers::AbsurdDay;
+use stockyard_analytics::replenish::{self, StockPosition, Suggestion};
+use stockyard_analytics::{Calendar, InvalidDemand, Panel};
 use stockyard_analytics::{EngineConfig, SeriesForecast};
 use stockyard_domain::ids::{ForecastRunId, LocationId};
 use stockyard_store::StoreError;
@@ -83,6 +84,22 @@ pub fn build_panel(
     Ok(VendorPanel { panel, start, as_of })
 }
 
+/// One line per series the engine refused (see [`stockyard_analytics::forecast_usable`]): SKU,
+/// location, the first bad day and its value.
+pub fn rejected(settings: &[DemandSettingsRecord], start: NaiveDate, invalid: &[InvalidDemand]) -> Vec<String> {
+    invalid
+        .iter()
+        .filter_map(|bad| {
+            let s = settings.get(bad.series)?;
+            let day = start + Duration::days(bad.day as i64);
+            Some(format!(
+                "{} at {}: demand on {day} is {}, not a number of units at least 0",
+                s.sku, s.location_id, bad.value
+            ))
+        })
+        .collect()
+}
+
 /// The engine configuration for these settings: a horizon that covers every lead time + review
 /// period (at least 28 days), and the reported levels plus every target service level.
 pub fn engine_config(settings: &[DemandSettingsRecord]) -> EngineConfig {
@@ -102,7 +119,20 @@ pub fn cover_days(s: &DemandSettingsRecord) -> usize {
     (s.lead_time_days + s.review_period_days) as usize
 }
 
-pub fn stock_position(s: &DemandSettingsRecord) -> StockPosition {
+/// The most a series sold over `days` consecutive days of its history, counting the days the
+/// engine did not trust at what it counted them (so an absurd day cannot silence the guard).
+pub fn largest_cycle_demand(row: ArrayView1<f32>, absurd: &[AbsurdDay], days: usize) -> f64 {
+    let mut history: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+    for a in absurd {
+        if let Some(v) = history.get_mut(a.day) {
+            *v = a.counted;
+        }
+    }
+    replenish::largest_total(&history, days)
+}
+
+/// The stock position of a SKU-location; `largest_cycle_demand` as [`largest_cycle_demand`] gives.
+pub fn stock_position(s: &DemandSettingsRecord, largest_cycle_demand: Option<f64>) -> StockPosition {
     StockPosition {
         supplier: s.supplier.clone(),
         lead_time_days: s.lead_time_days,
@@ -112,6 +142,7 @@ pub fn stock_position(s: &DemandSettingsRecord) -> StockPosition {
         incoming: f64::from(s.incoming),
         min_order_qty: f64::from(s.min_order_qty),
         order_multiple: f64::from(s.pack_multiple.max(1)),
+        largest_cycle_demand,
     }
 }
 
@@ -159,6 +190,7 @@ pub fn forecast_record(
         order_qty: round(suggestion.order_qty.max(0.0), 2),
         days_of_cover: suggestion.days_of_cover.filter(|d| d.is_finite()).map(|d| round(d, 1)),
         risk: suggestion.risk,
+        review: suggestion.review.as_ref().map(|r| r.to_string()),
         run_id: run.run_id,
         as_of: run.as_of,
         generated_at: run.generated_at,
@@ -245,6 +277,31 @@ mod tests {
         assert_eq!(vp.panel.n_days(), 365 + 181);
         assert_eq!(vp.panel.demand.sum(), 2.0 * 365.0, "2023 lies outside the last two years");
         assert_eq!(vp.panel.group, vec![0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn a_refused_series_is_reported_by_sku_location_and_day_and_the_rest_forecast() {
+        let (vendor, a) = (VendorId::generate(), LocationId::generate());
+        let s = vec![settings(vendor, a, "MILK", "DAIRY"), settings(vendor, a, "BREAD", "BAKERY")];
+        let start = date("2026-01-01");
+        let mut demand = Array2::from_elem((2, 60), 2.0f32);
+        demand[(1, 40)] = -3.0; // net sales after returns
+        let panel = Panel::from_demand(demand, 3);
+        let run = stockyard_analytics::forecast_usable(&panel, &EngineConfig::default());
+        assert!(run.forecasts[0].is_some() && run.forecasts[1].is_none());
+        let lines = rejected(&s, start, &run.invalid);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].starts_with(&format!("BREAD at {a}: demand on 2026-02-10 is -3")), "{}", lines[0]);
+    }
+
+    #[test]
+    fn the_guard_reads_history_as_the_engine_counted_it() {
+        let mut demand = Array2::from_elem((1, 30), 1.0f32);
+        demand[(0, 10)] = 1_000_000.0;
+        let absurd = [AbsurdDay { series: 0, day: 10, recorded: 1_000_000.0, counted: 10.0 }];
+        // Five days around the clamped day: 4 × 1 + 10.
+        assert_eq!(largest_cycle_demand(demand.row(0), &absurd, 5), 14.0);
+        assert_eq!(largest_cycle_demand(demand.row(0), &[], 5), 1_000_004.0);
     }
 
     #[test]

@@ -103,9 +103,8 @@ impl EvalData {
     pub fn cut_at(mut self, origin: usize) -> Result<Self> {
         let h = self.manifest.horizon;
         ensure!(
-            origin >= 2 * 364 && origin <= self.manifest.train_days,
-            "--origin must lie between {} and {} (the training days)",
-            2 * 364,
+            origin >= 364 && origin <= self.manifest.train_days,
+            "--origin must leave a year of history and lie within the training days (364..={})",
             self.manifest.train_days
         );
         self.demand = self.demand.slice(s![.., ..origin + h]).to_owned();

@@ -12,6 +12,7 @@ mod metrics;
 mod production;
 mod report;
 mod simulate;
+mod wholesaler;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use ndarray::{Array2, s};
 use serde::Deserialize;
-use stockyard_analytics::replenish::StockPosition;
+use stockyard_analytics::replenish::{self, StockPosition};
 use stockyard_analytics::{EngineConfig, Model};
 
 use data::EvalData;
@@ -56,9 +57,27 @@ struct Args {
     #[arg(long, default_value_t = 0.98)]
     service_level: f64,
     /// Score the 28 days after this day instead of the test window (e.g. 1885: d_1886..d_1913),
-    /// to choose and check models on validation data; statsforecast rows are skipped.
+    /// to choose and check models on validation data; statsforecast rows are skipped. The
+    /// wholesaler panel is cut as many days before its own test window.
     #[arg(long)]
     origin: Option<usize>,
+    /// Panels to evaluate: `m5` (DATA) and `wholesaler` (DATA/wholesaler, written when missing).
+    #[arg(long, value_delimiter = ',', default_value = "m5,wholesaler")]
+    panels: Vec<String>,
+    /// Write the synthetic wholesaler panel into this directory and stop (`make eval` does this
+    /// before statsforecast runs on it).
+    #[arg(long)]
+    write_wholesaler: Option<PathBuf>,
+}
+
+/// The last training day of the M5 split: `--origin` counts back from it.
+const M5_TRAIN_DAYS: usize = 1913;
+
+/// Which panel is evaluated: their targets differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    M5,
+    Wholesaler,
 }
 
 /// Names `--models` accepts besides the baselines.
@@ -66,7 +85,15 @@ const EXTRA_MODELS: [&str; 3] = ["production", "auto_choice", "auto_ets"];
 
 fn main() -> Result<()> {
     let mut args = Args::parse();
+    if let Some(dir) = &args.write_wholesaler {
+        wholesaler::write(dir)?;
+        progress(&format!("wrote the wholesaler panel into {}", dir.display()));
+        return Ok(());
+    }
     args.skip_statsforecast |= args.origin.is_some();
+    for p in &args.panels {
+        ensure!(p == "m5" || p == "wholesaler", "unknown panel {p}; known: m5, wholesaler");
+    }
     ensure!(args.threads >= 1, "--threads must be at least 1");
     ensure!(args.review_period >= 1, "--review-period must be at least 1 day");
     if let Some(models) = &args.models {
@@ -78,38 +105,60 @@ fn main() -> Result<()> {
     let wanted = |name: &str| args.models.as_ref().is_none_or(|m| m.iter().any(|x| x == name));
 
     let started = Instant::now();
-    progress(&format!("loading {}", args.data.display()));
-    let mut data = EvalData::load(&args.data)?;
-    if let Some(origin) = args.origin {
-        data = data.cut_at(origin)?;
-    }
-    let ctx = Scoring::new(&data)?;
     let mut table = Table::default();
-
-    for model in Model::baselines() {
-        if wanted(model.name()) {
-            baseline(&args, &data, &ctx, model, &mut table)?;
+    let mut summary = Vec::new();
+    for panel in &args.panels {
+        let (kind, dir, name) = match panel.as_str() {
+            "m5" => (Kind::M5, args.data.clone(), "M5"),
+            _ => (Kind::Wholesaler, args.data.join("wholesaler"), "wholesaler"),
+        };
+        if kind == Kind::Wholesaler && !dir.join("manifest.json").exists() {
+            wholesaler::write(&dir)?;
         }
-    }
-    if wanted("auto_ets") && !args.skip_statsforecast {
-        auto_ets(&args, &ctx, &mut table)?;
-    }
-    if wanted("auto_choice") {
-        auto_choice(&data, &ctx, &mut table)?;
-    }
-    if wanted("production") {
-        let source = Source(EngineConfig::default().model);
-        production_path(&args, &data, &ctx, source, &mut table)?;
+        progress(&format!("loading {}", dir.display()));
+        let mut data = EvalData::load(&dir)?;
+        if let Some(origin) = args.origin {
+            let back = M5_TRAIN_DAYS.checked_sub(origin).context("--origin lies after the training days")?;
+            let own = data.manifest.train_days.checked_sub(back).context("--origin lies before the history")?;
+            data = data.cut_at(own)?;
+        }
+        let mut ctx = Scoring::new(&data, kind)?;
+        table.panel(name);
+        let data_dir = dir.clone();
+        for model in Model::baselines() {
+            if !wanted(model.name()) {
+                continue;
+            }
+            if let Some(scores) = baseline(&args, &data_dir, &data, &ctx, model, &mut table)?
+                && ctx.best_reference.as_ref().is_none_or(|(_, best)| scores.wrmsse < best.wrmsse)
+            {
+                ctx.best_reference = Some((model.name().to_string(), scores));
+            }
+        }
+        if wanted("auto_ets") && !args.skip_statsforecast && kind == Kind::M5 {
+            auto_ets(&args, &ctx, &mut table)?;
+        }
+        if wanted("auto_choice") {
+            auto_choice(&data, &ctx, &mut table)?;
+        }
+        if wanted("production") {
+            let source = Source(EngineConfig::default().model);
+            production_path(&args, &data, &ctx, source, &mut table)?;
+        }
+        summary.push(format!(
+            "{name}: {} series, train days 1..{}, test {}..{}",
+            data.manifest.n_series,
+            data.manifest.train_days,
+            data.manifest.train_days + 1,
+            data.manifest.n_days
+        ));
     }
 
     println!("{}", table.render());
     println!(
-        "{} figure(s) missed their target; {} series, train d_1..d_{}, test d_{}..d_{}; {:.0}s in all.",
+        "{} figure(s) missed their target; {}; {:.0}s in all.",
         table.failures(),
-        data.manifest.n_series,
-        data.manifest.train_days,
-        data.manifest.train_days + 1,
-        data.manifest.n_days,
+        summary.join("; "),
         started.elapsed().as_secs_f64()
     );
     println!("\nReproduce:");
@@ -118,6 +167,8 @@ fn main() -> Result<()> {
     println!("  infra/scripts/install.sh --with-eval");
     println!("  .local/eval/bin/python infra/eval/prepare.py .local/eval-cache/x .local/eval-data");
     println!("  .local/eval/bin/python infra/eval/statsforecast_run.py .local/eval-data   # --force, --auto-ets-all");
+    println!("  cargo run --release -p stockyard-eval -- --write-wholesaler .local/eval-data/wholesaler");
+    println!("  .local/eval/bin/python infra/eval/statsforecast_run.py .local/eval-data/wholesaler");
     println!("  cargo run --release -p stockyard-eval -- {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
     Ok(())
 }
@@ -133,10 +184,16 @@ struct Scoring {
     /// Actual 28-day totals per series.
     actual_totals: Vec<f64>,
     horizon: usize,
+    kind: Kind,
+    /// The statsforecast baseline with the lowest WRMSSE on this panel, once scored.
+    best_reference: Option<(String, Scores)>,
+    /// Expected 28-day totals per series, when the panel is synthetic: the truth the actual
+    /// totals are one heavy-tailed draw of.
+    expected_totals: Option<Vec<f64>>,
 }
 
 impl Scoring {
-    fn new(data: &EvalData) -> Result<Self> {
+    fn new(data: &EvalData, kind: Kind) -> Result<Self> {
         let origin = data.origin();
         let history = data.demand.slice(s![.., ..origin]);
         // Revenue over the last 28 training days (d_1886..d_1913 for this split).
@@ -153,7 +210,17 @@ impl Scoring {
         let actuals = data.actuals();
         let wrmsse = Wrmsse::new(metrics::m5_levels(&data.series), history, &revenue, actuals.view())
             .context("preparing the WRMSSE")?;
-        Ok(Self { wrmsse, actual_totals: metrics::totals(actuals.view()), horizon: data.manifest.horizon })
+        Ok(Self {
+            wrmsse,
+            actual_totals: metrics::totals(actuals.view()),
+            horizon: data.manifest.horizon,
+            kind,
+            best_reference: None,
+            expected_totals: match kind {
+                Kind::Wholesaler => wholesaler::expected_totals(data),
+                Kind::M5 => None,
+            },
+        })
     }
 
     /// Score a forecast, clipped at zero first.
@@ -164,25 +231,48 @@ impl Scoring {
             wrmsse: self.wrmsse.score(clipped.view()).0,
             wape: metrics::wape(&totals, &self.actual_totals),
             bias: metrics::bias(&totals, &self.actual_totals),
+            truth_bias: self.expected_totals.as_ref().map_or(f64::NAN, |e| metrics::bias(&totals, e)),
         }
     }
 
     /// Score a forecast into the accuracy rows of `subject`, beside statsforecast's when given.
-    fn accuracy(&self, table: &mut Table, subject: &str, ours: &Array2<f64>, reference: Option<&Array2<f64>>) {
+    fn accuracy(
+        &self,
+        table: &mut Table,
+        subject: &str,
+        ours: &Array2<f64>,
+        reference: Option<&Array2<f64>>,
+    ) -> Scores {
         let ours = self.score(ours);
         let theirs = reference.map(|r| self.score(r));
-        let (target, verdict) = sanity_target(subject, ours.wrmsse, theirs.as_ref().map(|t| t.wrmsse));
-        // The production model's own targets.
-        let production = subject == "production";
-        let goal = |text: &'static str, met: bool| {
-            if production { (text, Verdict::of(met)) } else { ("", Verdict::Info) }
+        let (target, verdict) = match self.kind {
+            Kind::M5 => sanity_target(subject, ours.wrmsse, theirs.as_ref().map(|t| t.wrmsse)),
+            Kind::Wholesaler => ("", Verdict::Info),
         };
-        let (wrmsse_target, wrmsse_verdict) =
-            if production { goal("≤ 0.55", ours.wrmsse <= 0.55) } else { (target, verdict) };
-        let (wape_target, wape_verdict) = goal("≤ 28%", ours.wape <= 0.28);
-        let (bias_target, bias_verdict) = goal("within ± 5%", ours.bias.abs() <= 0.05);
+        // The production model's own targets: fixed on M5; on the wholesaler, beat the best
+        // statsforecast baseline (by WRMSSE) in WRMSSE and in the size of the bias.
+        let production = subject == "production";
+        let goal = |text: String, met: bool| {
+            if production { (text, Verdict::of(met)) } else { (String::new(), Verdict::Info) }
+        };
+        let ((wrmsse_target, wrmsse_verdict), (wape_target, wape_verdict), (bias_target, bias_verdict)) =
+            match (self.kind, &self.best_reference) {
+                (Kind::M5, _) => (
+                    if production { goal("≤ 0.53".into(), ours.wrmsse <= 0.53) } else { (target.into(), verdict) },
+                    goal("≤ 28%".into(), ours.wape <= 0.28),
+                    goal("within ± 5%".into(), ours.bias.abs() <= 0.05),
+                ),
+                // The bias of one draw of heavy-tailed demand is mostly luck: judged against the
+                // expected demand instead (the row after).
+                (Kind::Wholesaler, Some((name, best))) => (
+                    goal(format!("< {:.4} ({name})", best.wrmsse), ours.wrmsse < best.wrmsse),
+                    (String::new(), Verdict::Info),
+                    (String::new(), Verdict::Info),
+                ),
+                (Kind::Wholesaler, None) => Default::default(),
+            };
         type Show = fn(&Scores) -> String;
-        let figures: [(&str, Show, &str, Verdict); 3] = [
+        let figures: [(&str, Show, String, Verdict); 3] = [
             ("WRMSSE, 12 levels", |s| format!("{:.4}", s.wrmsse), wrmsse_target, wrmsse_verdict),
             ("WAPE of 28-day totals", |s| pct(s.wape), wape_target, wape_verdict),
             ("bias of 28-day totals", |s| signed_pct(s.bias), bias_target, bias_verdict),
@@ -194,18 +284,42 @@ impl Scoring {
                 figure: figure.into(),
                 value: show(&ours),
                 reference: theirs.as_ref().map(show).unwrap_or_default(),
-                target: target.into(),
+                target,
                 verdict,
+                ..Row::default()
             });
         }
+        if ours.truth_bias.is_finite() {
+            let (target, verdict) = match &self.best_reference {
+                Some((name, best)) if production => (
+                    format!("closer to 0 than {} ({name})", signed_pct(best.truth_bias)),
+                    Verdict::of(ours.truth_bias.abs() < best.truth_bias.abs()),
+                ),
+                _ => (String::new(), Verdict::Info),
+            };
+            table.add(Row {
+                section: "accuracy".into(),
+                subject: subject.into(),
+                figure: "bias against expected demand".into(),
+                value: signed_pct(ours.truth_bias),
+                reference: theirs.as_ref().map(|t| signed_pct(t.truth_bias)).unwrap_or_default(),
+                target,
+                verdict,
+                ..Row::default()
+            });
+        }
+        ours
     }
 }
 
 /// Accuracy of one forecast.
+#[derive(Debug, Clone, Copy)]
 struct Scores {
     wrmsse: f64,
     wape: f64,
     bias: f64,
+    /// Bias against the expected demand the panel was drawn from (synthetic panels; NaN else).
+    truth_bias: f64,
 }
 
 /// The known scores of two baselines on this split, a check of the metric itself: both our
@@ -254,18 +368,22 @@ fn load_reference(dir: &Path, name: &str, n: usize, horizon: usize) -> Result<Op
     }))
 }
 
-/// Accuracy, parity and speed of one baseline.
-fn baseline(args: &Args, data: &EvalData, ctx: &Scoring, model: Model, table: &mut Table) -> Result<()> {
+/// Accuracy, parity and speed of one baseline; statsforecast's scores of it when it was run.
+fn baseline(
+    args: &Args,
+    dir: &Path,
+    data: &EvalData,
+    ctx: &Scoring,
+    model: Model,
+    table: &mut Table,
+) -> Result<Option<Scores>> {
     let name = model.name();
-    let reference = if args.skip_statsforecast {
-        None
-    } else {
-        load_reference(&args.data, name, data.manifest.n_series, ctx.horizon)?
-    };
+    let reference =
+        if args.skip_statsforecast { None } else { load_reference(dir, name, data.manifest.n_series, ctx.horizon)? };
     progress(&format!("{name}: forecasting {} series", data.manifest.n_series));
     let (ours, seconds) = run_baseline(model, data, ctx.horizon, args.threads)?;
     let ours_per_s = data.manifest.n_series as f64 / seconds;
-    ctx.accuracy(table, name, &ours, reference.as_ref().map(|r| &r.forecast));
+    let _ = ctx.accuracy(table, name, &ours, reference.as_ref().map(|r| &r.forecast));
     // Closed-form models must reach 50,000 series/s on one core, those that optimise a parameter
     // per series 20,000.
     let optimised = matches!(model, Model::SesOptimized | Model::CrostonOptimized | Model::Adida | Model::Imapa);
@@ -277,15 +395,20 @@ fn baseline(args: &Args, data: &EvalData, ctx: &Scoring, model: Model, table: &m
         verdict: Verdict::of(ours_per_s >= speed_goal),
         ..row("speed", name, "series/s, 1 core")
     };
+    let timed = ctx.kind == Kind::M5;
     let Some(r) = &reference else {
-        table.add(speed_row(String::new()));
-        return Ok(());
+        if timed {
+            table.add(speed_row(String::new()));
+        }
+        return Ok(None);
     };
     let p = metrics::parity(ours.view(), r.forecast.view());
     table.push("parity", name, "max |ours − sf| / max(1, |sf|)", format!("{p:.1e}"), "≤ 1e-3", Verdict::of(p <= 1e-3));
-    table.add(speed_row(format!("{:.0}", r.series_per_s)));
-    table.info("speed", name, "Stockyard / statsforecast", format!("{:.1}×", ours_per_s / r.series_per_s));
-    Ok(())
+    if timed {
+        table.add(speed_row(format!("{:.0}", r.series_per_s)));
+        table.info("speed", name, "Stockyard / statsforecast", format!("{:.1}×", ours_per_s / r.series_per_s));
+    }
+    Ok(Some(ctx.score(&r.forecast)))
 }
 
 /// Shortest measured time: fast models forecast the whole panel repeatedly until it is reached.
@@ -347,7 +470,7 @@ fn auto_choice(data: &EvalData, ctx: &Scoring, table: &mut Table) -> Result<()> 
     let cpu0 = cpu_seconds();
     let f = Source(None).forecast(data, data.origin(), ctx.horizon)?;
     let cpu = cpu_seconds() - cpu0;
-    ctx.accuracy(table, "auto choice (group × demand class)", &f.point(), None);
+    let _ = ctx.accuracy(table, "auto choice (group × demand class)", &f.point(), None);
     table.info(
         "speed",
         "auto choice (group × demand class)",
@@ -366,6 +489,10 @@ fn production_path(args: &Args, data: &EvalData, ctx: &Scoring, source: Source, 
     let forecasts = source.forecast(data, data.origin(), ctx.horizon)?;
     let (wall, cpu) = (wall0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
     let hwm = peak_rss_mb()?;
+    // Timing and memory are measured on M5 only: the process holds both panels by the second.
+    if ctx.kind != Kind::M5 {
+        return production_rest(args, data, ctx, source, forecasts, table);
+    }
     table.push(
         "nightly",
         subject,
@@ -385,6 +512,19 @@ fn production_path(args: &Args, data: &EvalData, ctx: &Scoring, source: Source, 
         Verdict::of(hwm <= 256.0),
     );
 
+    production_rest(args, data, ctx, source, forecasts, table)
+}
+
+/// The production path past its timing: accuracy, service levels, calibration and the replay.
+fn production_rest(
+    args: &Args,
+    data: &EvalData,
+    ctx: &Scoring,
+    source: Source,
+    forecasts: Forecasts,
+    table: &mut Table,
+) -> Result<()> {
+    let (subject, n) = ("production", data.manifest.n_series);
     let point = forecasts.point();
     ensure!(
         point.dim() == (n, ctx.horizon),
@@ -392,9 +532,10 @@ fn production_path(args: &Args, data: &EvalData, ctx: &Scoring, source: Source, 
         point.dim(),
         ctx.horizon
     );
-    ctx.accuracy(table, subject, &point, None);
+    let _ = ctx.accuracy(table, subject, &point, None);
     service_levels(data, ctx, &forecasts, &point, subject, table);
-    replenishment(args, data, source, forecasts, subject, table)
+    calibration(data, ctx, &forecasts, &point, table);
+    replenishment(args, data, source, forecasts, subject, ctx.kind, table)
 }
 
 /// Realised cycle service level and stock of the 28-day quantiles, with Poisson and Normal
@@ -423,10 +564,13 @@ fn service_levels(
             ),
         ];
         let csl_target = format!("{:.0}% ± 3 points", level * 100.0);
-        let stock_text = format!("≤ {stock_target}×");
+        let stock_text = if ctx.kind == Kind::M5 { format!("≤ {stock_target}×") } else { String::new() };
         for (i, (name, q)) in candidates.iter().enumerate() {
             let (csl, stock) = metrics::service_level(q, &ctx.actual_totals);
             let judged = |ok: bool| if i == 0 { Verdict::of(ok) } else { Verdict::Info };
+            // The stock ceilings are M5's; the wholesaler's own is less stock than Normal
+            // quantiles at the same coverage (see the calibration rows).
+            let judged_stock = |ok: bool| if ctx.kind == Kind::M5 { judged(ok) } else { Verdict::Info };
             let fig = format!("{:.0}% quantile", level * 100.0);
             table.push(
                 "service",
@@ -442,8 +586,88 @@ fn service_levels(
                 &format!("{fig}: stock / demand"),
                 format!("{stock:.3}×"),
                 &stock_text,
-                judged(stock <= stock_target),
+                judged_stock(stock <= stock_target),
             );
+        }
+    }
+}
+
+/// Durations the quantiles are checked over (the API asks for lead time + review period).
+const CALIBRATION_DAYS: [usize; 3] = [7, 14, 28];
+/// Volume buckets of the calibration rows (quintiles of expected demand over the duration).
+const VOLUME_BUCKETS: usize = 5;
+
+/// Realised cycle service of the 90% and 95% quantiles over 7, 14 and 28 days, overall and per
+/// volume quintile, and the stock they hold against Normal quantiles (σ of the series' own
+/// totals over the last year) widened or narrowed to the same coverage. One window is judged at
+/// ± 3 points; the ± 2 of the goal is on the average over the test and validation windows
+/// (`--origin 1857`, `--origin 1885`), which the README records.
+fn calibration(data: &EvalData, ctx: &Scoring, forecasts: &Forecasts, point: &Array2<f64>, table: &mut Table) {
+    let (n, origin) = (data.manifest.n_series, data.origin());
+    for days in CALIBRATION_DAYS.into_iter().filter(|&d| d <= ctx.horizon) {
+        let actual: Vec<f64> = (0..n)
+            .map(|i| data.demand.slice(s![i, origin..origin + days]).iter().map(|&v| f64::from(v)).sum())
+            .collect();
+        let mean: Vec<f64> = (0..n).map(|i| point.row(i).iter().take(days).sum::<f64>().max(0.0)).collect();
+        let mut by_volume: Vec<usize> = (0..n).collect();
+        by_volume.sort_by(|&a, &b| mean[a].total_cmp(&mean[b]));
+        let mut bucket = vec![0; n];
+        for (rank, &i) in by_volume.iter().enumerate() {
+            bucket[i] = rank * VOLUME_BUCKETS / n.max(1);
+        }
+        let sigma: Vec<f64> = (0..n)
+            .map(|i| metrics::block_total_std(&data.demand.slice(s![i, ..origin]).to_vec(), days, 364 / days))
+            .collect();
+        for level in [0.90, 0.95] {
+            let q: Vec<f64> = (0..n).map(|i| forecasts.quantile(i, days, level)).collect();
+            let (csl, _) = metrics::service_level(&q, &actual);
+            let fig = format!("{:.0}% over {days} d", level * 100.0);
+            table.push(
+                "calibration",
+                "production",
+                &format!("{fig}: realised CSL"),
+                pct(csl),
+                "± 3 points (± 2 over windows)",
+                Verdict::of((csl - level).abs() <= 0.03),
+            );
+            let per_bucket: Vec<f64> = (0..VOLUME_BUCKETS)
+                .map(|b| {
+                    let (qs, acts): (Vec<f64>, Vec<f64>) =
+                        (0..n).filter(|&i| bucket[i] == b).map(|i| (q[i], actual[i])).unzip();
+                    metrics::service_level(&qs, &acts).0
+                })
+                .collect();
+            table.push(
+                "calibration",
+                "production",
+                &format!("{fig}: CSL by volume quintile, low → high"),
+                per_bucket.iter().map(|c| format!("{:.1}", c * 100.0)).collect::<Vec<_>>().join(" / "),
+                "each ± 3 points",
+                Verdict::of(per_bucket.iter().all(|c| (c - level).abs() <= 0.03)),
+            );
+            // The Normal quantiles mean + k·σ with the smallest k reaching the same coverage.
+            let normal = |k: f64| -> Vec<f64> { mean.iter().zip(&sigma).map(|(m, s)| (m + k * s).max(0.0)).collect() };
+            let coverage = |k: f64| metrics::service_level(&normal(k), &actual).0;
+            let (mut lo, mut hi) = (-5.0, 50.0);
+            if coverage(hi) >= csl {
+                for _ in 0..60 {
+                    let mid = 0.5 * (lo + hi);
+                    if coverage(mid) >= csl { hi = mid } else { lo = mid }
+                }
+                let ratio = q.iter().sum::<f64>() / normal(hi).iter().sum::<f64>().max(1e-9);
+                let (target, verdict) = match ctx.kind {
+                    Kind::Wholesaler => ("< 0 (less stock)", Verdict::of(ratio < 1.0)),
+                    Kind::M5 => ("", Verdict::Info),
+                };
+                table.push(
+                    "calibration",
+                    "production",
+                    &format!("{fig}: stock vs Normal at equal coverage (k = {hi:.2})"),
+                    signed_pct(ratio - 1.0),
+                    target,
+                    verdict,
+                );
+            }
         }
     }
 }
@@ -459,8 +683,14 @@ fn replenishment(
     source: Source,
     first: Forecasts,
     subject: &str,
+    kind: Kind,
     table: &mut Table,
 ) -> Result<()> {
+    // The replay's targets are M5's; on the wholesaler its figures are reported for information.
+    let goal = |target: &'static str, met: bool| match kind {
+        Kind::M5 => (target, Verdict::of(met)),
+        Kind::Wholesaler => ("", Verdict::Info),
+    };
     let cycle = Cycle { lead_time: args.lead_time, review_period: args.review_period };
     let (origin, h) = (data.origin(), data.manifest.horizon);
     let mut at_review = vec![first];
@@ -478,16 +708,26 @@ fn replenishment(
         incoming,
         min_order_qty: 0.0,
         order_multiple: 1.0,
+        largest_cycle_demand: None,
     };
 
     let mut stockyard = Outcome::default();
+    // The sanity guard on ordinary data: orders held for review among those suggested.
+    let (mut orders, mut held) = (0usize, 0usize);
     for (i, row) in demand.iter().enumerate() {
+        let largest = replenish::largest_total(&row[..origin], cycle.cover_days());
+        let guarded =
+            |on_hand, incoming| StockPosition { largest_cycle_demand: Some(largest), ..position(on_hand, incoming) };
         // Start at the order-up-to level, as the classic policy does.
         let start = at_review[0].suggest(i, &position(0.0, 0.0))?.order_up_to.ceil();
         let mut failed = None;
         let out = simulate::replay(&row[origin..], start, cycle, |day, on_hand, incoming| {
-            match at_review[day / cycle.review_period].suggest(i, &position(on_hand, incoming)) {
-                Ok(s) => s.order_qty,
+            match at_review[day / cycle.review_period].suggest(i, &guarded(on_hand, incoming)) {
+                Ok(s) => {
+                    orders += usize::from(s.order_qty > 0.0);
+                    held += usize::from(s.review.is_some());
+                    s.order_qty
+                }
                 Err(e) => {
                     failed.get_or_insert(e);
                     0.0
@@ -513,14 +753,23 @@ fn replenishment(
     };
     let setup = format!("L = {} d, R = {} d, {} reviews", cycle.lead_time, cycle.review_period, at_review.len());
     table.info("replenish", "setup", &setup, format!("{:.0}% target", args.service_level * 100.0));
+    let share = held as f64 / orders.max(1) as f64;
+    table.push(
+        "replenish",
+        &format!("{subject}: suggest()"),
+        "orders held for review (sanity guard)",
+        format!("{held} of {orders}"),
+        "≤ 1%",
+        Verdict::of(share <= 0.01),
+    );
     let policy_a = format!("{subject}: suggest()");
     table.push(
         "replenish",
         &policy_a,
         "fill rate",
         pct(stockyard.fill_rate()),
-        "≥ 98%",
-        Verdict::of(stockyard.fill_rate() >= 0.98),
+        goal("≥ 98%", stockyard.fill_rate() >= 0.98).0,
+        goal("≥ 98%", stockyard.fill_rate() >= 0.98).1,
     );
     let csl = stockyard.cycle_service_level();
     table.push(
@@ -548,8 +797,8 @@ fn replenishment(
                 &policy_a,
                 "inventory vs classic at same fill",
                 signed_pct(-reduction),
-                "≤ −20%",
-                Verdict::of(reduction >= 0.2),
+                goal("≤ −20%", reduction >= 0.2).0,
+                goal("≤ −20%", reduction >= 0.2).1,
             );
         }
         None => table.push(
@@ -567,6 +816,7 @@ fn replenishment(
 /// An empty information row.
 fn row(section: &str, subject: &str, figure: &str) -> Row {
     Row {
+        panel: String::new(),
         section: section.into(),
         subject: subject.into(),
         figure: figure.into(),

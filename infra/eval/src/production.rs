@@ -21,7 +21,7 @@ impl Source {
     pub fn forecast(&self, data: &EvalData, end: usize, horizon: usize) -> Result<Forecasts> {
         let panel = data.panel(end, horizon)?;
         let config = EngineConfig { horizon, model: self.0, ..EngineConfig::default() };
-        Ok(Forecasts(forecast_panel(&panel, &config)))
+        Ok(Forecasts(forecast_panel(&panel, &config)?))
     }
 }
 

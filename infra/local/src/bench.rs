@@ -186,10 +186,10 @@ const FORECAST_DAYS: usize = 730;
 /// `nightly-demand-forecast` invoked for the vendor twice (cold, then warm). Prints wall time,
 /// series per second and the function's peak memory (its own VmHWM); asserts nothing.
 pub async fn forecast_job(root: &Path) -> Result<()> {
-    use stockyard_domain::ids::{LocationId, VendorId};
-    use stockyard_store::demand::{self, DemandSettingsRecord, SalesHistoryRecord, encode_units};
+    use stockyard_domain::ids::VendorId;
+    use stockyard_store::demand;
 
-    use crate::demo_demand::{self, Profile};
+    use crate::demo_demand;
 
     let binary = binary_path(root, "nightly-demand-forecast", true);
     if !binary.is_file() {
@@ -215,53 +215,9 @@ pub async fn forecast_job(root: &Path) -> Result<()> {
 
         let t = Instant::now();
         let vendor = VendorId::generate();
-        let locations = [LocationId::generate(), LocationId::generate()];
         let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
         let mut rng = demo_demand::rng(6000);
-        let (mut settings, mut history) = (Vec::new(), Vec::new());
-        for i in 0..FORECAST_SERIES {
-            let location = locations[i % 2];
-            let sku = format!("SKU-{:05}", i / 2);
-            let profile = Profile::varied(&mut rng, i / 2, FORECAST_DAYS);
-            let days = profile.history(&mut rng, last, FORECAST_DAYS);
-            let mut years: std::collections::BTreeMap<i32, Vec<u32>> = Default::default();
-            for (date, units) in &days {
-                use chrono::Datelike;
-                let year = years.entry(date.year()).or_default();
-                let day = date.ordinal0() as usize;
-                if year.len() <= day {
-                    year.resize(day + 1, 0);
-                }
-                year[day] = *units;
-            }
-            for (year, units) in years {
-                history.push(SalesHistoryRecord {
-                    vendor_id: vendor,
-                    location_id: location,
-                    sku: sku.clone(),
-                    year,
-                    units: encode_units(&units),
-                    version: 1,
-                    updated_at: chrono::Utc::now(),
-                });
-            }
-            let recent: u32 = days.iter().rev().take(14).map(|(_, u)| u).sum();
-            settings.push(DemandSettingsRecord {
-                vendor_id: vendor,
-                location_id: location,
-                sku,
-                category: ["DAIRY", "BAKERY", "PANTRY", "VEG", "DRINKS"][(i / 2) % 5].into(),
-                supplier: format!("SUPPLIER-{}", (i / 2) % 12),
-                lead_time_days: 2 + (i % 5) as u32,
-                review_period_days: 7,
-                service_level: 0.95,
-                min_order_qty: 0,
-                pack_multiple: 1,
-                on_hand: recent,
-                incoming: 0,
-                updated_at: chrono::Utc::now(),
-            });
-        }
+        let (settings, history) = vendor_demand(&mut rng, vendor, FORECAST_SERIES, last);
         let bytes: usize = history.iter().map(|h| h.units.len()).sum();
         let written = demand::load(&table, &settings, &history, 8).await?;
         println!(
@@ -297,6 +253,224 @@ pub async fn forecast_job(root: &Path) -> Result<()> {
             );
         }
         println!("  targets: < 5 s wall and < 256 MB (the function's MemorySize); figures only, nothing asserted");
+        anyhow::Ok(())
+    }
+    .await;
+    running.stop(false).await;
+    result
+}
+
+/// `series` SKU-locations of one vendor (SKUs at two locations, five categories, twelve
+/// suppliers) with `FORECAST_DAYS` days of sales up to `last`, as settings and history years.
+fn vendor_demand(
+    rng: &mut crate::demo_demand::Rng,
+    vendor: stockyard_domain::ids::VendorId,
+    series: usize,
+    last: chrono::NaiveDate,
+) -> (Vec<stockyard_store::demand::DemandSettingsRecord>, Vec<stockyard_store::demand::SalesHistoryRecord>) {
+    use chrono::Datelike;
+    use stockyard_domain::ids::LocationId;
+    use stockyard_store::demand::{DemandSettingsRecord, SalesHistoryRecord, encode_units};
+
+    use crate::demo_demand::Profile;
+
+    let locations = [LocationId::generate(), LocationId::generate()];
+    let (mut settings, mut history) = (Vec::new(), Vec::new());
+    for i in 0..series {
+        let location = locations[i % 2];
+        let sku = format!("SKU-{:05}", i / 2);
+        let profile = Profile::varied(rng, i / 2, FORECAST_DAYS);
+        let days = profile.history(rng, last, FORECAST_DAYS);
+        let mut years: std::collections::BTreeMap<i32, Vec<u32>> = Default::default();
+        for (date, units) in &days {
+            let year = years.entry(date.year()).or_default();
+            let day = date.ordinal0() as usize;
+            if year.len() <= day {
+                year.resize(day + 1, 0);
+            }
+            year[day] = *units;
+        }
+        for (year, units) in years {
+            history.push(SalesHistoryRecord {
+                vendor_id: vendor,
+                location_id: location,
+                sku: sku.clone(),
+                year,
+                units: encode_units(&units),
+                version: 1,
+                updated_at: chrono::Utc::now(),
+            });
+        }
+        let recent: u32 = days.iter().rev().take(14).map(|(_, u)| u).sum();
+        settings.push(DemandSettingsRecord {
+            vendor_id: vendor,
+            location_id: location,
+            sku,
+            category: ["DAIRY", "BAKERY", "PANTRY", "VEG", "DRINKS"][(i / 2) % 5].into(),
+            supplier: format!("SUPPLIER-{}", (i / 2) % 12),
+            lead_time_days: 2 + (i % 5) as u32,
+            review_period_days: 7,
+            service_level: 0.95,
+            min_order_qty: 0,
+            pack_multiple: 1,
+            on_hand: recent,
+            incoming: 0,
+            updated_at: chrono::Utc::now(),
+        });
+    }
+    (settings, history)
+}
+
+/// SKU-locations of the `i`-th of `vendors` benchmark vendors: most are small, some medium, a
+/// few large and about one in fifty as large as the largest vendors planned for (6,000).
+fn vendor_size(rng: &mut crate::demo_demand::Rng, i: usize, vendors: usize) -> usize {
+    use rand::Rng;
+    let share = i as f64 / vendors as f64;
+    if share < 0.02 {
+        rng.random_range(3_000..=6_000)
+    } else if share < 0.10 {
+        rng.random_range(500..=1_500)
+    } else if share < 0.35 {
+        rng.random_range(50..=300)
+    } else {
+        rng.random_range(10..=50)
+    }
+}
+
+/// The nightly fan-out through the local stack (release binaries): `vendors` vendors of mixed
+/// sizes written straight to DynamoDB Local, then the scheduled `nightly-demand-forecast`
+/// invoked once; `forecast-vendor` consumes the queue with at most `concurrency` invocations at
+/// once (and never more than the template's `MaximumConcurrency`). Waits for the day's run record
+/// to count every vendor, then prints wall time, function time per vendor, how many vendors
+/// were forecast twice or not at all, and the projection to 1,000 vendors on Lambda. Asserts
+/// nothing.
+pub async fn fanout(root: &Path, vendors: usize, concurrency: usize) -> Result<()> {
+    use stockyard_domain::ids::VendorId;
+    use stockyard_store::demand;
+
+    for name in ["nightly-demand-forecast", "forecast-vendor"] {
+        let binary = binary_path(root, name, true);
+        if !binary.is_file() {
+            bail!("{} is missing; run without --no-build", binary.display());
+        }
+    }
+    let template = Template::load(&root.join("template.yaml"))?;
+    let declared = template
+        .functions()?
+        .into_iter()
+        .find(|f| f.binary == "forecast-vendor")
+        .and_then(|f| {
+            f.events.into_iter().find_map(|e| match e {
+                crate::template::FunctionEvent::Sqs { maximum_concurrency, .. } => maximum_concurrency,
+                _ => None,
+            })
+        })
+        .context("forecast-vendor has no queue trigger with a MaximumConcurrency in template.yaml")?;
+    let effective = concurrency.clamp(1, declared);
+    println!(
+        "\nNightly fan-out: {vendors} vendors of mixed sizes, concurrency {effective} (template MaximumConcurrency {declared}), release binaries"
+    );
+    let opts = stack::Options {
+        root: root.to_path_buf(),
+        mode: stack::Mode::Exec,
+        api_port: 0,
+        release: true,
+        schedules: false,
+        emulator: crate::emulators::Kind::from_env()?,
+        max_workers: effective,
+    };
+    let running = stack::start(&opts).await?;
+    let result = async {
+        let env = |name: &str| running.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let clients = bootstrap::Clients::new(&env("AWS_ENDPOINT_URL_DYNAMODB"), &env("AWS_ENDPOINT_URL")).await;
+        let table = stockyard_store::Table::new(clients.dynamodb.clone(), env("STOCKYARD_TABLE_NAME"));
+
+        let t = Instant::now();
+        let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let mut rng = crate::demo_demand::rng(200);
+        let mut ids = Vec::with_capacity(vendors);
+        let (mut total_series, mut items) = (0usize, 0usize);
+        for i in 0..vendors {
+            let vendor = VendorId::generate();
+            let size = vendor_size(&mut rng, i, vendors);
+            let (settings, history) = vendor_demand(&mut rng, vendor, size, last);
+            items += demand::load(&table, &settings, &history, 8).await?;
+            total_series += size;
+            ids.push((vendor, size));
+        }
+        println!(
+            "  history written: {total_series} SKU-locations over {vendors} vendors ({items} items) in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(900)).build()?;
+        let url = format!("{}/2015-03-31/functions/nightly-demand-forecast/invocations", running.api_url);
+        let started = Instant::now();
+        let resp = http.post(&url).json(&serde_json::json!({ "source": "aws.events" })).send().await?;
+        let failed = resp.headers().contains_key("x-amz-function-error");
+        let report: serde_json::Value = resp.json().await?;
+        if failed {
+            bail!("the scheduled invocation failed: {report}");
+        }
+        let enqueue_s = started.elapsed().as_secs_f64();
+        println!("  enqueued {} vendors in {enqueue_s:.2}s", report["enqueued"]);
+
+        // Until every vendor is done or has failed (a failed vendor is retried only after the
+        // queue's visibility timeout, half an hour: the benchmark reports it instead of waiting).
+        let deadline = Instant::now() + Duration::from_secs(3_600);
+        let mut last_line = Instant::now();
+        let run = loop {
+            let run = demand::nightly_run(&table, last).await?.context("no nightly run record")?;
+            let failed_now = demand::failed_vendor_days(&table, last).await?.len() as u32;
+            if run.done + failed_now >= run.vendors || Instant::now() > deadline {
+                if failed_now > 0 {
+                    println!("  {failed_now} vendors failed their first attempt (retried after the visibility timeout)");
+                }
+                break run;
+            }
+            if last_line.elapsed() > Duration::from_secs(10) {
+                println!("  … {} of {} vendors done after {:.0}s", run.done, run.vendors, started.elapsed().as_secs_f64());
+                last_line = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        let wall = started.elapsed().as_secs_f64();
+
+        // Every vendor's runs for the day: forecast once, and none left out.
+        let (mut twice, mut missing, mut function_ms) = (0, 0, 0u64);
+        for (vendor, _) in &ids {
+            let day = demand::vendor_day(&table, *vendor, last).await?;
+            match day {
+                Some(d) if d.status == demand::DayStatus::Done => {}
+                _ => missing += 1,
+            }
+            let runs = demand::runs_of(&table, *vendor).await?;
+            let scheduled: Vec<_> = runs.iter().filter(|r| r.as_of == last && r.trigger == "schedule").collect();
+            if scheduled.iter().filter(|r| r.status == demand::RunStatus::Finished).count() > 1 {
+                twice += 1;
+            }
+            function_ms += scheduled.iter().map(|r| r.duration_ms.unwrap_or(0)).sum::<u64>();
+        }
+        let per_vendor = function_ms as f64 / 1000.0 / vendors as f64;
+        println!(
+            "  {} of {} vendors done, {} failed attempts, {} SKU-locations, wall {wall:.1}s ({:.1} vendors/s, {:.0} series/s)",
+            run.done,
+            run.vendors,
+            run.failed_attempts,
+            run.series,
+            f64::from(run.done) / wall.max(1e-3),
+            run.series as f64 / wall.max(1e-3)
+        );
+        println!("  vendors forecast twice: {twice}; vendors not forecast: {missing}");
+        println!("  function time: {:.1}s in all, {per_vendor:.2}s a vendor on average", function_ms as f64 / 1000.0);
+        let projected = enqueue_s * 5.0 + per_vendor * 1_000.0 / declared as f64;
+        println!(
+            "  projection, 1,000 vendors of this mix on Lambda at MaximumConcurrency {declared}: about {:.0} s \
+             ({:.1} min; per-vendor times as measured here against DynamoDB Local, enqueue time ×5)",
+            projected,
+            projected / 60.0
+        );
+        println!("  figures only, nothing asserted");
         anyhow::Ok(())
     }
     .await;

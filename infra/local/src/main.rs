@@ -82,6 +82,16 @@ enum Command {
         /// forecast job.
         #[arg(long = "bin", value_name = "NAME", conflicts_with = "forecast_only")]
         only: Vec<String>,
+        /// Vendors of the nightly fan-out benchmark (0: skip it).
+        #[arg(long, default_value_t = 200)]
+        fanout_vendors: usize,
+        /// Only the nightly fan-out benchmark.
+        #[arg(long, conflicts_with_all = ["forecast_only", "only"])]
+        fanout_only: bool,
+        /// forecast-vendor invocations at once in the fan-out benchmark (at most the template's
+        /// MaximumConcurrency).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
     /// Write events/<fn>.json for every template function that has none (or all with --force).
     Events {
@@ -164,12 +174,27 @@ async fn real_main(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { api_port, no_seed, stack } => run(stack.options(root, Mode::Run, api_port)?, !no_seed).await,
         Command::Exec { stack, command } => exec(stack.options(root, Mode::Exec, 0)?, command).await,
-        Command::Bench { runs, no_build, forecast_only, search_only, only } => {
+        Command::Bench {
+            runs,
+            no_build,
+            forecast_only,
+            search_only,
+            only,
+            fanout_vendors,
+            fanout_only,
+            concurrency,
+        } => {
             if search_only {
                 if !no_build {
                     bench::build(&root, &[])?;
                 }
                 return bench_search::run(&root).await.map(|_| 0);
+            }
+            if fanout_only {
+                if !no_build {
+                    bench::build(&root, &["nightly-demand-forecast".into(), "forecast-vendor".into()])?;
+                }
+                return bench::fanout(&root, fanout_vendors, concurrency).await.map(|_| 0);
             }
             if !forecast_only {
                 bench::run(&root, runs, !no_build, &only).await?;
@@ -182,6 +207,9 @@ async fn real_main(cli: Cli) -> Result<i32> {
             bench::forecast_job(&root).await?;
             if forecast_only {
                 return Ok(0);
+            }
+            if fanout_vendors > 0 {
+                bench::fanout(&root, fanout_vendors, concurrency).await?;
             }
             bench_search::run(&root).await.map(|_| 0)
         }

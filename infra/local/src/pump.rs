@@ -25,6 +25,9 @@ pub struct Consumer {
     pub region: String,
     pub batch_size: u32,
     pub report_batch_item_failures: bool,
+    /// The trigger's `ScalingConfig.MaximumConcurrency`: batches in flight at most (and never more
+    /// than the function's workers).
+    pub maximum_concurrency: Option<usize>,
 }
 
 /// The event Lambda delivers for a batch of SQS messages.
@@ -87,9 +90,11 @@ pub fn batch_item_failures(response: &[u8], batch_ids: &[String]) -> Result<Hash
 }
 
 impl Consumer {
-    /// Polls until `shutdown` flips, invoking up to the pool's worker count batches at once.
+    /// Polls until `shutdown` flips, invoking up to the pool's worker count batches at once (or
+    /// the trigger's maximum concurrency, if lower).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let permits = Arc::new(Semaphore::new(self.pool.spec.max_workers.max(1)));
+        let workers = self.pool.spec.max_workers.max(1);
+        let permits = Arc::new(Semaphore::new(self.maximum_concurrency.map_or(workers, |n| n.clamp(1, workers))));
         let mut last_error: Option<String> = None;
         loop {
             let permit = tokio::select! {

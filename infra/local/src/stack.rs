@@ -290,7 +290,14 @@ pub async fn start(opts: &Options) -> Result<Running> {
                         fn_routes.push(format!("{method} {path}"));
                         routes.push(Route { method: method.clone(), path: path.clone(), function: f.binary.clone() });
                     }
-                    FunctionEvent::Sqs { queue, batch_size, report_batch_item_failures, enabled, name } => {
+                    FunctionEvent::Sqs {
+                        queue,
+                        batch_size,
+                        report_batch_item_failures,
+                        maximum_concurrency,
+                        enabled,
+                        name,
+                    } => {
                         let arn = r.string(queue).with_context(|| format!("{}.{name}: Queue", f.logical_id))?;
                         let q = physical
                             .values()
@@ -306,6 +313,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
                                 region: REGION.into(),
                                 batch_size: *batch_size,
                                 report_batch_item_failures: *report_batch_item_failures,
+                                maximum_concurrency: *maximum_concurrency,
                             });
                         }
                     }

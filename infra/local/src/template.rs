@@ -61,6 +61,8 @@ pub enum FunctionEvent {
         queue: Value,
         batch_size: u32,
         report_batch_item_failures: bool,
+        /// `ScalingConfig.MaximumConcurrency`: invocations of the function this trigger runs at once.
+        maximum_concurrency: Option<usize>,
         enabled: bool,
     },
     Schedule {
@@ -201,6 +203,11 @@ fn parse_event(name: &str, ev: &Value) -> Result<Option<FunctionEvent>> {
                 .get("FunctionResponseTypes")
                 .and_then(Value::as_array)
                 .is_some_and(|a| a.iter().any(|t| t == "ReportBatchItemFailures")),
+            maximum_concurrency: p
+                .get("ScalingConfig")
+                .and_then(|c| c.get("MaximumConcurrency"))
+                .and_then(Value::as_u64)
+                .map(|n| n as usize),
             enabled: enabled(&p),
         }),
         "DynamoDB" => {
@@ -348,7 +355,7 @@ Resources:
       Environment: { Variables: { TABLE_NAME: override, Q_URL: !Ref Q } }
       Events:
         Api: { Type: HttpApi, Properties: { Method: get, Path: "/things/{id}" } }
-        Jobs: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures] } }
+        Jobs: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: { MaximumConcurrency: 3 } } }
         Tick: { Type: Schedule, Properties: { Schedule: rate(5 minutes) } }
   NoMetaFunction:
     Type: AWS::Serverless::Function
@@ -383,11 +390,10 @@ Outputs:
             method: "GET".into(),
             path: "/things/{id}".into()
         }));
-        assert!(
-            f.events
-                .iter()
-                .any(|e| matches!(e, FunctionEvent::Sqs { batch_size: 5, report_batch_item_failures: true, .. }))
-        );
+        assert!(f.events.iter().any(|e| matches!(
+            e,
+            FunctionEvent::Sqs { batch_size: 5, report_batch_item_failures: true, maximum_concurrency: Some(3), .. }
+        )));
         let n = fns.iter().find(|f| f.logical_id == "NoMetaFunction").unwrap();
         assert_eq!((n.binary.as_str(), n.memory_mb), ("no-meta", 1024));
     }

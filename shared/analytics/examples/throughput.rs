@@ -71,7 +71,7 @@ fn main() {
     let mut panel = Panel::from_demand(demand, 0);
     panel.group = (0..n as u32).map(|s| s % 30).collect();
     let started = Instant::now();
-    let run = point_forecasts(&panel, &EngineConfig::default());
+    let run = point_forecasts(&panel, &EngineConfig::default()).expect("generated demand is valid");
     let elapsed = started.elapsed().as_secs_f64();
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for m in &run.models {
@@ -82,7 +82,7 @@ fn main() {
     }
     println!("engine: {n} series x {days} days, horizon 28, point forecasts in {elapsed:.3} s; chosen {counts:?}");
     let started = Instant::now();
-    let forecasts = forecast_panel(&panel, &EngineConfig::default());
+    let forecasts = forecast_panel(&panel, &EngineConfig::default()).expect("generated demand is valid");
     let elapsed = started.elapsed().as_secs_f64();
     let q = forecasts.first().map_or(0.0, |f| f.quantile(14, 0.95));
     println!("engine with calibrated spreads: {elapsed:.3} s (first series, 95 % of 14 days: {q:.1})");

@@ -20,13 +20,15 @@
 //! fewer than [`MIN_CELL_SERIES`] scored series use their demand class's choice over the whole
 //! panel instead. Ties go to the earlier candidate; the pooled profile model comes first.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::models::{Model, Scratch, forecast_many, trim_leading_zeros};
-use crate::panel::Panel;
+use crate::outliers::{self, AbsurdDay};
+use crate::panel::{InvalidDemand, Panel};
 use crate::pooled;
 use crate::quantiles::{self, Spread};
 
@@ -65,6 +67,9 @@ pub struct SeriesForecast {
     pub point: Vec<f64>,
     /// How actual demand spreads around `point` (for quantiles).
     pub spread: Spread,
+    /// Days of this series' history the engine did not trust (see [`crate::outliers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absurd_days: Vec<AbsurdDay>,
 }
 
 impl SeriesForecast {
@@ -97,23 +102,103 @@ pub fn expected_over(point: &[f64], days: usize) -> f64 {
     within + rate * (days - point.len()) as f64
 }
 
-/// Forecast every series of `panel`.
-pub fn forecast_panel(panel: &Panel, config: &EngineConfig) -> Vec<SeriesForecast> {
-    let run = point_forecasts(panel, config);
-    let spreads = quantiles::calibrate(&panel.demand, &panel.group, &run.ends, &run.validation);
-    run.models
+/// Forecast every series of `panel`, or name the first series and day whose demand is not a
+/// finite number of units at least 0 (see [`forecast_usable`] to forecast the others anyway).
+pub fn forecast_panel(panel: &Panel, config: &EngineConfig) -> Result<Vec<SeriesForecast>, InvalidDemand> {
+    let (panel, absurd) = trusted(panel)?;
+    let run = run_points(&panel, config, &Model::all(), |p: &Panel, end, h| pooled::forecast(p, end, h, &absurd));
+    // Spreads are calibrated on the validation forecasts as they would have been had the
+    // closures since been seen known: an unannounced closure is not forecast error to plan for
+    // (a closure of the future is not known either way).
+    let closed = pooled::closed_days(&panel, panel.n_days());
+    let mut validation = run.validation.clone();
+    for (forecast, &end) in validation.iter_mut().zip(&run.ends) {
+        for (mut row, &g) in forecast.outer_iter_mut().zip(&panel.group) {
+            for (t, value) in row.iter_mut().enumerate() {
+                if closed[g as usize].get(end + t).copied().unwrap_or(false) {
+                    *value = 0.0;
+                }
+            }
+        }
+    }
+    let spreads = quantiles::calibrate(&panel.demand, &panel.group, &run.ends, &validation);
+    let mut absurd_of = vec![Vec::new(); panel.n_series()];
+    for day in absurd {
+        absurd_of[day.series].push(day);
+    }
+    Ok(run
+        .models
         .into_iter()
         .zip(run.point.rows())
         .zip(spreads)
-        .map(|((model, point), spread)| SeriesForecast { model, point: point.to_vec(), spread })
-        .collect()
+        .zip(absurd_of)
+        .map(|(((model, point), spread), absurd_days)| SeriesForecast {
+            model,
+            point: point.to_vec(),
+            spread,
+            absurd_days,
+        })
+        .collect())
+}
+
+/// The forecasts of a panel some of whose series may be unusable.
+#[derive(Debug, Clone)]
+pub struct UsableForecasts {
+    /// Per series of the panel, its forecast, or `None` when its demand is unusable.
+    pub forecasts: Vec<Option<SeriesForecast>>,
+    /// The unusable series, each with its first bad day.
+    pub invalid: Vec<InvalidDemand>,
+}
+
+/// Forecast every usable series of `panel` as if the unusable ones (NaN, infinite or negative
+/// demand) were not in it, and name those.
+pub fn forecast_usable(panel: &Panel, config: &EngineConfig) -> UsableForecasts {
+    let invalid = panel.invalid_series();
+    let mut forecasts = vec![None; panel.n_series()];
+    let keep: Vec<usize> = (0..panel.n_series()).filter(|s| !invalid.iter().any(|bad| bad.series == *s)).collect();
+    if keep.is_empty() {
+        return UsableForecasts { forecasts, invalid };
+    }
+    let usable = if invalid.is_empty() { Cow::Borrowed(panel) } else { Cow::Owned(panel.select(&keep)) };
+    // Every series left is valid, so this cannot fail.
+    if let Ok(done) = forecast_panel(&usable, config) {
+        for (s, mut forecast) in keep.iter().copied().zip(done) {
+            forecast.absurd_days.iter_mut().for_each(|d| d.series = s);
+            forecasts[s] = Some(forecast);
+        }
+    }
+    UsableForecasts { forecasts, invalid }
 }
 
 /// The point forecasts of every series, without spreads: the model choice, the validation
 /// forecasts it was made on, and the forecasts from the end of the history (for evaluation
-/// tools; [`forecast_panel`] adds the calibrated spreads).
-pub fn point_forecasts(panel: &Panel, config: &EngineConfig) -> PointForecasts {
-    run_points(panel, config, &Model::all(), pooled::forecast)
+/// tools; [`forecast_panel`] adds the calibrated spreads). Sees the same trusted demand as
+/// [`forecast_panel`].
+pub fn point_forecasts(panel: &Panel, config: &EngineConfig) -> Result<PointForecasts, InvalidDemand> {
+    let (panel, absurd) = trusted(panel)?;
+    Ok(run_points(&panel, config, &Model::all(), |p: &Panel, end, h| pooled::forecast(p, end, h, &absurd)))
+}
+
+/// The panel as the engine uses it: validated, with absurd days clamped (a copy only if any is).
+fn trusted(panel: &Panel) -> Result<(Cow<'_, Panel>, Vec<AbsurdDay>), InvalidDemand> {
+    panel.validate()?;
+    let absurd = outliers::absurd_days(panel.demand.view(), &panel.group);
+    if absurd.is_empty() {
+        return Ok((Cow::Borrowed(panel), absurd));
+    }
+    // The engine never reads prices: the copy leaves them out.
+    let mut clean = Panel {
+        demand: panel.demand.clone(),
+        first_weekday: panel.first_weekday,
+        group: panel.group.clone(),
+        region: panel.region.clone(),
+        price: None,
+        calendar: panel.calendar.clone(),
+    };
+    for day in &absurd {
+        clean.demand[(day.series, day.day)] = day.counted as f32;
+    }
+    Ok((Cow::Owned(clean), absurd))
 }
 
 /// Point forecasts of a panel and what calibration needs.

@@ -15,11 +15,15 @@
 
 pub mod engine;
 pub mod models;
+pub mod outliers;
 pub mod panel;
 pub mod pooled;
 pub mod quantiles;
 pub mod replenish;
+pub mod synthetic;
 
-pub use engine::{EngineConfig, PointForecasts, SeriesForecast, forecast_panel, point_forecasts};
+pub use engine::{
+    EngineConfig, PointForecasts, SeriesForecast, UsableForecasts, forecast_panel, forecast_usable, point_forecasts,
+};
 pub use models::Model;
-pub use panel::{Calendar, Panel};
+pub use panel::{Calendar, InvalidDemand, Panel};

@@ -97,4 +97,53 @@ impl Panel {
     pub fn weekday(&self, day: usize) -> usize {
         (self.first_weekday as usize + day) % 7
     }
+
+    /// Every series whose demand the engine cannot use, with its first bad day: demand must be a
+    /// finite number of units, at least 0. Empty when the whole panel is usable.
+    pub fn invalid_series(&self) -> Vec<InvalidDemand> {
+        self.demand
+            .outer_iter()
+            .enumerate()
+            .filter_map(|(series, row)| {
+                row.iter().position(|v| !(v.is_finite() && *v >= 0.0)).map(|day| InvalidDemand {
+                    series,
+                    day,
+                    value: f64::from(row[day]),
+                })
+            })
+            .collect()
+    }
+
+    /// `Ok` when every series is usable, else the first unusable series and day.
+    pub fn validate(&self) -> Result<(), InvalidDemand> {
+        match self.invalid_series().into_iter().next() {
+            Some(bad) => Err(bad),
+            None => Ok(()),
+        }
+    }
+
+    /// The same panel with only the series `keep` (in that order).
+    pub fn select(&self, keep: &[usize]) -> Panel {
+        Panel {
+            demand: self.demand.select(ndarray::Axis(0), keep),
+            first_weekday: self.first_weekday,
+            group: keep.iter().map(|&s| self.group[s]).collect(),
+            region: keep.iter().map(|&s| self.region[s]).collect(),
+            price: self.price.as_ref().map(|p| p.select(ndarray::Axis(0), keep)),
+            calendar: self.calendar.clone(),
+        }
+    }
+}
+
+/// A day of demand the engine refuses: NaN, infinite or negative units. Net sales can go
+/// negative when returns exceed sales; such a series must be corrected (or its returns booked
+/// elsewhere) before it can be forecast.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("series {series}: demand on day {day} is {value}, not a finite number of units at least 0")]
+pub struct InvalidDemand {
+    /// Row of the series in the panel.
+    pub series: usize,
+    /// Column of the first bad day.
+    pub day: usize,
+    pub value: f64,
 }

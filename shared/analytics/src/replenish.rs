@@ -6,6 +6,11 @@
 //! demand over lead time + review period; below it, order S − position, rounded up to the
 //! supplier's minimum and pack multiple. The reorder point is the same quantile over the lead time
 //! alone (for continuous review), and safety stock is S minus expected demand over L + R.
+//!
+//! Sanity guard: an order whose need (S − position, before supplier rounding) exceeds
+//! [`REVIEW_FACTOR`] × the most the SKU-location ever sold over L + R consecutive days is not
+//! suggested silently: the suggestion carries a [`Review`] with the reason, and the forecasting
+//! API holds such lines for review instead of adding them to a supplier's order.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +31,10 @@ pub struct StockPosition {
     pub min_order_qty: f64,
     /// Orders are whole multiples of this pack size (1 = any whole unit).
     pub order_multiple: f64,
+    /// The most this SKU-location sold over any lead time + review period of its history
+    /// (see [`largest_total`]); `None` when unknown, which turns the sanity guard off.
+    #[serde(default)]
+    pub largest_cycle_demand: Option<f64>,
 }
 
 /// Why a stock position cannot be planned.
@@ -58,6 +67,55 @@ pub struct Suggestion {
     /// Days the current position lasts at the forecast rate (`None` when no demand is expected).
     pub days_of_cover: Option<f64>,
     pub risk: Risk,
+    /// Why a person should look at this order before it is placed, if they should.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+}
+
+/// Why an order is held for review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Review {
+    /// The order needs far more than the SKU-location ever sold over the same number of days.
+    FarBeyondHistory {
+        /// Units the order-up-to level asks for, before supplier rounding.
+        need: f64,
+        /// The most ever sold over lead time + review period.
+        largest_cycle_demand: f64,
+        /// Lead time + review period, days.
+        days: usize,
+    },
+}
+
+impl std::fmt::Display for Review {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Review::FarBeyondHistory { need, largest_cycle_demand, days } => write!(
+                f,
+                "the order needs {need:.0} units, more than {REVIEW_FACTOR:.0} times the most ever sold over \
+                 {days} days ({largest_cycle_demand:.0}); check the sales history and the forecast before ordering"
+            ),
+        }
+    }
+}
+
+/// An order needing more than this many times the most ever sold over lead time + review period
+/// is held for review.
+pub const REVIEW_FACTOR: f64 = 3.0;
+
+/// The largest total of `days` consecutive values of `history` (all of it when shorter).
+pub fn largest_total(history: &[f64], days: usize) -> f64 {
+    let days = days.max(1);
+    if history.len() <= days {
+        return history.iter().sum();
+    }
+    let mut window: f64 = history[..days].iter().sum();
+    let mut largest = window;
+    for t in days..history.len() {
+        window += history[t] - history[t - days];
+        largest = largest.max(window);
+    }
+    largest
 }
 
 /// What replenishment needs from a forecast: expected demand and its quantiles over the next
@@ -105,6 +163,13 @@ pub fn suggest<D: DemandOutlook + ?Sized>(
     } else {
         0.0
     };
+    let need = order_up_to - stock;
+    let review = match position.largest_cycle_demand {
+        Some(largest) if order_qty > 0.0 && need > REVIEW_FACTOR * largest => {
+            Some(Review::FarBeyondHistory { need, largest_cycle_demand: largest, days: cycle })
+        }
+        _ => None,
+    };
     let risk = if stock < forecast.expected(lead) {
         Risk::StockOut
     } else if stock > order_up_to + expected_demand {
@@ -120,6 +185,7 @@ pub fn suggest<D: DemandOutlook + ?Sized>(
         order_qty,
         days_of_cover: days_of_cover(forecast, stock),
         risk,
+        review,
     })
 }
 
@@ -146,12 +212,16 @@ fn round_order(need: f64, min_order_qty: f64, pack: f64) -> f64 {
 }
 
 /// Days until expected cumulative demand reaches `stock` (interpolated within the day);
-/// `None` if that does not happen within [`MAX_COVER_DAYS`].
+/// `None` when no demand is expected, or if stock outlasts [`MAX_COVER_DAYS`].
 fn days_of_cover<D: DemandOutlook + ?Sized>(forecast: &D, stock: f64) -> Option<f64> {
+    let horizon_demand = forecast.expected(MAX_COVER_DAYS);
+    if horizon_demand.is_nan() || horizon_demand <= 0.0 {
+        return None;
+    }
     if stock <= 0.0 {
         return Some(0.0);
     }
-    if forecast.expected(MAX_COVER_DAYS) < stock {
+    if horizon_demand < stock {
         return None;
     }
     // Smallest whole day count whose expected demand reaches the stock (demand only accumulates).
@@ -197,6 +267,7 @@ mod tests {
             incoming: 3.0,
             min_order_qty,
             order_multiple,
+            largest_cycle_demand: None,
         }
     }
 
@@ -240,6 +311,48 @@ mod tests {
     fn days_of_cover_is_unknown_and_any_stock_is_excess_without_expected_demand() {
         let s = suggest(&Steady { rate: 0.0 }, &position(10.0, 0.0, 1.0)).expect("valid");
         assert_eq!((s.days_of_cover, s.order_qty, s.risk), (None, 0.0, Risk::Overstock));
+    }
+
+    #[test]
+    fn without_expected_demand_days_of_cover_is_unknown_even_without_stock() {
+        // The API documents null here; 0.0 was returned when nothing was on hand.
+        let s =
+            suggest(&Steady { rate: 0.0 }, &StockPosition { incoming: 0.0, ..position(0.0, 0.0, 1.0) }).expect("valid");
+        assert_eq!(s.days_of_cover, None);
+        let s =
+            suggest(&Steady { rate: 1.0 }, &StockPosition { incoming: 0.0, ..position(0.0, 0.0, 1.0) }).expect("valid");
+        assert_eq!(s.days_of_cover, Some(0.0));
+    }
+
+    #[test]
+    fn an_order_far_beyond_anything_ever_sold_over_the_same_days_is_held_for_review() {
+        // Need 36 − 13 = 23 units over 12 days; the most ever sold over 12 days was 7: 23 > 21.
+        let mut p = position(10.0, 0.0, 1.0);
+        p.largest_cycle_demand = Some(7.0);
+        let s = suggest(&Steady { rate: 2.0 }, &p).expect("valid");
+        assert_eq!(s.order_qty, 23.0, "the order is still computed, to be reviewed");
+        assert_eq!(s.review, Some(Review::FarBeyondHistory { need: 23.0, largest_cycle_demand: 7.0, days: 12 }));
+        let reason = s.review.map(|r| r.to_string()).unwrap_or_default();
+        assert!(reason.contains("23 units") && reason.contains("12 days (7)"), "{reason}");
+        // 8 units over 12 days once: 23 ≤ 24, an ordinary order.
+        p.largest_cycle_demand = Some(8.0);
+        assert_eq!(suggest(&Steady { rate: 2.0 }, &p).map(|s| s.review), Ok(None));
+        // Unknown history: no guard. Nothing to order: nothing to review.
+        p.largest_cycle_demand = None;
+        assert_eq!(suggest(&Steady { rate: 2.0 }, &p).map(|s| s.review), Ok(None));
+        p.largest_cycle_demand = Some(0.0);
+        p.on_hand = 100.0;
+        assert_eq!(suggest(&Steady { rate: 2.0 }, &p).map(|s| s.review), Ok(None));
+    }
+
+    #[test]
+    fn the_largest_total_slides_over_every_window() {
+        let h = [1.0, 0.0, 5.0, 2.0, 0.0, 0.0, 4.0];
+        assert_eq!(largest_total(&h, 2), 7.0);
+        assert_eq!(largest_total(&h, 3), 7.0);
+        assert_eq!(largest_total(&h, 1), 5.0);
+        assert_eq!(largest_total(&h, 10), 12.0);
+        assert_eq!(largest_total(&[], 3), 0.0);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use stockyard_domain::demand::Risk;
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 
 use crate::entity::Entity;
-use crate::table::{Expr, to_item};
+use crate::table::{Change, Expr, to_item};
 use crate::{Page, PageRequest, StoreError, Table, keys};
 
 /// Marks a vendor as having demand data (the nightly job lists these).
@@ -127,6 +127,10 @@ pub struct ForecastRunRecord {
     pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Series left out of the run because their history is unusable, one line each (SKU,
+    /// location, day, value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 impl Entity for ForecastRunRecord {
@@ -172,9 +176,268 @@ pub struct ForecastRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_of_cover: Option<f64>,
     pub risk: Risk,
+    /// Why the suggested order must be reviewed before it is placed (the sanity guard), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
     pub run_id: ForecastRunId,
     pub as_of: NaiveDate,
     pub generated_at: DateTime<Utc>,
+}
+
+/// The nightly fan-out of one day (`nightly-demand-forecast` enqueues one message per vendor;
+/// `forecast-vendor` works through them): how many vendors were enqueued and how far they got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NightlyRunRecord {
+    /// The last day of history forecast from.
+    pub as_of: NaiveDate,
+    /// Vendors enqueued (the largest count any enqueueing invocation of the day saw).
+    #[serde(default)]
+    pub vendors: u32,
+    /// Vendors forecast (each counted once, when its claim is finished).
+    #[serde(default)]
+    pub done: u32,
+    /// Attempts that failed (a vendor is retried by its queue, then parked in the dead-letter
+    /// queue; the vendors whose last attempt failed are listed by [`failed_vendor_days`]).
+    #[serde(default)]
+    pub failed_attempts: u32,
+    /// SKU-locations forecast over the vendors done.
+    #[serde(default)]
+    pub series: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enqueued_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for NightlyRunRecord {
+    type Id = NaiveDate;
+    const NAME: &'static str = "nightly forecast run";
+    fn key(as_of: &NaiveDate) -> keys::Key {
+        keys::nightly_run(*as_of)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::nightly_run(self.as_of)
+    }
+}
+
+/// Where one vendor's forecast of one day stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayStatus {
+    /// A worker holds it until `lease_until`.
+    Claimed,
+    Done,
+    /// The last attempt failed; the next delivery of the vendor's message claims it again.
+    Failed,
+}
+
+/// One vendor's forecast of one day: claimed by one worker at a time, finished at most once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VendorDayRecord {
+    pub vendor_id: VendorId,
+    pub as_of: NaiveDate,
+    pub status: DayStatus,
+    /// Identifies the claim (a fresh one per attempt): only its holder may finish it.
+    pub token: String,
+    pub lease_until: DateTime<Utc>,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<ForecastRunId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for VendorDayRecord {
+    type Id = (VendorId, NaiveDate);
+    const NAME: &'static str = "vendor forecast day";
+    fn key((vendor, as_of): &(VendorId, NaiveDate)) -> keys::Key {
+        keys::vendor_day(*vendor, *as_of)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::vendor_day(self.vendor_id, self.as_of)
+    }
+    /// Failed days are listed per day, for the run's failure report.
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        (self.status == DayStatus::Failed).then(|| keys::failed_vendor_day_listing(self.as_of, self.vendor_id))
+    }
+}
+
+/// What a worker may do with a vendor's day.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The worker holds the day: forecast, then [`finish_vendor_day`] or [`fail_vendor_day`].
+    Held(VendorDayRecord),
+    /// Already forecast for this day: nothing to do.
+    Done,
+    /// Another worker holds it (until the time given): try again later.
+    Busy(DateTime<Utc>),
+}
+
+/// Decides a claim on a day as read (`current`): `None` (free) when unclaimed, failed, or claimed
+/// by a lease that ran out; done stays done; a live lease is someone else's.
+pub fn claim_decision(current: Option<&VendorDayRecord>, now: DateTime<Utc>) -> Option<Claim> {
+    match current {
+        None => None,
+        Some(day) => match day.status {
+            DayStatus::Done => Some(Claim::Done),
+            DayStatus::Failed => None,
+            DayStatus::Claimed if day.lease_until <= now => None,
+            DayStatus::Claimed => Some(Claim::Busy(day.lease_until)),
+        },
+    }
+}
+
+/// Claims `vendor`'s forecast of `as_of` for `lease` (longer than a worker can run): read,
+/// decide ([`claim_decision`]), then write the claim only if the day is still as read, so two
+/// workers delivered the same message never both hold it.
+pub async fn claim_vendor_day(
+    table: &Table,
+    vendor: VendorId,
+    as_of: NaiveDate,
+    token: &str,
+    lease: Duration,
+) -> Result<Claim, StoreError> {
+    let now = Utc::now();
+    let current: Option<VendorDayRecord> = table.get(&(vendor, as_of)).await?;
+    if let Some(taken) = claim_decision(current.as_ref(), now) {
+        return Ok(taken);
+    }
+    let held = VendorDayRecord {
+        vendor_id: vendor,
+        as_of,
+        status: DayStatus::Claimed,
+        token: token.to_string(),
+        lease_until: now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(15)),
+        attempts: current.as_ref().map_or(0, |d| d.attempts) + 1,
+        run_id: None,
+        error: current.as_ref().and_then(|d| d.error.clone()),
+        updated_at: now,
+    };
+    let unchanged = match &current {
+        None => Expr::not_exists(),
+        Some(day) => Expr::new("#token = :read").name("#token", "token").val(":read", &day.token),
+    };
+    match table.put(&held, Some(unchanged)).await {
+        Ok(()) => Ok(Claim::Held(held)),
+        Err(StoreError::ConditionFailed) => Ok(Claim::Busy(now)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Step names of the finishing transaction.
+pub const DAY_CLAIM: &str = "vendor_day";
+
+/// Finishes a held day (only its holder can: the token must still be the claim's) and counts the
+/// vendor in the day's nightly run, in one transaction.
+pub async fn finish_vendor_day(
+    table: &Table,
+    held: &VendorDayRecord,
+    run_id: ForecastRunId,
+    series: u32,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let done =
+        VendorDayRecord { status: DayStatus::Done, run_id: Some(run_id), error: None, updated_at: now, ..held.clone() };
+    let mut tx = table.tx();
+    tx.put(DAY_CLAIM, &done, Some(still_held(held)))?;
+    tx.update::<NightlyRunRecord>("nightly_run", &held.as_of, count(held.as_of, now, "done", u64::from(series)))?;
+    table.commit(tx).await
+}
+
+/// Records a failed attempt on a held day (listed for the run's failure report until a later
+/// attempt finishes it) and counts it in the day's nightly run.
+pub async fn fail_vendor_day(table: &Table, held: &VendorDayRecord, error: &str) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let failed = VendorDayRecord {
+        status: DayStatus::Failed,
+        error: Some(error.chars().take(1000).collect()),
+        updated_at: now,
+        ..held.clone()
+    };
+    let mut tx = table.tx();
+    tx.put(DAY_CLAIM, &failed, Some(still_held(held)))?;
+    tx.update::<NightlyRunRecord>("nightly_run", &held.as_of, count(held.as_of, now, "failed_attempts", 0))?;
+    table.commit(tx).await
+}
+
+fn still_held(held: &VendorDayRecord) -> Expr {
+    Expr::new("#token = :mine AND #status = :claimed")
+        .name("#token", "token")
+        .name("#status", "status")
+        .val(":mine", &held.token)
+        .val(":claimed", &DayStatus::Claimed)
+}
+
+/// Adds one to `counter` (and `series` to the series) of the day's run, creating the run's
+/// record if no enqueueing invocation did (a message sent by hand).
+fn count(as_of: NaiveDate, now: DateTime<Utc>, counter: &str, series: u64) -> Change {
+    let update = Expr::new(
+        "SET #as_of = if_not_exists(#as_of, :as_of), #updated = :now, #entity = :entity ADD #counter :one, #series :series",
+    )
+    .name("#as_of", "as_of")
+    .name("#updated", "updated_at")
+    .name("#entity", keys::ENTITY)
+    .name("#counter", counter)
+    .name("#series", "series")
+    .val(":as_of", &as_of)
+    .val(":now", &now)
+    .val(":entity", NightlyRunRecord::NAME)
+    .val(":one", &1u32)
+    .val(":series", &series);
+    Change::new(update)
+}
+
+/// Records that `vendors` vendors were enqueued for `as_of` (a retried enqueue keeps the larger
+/// count and the first time).
+pub async fn record_enqueued(table: &Table, as_of: NaiveDate, vendors: u32) -> Result<NightlyRunRecord, StoreError> {
+    let now = Utc::now();
+    let update = Expr::new(
+        "SET #as_of = if_not_exists(#as_of, :as_of), #updated = :now, #enqueued = if_not_exists(#enqueued, :now), \
+         #entity = :entity, #vendors = :vendors",
+    )
+    .name("#as_of", "as_of")
+    .name("#updated", "updated_at")
+    .name("#enqueued", "enqueued_at")
+    .name("#entity", keys::ENTITY)
+    .name("#vendors", "vendors")
+    .val(":as_of", &as_of)
+    .val(":now", &now)
+    .val(":entity", NightlyRunRecord::NAME)
+    .val(":vendors", &vendors);
+    let larger = Expr::new("attribute_not_exists(#vendors) OR #vendors <= :vendors")
+        .name("#vendors", "vendors")
+        .val(":vendors", &vendors);
+    match table.update::<NightlyRunRecord>(&as_of, Change::new(update).when(larger)).await {
+        Ok(run) => Ok(run),
+        Err(StoreError::ConditionFailed) => {
+            table.get(&as_of).await?.ok_or_else(|| StoreError::Malformed("nightly run vanished".into()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The nightly run of `as_of`, if any.
+pub async fn nightly_run(table: &Table, as_of: NaiveDate) -> Result<Option<NightlyRunRecord>, StoreError> {
+    table.get(&as_of).await
+}
+
+/// The latest nightly runs, newest first.
+pub async fn nightly_runs(table: &Table, page: &PageRequest) -> Result<Page<NightlyRunRecord>, StoreError> {
+    table.query(&keys::nightly_runs(), page).await
+}
+
+/// Vendors whose forecast of `as_of` failed on its last attempt so far, with the error.
+pub async fn failed_vendor_days(table: &Table, as_of: NaiveDate) -> Result<Vec<VendorDayRecord>, StoreError> {
+    table.query_all(&keys::failed_vendor_days(as_of)).await
+}
+
+/// A vendor's day as recorded.
+pub async fn vendor_day(
+    table: &Table,
+    vendor: VendorId,
+    as_of: NaiveDate,
+) -> Result<Option<VendorDayRecord>, StoreError> {
+    table.get(&(vendor, as_of)).await
 }
 
 impl Entity for ForecastRecord {
@@ -194,9 +457,9 @@ impl Entity for ForecastRecord {
 }
 
 impl ForecastRecord {
-    /// Whether the replenishment view lists it (it orders, or needs attention).
+    /// Whether the replenishment view lists it (it orders, is held for review, or is at risk).
     pub fn actionable(&self) -> bool {
-        self.order_qty > 0.0 || self.risk != Risk::None
+        self.order_qty > 0.0 || self.review.is_some() || self.risk != Risk::None
     }
 }
 
@@ -374,6 +637,11 @@ pub async fn put_run(table: &Table, run: &ForecastRunRecord) -> Result<(), Store
     table.put(run, None).await
 }
 
+/// Every run of a vendor, oldest first.
+pub async fn runs_of(table: &Table, vendor: VendorId) -> Result<Vec<ForecastRunRecord>, StoreError> {
+    table.query_all(&keys::forecast_runs_of(vendor)).await
+}
+
 pub async fn latest_run(table: &Table, vendor: VendorId) -> Result<Option<ForecastRunRecord>, StoreError> {
     let page = PageRequest { limit: 1, cursor: None, newest_first: true };
     Ok(table.query(&keys::forecast_runs_of(vendor), &page).await?.items.into_iter().next())
@@ -473,6 +741,40 @@ pub async fn actionable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(status: DayStatus, lease_until: DateTime<Utc>) -> VendorDayRecord {
+        VendorDayRecord {
+            vendor_id: VendorId::generate(),
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            status,
+            token: "t".into(),
+            lease_until,
+            attempts: 1,
+            run_id: None,
+            error: None,
+            updated_at: lease_until,
+        }
+    }
+
+    #[test]
+    fn a_day_is_free_unless_done_or_held_by_a_live_lease() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::minutes(5);
+        assert_eq!(claim_decision(None, now), None);
+        assert_eq!(claim_decision(Some(&day(DayStatus::Done, later)), now), Some(Claim::Done));
+        assert_eq!(claim_decision(Some(&day(DayStatus::Failed, later)), now), None);
+        assert_eq!(claim_decision(Some(&day(DayStatus::Claimed, later)), now), Some(Claim::Busy(later)));
+        // A worker that died past its lease (longer than the function can run) frees the day.
+        assert_eq!(claim_decision(Some(&day(DayStatus::Claimed, now)), later), None);
+    }
+
+    #[test]
+    fn only_failed_days_are_listed_for_the_failure_report() {
+        let now = Utc::now();
+        assert!(day(DayStatus::Failed, now).index_key().is_some());
+        assert!(day(DayStatus::Claimed, now).index_key().is_none());
+        assert!(day(DayStatus::Done, now).index_key().is_none());
+    }
 
     #[test]
     fn daily_units_round_trip_through_varints_with_trailing_zero_days_dropped() {

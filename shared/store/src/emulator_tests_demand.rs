@@ -106,6 +106,7 @@ fn forecast(
         order_up_to: 21.0,
         order_qty,
         days_of_cover: Some(2.7),
+        review: None,
         risk,
         run_id: ForecastRunId::generate(),
         as_of: date("2026-11-24"),
@@ -236,8 +237,58 @@ async fn the_latest_run_is_the_newest_one() {
             at_risk: 0,
             duration_ms: Some(12),
             error: None,
+            rejected: Vec::new(),
         };
         demand::put_run(&table, &run).await.unwrap();
     }
     assert_eq!(demand::latest_run(&table, vendor).await.unwrap().unwrap().status, RunStatus::Finished);
+}
+
+#[tokio::test]
+async fn a_vendors_day_is_claimed_by_one_worker_finished_once_and_failures_are_listed_until_done() {
+    use demand::{Claim, DayStatus};
+    let table = table().await;
+    let (vendor, other) = (VendorId::generate(), VendorId::generate());
+    // A day no test shares: the nightly run record of a day is global.
+    let as_of = date("2031-01-01") + Duration::days(i64::from(rand_day()));
+    let lease = std::time::Duration::from_secs(300);
+
+    // Two deliveries of the same message: the first claims, the second finds it busy.
+    let Claim::Held(held) = demand::claim_vendor_day(&table, vendor, as_of, "first", lease).await.unwrap() else {
+        panic!("the first claim holds the day")
+    };
+    assert!(matches!(demand::claim_vendor_day(&table, vendor, as_of, "second", lease).await.unwrap(), Claim::Busy(_)));
+
+    // The holder fails: the day is listed as failed and claimable again.
+    demand::fail_vendor_day(&table, &held, "the store was unreachable").await.unwrap();
+    let failed = demand::failed_vendor_days(&table, as_of).await.unwrap();
+    assert_eq!(failed.iter().map(|d| d.vendor_id).collect::<Vec<_>>(), vec![vendor]);
+    assert_eq!(failed[0].error.as_deref(), Some("the store was unreachable"));
+    // The stale holder cannot finish what it no longer holds.
+    let Claim::Held(again) = demand::claim_vendor_day(&table, vendor, as_of, "third", lease).await.unwrap() else {
+        panic!("a failed day is claimed again")
+    };
+    assert_eq!(again.attempts, 2);
+    assert!(demand::finish_vendor_day(&table, &held, ForecastRunId::generate(), 10).await.is_err());
+    demand::finish_vendor_day(&table, &again, ForecastRunId::generate(), 10).await.unwrap();
+
+    // Done is done: a late duplicate does nothing, and the failure listing is empty.
+    assert_eq!(demand::claim_vendor_day(&table, vendor, as_of, "fourth", lease).await.unwrap(), Claim::Done);
+    assert_eq!(demand::vendor_day(&table, vendor, as_of).await.unwrap().map(|d| d.status), Some(DayStatus::Done));
+    assert!(demand::failed_vendor_days(&table, as_of).await.unwrap().is_empty());
+
+    // The run counts one vendor done, one failed attempt, its series; the enqueue count is kept.
+    let Claim::Held(other_day) = demand::claim_vendor_day(&table, other, as_of, "x", lease).await.unwrap() else {
+        panic!("another vendor's day is free")
+    };
+    demand::finish_vendor_day(&table, &other_day, ForecastRunId::generate(), 5).await.unwrap();
+    demand::record_enqueued(&table, as_of, 2).await.unwrap();
+    demand::record_enqueued(&table, as_of, 1).await.unwrap(); // a smaller recount never lowers it
+    let run = demand::nightly_run(&table, as_of).await.unwrap().unwrap();
+    assert_eq!((run.vendors, run.done, run.failed_attempts, run.series), (2, 2, 1, 15));
+}
+
+/// A day offset unlikely to collide between test runs sharing an emulator.
+fn rand_day() -> u32 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 20_000) as u32
 }

@@ -22,7 +22,10 @@ use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{Member, Vendor};
 
 use crate::Entity;
-use crate::demand::{DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, SalesHistoryRecord};
+use crate::demand::{
+    DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, NightlyRunRecord, SalesHistoryRecord,
+    VendorDayRecord,
+};
 pub(crate) use crate::entity::{Collection, Sharded};
 use crate::products::ProductRecord;
 use crate::users::UserRecord;
@@ -221,6 +224,24 @@ pub(crate) fn forecast_run(vendor: VendorId, run: ForecastRunId) -> Key {
 }
 pub(crate) fn forecast_runs_of(vendor: VendorId) -> Collection<ForecastRunRecord> {
     Collection::table(format!("DEMAND#{vendor}"), "RUN#")
+}
+/// The nightly fan-out of one day: progress and counts over every vendor.
+pub(crate) fn nightly_run(as_of: chrono::NaiveDate) -> Key {
+    key("DEMANDNIGHTLY".into(), format!("NIGHTLY#{as_of}"))
+}
+pub(crate) fn nightly_runs() -> Collection<NightlyRunRecord> {
+    Collection::table("DEMANDNIGHTLY".into(), "NIGHTLY#")
+}
+/// One vendor's forecast of one day: the claim that keeps it from being done twice.
+pub(crate) fn vendor_day(vendor: VendorId, as_of: chrono::NaiveDate) -> Key {
+    key(format!("DEMAND#{vendor}"), format!("DAY#{as_of}"))
+}
+/// Vendors whose forecast of the day failed (sparse: only failed claims carry it).
+pub(crate) fn failed_vendor_day_listing(as_of: chrono::NaiveDate, vendor: VendorId) -> IndexKey {
+    IndexKey { pk: format!("NIGHTLYFAILED#{as_of}"), sk: format!("VENDOR#{vendor}") }
+}
+pub(crate) fn failed_vendor_days(as_of: chrono::NaiveDate) -> Collection<VendorDayRecord> {
+    Collection::index(format!("NIGHTLYFAILED#{as_of}"), "VENDOR#")
 }
 pub(crate) fn forecast(vendor: VendorId, location: LocationId, sku: &str) -> Key {
     key(format!("FORECAST#{vendor}"), format!("FORECAST#{location}#{sku}"))

@@ -39,6 +39,10 @@ pub struct SuggestionView {
     /// Days the stock position lasts at the forecast rate; null when no demand is expected.
     pub days_of_cover: Option<f64>,
     pub risk: Risk,
+    /// Set when the order must be reviewed before it is placed, with the reason: it needs more
+    /// than 3 times the most this SKU-location ever sold over lead time + review period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -91,6 +95,7 @@ impl From<ForecastRecord> for ForecastView {
                 order_up_to: f.order_up_to,
                 days_of_cover: f.days_of_cover,
                 risk: f.risk,
+                review: f.review,
             },
             run_id: f.run_id,
             as_of: f.as_of,
@@ -177,8 +182,12 @@ pub struct OrderLine {
     pub incoming: u32,
     pub expected_demand: f64,
     pub order_up_to: f64,
+    /// Days the stock position lasts at the forecast rate; null when no demand is expected.
     pub days_of_cover: Option<f64>,
     pub risk: Risk,
+    /// Why this line is held for review instead of ordered (see `held_for_review`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -191,8 +200,13 @@ pub struct SupplierOrder {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReplenishmentResponse {
-    /// Suggested orders (order_qty > 0) per supplier, by supplier code.
+    /// Suggested orders (order_qty > 0) per supplier, by supplier code; lines held for review
+    /// are not among them.
     pub suppliers: Vec<SupplierOrder>,
+    /// Orders not suggested until someone has looked at them, each with its reason: far beyond
+    /// anything the SKU-location ever sold over lead time + review period (a sales history
+    /// typo, a bulk import gone wrong, or real news the history does not show).
+    pub held_for_review: Vec<OrderLine>,
     /// SKU-locations at risk of a stock-out or overstocked, stock-outs first.
     pub at_risk: Vec<OrderLine>,
     /// The last day of history of the newest forecast listed.
@@ -210,13 +224,14 @@ fn line(f: &ForecastRecord) -> OrderLine {
         order_up_to: f.order_up_to,
         days_of_cover: f.days_of_cover,
         risk: f.risk,
+        review: f.review.clone(),
     }
 }
 
 /// Groups actionable forecasts (as the replenishment index returns them, by supplier, location, SKU).
 pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
     let mut suppliers: BTreeMap<&str, SupplierOrder> = BTreeMap::new();
-    for f in forecasts.iter().filter(|f| f.order_qty > 0.0) {
+    for f in forecasts.iter().filter(|f| f.order_qty > 0.0 && f.review.is_none()) {
         let order = suppliers.entry(&f.supplier).or_insert_with(|| SupplierOrder {
             supplier: f.supplier.clone(),
             total_units: 0.0,
@@ -229,6 +244,7 @@ pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
     at_risk.sort_by_key(|l| l.risk != Risk::StockOut);
     ReplenishmentResponse {
         suppliers: suppliers.into_values().collect(),
+        held_for_review: forecasts.iter().filter(|f| f.review.is_some()).map(line).collect(),
         at_risk,
         as_of: forecasts.iter().map(|f| f.as_of).max(),
     }
@@ -276,6 +292,7 @@ mod tests {
             order_qty,
             days_of_cover: None,
             risk,
+            review: None,
             run_id: ForecastRunId::generate(),
             as_of: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
             generated_at: Utc::now(),
@@ -296,5 +313,20 @@ mod tests {
         assert_eq!(totals, vec![("ACME", 20.0, 2), ("BETA", 5.0, 1)]);
         let risks: Vec<(&str, &str)> = r.at_risk.iter().map(|l| (l.sku.as_str(), l.risk.as_str())).collect();
         assert_eq!(risks, vec![("B", "stock_out"), ("D", "stock_out"), ("C", "overstock")]);
+        assert!(r.held_for_review.is_empty());
+    }
+
+    #[test]
+    fn an_order_held_for_review_is_listed_with_its_reason_and_left_out_of_the_supplier_order() {
+        let mut held = forecast("ACME", "B", 43_742.0, Risk::None);
+        held.review = Some("the order needs 43742 units, more than 3 times the most ever sold".into());
+        let r = replenishment(&[forecast("ACME", "A", 12.0, Risk::None), held]);
+        assert_eq!(r.suppliers.len(), 1);
+        assert_eq!((r.suppliers[0].total_units, r.suppliers[0].lines.len()), (12.0, 1));
+        assert_eq!(r.held_for_review.len(), 1);
+        assert_eq!(r.held_for_review[0].sku, "B");
+        assert!(r.held_for_review[0].review.as_deref().is_some_and(|why| why.contains("43742 units")));
+        let json = serde_json::to_value(&r).expect("serialises");
+        assert!(json["suppliers"][0]["lines"][0].get("review").is_none(), "absent, not null, when not held");
     }
 }
