@@ -48,7 +48,7 @@ const fn action(name: &'static str, route: &'static str, status: u16, allowed: &
 /// Who may write the vendor's catalog.
 const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
 
-const ACTIONS: [Action; 27] = [
+const ACTIONS: [Action; 32] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -96,6 +96,11 @@ const ACTIONS: [Action; 27] = [
         200,
         CATALOG_WRITERS,
     ),
+    action("create import", "POST /vendors/{vendorId}/imports", 201, CATALOG_WRITERS),
+    action("start import", "POST /vendors/{vendorId}/imports/{importId}/start", 202, CATALOG_WRITERS),
+    action("get import", "GET /vendors/{vendorId}/imports/{importId}", 200, CATALOG_WRITERS),
+    action("create export", "POST /vendors/{vendorId}/exports", 202, CATALOG_WRITERS),
+    action("get export", "GET /vendors/{vendorId}/exports/{exportId}", 200, CATALOG_WRITERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -120,6 +125,9 @@ struct World {
     /// A category without attributes, and a draft product of the vendor in it.
     category: String,
     product: String,
+    /// An import and an export the owner made.
+    import: String,
+    export: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -169,7 +177,22 @@ impl World {
         let admin = &actors.iter().find(|(name, _)| *name == "admin").expect("an admin").1;
         let category = app.plain_category(admin).await;
         let product = app.draft_product(owner, &vendor.id, &category).await;
-        Self { app, vendor, role_target, removal_target, roles_target, location, today, category, product, actors }
+        let import = app.create_import(owner, &vendor.id).await.expect(201)["id"].as_str().unwrap().to_string();
+        let export = app.create_export(owner, &vendor.id).await.expect(202)["id"].as_str().unwrap().to_string();
+        Self {
+            app,
+            vendor,
+            role_target,
+            removal_target,
+            roles_target,
+            location,
+            today,
+            category,
+            product,
+            import,
+            export,
+            actors,
+        }
     }
 
     async fn perform(&self, action: &str, actor: &TestUser) -> ApiResponse {
@@ -212,6 +235,18 @@ impl World {
                 let path = format!("/vendors/{v}/products/{}", self.product);
                 app.request(Method::GET, &path, Some(token), None, &[]).await
             }
+            "create import" => app.create_import(token, v).await,
+            "start import" => {
+                // Each cell starts an import of its own, uploaded by the owner (a file with only a header).
+                let owner = self.vendor.owner.token();
+                let created = app.create_import(owner, v).await;
+                let created = created.expect(201);
+                assert_eq!(app.upload(&created["upload"], b"handle,category_id,title,sku\n", None).await, 200);
+                app.start_import(token, v, created["id"].as_str().unwrap()).await
+            }
+            "get import" => app.get_import(token, v, &self.import).await,
+            "create export" => app.create_export(token, v).await,
+            "get export" => app.get_export(token, v, &self.export).await,
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
             "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
                 let owner = self.vendor.owner.token();
@@ -383,6 +418,18 @@ impl World {
                     && body["title"].as_str().is_some_and(|t| t.starts_with("Produit de la matrice")),
                 "the French translation",
             ),
+            "create import" => (
+                body["vendor_id"] == v
+                    && body["status"] == "uploading"
+                    && body["upload"]["url"].as_str().is_some_and(|u| u.starts_with("http")),
+                "a new import of the vendor with its upload URL",
+            ),
+            "start import" => (body["vendor_id"] == v && body["status"] == "queued", "the import, queued"),
+            "get import" => (body["id"] == self.import.as_str() && body["vendor_id"] == v, "the owner's import"),
+            "create export" => {
+                (body["vendor_id"] == v && body["status"] == "queued", "a new export of the vendor, queued")
+            }
+            "get export" => (body["id"] == self.export.as_str() && body["vendor_id"] == v, "the owner's export"),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{categories, exchange, products};
+use crate::handlers::{bulk, categories, exchange, products};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -21,5 +21,10 @@ use crate::handlers::{categories, exchange, products};
     products::get_product,
     exchange::put_exchange_rates,
     exchange::get_exchange_rates,
+    bulk::create_import,
+    bulk::start_import,
+    bulk::get_import,
+    bulk::create_export,
+    bulk::get_export,
 ))]
 pub struct CatalogApi;

@@ -10,8 +10,8 @@
 use stockyard_domain::category::Category;
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, CategoryId, EmailId, ForecastRunId, InvitationId, LocationId, ProductId, TokenFamilyId, UserId,
-    VariantId, VendorId,
+    AddressId, CategoryId, EmailId, ExportId, ForecastRunId, ImportId, InvitationId, LocationId, ProductId,
+    TokenFamilyId, UserId, VariantId, VendorId,
 };
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
@@ -295,6 +295,15 @@ pub(crate) fn sku(vendor: VendorId, sku: &str) -> Key {
 /// forms of one item meet).
 pub(crate) fn gtin(gtin: &Gtin, vendor: VendorId) -> Key {
     key(format!("GTIN#{}", gtin.as_gtin14()), format!("VENDOR#{vendor}"))
+}
+
+/// A CSV import of a vendor's catalog, in the vendor's partition.
+pub(crate) fn catalog_import(vendor: VendorId, id: ImportId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("IMPORT#{id}"))
+}
+/// A CSV export of a vendor's catalog, in the vendor's partition.
+pub(crate) fn catalog_export(vendor: VendorId, id: ExportId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("EXPORT#{id}"))
 }
 
 /// The published version of a search index (`products`).
