@@ -372,3 +372,96 @@ async fn an_upload_that_is_missing_or_not_csv_is_refused_at_start_and_a_bad_head
     app.get_export(token, v, &ulid::Ulid::new().to_string()).await.expect_error(404, "not_found");
     app.get_import(token, v, "not-an-id").await.expect_invalid_field("importId");
 }
+
+/// Delivers the import's job message again, straight to `import-products` (as SQS does after a
+/// timeout); the message ids the job reported as failed.
+async fn redeliver(app: &TestApp, vendor: &str, import: &str) -> Vec<Value> {
+    let body = json!({ "vendor_id": vendor, "import_id": import }).to_string();
+    let record = json!({ "messageId": "redelivered-1", "receiptHandle": "r", "body": body, "md5OfBody": "",
+                         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:imports",
+                         "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {} });
+    let resp = app.invoke("import-products", &json!({ "Records": [record] })).await;
+    resp.expect(200)["batchItemFailures"].as_array().cloned().unwrap_or_else(|| panic!("a batch response: {resp}"))
+}
+
+#[tokio::test]
+async fn a_job_message_delivered_again_duplicates_nothing() {
+    let c = Catalog::new().await;
+    let cat = c.category.as_str();
+    let csv = [
+        HEADER.to_string(),
+        line(&[
+            &c.handle("one"),
+            cat,
+            "One",
+            "",
+            "",
+            "",
+            &c.sku("one"),
+            "s",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "100",
+            "",
+            "",
+        ]),
+        line(&[
+            &c.handle("two"),
+            cat,
+            "Two",
+            "",
+            "",
+            "",
+            &c.sku("two"),
+            "m",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "200",
+            "",
+            "",
+        ]),
+    ]
+    .join("\n");
+    let id = c.app.import_csv(c.token(), &c.vendor.id, &csv).await;
+    let done = c.app.finished_import(c.token(), &c.vendor.id, &id).await;
+    assert_eq!(counts(&done), (2, 0, 0), "{done}");
+    let before = c.catalog().await;
+
+    // Delivered again once finished: nothing to do, and the report stays as it was.
+    assert!(redeliver(&c.app, &c.vendor.id, &id).await.is_empty());
+    assert_eq!(c.app.get_import(c.token(), &c.vendor.id, &id).await.expect(200), &done);
+    assert_eq!(c.catalog().await, before);
+
+    // Delivered again as if the first run had stopped before saving its report (the job's item
+    // set back to queued behind the API): the products it wrote count as this import's own
+    // again, created, and none is written twice.
+    let dynamodb = c.app.dynamodb().await;
+    let key = |v: String| aws_sdk_dynamodb::types::AttributeValue::S(v);
+    dynamodb
+        .update_item()
+        .table_name(c.app.table_name())
+        .key("PK", key(format!("VENDOR#{}", c.vendor.id)))
+        .key("SK", key(format!("IMPORT#{id}")))
+        .update_expression("SET #s = :queued")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":queued", key("queued".into()))
+        .send()
+        .await
+        .expect("the import's item is where data-model.md says");
+    assert!(redeliver(&c.app, &c.vendor.id, &id).await.is_empty());
+    let again = c.app.get_import(c.token(), &c.vendor.id, &id).await;
+    let again = again.expect(200);
+    assert_eq!(again["status"], "done");
+    assert_eq!(counts(again), (2, 0, 0), "{again}");
+    assert_eq!(c.catalog().await, before, "the same products, written once");
+}
