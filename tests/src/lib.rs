@@ -747,6 +747,84 @@ impl TestApp {
         json!({ "sku": format!("SKU-{}", unique_tag()), "prices": { "EUR": { "amount": 1999 } } })
     }
 
+    // ---- bulk CSV -----------------------------------------------------------------------------
+
+    /// `POST /vendors/{vendorId}/imports`: a new import with its upload URL.
+    pub async fn create_import(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.request(Method::POST, &format!("/vendors/{vendor_id}/imports"), Some(token), None, &[]).await
+    }
+
+    /// PUTs `body` to a presigned upload (`upload` as the API gave it: url, method, headers), as a
+    /// browser would, with `content_type` instead of the signed one when given; the status S3 answered.
+    pub async fn upload(&self, upload: &Value, body: &[u8], content_type: Option<&str>) -> u16 {
+        let url = upload["url"].as_str().expect("an upload URL");
+        let mut req = self.client.put(url).body(body.to_vec());
+        for (name, value) in upload["headers"].as_object().into_iter().flatten() {
+            let value = value.as_str().expect("header values are text");
+            let value = if name == "content-type" { content_type.unwrap_or(value) } else { value };
+            req = req.header(name.as_str(), value);
+        }
+        if content_type.is_some() && upload["headers"].get("content-type").is_none() {
+            req = req.header("content-type", content_type.unwrap_or_default());
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("uploading to {url}: {e}"));
+        resp.status().as_u16()
+    }
+
+    pub async fn start_import(&self, token: &str, vendor_id: &str, import_id: &str) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/imports/{import_id}/start");
+        self.request(Method::POST, &path, Some(token), None, &[]).await
+    }
+
+    pub async fn get_import(&self, token: &str, vendor_id: &str, import_id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/imports/{import_id}"), token).await
+    }
+
+    /// Makes an import, uploads `csv` as text/csv and starts it; the import's id.
+    pub async fn import_csv(&self, token: &str, vendor_id: &str, csv: &str) -> String {
+        let created = self.create_import(token, vendor_id).await;
+        let created = created.expect(201);
+        let id = created["id"].as_str().expect("an import id").to_string();
+        assert_eq!(self.upload(&created["upload"], csv.as_bytes(), None).await, 200, "the upload is accepted");
+        self.start_import(token, vendor_id, &id).await.expect(202);
+        id
+    }
+
+    /// Waits for an import to finish (done or failed) and returns it.
+    pub async fn finished_import(&self, token: &str, vendor_id: &str, import_id: &str) -> Value {
+        eventually(format!("import {import_id} finishes"), || async {
+            let import = self.get_import(token, vendor_id, import_id).await;
+            let import = import.expect(200).clone();
+            matches!(import["status"].as_str(), Some("done" | "failed")).then_some(import)
+        })
+        .await
+    }
+
+    pub async fn create_export(&self, token: &str, vendor_id: &str) -> ApiResponse {
+        self.request(Method::POST, &format!("/vendors/{vendor_id}/exports"), Some(token), None, &[]).await
+    }
+
+    pub async fn get_export(&self, token: &str, vendor_id: &str, export_id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/exports/{export_id}"), token).await
+    }
+
+    /// Exports the vendor's catalog, waits for the file and downloads it through its presigned URL.
+    pub async fn export_csv(&self, token: &str, vendor_id: &str) -> String {
+        let export = self.create_export(token, vendor_id).await;
+        let id = export.expect(202)["id"].as_str().expect("an export id").to_string();
+        let done = eventually(format!("export {id} is done"), || async {
+            let export = self.get_export(token, vendor_id, &id).await;
+            let export = export.expect(200).clone();
+            assert_ne!(export["status"], "failed", "{export}");
+            (export["status"] == "done").then_some(export)
+        })
+        .await;
+        let url = done["download"]["url"].as_str().expect("a download URL once done");
+        let resp = self.client.get(url).send().await.expect("the download answers");
+        assert_eq!(resp.status().as_u16(), 200, "downloading {url}");
+        resp.text().await.expect("the export is text")
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

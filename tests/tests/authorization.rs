@@ -48,7 +48,7 @@ const fn action(name: &'static str, route: &'static str, status: u16, allowed: &
 /// Who may write the vendor's catalog.
 const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
 
-const ACTIONS: [Action; 31] = [
+const ACTIONS: [Action; 36] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -105,6 +105,11 @@ const ACTIONS: [Action; 31] = [
         200,
         READERS,
     ),
+    action("create import", "POST /vendors/{vendorId}/imports", 201, CATALOG_WRITERS),
+    action("start import", "POST /vendors/{vendorId}/imports/{importId}/start", 202, CATALOG_WRITERS),
+    action("get import", "GET /vendors/{vendorId}/imports/{importId}", 200, CATALOG_WRITERS),
+    action("create export", "POST /vendors/{vendorId}/exports", 202, CATALOG_WRITERS),
+    action("get export", "GET /vendors/{vendorId}/exports/{exportId}", 200, CATALOG_WRITERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -133,6 +138,9 @@ struct World {
     variant: String,
     sku: String,
     image: String,
+    /// An import and an export the owner made.
+    import: String,
+    export: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -195,6 +203,8 @@ impl World {
             )
             .await;
         let image = image.expect(201)["image"]["id"].as_str().expect("an image id").to_string();
+        let import = app.create_import(owner, &vendor.id).await.expect(201)["id"].as_str().unwrap().to_string();
+        let export = app.create_export(owner, &vendor.id).await.expect(202)["id"].as_str().unwrap().to_string();
         Self {
             app,
             vendor,
@@ -208,6 +218,8 @@ impl World {
             variant,
             sku,
             image,
+            import,
+            export,
             actors,
         }
     }
@@ -268,6 +280,18 @@ impl World {
                 let path = format!("/vendors/{v}/products/{}/variants/{}/label", self.product, self.variant);
                 app.request(Method::GET, &path, Some(token), None, &[]).await
             }
+            "create import" => app.create_import(token, v).await,
+            "start import" => {
+                // Each cell starts an import of its own, uploaded by the owner (a file with only a header).
+                let owner = self.vendor.owner.token();
+                let created = app.create_import(owner, v).await;
+                let created = created.expect(201);
+                assert_eq!(app.upload(&created["upload"], b"handle,category_id,title,sku\n", None).await, 200);
+                app.start_import(token, v, created["id"].as_str().unwrap()).await
+            }
+            "get import" => app.get_import(token, v, &self.import).await,
+            "create export" => app.create_export(token, v).await,
+            "get export" => app.get_export(token, v, &self.export).await,
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
             "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
                 let owner = self.vendor.owner.token();
@@ -462,6 +486,18 @@ impl World {
                 body.as_str().is_some_and(|svg| svg.contains("<svg") && svg.contains(self.sku.as_str())),
                 "an SVG label printing the SKU",
             ),
+            "create import" => (
+                body["vendor_id"] == v
+                    && body["status"] == "uploading"
+                    && body["upload"]["url"].as_str().is_some_and(|u| u.starts_with("http")),
+                "a new import of the vendor with its upload URL",
+            ),
+            "start import" => (body["vendor_id"] == v && body["status"] == "queued", "the import, queued"),
+            "get import" => (body["id"] == self.import.as_str() && body["vendor_id"] == v, "the owner's import"),
+            "create export" => {
+                (body["vendor_id"] == v && body["status"] == "queued", "a new export of the vendor, queued")
+            }
+            "get export" => (body["id"] == self.export.as_str() && body["vendor_id"] == v, "the owner's export"),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

@@ -1,6 +1,7 @@
 //! Catalog: the category tree and its attribute schemas; products, variants, prices and
-//! translations build on it.
+//! translations build on it; bulk CSV import and export of a vendor's catalog.
 
+pub mod bulk;
 pub mod handlers;
 pub mod openapi;
 

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{barcodes, categories, exchange, images, products};
+use crate::handlers::{barcodes, bulk, categories, exchange, images, products};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -25,5 +25,10 @@ use crate::handlers::{barcodes, categories, exchange, images, products};
     barcodes::vendor_lookup,
     exchange::put_exchange_rates,
     exchange::get_exchange_rates,
+    bulk::create_import,
+    bulk::start_import,
+    bulk::get_import,
+    bulk::create_export,
+    bulk::get_export,
 ))]
 pub struct CatalogApi;

@@ -71,6 +71,8 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         "create-location" => {
             json!({"code": "WH-LONDON", "name": "London warehouse", "kind": "warehouse", "country": "GB"})
         }
+        // Bodiless POSTs: the path says it all.
+        "create-import" | "start-import" | "create-export" => return None,
         _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
         _ => return None,
     })
@@ -86,6 +88,8 @@ fn sample_param(name: &str) -> String {
         "locationId" => "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
         "productId" => "01JBZ4W9Q6T3M8K2R5X7N1C0PR",
         "orderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0RD",
+        "importId" => "01JBZ4W9Q6T3M8K2R5X7N1C0MP",
+        "exportId" => "01JBZ4W9Q6T3M8K2R5X7N1C0XP",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
     .to_string()
@@ -151,8 +155,15 @@ fn sample_messages(queue_id: &str) -> Vec<Value> {
             "us-east-1",
         )];
     }
+    let vendor = "01JBZ4W9Q6T3M8K2R5X7N1C0V1";
+    if queue_id == "CatalogImportsQueue" {
+        return vec![json!({ "vendor_id": vendor, "import_id": "01JBZ4W9Q6T3M8K2R5X7N1C0MP" })];
+    }
+    if queue_id == "CatalogExportsQueue" {
+        return vec![json!({ "vendor_id": vendor, "export_id": "01JBZ4W9Q6T3M8K2R5X7N1C0XP" })];
+    }
     if queue_id == "CatalogEventsQueue" {
-        let (product, vendor) = ("01JBZ4W9Q6T3M8K2R5X7N1C0P1", "01JBZ4W9Q6T3M8K2R5X7N1C0V1");
+        let product = "01JBZ4W9Q6T3M8K2R5X7N1C0P1";
         return vec![
             json!({ "event_id": "c4ca4238a0b923820dcc509a6f75849b", "occurred_at": "2024-10-27T03:33:20Z",
                     "type": "product.published", "product_id": product, "vendor_id": vendor }),

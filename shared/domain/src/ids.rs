@@ -94,6 +94,10 @@ id_type!(/// A product's image: one upload and the renditions made from it.
     ImageId);
 id_type!(/// One sellable variant of a product (a size, a colour), with its own SKU and prices.
     VariantId);
+id_type!(/// One CSV import of products into a vendor's catalog.
+    ImportId);
+id_type!(/// One CSV export of a vendor's catalog.
+    ExportId);
 
 impl From<InvitationId> for EmailId {
     /// The email announcing an invitation carries the invitation's id, so every delivery of the

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod address;
+pub mod bulk;
 pub mod catalog;
 pub mod category;
 pub mod demand;

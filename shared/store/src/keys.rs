@@ -10,8 +10,8 @@
 use stockyard_domain::category::Category;
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, CategoryId, EmailId, ForecastRunId, ImageId, InvitationId, LocationId, ProductId, TokenFamilyId, UserId,
-    VariantId, VendorId,
+    AddressId, CategoryId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId, ProductId,
+    TokenFamilyId, UserId, VariantId, VendorId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
@@ -328,6 +328,15 @@ pub(crate) fn gtin(gtin: &Gtin, vendor: VendorId) -> Key {
 /// Every vendor's claim of one GTIN.
 pub(crate) fn gtin_claims(gtin: &Gtin) -> Collection<crate::products::GtinRecord> {
     Collection::table(format!("GTIN#{}", gtin.as_gtin14()), "VENDOR#")
+}
+
+/// A CSV import of a vendor's catalog, in the vendor's partition.
+pub(crate) fn catalog_import(vendor: VendorId, id: ImportId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("IMPORT#{id}"))
+}
+/// A CSV export of a vendor's catalog, in the vendor's partition.
+pub(crate) fn catalog_export(vendor: VendorId, id: ExportId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("EXPORT#{id}"))
 }
 
 /// The published version of a search index (`products`).

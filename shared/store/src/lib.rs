@@ -6,6 +6,7 @@
 
 pub mod account_mail;
 pub mod addresses;
+pub mod catalog_files;
 pub mod categories;
 pub mod demand;
 mod entity;
@@ -42,6 +43,8 @@ pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
 
 #[cfg(test)]
 mod emulator_tests;
+#[cfg(test)]
+mod emulator_tests_bulk;
 #[cfg(test)]
 mod emulator_tests_demand;
 #[cfg(test)]

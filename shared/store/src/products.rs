@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use stockyard_domain::catalog::ProductStatus;
 use stockyard_domain::gtin::Gtin;
-use stockyard_domain::ids::{ImageId, ProductId, VariantId, VendorId};
+use stockyard_domain::ids::{ImageId, ImportId, ProductId, VariantId, VendorId};
 use stockyard_domain::image::{ImageStatus, MAX_IMAGES, ProductImage};
 use stockyard_domain::locale::Locale;
 use stockyard_domain::product::{MAX_VARIANTS, Product, ProductTranslation, Variant};
@@ -27,6 +27,10 @@ pub struct ProductRecord {
     pub variant_count: u32,
     #[serde(default)]
     pub image_count: u32,
+    /// The CSV import that created the product, if one did (a retried import job tells its own
+    /// earlier work from products that were there before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<ImportId>,
 }
 
 impl Entity for ProductRecord {
@@ -198,7 +202,7 @@ fn release_slug(
 /// Creates a product (a draft) and claims its slug (step [`SLUG_TAKEN`]).
 pub fn create(table: &Table, product: &Product) -> Result<Tx, StoreError> {
     let mut tx = table.tx();
-    let record = ProductRecord { product: product.clone(), variant_count: 0, image_count: 0 };
+    let record = ProductRecord { product: product.clone(), variant_count: 0, image_count: 0, import_id: None };
     tx.put("new_product", &record, Some(Expr::not_exists()))?;
     claim_slug(&mut tx, product.vendor_id, &product.locale, &product.slug, product.id)?;
     Ok(tx)
@@ -283,8 +287,12 @@ pub async fn list_for_vendor(
 /// [`PRODUCT_CHANGED`]), moving the slug claim when the slug changed (step [`SLUG_TAKEN`]).
 pub async fn update(table: &Table, current: &ProductRecord, next: &Product) -> Result<(), StoreError> {
     let mut tx = table.tx();
-    let record =
-        ProductRecord { product: next.clone(), variant_count: current.variant_count, image_count: current.image_count };
+    let record = ProductRecord {
+        product: next.clone(),
+        variant_count: current.variant_count,
+        image_count: current.image_count,
+        import_id: current.import_id,
+    };
     // The counters move without the version (adding a variant or an image): a whole-item write
     // must also find them as read, or it would put back an older count.
     let same_version = Expr::new(
@@ -294,6 +302,7 @@ pub async fn update(table: &Table, current: &ProductRecord, next: &Product) -> R
     .val(":v", &current.product.version)
     .val(":vc", &current.variant_count)
     .val(":ic", &current.image_count);
+
     tx.put(PRODUCT_CHANGED, &record, Some(same_version))?;
     let old = &current.product;
     if old.slug != next.slug || old.locale != next.locale {
@@ -389,6 +398,80 @@ pub async fn by_gtin(table: &Table, gtin: &Gtin) -> Result<Vec<GtinRecord>, Stor
     table.query_all(&keys::gtin_claims(gtin)).await
 }
 
+/// Creates a product with all its variants in one transaction, as a CSV import does: the product
+/// (marked with the import), its slug claim (step [`SLUG_TAKEN`]) and, for the variant at index
+/// `i`, the variant and its claims (steps `sku:i`, `options:i`, `gtin:i`; see [`import_step`]).
+/// At most [`MAX_VARIANTS`] variants: 2 + 24 × 4 = 98 writes, within DynamoDB's 100.
+pub fn import(table: &Table, product: &Product, variants: &[Variant], import_id: ImportId) -> Result<Tx, StoreError> {
+    if variants.len() > MAX_VARIANTS {
+        return Err(StoreError::Unavailable(format!("a product has at most {MAX_VARIANTS} variants")));
+    }
+    let mut tx = table.tx();
+    let record = ProductRecord {
+        product: product.clone(),
+        variant_count: variants.len() as u32,
+        image_count: 0,
+        import_id: Some(import_id),
+    };
+    tx.put(PRODUCT_CHANGED, &record, Some(Expr::not_exists()))?;
+    claim_slug(&mut tx, product.vendor_id, &product.locale, &product.slug, product.id)?;
+    for (i, variant) in variants.iter().enumerate() {
+        tx.put(format!("new_variant:{i}"), variant, Some(Expr::not_exists()))?;
+        let sku = SkuRecord {
+            vendor_id: variant.vendor_id,
+            sku: variant.sku.clone(),
+            product_id: variant.product_id,
+            variant_id: variant.id,
+        };
+        tx.put(format!("{SKU_TAKEN}:{i}"), &sku, Some(Expr::not_exists()))?;
+        let options = OptionsRecord {
+            product_id: variant.product_id,
+            options: canonical(&variant.options),
+            variant_id: variant.id,
+        };
+        tx.put(format!("{OPTIONS_TAKEN}:{i}"), &options, Some(Expr::not_exists()))?;
+        if let Some(gtin) = &variant.gtin {
+            let claim = GtinRecord {
+                gtin: gtin.clone(),
+                vendor_id: variant.vendor_id,
+                product_id: variant.product_id,
+                variant_id: variant.id,
+            };
+            tx.put(format!("{GTIN_TAKEN}:{i}"), &claim, Some(Expr::not_exists()))?;
+        }
+    }
+    Ok(tx)
+}
+
+/// The step of an [`import`] transaction that failed: its kind ([`SKU_TAKEN`], [`GTIN_TAKEN`],
+/// [`OPTIONS_TAKEN`]) and variant index, or `None` for a product-level step.
+pub fn import_step(error: &StoreError) -> Option<(&str, usize)> {
+    let StoreError::Conflict { step } = error else { return None };
+    let (kind, index) = step.split_once(':')?;
+    Some((kind, index.parse().ok()?))
+}
+
+/// The product that holds `slug` among the vendor's products in `locale`, if any.
+pub async fn by_slug(
+    table: &Table,
+    vendor: VendorId,
+    locale: &Locale,
+    slug: &Slug,
+) -> Result<Option<ProductId>, StoreError> {
+    let claim = table.get::<ProductSlugRecord>(&(vendor, locale.clone(), slug.clone())).await?;
+    Ok(claim.map(|c| c.product_id))
+}
+
+/// The product holding a SKU of the vendor, if any.
+pub async fn sku_owner(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<ProductId>, StoreError> {
+    Ok(table.get::<SkuRecord>(&(vendor, sku.to_string())).await?.map(|c| c.product_id))
+}
+
+/// The product holding a GTIN among the vendor's, if any.
+pub async fn gtin_owner(table: &Table, vendor: VendorId, gtin: &Gtin) -> Result<Option<ProductId>, StoreError> {
+    Ok(table.get::<GtinRecord>(&(gtin.clone(), vendor)).await?.map(|c| c.product_id))
+}
+
 pub async fn variant(table: &Table, product: ProductId, id: VariantId) -> Result<Option<Variant>, StoreError> {
     table.get::<Variant>(&(product, id)).await
 }
@@ -479,7 +562,7 @@ mod tests {
             updated_at: now,
             published_at: None,
         };
-        let record = ProductRecord { product, variant_count: 0, image_count: 0 };
+        let record = ProductRecord { product, variant_count: 0, image_count: 0, import_id: None };
         let item = crate::table::to_item(&record).unwrap();
         assert!(!item.contains_key("attributes"), "DynamoDB Local's stream cannot carry an empty map");
         let back: ProductRecord = serde_dynamo::from_item(item).unwrap();

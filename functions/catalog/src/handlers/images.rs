@@ -3,8 +3,6 @@
 //! (functions/media), which checks them, strips everything but the pixels and writes renditions.
 //! Vendors see every image with its status; shoppers only ready ones, through the media CDN.
 
-use std::time::Duration;
-
 use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -16,10 +14,9 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::response::{created, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::products;
-use utoipa::ToSchema;
 
-/// How long an upload URL stays valid.
-pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
+use crate::bulk::Presigned;
+use utoipa::ToSchema;
 
 /// What the image routes need besides the table: the media bucket.
 pub struct MediaDeps {
@@ -56,22 +53,11 @@ pub struct CreateImageRequest {
     pub position: Option<i64>,
 }
 
-/// Where and how to send the bytes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UploadTarget {
-    pub url: String,
-    #[schema(example = "PUT")]
-    pub method: String,
-    /// Headers the upload must carry exactly (they are part of the signature).
-    #[schema(value_type = Object)]
-    pub headers: std::collections::BTreeMap<String, String>,
-    pub expires_at: chrono::DateTime<Utc>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedImage {
     pub image: ProductImage,
-    pub upload: UploadTarget,
+    /// Send the bytes with this request (the content type is part of its signature).
+    pub upload: Presigned,
 }
 
 /// A ready image as shoppers get it.
@@ -117,7 +103,8 @@ fn public_rendition(r: &Rendition, urls: &MediaUrls) -> PublicRendition {
 }
 
 /// Ask for an upload slot for a product image (owner and catalog editors). Send the bytes with
-/// `PUT` to `upload.url` with exactly `upload.headers` within 15 minutes; the image then moves
+/// `PUT` to `upload.url` with exactly `upload.headers` within 15 minutes (the signature binds the
+/// content type; the size is checked when the upload is processed); the image then moves
 /// from `awaiting_upload` through `processing` to `ready` (renditions of 160, 480 and 1200 px on
 /// the long side, metadata removed) or `rejected` (with the reason). A product holds at most 10.
 #[utoipa::path(post, path = "/vendors/{vendorId}/products/{productId}/images", tag = "catalog",
@@ -171,20 +158,10 @@ pub async fn create_image(deps: &MediaDeps, req: Request) -> Result<Response<Bod
         .key(image.upload_key())
         .content_type(&content_type)
         .content_length(length as i64)
-        .presigned(PresigningConfig::expires_in(UPLOAD_URL_TTL).map_err(ApiError::internal)?)
+        .presigned(PresigningConfig::expires_in(crate::bulk::URL_LIFETIME).map_err(ApiError::internal)?)
         .await
         .map_err(ApiError::internal)?;
-    let headers = presigned
-        .headers()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    let upload = UploadTarget {
-        url: presigned.uri().to_string(),
-        method: presigned.method().to_string(),
-        headers,
-        expires_at: now + chrono::Duration::from_std(UPLOAD_URL_TTL).map_err(ApiError::internal)?,
-    };
+    let upload = crate::bulk::presigned(&presigned);
     Ok(created(&CreatedImage { image, upload }))
 }
 

@@ -1,0 +1,11 @@
+//! `get-import`: GET /vendors/{vendorId}/imports/{importId}
+
+use stockyard_catalog::handlers::bulk;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_catalog::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, bulk::get_import).await
+}
