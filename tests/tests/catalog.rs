@@ -219,6 +219,15 @@ async fn a_vendor_lists_a_product_with_two_variants_and_a_shopper_reads_it_publi
         .map(|v| (v["options"]["size"].as_str().unwrap().to_string(), v["price"].as_i64().unwrap()))
         .collect();
     assert_eq!(prices, [("m".to_string(), 7900), ("s".to_string(), 7500)], "enum codes stored canonically");
+    // By slug: the French one in French, the product's own in its locale; a slug needs the vendor.
+    let by_slug = format!("/products/pull-ras-du-cou-en-merinos?vendor={}", vendor.id);
+    let seen = app.request(Method::GET, &by_slug, None, None, &[("accept-language", "fr")]).await;
+    assert_eq!(seen.expect(200)["id"], product_id.as_str());
+    let own = format!("/products/merino-crew-jumper?vendor={}", vendor.id);
+    assert_eq!(app.request(Method::GET, &own, None, None, &[]).await.expect(200)["title"], "Merino crew jumper");
+    let rivals = format!("/products/merino-crew-jumper?vendor={}", rival.id);
+    app.request(Method::GET, &rivals, None, None, &[]).await.expect_error(404, "not_found");
+    app.request(Method::GET, "/products/merino-crew-jumper", None, None, &[]).await.expect_invalid_field("vendor");
     // In English the description is rendered safely: emphasis kept, the script escaped.
     let english = app.request(Method::GET, &public, None, None, &[("accept-language", "en-GB")]).await;
     assert_eq!(english.expect(200)["title"], "Merino crew jumper");

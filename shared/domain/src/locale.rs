@@ -213,6 +213,27 @@ fn parse_range(entry: &str) -> Option<Range> {
     Some(Range { tag: Some(Locale::parse_prefix(tag)?), quality })
 }
 
+/// The locales `Accept-Language` names and their shorter forms, most wanted first (refused and
+/// malformed entries and `*` left out), each once: the places to look for a slug in.
+pub fn wanted(accept_language: Option<&str>) -> Vec<Locale> {
+    let mut ranges: Vec<Range> = accept_language
+        .unwrap_or("")
+        .split(',')
+        .filter(|e| !e.trim().is_empty())
+        .take(MAX_RANGES)
+        .filter_map(parse_range)
+        .filter(|r| r.quality > 0)
+        .collect();
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.quality));
+    let mut out: Vec<Locale> = Vec::new();
+    for locale in ranges.iter().filter_map(|r| r.tag.as_ref()).flat_map(|t| t.truncations()) {
+        if !out.contains(&locale) {
+            out.push(locale);
+        }
+    }
+    out
+}
+
 /// Chooses the locale of a response from `Accept-Language`, among the locales the content is
 /// available in. Entries are ranked by weight (ties keep the client's order); for each, the tag
 /// then its shorter forms are tried (RFC 4647 lookup), so `fr-CA` is served `fr` before the
@@ -257,6 +278,13 @@ mod tests {
 
     fn locs(list: &[&str]) -> Vec<Locale> {
         list.iter().map(|s| loc(s)).collect()
+    }
+
+    #[test]
+    fn wanted_locales_come_by_weight_with_their_shorter_forms_once() {
+        assert_eq!(wanted(Some("de;q=0.5, fr-CA, fr;q=0.9, en;q=0")), locs(&["fr-CA", "fr", "de"]));
+        assert!(wanted(None).is_empty());
+        assert!(wanted(Some("*, ;;;")).is_empty());
     }
 
     #[test]

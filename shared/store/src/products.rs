@@ -464,7 +464,7 @@ pub async fn by_slug(
 
 /// The product holding a SKU of the vendor, if any.
 pub async fn sku_owner(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<ProductId>, StoreError> {
-    Ok(table.get::<SkuRecord>(&(vendor, sku.to_string())).await?.map(|c| c.product_id))
+    Ok(by_sku(table, vendor, sku).await?.map(|c| c.product_id))
 }
 
 /// The product holding a GTIN among the vendor's, if any.

@@ -602,18 +602,49 @@ pub async fn put_translation(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     }
 }
 
-/// A published product of an active vendor, in the best locale for `Accept-Language` (falling back
-/// through shorter tags to the product's own; answered in `Content-Language`), with each variant's
-/// price now in `?currency=` where it has one. Public; anything not on sale is a 404.
+/// Which product `{productId}` names: its id, or its slug (in any locale the shopper asks for, or
+/// the vendor's default locale) among the products of `?vendor=`.
+async fn product_named(deps: &ApiDeps, req: &Request) -> Result<ProductId, ApiError> {
+    let raw = path(req, "productId", |_, raw| Ok(raw.to_string()))?;
+    if let Ok(id) = ProductId::parse("productId", &raw) {
+        return Ok(id);
+    }
+    let slug = Slug::parse("productId", &raw)?;
+    let Some(vendor) = stockyard_http::request::query(req, "vendor") else {
+        return Err(ApiError::invalid(
+            "vendor",
+            "is required to name a product by its slug (slugs are unique per vendor)",
+        ));
+    };
+    let vendor = stockyard_domain::ids::VendorId::parse("vendor", &vendor)?;
+    let Some(found) = vendors::get(&deps.table, vendor).await? else { return Err(ApiError::NotFound("product")) };
+    let mut locales = stockyard_domain::locale::wanted(header(req, "accept-language"));
+    if !locales.contains(&found.default_locale) {
+        locales.push(found.default_locale.clone());
+    }
+    for locale in locales.iter().take(8) {
+        if let Some(id) = products::by_slug(&deps.table, vendor, locale, &slug).await? {
+            return Ok(id);
+        }
+    }
+    Err(ApiError::NotFound("product"))
+}
+
+/// A published product of an active vendor, by id or by slug (`?vendor=` then names the vendor),
+/// in the best locale for `Accept-Language` (falling back through shorter tags to the product's
+/// own; answered in `Content-Language`), with each variant's price now in `?currency=` where it
+/// has one. Public; anything not on sale is a 404.
 #[utoipa::path(get, path = "/products/{productId}", tag = "catalog",
-    params(("productId" = ProductId, Path), ("currency" = Option<String>, Query, description = "ISO 4217"),
+    params(("productId" = String, Path, description = "The product's id, or its slug with `?vendor=`"),
+           ("vendor" = Option<stockyard_domain::ids::VendorId>, Query, description = "The vendor, when the path names a slug"),
+           ("currency" = Option<String>, Query, description = "ISO 4217"),
            ("Accept-Language" = Option<String>, Header)),
     responses((status = 200, body = PublicProduct), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_product(public: &PublicDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let deps = &public.api;
-    let id = path(&req, "productId", ProductId::parse)?;
     let currency =
         stockyard_http::request::query(&req, "currency").map(|raw| Currency::parse("currency", &raw)).transpose()?;
+    let id = product_named(deps, &req).await?;
     let aggregate = products::aggregate(&deps.table, id).await?.ok_or(ApiError::NotFound("product"))?;
     let product = aggregate.record.product;
     if !product.status.is_public() {
