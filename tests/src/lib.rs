@@ -69,6 +69,24 @@ pub fn unique_email() -> String {
     format!("{}@test.stockyard.example", unique_tag())
 }
 
+/// A JPEG of `width` × `height` with a gradient, carrying an EXIF block that names a camera and a
+/// place (as a phone's photo would).
+pub fn photo(width: u32, height: u32) -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(pixels)
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .expect("a JPEG encodes");
+    let mut exif = b"Exif\0\0MM\0*\0\0\0\x08Stockcam GPS 51.5N 0.1W".to_vec();
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    app1.append(&mut exif);
+    let mut out = jpeg[..2].to_vec();
+    out.extend(app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
 /// A fresh lower-case tag (a ULID) for names, codes and email prefixes.
 pub fn unique_tag() -> String {
     Ulid::new().to_string().to_lowercase()
@@ -756,6 +774,28 @@ impl TestApp {
 
     /// PUTs `body` to a presigned upload (`upload` as the API gave it: url, method, headers), as a
     /// browser would, with `content_type` instead of the signed one when given; the status S3 answered.
+    /// Asks for an image slot on the vendor's product and uploads `bytes` to it, as a vendor's
+    /// tool would; the image as created (awaiting its upload).
+    pub async fn upload_image(&self, vendor: &TestVendor, product: &str, bytes: &[u8], content_type: &str) -> Value {
+        let path = format!("/vendors/{}/products/{product}/images", vendor.id);
+        let body = json!({ "content_type": content_type, "content_length": bytes.len(), "alt": "Front view" });
+        let created = self.request(Method::POST, &path, Some(vendor.owner.token()), Some(&body), &[]).await;
+        let created = created.expect(201).clone();
+        assert_eq!(self.upload(&created["upload"], bytes, None).await, 200, "the emulator takes the upload");
+        created["image"].clone()
+    }
+
+    /// Waits until the image is ready or rejected; the image then.
+    pub async fn decided_image(&self, vendor: &TestVendor, product: &str, image: &str) -> Value {
+        let path = format!("/vendors/{}/products/{product}/images/{image}", vendor.id);
+        eventually(format!("image {image} decided"), || async {
+            let seen = self.request(Method::GET, &path, Some(vendor.owner.token()), None, &[]).await;
+            let body = seen.expect(200).clone();
+            matches!(body["status"].as_str(), Some("ready" | "rejected")).then_some(body)
+        })
+        .await
+    }
+
     pub async fn upload(&self, upload: &Value, body: &[u8], content_type: Option<&str>) -> u16 {
         let url = upload["url"].as_str().expect("an upload URL");
         let mut req = self.client.put(url).body(body.to_vec());

@@ -2,54 +2,8 @@
 //! notification, the queue, process-image, the media CDN's stand-in), and barcodes: look-ups and
 //! labels.
 
-use std::io::Cursor;
-
-use serde_json::{Value, json};
-use stockyard_tests::{Method, TestApp, TestVendor, eventually, unique_tag};
-
-/// A JPEG of `width` × `height` with a gradient, and an EXIF block naming a camera.
-fn photo(width: u32, height: u32) -> Vec<u8> {
-    let pixels = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
-    let mut jpeg = Vec::new();
-    image::DynamicImage::ImageRgb8(pixels)
-        .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-        .expect("a JPEG encodes");
-    // An APP1 segment right after SOI, as cameras write one (make "Stockcam", plus GPS).
-    let mut exif = b"Exif\0\0MM\0*\0\0\0\x08Stockcam GPS 51.5N 0.1W".to_vec();
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
-    app1.append(&mut exif);
-    let mut out = jpeg[..2].to_vec();
-    out.extend(app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
-
-async fn upload(app: &TestApp, vendor: &TestVendor, product: &str, bytes: &[u8], content_type: &str) -> Value {
-    let path = format!("/vendors/{}/products/{product}/images", vendor.id);
-    let body = json!({ "content_type": content_type, "content_length": bytes.len(), "alt": "Front view" });
-    let created = app.request(Method::POST, &path, Some(vendor.owner.token()), Some(&body), &[]).await;
-    let created = created.expect(201).clone();
-    assert_eq!(created["image"]["status"], "awaiting_upload");
-    assert_eq!(created["upload"]["method"], "PUT");
-    let mut put = reqwest::Client::new().put(created["upload"]["url"].as_str().unwrap()).body(bytes.to_vec());
-    for (name, value) in created["upload"]["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    let sent = put.send().await.expect("the emulator takes the upload");
-    assert!(sent.status().is_success(), "upload refused: {}", sent.status());
-    created["image"].clone()
-}
-
-async fn decided(app: &TestApp, vendor: &TestVendor, product: &str, image: &str) -> Value {
-    let path = format!("/vendors/{}/products/{product}/images/{image}", vendor.id);
-    eventually(format!("image {image} decided"), || async {
-        let seen = app.request(Method::GET, &path, Some(vendor.owner.token()), None, &[]).await;
-        let body = seen.expect(200).clone();
-        matches!(body["status"].as_str(), Some("ready" | "rejected")).then_some(body)
-    })
-    .await
-}
+use serde_json::json;
+use stockyard_tests::{Method, TestApp, eventually, photo, unique_tag};
 
 #[tokio::test]
 async fn an_uploaded_photo_becomes_renditions_without_its_metadata_and_only_ready_images_reach_shoppers() {
@@ -79,10 +33,10 @@ async fn an_uploaded_photo_becomes_renditions_without_its_metadata_and_only_read
         .expect_error(403, "forbidden");
 
     let photo = photo(1600, 1200);
-    let good = upload(&app, &vendor, &product, &photo, "image/jpeg").await;
-    let fake = upload(&app, &vendor, &product, b"GIF89a but really just text", "image/jpeg").await;
-    let good = decided(&app, &vendor, &product, good["id"].as_str().unwrap()).await;
-    let fake = decided(&app, &vendor, &product, fake["id"].as_str().unwrap()).await;
+    let good = app.upload_image(&vendor, &product, &photo, "image/jpeg").await;
+    let fake = app.upload_image(&vendor, &product, b"GIF89a but really just text", "image/jpeg").await;
+    let good = app.decided_image(&vendor, &product, good["id"].as_str().unwrap()).await;
+    let fake = app.decided_image(&vendor, &product, fake["id"].as_str().unwrap()).await;
     assert_eq!(good["status"], "ready", "{good}");
     let sizes: Vec<(String, u64, u64)> = good["renditions"]
         .as_array()

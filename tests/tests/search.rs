@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use stockyard_tests::{ApiResponse, TestApp, eventually, unique_tag};
+use stockyard_tests::{ApiResponse, TestApp, eventually, photo, unique_tag};
 
 async fn search(app: &TestApp, query: &str) -> ApiResponse {
     app.request(Method::GET, &format!("/products?{query}"), None, None, &[]).await
@@ -67,6 +67,12 @@ async fn a_published_product_is_found_in_french_with_a_typo_priced_in_a_currency
     let draft_body = json!({ "category_id": category, "title": format!("Hiking socks {tag}"), "attributes": { "material": "wool" } });
     app.create_product(token, &vendor.id, &draft_body).await.expect(201);
 
+    // A photo, which becomes renditions before the product is published.
+    let image = app.upload_image(&vendor, &product, &photo(800, 600), "image/jpeg").await;
+    let image = app.decided_image(&vendor, &product, image["id"].as_str().unwrap()).await;
+    assert_eq!(image["status"], "ready", "{image}");
+    assert_eq!(image["renditions"].as_array().unwrap().len(), 3);
+
     set_status(&app, token, &vendor.id, &product, "published").await;
     // "chausures" (one letter missing) in French, with the unique tag to keep other tests out.
     let query = format!("q=chausures+{tag}&locale=fr&currency=USD");
@@ -79,6 +85,10 @@ async fn a_published_product_is_found_in_french_with_a_typo_priced_in_a_currency
     assert_eq!(hit["price_converted"], true);
     assert!(hit["price_from"].as_i64().unwrap() > 0);
     assert_eq!(found["currency"], "USD");
+    assert!(hit["thumbnail_url"].is_string(), "the photo's thumbnail: {hit}");
+    // The rival sees the vendor's draft neither in search nor by id.
+    let drafts = search(&app, &format!("q=socks+{tag}")).await;
+    assert_eq!(drafts.expect(200)["total"], 0);
 
     // Browsing the category finds both published products, with facets over them; not the draft.
     let browse = until_found(&app, &format!("category={category}&sort=price&currency=EUR"), &[&product, &rivals]).await;

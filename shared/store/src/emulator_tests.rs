@@ -1126,3 +1126,89 @@ async fn signing_out_drops_revoked_sessions_too_old_to_have_a_valid_token_and_ke
         "the session itself stays revoked"
     );
 }
+
+// ---- search index versions and image outcomes ----------------------------------------------------
+
+#[tokio::test]
+async fn of_two_writers_that_built_on_one_index_version_only_one_publishes() {
+    use crate::search_index::{self, IndexVersion};
+    let table = table().await;
+    let name = format!("test-{}", Ulid::new());
+    let version = |generation: u64| IndexVersion {
+        name: name.clone(),
+        generation,
+        manifest_key: format!("{name}/manifests/{generation:012}.json"),
+        documents: generation * 10,
+        published_at: Utc::now(),
+    };
+    search_index::publish(&table, &version(1), None).await.expect("the first version");
+    assert!(matches!(search_index::publish(&table, &version(1), None).await, Err(StoreError::ConditionFailed)));
+    // Two writers both built on version 1: the first publishes 2, the second is refused.
+    let (first, second) = (version(2), IndexVersion { documents: 99, ..version(2) });
+    let (a, b) =
+        tokio::join!(search_index::publish(&table, &first, Some(1)), search_index::publish(&table, &second, Some(1)));
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
+    let current = search_index::current(&table, &name).await.unwrap().expect("a current version");
+    assert_eq!(current.generation, 2);
+    assert!(matches!(search_index::publish(&table, &version(3), Some(1)).await, Err(StoreError::ConditionFailed)));
+    search_index::publish(&table, &version(3), Some(2)).await.expect("built on the current version");
+}
+
+#[tokio::test]
+async fn an_image_outcome_is_recorded_once_and_a_product_holds_at_most_ten() {
+    use stockyard_domain::ids::{CategoryId, ImageId, ProductId, VendorId};
+    use stockyard_domain::image::{ImageStatus, MAX_IMAGES, ProductImage};
+    let table = table().await;
+    let now = Utc::now();
+    let product = stockyard_domain::product::Product {
+        id: ProductId::generate(),
+        vendor_id: VendorId::generate(),
+        category_id: CategoryId::generate(),
+        status: stockyard_domain::catalog::ProductStatus::Draft,
+        locale: stockyard_domain::locale::Locale::parse("locale", "en").unwrap(),
+        title: "Lamp".into(),
+        description: String::new(),
+        slug: stockyard_domain::slug::Slug::parse("slug", &format!("lamp-{}", Ulid::new())).unwrap(),
+        brand: None,
+        tags: vec![],
+        attributes: Default::default(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        published_at: None,
+    };
+    table.commit(crate::products::create(&table, &product).unwrap()).await.unwrap();
+    let image = |position: u32| ProductImage {
+        id: ImageId::generate(),
+        product_id: product.id,
+        vendor_id: product.vendor_id,
+        status: ImageStatus::AwaitingUpload,
+        alt: None,
+        position,
+        declared_type: "image/png".into(),
+        renditions: vec![],
+        rejection: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let first = image(0);
+    table.commit(crate::products::add_image(&table, &first).unwrap()).await.unwrap();
+    for p in 1..MAX_IMAGES {
+        table.commit(crate::products::add_image(&table, &image(p)).unwrap()).await.unwrap();
+    }
+    let eleventh = table.commit(crate::products::add_image(&table, &image(MAX_IMAGES)).unwrap()).await;
+    assert!(eleventh.is_err_and(|e| e.failed_at(crate::products::IMAGE_ROOM)), "a product holds at most ten");
+
+    let ready = ProductImage { status: ImageStatus::Ready, ..first.clone() };
+    crate::products::finish_image(&table, &ready).await.expect("a pending image is decided");
+    let again = ProductImage { status: ImageStatus::Rejected, ..first.clone() };
+    assert!(matches!(crate::products::finish_image(&table, &again).await, Err(StoreError::ConditionFailed)));
+    let stored = crate::products::image(&table, product.id, first.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ImageStatus::Ready, "the first outcome stands");
+    // A whole-product write made on a read from before the images were added is refused: it would
+    // put back an older image count.
+    let stale =
+        crate::products::ProductRecord { product: product.clone(), variant_count: 0, image_count: 0, import_id: None };
+    let next = stockyard_domain::product::Product { title: "Lamp (renamed)".into(), ..product.clone() };
+    assert!(crate::products::update(&table, &stale, &next).await.is_err());
+}
