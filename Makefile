@@ -53,8 +53,8 @@ fuzz: ## Schemathesis, every check, as owner, customer, admin and anonymous agai
 	exit $$status
 
 bench: ## Cold start and size of every function, the nightly forecast and its fan-out over 200 vendors (release build; slow the first time)
-	cargo build -p stockyard-local
-	$(TOOL) bench
+	cargo build --release -p stockyard-local
+	$(ROOT)/target/release/stockyard-local bench
 
 eval: ## Forecast accuracy, calibration, replenishment and speed on M5 retail demand and a synthetic wholesaler vs statsforecast (EVAL_ARGS=..)
 	@$(INSTALL) --with-eval

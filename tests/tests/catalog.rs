@@ -228,6 +228,10 @@ async fn a_vendor_lists_a_product_with_two_variants_and_a_shopper_reads_it_publi
     let rivals = format!("/products/merino-crew-jumper?vendor={}", rival.id);
     app.request(Method::GET, &rivals, None, None, &[]).await.expect_error(404, "not_found");
     app.request(Method::GET, "/products/merino-crew-jumper", None, None, &[]).await.expect_invalid_field("vendor");
+    let by_id_bad_vendor = format!("/products/{product_id}?vendor=not-a-vendor");
+    app.request(Method::GET, &by_id_bad_vendor, None, None, &[]).await.expect_invalid_field("vendor");
+    let by_id_other_vendor = format!("/products/{product_id}?vendor={}", rival.id);
+    app.request(Method::GET, &by_id_other_vendor, None, None, &[]).await.expect_error(404, "not_found");
     // In English the description is rendered safely: emphasis kept, the script escaped.
     let english = app.request(Method::GET, &public, None, None, &[("accept-language", "en-GB")]).await;
     assert_eq!(english.expect(200)["title"], "Merino crew jumper");

@@ -12,7 +12,7 @@ use stockyard_domain::FieldError;
 use stockyard_domain::catalog::{Dimensions, ProductStatus, TaxClass, validate_attributes, weight_g};
 use stockyard_domain::exchange::convert;
 use stockyard_domain::gtin::Gtin;
-use stockyard_domain::ids::{CategoryId, ProductId, VariantId};
+use stockyard_domain::ids::{CategoryId, ProductId, VariantId, VendorId};
 use stockyard_domain::image::{MediaUrls, ProductImage};
 use stockyard_domain::locale::{Locale, negotiate};
 use stockyard_domain::markdown;
@@ -604,19 +604,19 @@ pub async fn put_translation(deps: &ApiDeps, req: Request) -> Result<Response<Bo
 
 /// Which product `{productId}` names: its id, or its slug (in any locale the shopper asks for, or
 /// the vendor's default locale) among the products of `?vendor=`.
-async fn product_named(deps: &ApiDeps, req: &Request) -> Result<ProductId, ApiError> {
+async fn product_named(deps: &ApiDeps, req: &Request) -> Result<(ProductId, Option<VendorId>), ApiError> {
     let raw = path(req, "productId", |_, raw| Ok(raw.to_string()))?;
+    let vendor = stockyard_http::request::query(req, "vendor").map(|v| VendorId::parse("vendor", &v)).transpose()?;
     if let Ok(id) = ProductId::parse("productId", &raw) {
-        return Ok(id);
+        return Ok((id, vendor));
     }
     let slug = Slug::parse("productId", &raw)?;
-    let Some(vendor) = stockyard_http::request::query(req, "vendor") else {
+    let Some(vendor) = vendor else {
         return Err(ApiError::invalid(
             "vendor",
             "is required to name a product by its slug (slugs are unique per vendor)",
         ));
     };
-    let vendor = stockyard_domain::ids::VendorId::parse("vendor", &vendor)?;
     let Some(found) = vendors::get(&deps.table, vendor).await? else { return Err(ApiError::NotFound("product")) };
     let mut locales = stockyard_domain::locale::wanted(header(req, "accept-language"));
     if !locales.contains(&found.default_locale) {
@@ -624,7 +624,7 @@ async fn product_named(deps: &ApiDeps, req: &Request) -> Result<ProductId, ApiEr
     }
     for locale in locales.iter().take(8) {
         if let Some(id) = products::by_slug(&deps.table, vendor, locale, &slug).await? {
-            return Ok(id);
+            return Ok((id, Some(vendor)));
         }
     }
     Err(ApiError::NotFound("product"))
@@ -644,10 +644,11 @@ pub async fn get_product(public: &PublicDeps, req: Request) -> Result<Response<B
     let deps = &public.api;
     let currency =
         stockyard_http::request::query(&req, "currency").map(|raw| Currency::parse("currency", &raw)).transpose()?;
-    let id = product_named(deps, &req).await?;
+    let (id, vendor_named) = product_named(deps, &req).await?;
     let aggregate = products::aggregate(&deps.table, id).await?.ok_or(ApiError::NotFound("product"))?;
     let product = aggregate.record.product;
-    if !product.status.is_public() {
+    // Another vendor's product is not one of the vendor named.
+    if !product.status.is_public() || vendor_named.is_some_and(|v| v != product.vendor_id) {
         return Err(ApiError::NotFound("product"));
     }
     let vendor = vendors::get(&deps.table, product.vendor_id).await?;
