@@ -36,7 +36,7 @@ pub struct JobDeps {
 
 impl JobDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        let table = Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?);
+        let table = Table::from_env(sdk)?;
         let queue = std::env::var("FORECAST_VENDORS_QUEUE_URL")
             .ok()
             .filter(|url| !url.is_empty())

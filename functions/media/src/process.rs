@@ -13,21 +13,17 @@ use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use stockyard_domain::image::{ImageStatus, MAX_UPLOAD_BYTES, ProductImage, Rejection, Rendition};
 use stockyard_media::{ImageRejected, Limits};
+use stockyard_store::objects::Bucket;
 use stockyard_store::{StoreError, Table, products};
 
 pub struct ProcessDeps {
     pub table: Table,
-    pub s3: aws_sdk_s3::Client,
-    pub bucket: String,
+    pub media: Bucket,
 }
 
 impl ProcessDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self> {
-        Ok(Self {
-            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?),
-            s3: stockyard_platform::s3_client(sdk),
-            bucket: stockyard_platform::env("MEDIA_BUCKET")?,
-        })
+        Ok(Self { table: Table::from_env(sdk)?, media: Bucket::from_env(sdk, "MEDIA_BUCKET")? })
     }
 }
 
@@ -120,7 +116,8 @@ impl ProcessDeps {
                 image.rejection = Some(r);
             }
             Plan::Process => {
-                let bytes = stockyard_platform::s3_read(&self.s3, &self.bucket, key).await?;
+                // Gone meanwhile (a repeated notification after the upload was decided and deleted).
+                let Some(bytes) = self.media.read(key).await? else { return Ok(()) };
                 let outcome = tokio::task::spawn_blocking(move || stockyard_media::process(&bytes, &Limits::default()))
                     .await
                     .context("the image worker")?;
@@ -129,17 +126,9 @@ impl ProcessDeps {
                         let mut renditions = Vec::new();
                         for r in processed.renditions {
                             let rendition_key = image.rendition_key(r.size.name(), r.format.extension());
-                            self.s3
-                                .put_object()
-                                .bucket(&self.bucket)
-                                .key(&rendition_key)
-                                .content_type(r.content_type())
-                                .cache_control("public, max-age=31536000, immutable")
-                                .body(r.bytes.into())
-                                .send()
-                                .await
-                                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-                                .with_context(|| format!("writing {rendition_key}"))?;
+                            let (content_type, bytes) = (r.content_type(), r.bytes);
+                            let forever = Some("public, max-age=31536000, immutable");
+                            self.media.write(&rendition_key, bytes, content_type, forever).await?;
                             renditions.push(Rendition {
                                 size: r.size.name().to_string(),
                                 width: r.width,
@@ -168,8 +157,8 @@ impl ProcessDeps {
 
     /// Deletes an upload (best effort: the bucket's lifecycle rule removes what is left).
     async fn delete(&self, key: &str) {
-        if let Err(e) = self.s3.delete_object().bucket(&self.bucket).key(key).send().await {
-            tracing::warn!(key, error = %aws_sdk_s3::error::DisplayErrorContext(e), "upload not deleted");
+        if let Err(e) = self.media.delete(key).await {
+            tracing::warn!(key, error = %e, "upload not deleted");
         }
     }
 }

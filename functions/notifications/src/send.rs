@@ -16,7 +16,7 @@ pub struct SendDeps {
 impl SendDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?),
+            table: Table::from_env(sdk)?,
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk), stockyard_platform::env("EMAIL_FROM")?),
         })
     }

@@ -22,6 +22,7 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::request::{header, query};
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError};
+use stockyard_store::objects::Bucket;
 use stockyard_store::{categories, exchange_rates};
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
@@ -66,8 +67,7 @@ impl SearchDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         let api = ApiDeps::from_env(sdk).await?;
         let store = IndexStore {
-            s3: stockyard_platform::s3_client(sdk),
-            bucket: stockyard_platform::env("SEARCH_BUCKET")?,
+            bucket: Bucket::from_env(sdk, "SEARCH_BUCKET")?,
             table: api.table.clone(),
             name: "products".into(),
         };

@@ -15,6 +15,7 @@ use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{ProductId, VendorId};
 use stockyard_domain::vendor::Vendor;
 use stockyard_store::events::{CatalogEvent, CatalogMessage};
+use stockyard_store::objects::Bucket;
 use stockyard_store::{PageRequest, Table, categories, exchange_rates, products, vendors};
 use tantivy::IndexWriter;
 use tokio::sync::Mutex;
@@ -198,10 +199,9 @@ impl Indexer {
 
 impl Indexer {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self> {
-        let table = Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?);
+        let table = Table::from_env(sdk)?;
         let store = IndexStore {
-            s3: stockyard_platform::s3_client(sdk),
-            bucket: stockyard_platform::env("SEARCH_BUCKET")?,
+            bucket: Bucket::from_env(sdk, "SEARCH_BUCKET")?,
             table: table.clone(),
             name: "products".into(),
         };

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use stockyard_store::objects::Bucket;
 use stockyard_store::search_index::{self, IndexVersion};
 use stockyard_store::{StoreError, Table};
 use tantivy::Index;
@@ -45,8 +46,7 @@ pub struct FileEntry {
 /// Where an index is kept.
 #[derive(Clone)]
 pub struct IndexStore {
-    pub s3: aws_sdk_s3::Client,
-    pub bucket: String,
+    pub bucket: Bucket,
     pub table: Table,
     /// The index's name: its table item and its S3 prefix.
     pub name: String,
@@ -94,21 +94,11 @@ impl IndexStore {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>> {
-        stockyard_platform::s3_read(&self.s3, &self.bucket, key).await
+        self.bucket.read(key).await?.with_context(|| format!("s3://{}/{key} is missing", self.bucket.name()))
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(bytes.into())
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-            .with_context(|| format!("writing s3://{}/{key}", self.bucket))?;
-        Ok(())
+        Ok(self.bucket.write(key, bytes, content_type, None).await?)
     }
 
     async fn manifest(&self, key: &str) -> Result<Manifest> {
@@ -216,9 +206,9 @@ impl IndexStore {
             }
         }
         for file in old_manifest.files.iter().filter(|f| !kept.contains(&f.name)) {
-            self.s3.delete_object().bucket(&self.bucket).key(self.file_key(&file.name)).send().await?;
+            self.bucket.delete(&self.file_key(&file.name)).await?;
         }
-        self.s3.delete_object().bucket(&self.bucket).key(old_key).send().await?;
+        self.bucket.delete(&old_key).await?;
         Ok(())
     }
 }

@@ -137,8 +137,10 @@ async fn measure(running: &stack::Running) -> Result<()> {
     let table = stockyard_store::Table::new(clients.dynamodb.clone(), env("STOCKYARD_TABLE_NAME"));
     // A bucket and index name of the benchmark's own, so the stack's indexer never meets it.
     let store = IndexStore {
-        s3: clients.s3.clone(),
-        bucket: env("STOCKYARD_SEARCH_INDEX_BUCKET_NAME"),
+        bucket: stockyard_store::objects::Bucket::with_client(
+            clients.s3.clone(),
+            env("STOCKYARD_SEARCH_INDEX_BUCKET_NAME"),
+        ),
         table: table.clone(),
         name: "bench".into(),
     };

@@ -12,9 +12,6 @@ pub struct ApiDeps {
 impl ApiDeps {
     /// From `TABLE_NAME` and the JWT variables, with clients on the shared SDK configuration.
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?),
-            verifier: TokenVerifier::from_env()?,
-        })
+        Ok(Self { table: Table::from_env(sdk)?, verifier: TokenVerifier::from_env()? })
     }
 }

@@ -58,27 +58,6 @@ fn tls_context() -> tls::TlsContext {
     tls::TlsContext::builder().with_trust_store(trust).build().expect("the built-in root certificates are valid PEM")
 }
 
-/// An S3 client on the shared configuration; path-style addressing when an endpoint is set (the
-/// local emulators), as bucket host names do not resolve there. Presigned URLs then name that
-/// endpoint, which is where a local client uploads to.
-pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let local = env_opt("AWS_ENDPOINT_URL").is_some();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(local).build())
-}
-
-/// The whole body of an S3 object, the bucket and key named in the error.
-pub async fn s3_read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>> {
-    let object = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-        .with_context(|| format!("reading s3://{bucket}/{key}"))?;
-    Ok(object.body.collect().await.context("reading an object's body")?.into_bytes().to_vec())
-}
-
 /// A required environment variable, with the variable's name in the error.
 pub fn env(name: &str) -> Result<String> {
     std::env::var(name).with_context(|| format!("environment variable {name} is not set"))

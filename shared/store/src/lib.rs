@@ -16,6 +16,7 @@ pub mod exchange_rates;
 pub mod idempotency;
 mod keys;
 pub mod locations;
+pub mod objects;
 pub mod page;
 pub mod products;
 mod retry;

@@ -154,6 +154,15 @@ fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
 }
 
 impl Table {
+    /// The table `TABLE_NAME` names, through a client on the shared SDK configuration.
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, StoreError> {
+        let name = std::env::var("TABLE_NAME")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| StoreError::Unavailable("environment variable TABLE_NAME is not set".into()))?;
+        Ok(Self::new(Client::new(sdk), name))
+    }
+
     pub fn new(client: Client, name: impl Into<String>) -> Self {
         Self { client, name: Arc::from(name.into()) }
     }

@@ -42,10 +42,7 @@ pub struct ImportJob {
 
 impl ImportJob {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self> {
-        Ok(Self {
-            table: Table::new(aws_sdk_dynamodb::Client::new(sdk), stockyard_platform::env("TABLE_NAME")?),
-            files: Files::from_env(sdk)?,
-        })
+        Ok(Self { table: Table::from_env(sdk)?, files: Files::from_env(sdk)? })
     }
 }
 

@@ -3,7 +3,6 @@
 //! (functions/media), which checks them, strips everything but the pixels and writes renditions.
 //! Vendors see every image with its status; shoppers only ready ones, through the media CDN.
 
-use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{ImageId, ProductId};
@@ -13,6 +12,7 @@ use stockyard_domain::values::bounded_text;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::{created, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
+use stockyard_store::objects::Bucket;
 use stockyard_store::products;
 
 use crate::bulk::Presigned;
@@ -21,17 +21,12 @@ use utoipa::ToSchema;
 /// What the image routes need besides the table: the media bucket.
 pub struct MediaDeps {
     pub api: ApiDeps,
-    pub s3: aws_sdk_s3::Client,
-    pub bucket: String,
+    pub media: Bucket,
 }
 
 impl MediaDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            api: ApiDeps::from_env(sdk).await?,
-            s3: stockyard_platform::s3_client(sdk),
-            bucket: stockyard_platform::env("MEDIA_BUCKET")?,
-        })
+        Ok(Self { api: ApiDeps::from_env(sdk).await?, media: Bucket::from_env(sdk, "MEDIA_BUCKET")? })
     }
 }
 
@@ -115,7 +110,7 @@ fn public_rendition(r: &Rendition, urls: &MediaUrls) -> PublicRendition {
 pub async fn create_image(deps: &MediaDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(&deps.api, &req)?;
     let body: CreateImageRequest = cx.body()?;
-    let (content_type, length) = image::check_upload(&body.content_type, body.content_length)?;
+    let (content_type, _declared_size) = image::check_upload(&body.content_type, body.content_length)?;
     let alt = body.alt.as_deref().map(|a| bounded_text("alt", a, 1, 300)).transpose()?;
     let position = match body.position {
         None => None,
@@ -151,17 +146,11 @@ pub async fn create_image(deps: &MediaDeps, req: Request) -> Result<Response<Bod
         }
         Err(e) => return Err(e.into()),
     }
-    let presigned = deps
-        .s3
-        .put_object()
-        .bucket(&deps.bucket)
-        .key(image.upload_key())
-        .content_type(&content_type)
-        .content_length(length as i64)
-        .presigned(PresigningConfig::expires_in(crate::bulk::URL_LIFETIME).map_err(ApiError::internal)?)
+    let upload = deps
+        .media
+        .presign_put(&image.upload_key(), &content_type, crate::bulk::URL_LIFETIME)
         .await
         .map_err(ApiError::internal)?;
-    let upload = crate::bulk::presigned(&presigned);
     Ok(created(&CreatedImage { image, upload }))
 }
 
