@@ -2,7 +2,7 @@
 //! a search with its hits and facet counts. No I/O: the index lives in memory; `snapshot` moves
 //! it to and from S3.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use serde::Serialize;
@@ -76,9 +76,23 @@ pub fn price_field_name(currency: Currency) -> String {
     format!("price_{}", currency.code())
 }
 
-/// The schema and its fields. Every known currency has a price field; a document holds values
-/// only in the currencies it can be shown in.
-pub fn schema() -> (Schema, Fields) {
+/// The schema and its fields, built once per process (about 170 fields: queries and documents
+/// only look them up).
+static SCHEMA: std::sync::LazyLock<(Schema, Fields)> = std::sync::LazyLock::new(build_schema);
+
+/// The index's schema (a cheap handle).
+pub fn schema() -> Schema {
+    SCHEMA.0.clone()
+}
+
+/// The fields of [`schema`], by role.
+pub fn fields() -> &'static Fields {
+    &SCHEMA.1
+}
+
+/// Every known currency has a price field; a document holds values only in the currencies it can
+/// be shown in.
+fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let raw = STRING | tantivy::schema::FAST;
     let product_id = b.add_text_field("product_id", STRING | STORED);
@@ -135,7 +149,7 @@ pub fn register_analyzers(index: &Index) {
 
 /// A new, empty index in memory.
 pub fn create_in_ram() -> Index {
-    let (schema, _) = schema();
+    let schema = schema();
     let index = Index::create_in_ram(schema);
     register_analyzers(&index);
     index
@@ -427,10 +441,10 @@ fn filters(fields: &Fields, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
 
 /// Runs a search: the page of hits asked for, the total, and facet counts under every filter.
 pub fn search(index: &Index, reader: &tantivy::IndexReader, q: &SearchQuery) -> anyhow::Result<SearchResults> {
-    let (_, fields) = schema();
+    let fields = fields();
     let searcher = reader.searcher();
-    let mut clauses = filters(&fields, q);
-    let text = q.text.as_deref().and_then(|t| text_query(index, &fields, q.language, t));
+    let mut clauses = filters(fields, q);
+    let text = q.text.as_deref().and_then(|t| text_query(index, fields, q.language, t));
     let has_text = text.is_some();
     if let Some(text) = text {
         clauses.push((Occur::Must, text));
@@ -491,7 +505,7 @@ pub fn search(index: &Index, reader: &tantivy::IndexReader, q: &SearchQuery) -> 
     let mut hits = Vec::with_capacity(addresses.len());
     for address in addresses {
         let d: TantivyDocument = searcher.doc(address)?;
-        if let Some(doc) = source_of(&d, &fields) {
+        if let Some(doc) = source_of(&d, fields) {
             hits.push(Hit { doc, price: None });
         }
     }
@@ -534,25 +548,6 @@ fn facets(json: &serde_json::Value, edges: &[i64]) -> RawFacets {
         price.push(PriceBucket { from, to, count });
     }
     RawFacets { categories: term_buckets(json, "categories"), brands: term_buckets(json, "brands"), price, attributes }
-}
-
-/// The product ids in the index (tests and the benchmark check what it holds).
-pub fn product_ids(reader: &tantivy::IndexReader) -> tantivy::Result<HashSet<String>> {
-    let (_, fields) = schema();
-    let searcher = reader.searcher();
-    let mut ids = HashSet::new();
-    for segment in searcher.segment_readers() {
-        let store = segment.get_store_reader(0)?;
-        for id in 0..segment.max_doc() {
-            if !segment.is_deleted(id) {
-                let d: TantivyDocument = store.get(id)?;
-                if let Some(v) = d.get_first(fields.product_id).and_then(|v| v.as_str()) {
-                    ids.insert(v.to_string());
-                }
-            }
-        }
-    }
-    Ok(ids)
 }
 
 #[cfg(test)]
@@ -605,10 +600,10 @@ mod tests {
 
     fn indexed(docs: &[ProductDoc]) -> (Index, tantivy::IndexReader) {
         let index = create_in_ram();
-        let (_, fields) = schema();
+        let fields = fields();
         let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).unwrap();
         for d in docs {
-            upsert(&writer, &fields, d.product_id, Some(d), Some(&rates())).unwrap();
+            upsert(&writer, fields, d.product_id, Some(d), Some(&rates())).unwrap();
         }
         writer.commit().unwrap();
         let reader = index.reader().unwrap();
@@ -688,16 +683,16 @@ mod tests {
         q.offset = 2;
         assert_eq!(titles(&search(&index, &reader, &q).unwrap()), ["Jumper 3", "Jumper 2"]);
 
-        let (_, fields) = schema();
+        let fields = fields();
         let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY).unwrap();
         docs[0].texts.get_mut("en").unwrap().title = "Cardigan".into();
-        upsert(&writer, &fields, docs[0].product_id, Some(&docs[0]), None).unwrap();
-        upsert(&writer, &fields, docs[1].product_id, None, None).unwrap();
+        upsert(&writer, fields, docs[0].product_id, Some(&docs[0]), None).unwrap();
+        upsert(&writer, fields, docs[1].product_id, None, None).unwrap();
         writer.commit().unwrap();
         reader.reload().unwrap();
         let all = search(&index, &reader, &query(None, "en")).unwrap();
         assert_eq!(all.total, 4, "one removed, one replaced, none duplicated");
         assert_eq!(titles(&search(&index, &reader, &query(Some("cardigan"), "en")).unwrap()), ["Cardigan"]);
-        assert_eq!(all_documents(&index, &fields).unwrap().len(), 4);
+        assert_eq!(all_documents(&index, fields).unwrap().len(), 4);
     }
 }

@@ -73,17 +73,10 @@ impl SearchDeps {
         };
         Ok(Self::new(api, store, MediaUrls::new(&stockyard_platform::env("MEDIA_DOMAIN")?)))
     }
-
-    /// Loads the index now (the benchmark's cold start; the first request does it otherwise).
-    pub async fn warm_up(&self) -> anyhow::Result<u64> {
-        let mut state = self.state.lock().await;
-        refresh(&self.store, &mut state, true).await?;
-        Ok(state.loaded.as_ref().map_or(0, |(l, _)| l.documents))
-    }
 }
 
-async fn refresh(store: &IndexStore, state: &mut State, force: bool) -> anyhow::Result<()> {
-    let due = force || state.checked_at.is_none_or(|at| at.elapsed() >= REFRESH_EVERY);
+async fn refresh(store: &IndexStore, state: &mut State) -> anyhow::Result<()> {
+    let due = state.checked_at.is_none_or(|at| at.elapsed() >= REFRESH_EVERY);
     if !due {
         return Ok(());
     }
@@ -337,7 +330,7 @@ pub async fn search(deps: &SearchDeps, req: Request) -> Result<Response<Body>, A
     let (mut q, category, _) = parse(&req)?;
     let mut state = deps.state.lock().await;
     let before = state.loaded.as_ref().and_then(|(l, _)| l.generation);
-    refresh(&deps.store, &mut state, false).await.map_err(ApiError::internal)?;
+    refresh(&deps.store, &mut state).await.map_err(ApiError::internal)?;
     // A new index version may rest on new rates or a new tree (the indexer re-prices on a rates
     // change): read them again with it, so prices shown agree with the prices filtered on.
     let moved = state.loaded.as_ref().and_then(|(l, _)| l.generation) != before;

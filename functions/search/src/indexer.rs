@@ -117,7 +117,7 @@ impl Indexer {
     }
 
     async fn apply_to(&self, loaded: &mut Loaded, work: &Work) -> Result<Applied> {
-        let (_, fields) = engine::schema();
+        let fields = engine::fields();
         let mut products: BTreeSet<ProductId> = work.products.clone();
         for vendor in &work.vendors {
             products.extend(self.vendor_products(*vendor).await?);
@@ -130,7 +130,7 @@ impl Indexer {
             docs.push((*id, self.document(*id, &tree, &mut vendor_cache).await?));
         }
         let repriced = if work.reprice_all {
-            engine::all_documents(&loaded.index, &fields)?
+            engine::all_documents(&loaded.index, fields)?
                 .into_iter()
                 .filter(|d| !products.contains(&d.product_id))
                 .collect()
@@ -143,11 +143,11 @@ impl Indexer {
             let mut writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
             let mut applied = Applied::default();
             for (id, doc) in &docs {
-                engine::upsert(&writer, &fields, *id, doc.as_ref(), rates_for_writer.as_ref())?;
+                engine::upsert(&writer, fields, *id, doc.as_ref(), rates_for_writer.as_ref())?;
                 if doc.is_some() { applied.indexed += 1 } else { applied.removed += 1 }
             }
             for doc in &repriced {
-                engine::upsert(&writer, &fields, doc.product_id, Some(doc), rates_for_writer.as_ref())?;
+                engine::upsert(&writer, fields, doc.product_id, Some(doc), rates_for_writer.as_ref())?;
                 applied.indexed += 1;
             }
             writer.commit()?;

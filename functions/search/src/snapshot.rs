@@ -67,7 +67,7 @@ pub struct Loaded {
 impl Loaded {
     pub fn empty() -> Self {
         let ram = RamDirectory::create();
-        let (schema, _) = engine::schema();
+        let schema = engine::schema();
         let index = Index::create(ram.clone(), schema, tantivy::IndexSettings::default())
             .expect("an empty index in memory can be created");
         engine::register_analyzers(&index);

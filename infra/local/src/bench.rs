@@ -177,6 +177,21 @@ pub async fn run(root: &Path, runs: usize, do_build: bool, only: &[String]) -> R
     Ok(())
 }
 
+/// A fresh local stack for a benchmark: exec mode on free ports, no schedules, `release` or debug
+/// binaries, at most `max_workers` instances of a function at once.
+pub async fn bench_stack(root: &Path, release: bool, max_workers: usize) -> Result<stack::Running> {
+    let opts = stack::Options {
+        root: root.to_path_buf(),
+        mode: stack::Mode::Exec,
+        api_port: 0,
+        release,
+        schedules: false,
+        emulator: crate::emulators::Kind::from_env()?,
+        max_workers,
+    };
+    stack::start(&opts).await
+}
+
 /// SKU-locations of the forecast benchmark (3,000 SKUs at 2 locations) and days of history each.
 const FORECAST_SERIES: usize = 6_000;
 const FORECAST_DAYS: usize = 730;
@@ -198,16 +213,7 @@ pub async fn forecast_job(root: &Path) -> Result<()> {
     println!(
         "\nForecast job: {FORECAST_SERIES} SKU-locations × {FORECAST_DAYS} days of history, release nightly-demand-forecast"
     );
-    let opts = stack::Options {
-        root: root.to_path_buf(),
-        mode: stack::Mode::Exec,
-        api_port: 0,
-        release: true,
-        schedules: false,
-        emulator: crate::emulators::Kind::from_env()?,
-        max_workers: 1,
-    };
-    let running = stack::start(&opts).await?;
+    let running = bench_stack(root, true, 1).await?;
     let result = async {
         let env = |name: &str| running.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
         let clients = bootstrap::Clients::new(&env("AWS_ENDPOINT_URL_DYNAMODB"), &env("AWS_ENDPOINT_URL")).await;
@@ -370,16 +376,7 @@ pub async fn fanout(root: &Path, vendors: usize, concurrency: usize) -> Result<(
     println!(
         "\nNightly fan-out: {vendors} vendors of mixed sizes, concurrency {effective} (template MaximumConcurrency {declared}), release binaries"
     );
-    let opts = stack::Options {
-        root: root.to_path_buf(),
-        mode: stack::Mode::Exec,
-        api_port: 0,
-        release: true,
-        schedules: false,
-        emulator: crate::emulators::Kind::from_env()?,
-        max_workers: effective,
-    };
-    let running = stack::start(&opts).await?;
+    let running = bench_stack(root, true, effective).await?;
     let result = async {
         let env = |name: &str| running.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
         let clients = bootstrap::Clients::new(&env("AWS_ENDPOINT_URL_DYNAMODB"), &env("AWS_ENDPOINT_URL")).await;

@@ -116,16 +116,7 @@ pub async fn run(root: &std::path::Path) -> Result<()> {
     let release = crate::stack::binary_path(root, "search-products", true).is_file();
     let kind = if release { "release" } else { "debug (no release build found)" };
     println!("\nSearch: {PRODUCTS} synthetic products; the stack runs {kind} binaries");
-    let opts = stack::Options {
-        root: root.to_path_buf(),
-        mode: stack::Mode::Exec,
-        api_port: 0,
-        release,
-        schedules: false,
-        emulator: crate::emulators::Kind::from_env()?,
-        max_workers: 2,
-    };
-    let running = stack::start(&opts).await?;
+    let running = crate::bench::bench_stack(root, release, 2).await?;
     let result = measure(&running).await;
     running.stop(false).await;
     result
@@ -154,10 +145,10 @@ async fn measure(running: &stack::Running) -> Result<()> {
     let t = Instant::now();
     let index = loaded.index.clone();
     let built = tokio::task::spawn_blocking(move || -> Result<u64> {
-        let (_, fields) = engine::schema();
+        let fields = engine::fields();
         let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         for d in &docs {
-            engine::upsert(&writer, &fields, d.product_id, Some(d), None)?;
+            engine::upsert(&writer, fields, d.product_id, Some(d), None)?;
         }
         writer.commit()?;
         writer.wait_merging_threads()?;
