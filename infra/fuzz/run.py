@@ -101,6 +101,12 @@ def prepare(api):
     _, product = call(api, "POST", f"/vendors/{vendor_id}/products", product, owner_token)
     variant = {"sku": "FUZZ-1", "prices": {"EUR": {"amount": 1000}}}
     _, variant = call(api, "POST", f"/vendors/{vendor_id}/products/{product['id']}/variants", variant, owner_token)
+    stock = {"sku": "FUZZ-1", "location_id": location["id"], "quantity": 100, "reason": "received"}
+    call(api, "POST", f"/vendors/{vendor_id}/stock/adjustments", stock, owner_token)
+    store = {"code": "STORE-1", "name": "High street store", "kind": "store", "country": "GB"}
+    _, store = call(api, "POST", f"/vendors/{vendor_id}/locations", store, owner_token)
+    transfer = {"sku": "FUZZ-1", "from_location_id": location["id"], "to_location_id": store["id"], "quantity": 1}
+    _, transfer = call(api, "POST", f"/vendors/{vendor_id}/transfers", transfer, owner_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -109,10 +115,11 @@ def prepare(api):
     }
     known = {
         "vendorId": [vendor_id],
-        "locationId": [location["id"]],
+        "locationId": [location["id"], store["id"]],
         "userId": [owner_id, customer_id, admin_id],
         "invitationId": [invitation["id"]],
-        "sku": ["MILK"],
+        "sku": ["MILK", "FUZZ-1"],
+        "transferId": [transfer["transfer"]["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

@@ -865,6 +865,42 @@ impl TestApp {
         resp.text().await.expect("the export is text")
     }
 
+    // ---- inventory ----------------------------------------------------------------------------
+
+    /// A fresh variant of a fresh product of `vendor` (perishable with `shelf_life_days`), and a
+    /// fresh location of the vendor: `(sku, location_id)`.
+    pub async fn variant_and_location(&self, vendor: &TestVendor, shelf_life_days: Option<u32>) -> (String, String) {
+        let admin = self.admin().await;
+        let category = self.plain_category(&admin).await;
+        let token = vendor.owner.token();
+        let product = self.draft_product(token, &vendor.id, &category).await;
+        let mut variant = Self::variant_body();
+        if let Some(days) = shelf_life_days {
+            variant["shelf_life_days"] = json!(days);
+        }
+        let sku = self.create_variant(token, &vendor.id, &product, &variant).await.expect(201)["sku"]
+            .as_str()
+            .expect("a SKU")
+            .to_string();
+        let location = self.create_location(token, &vendor.id, &Self::location_body()).await;
+        (sku, location.expect(201)["id"].as_str().expect("a location id").to_string())
+    }
+
+    /// `POST /vendors/{vendorId}/stock/adjustments`.
+    pub async fn adjust_stock(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/stock/adjustments"), token, body).await
+    }
+
+    /// `GET /vendors/{vendorId}/skus/{sku}/stock`.
+    pub async fn sku_stock(&self, token: &str, vendor_id: &str, sku: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/skus/{sku}/stock"), token).await
+    }
+
+    /// Every movement of a SKU (at one location), oldest first.
+    pub async fn movements(&self, token: &str, vendor_id: &str, sku: &str, location: &str) -> Vec<Value> {
+        self.all_pages(token, &format!("/vendors/{vendor_id}/skus/{sku}/movements?location_id={location}")).await
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

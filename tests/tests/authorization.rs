@@ -48,7 +48,13 @@ const fn action(name: &'static str, route: &'static str, status: u16, allowed: &
 /// Who may write the vendor's catalog.
 const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
 
-const ACTIONS: [Action; 36] = [
+/// Who may change stock: the owner and inventory managers.
+const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
+
+/// Who may read stock: every member but catalog editors, and platform admin and support.
+const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
+
+const ACTIONS: [Action; 46] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -110,6 +116,16 @@ const ACTIONS: [Action; 36] = [
     action("get import", "GET /vendors/{vendorId}/imports/{importId}", 200, CATALOG_WRITERS),
     action("create export", "POST /vendors/{vendorId}/exports", 202, CATALOG_WRITERS),
     action("get export", "GET /vendors/{vendorId}/exports/{exportId}", 200, CATALOG_WRITERS),
+    action("adjust stock", "POST /vendors/{vendorId}/stock/adjustments", 201, STOCK_WRITERS),
+    action("count stock", "POST /vendors/{vendorId}/stock/counts", 201, STOCK_WRITERS),
+    action("update stock settings", "PATCH /vendors/{vendorId}/skus/{sku}/stock/{locationId}", 200, STOCK_WRITERS),
+    action("get sku stock", "GET /vendors/{vendorId}/skus/{sku}/stock", 200, STOCK_READERS),
+    action("list stock", "GET /vendors/{vendorId}/stock", 200, STOCK_READERS),
+    action("get stock summary", "GET /vendors/{vendorId}/stock/summary", 200, STOCK_READERS),
+    action("list stock movements", "GET /vendors/{vendorId}/skus/{sku}/movements", 200, STOCK_READERS),
+    action("create transfer", "POST /vendors/{vendorId}/transfers", 201, STOCK_WRITERS),
+    action("receive transfer", "POST /vendors/{vendorId}/transfers/{transferId}/receive", 200, STOCK_WRITERS),
+    action("list transfers", "GET /vendors/{vendorId}/transfers", 200, STOCK_READERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -129,6 +145,8 @@ struct World {
     roles_target: TestUser,
     /// A location of the vendor, for demand settings, sales and forecasts.
     location: String,
+    /// A second location, where transfers go.
+    destination: String,
     /// Today, read once: sales are recorded for the day before.
     today: NaiveDate,
     /// A category without attributes, and a draft product of the vendor in it.
@@ -182,6 +200,7 @@ impl World {
         let owner = vendor.owner.token();
         let location = app.create_location(owner, &vendor.id, &TestApp::location_body()).await;
         let location = location.expect(201)["id"].as_str().expect("a location id").to_string();
+        let destination = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
         // Forecasts to read: eight weeks of 5 a day, up to today (a run reads up to yesterday).
         let settings = TestApp::demand_settings("PANTRY", "ACME", 0);
         app.put_demand_settings(owner, &vendor.id, &location, FORECAST_SKU, &settings).await.expect(200);
@@ -205,6 +224,14 @@ impl World {
         let image = image.expect(201)["image"]["id"].as_str().expect("an image id").to_string();
         let import = app.create_import(owner, &vendor.id).await.expect(201)["id"].as_str().unwrap().to_string();
         let export = app.create_export(owner, &vendor.id).await.expect(202)["id"].as_str().unwrap().to_string();
+        let stock = json!({ "sku": sku, "location_id": location, "quantity": 1000, "reason": "received" });
+        app.adjust_stock(owner, &vendor.id, &stock).await.expect(201);
+        // one transfer before the matrix, so that the vendor has one to list
+        let transfer =
+            json!({ "sku": sku, "from_location_id": location, "to_location_id": destination, "quantity": 1 });
+        app.request(Method::POST, &format!("/vendors/{}/transfers", vendor.id), Some(owner), Some(&transfer), &[])
+            .await
+            .expect(201);
         Self {
             app,
             vendor,
@@ -212,6 +239,7 @@ impl World {
             removal_target,
             roles_target,
             location,
+            destination,
             today,
             category,
             product,
@@ -222,6 +250,11 @@ impl World {
             export,
             actors,
         }
+    }
+
+    /// One unit of the world's SKU, from its location to the other.
+    fn transfer_body(&self) -> Value {
+        json!({ "sku": self.sku, "from_location_id": self.location, "to_location_id": self.destination, "quantity": 1 })
     }
 
     async fn perform(&self, action: &str, actor: &TestUser) -> ApiResponse {
@@ -292,6 +325,51 @@ impl World {
             "get import" => app.get_import(token, v, &self.import).await,
             "create export" => app.create_export(token, v).await,
             "get export" => app.get_export(token, v, &self.export).await,
+            "adjust stock" => {
+                let body = json!({ "sku": self.sku, "location_id": self.location, "quantity": 1, "reason": "found" });
+                app.adjust_stock(token, v, &body).await
+            }
+            "count stock" => {
+                let body = json!({ "location_id": self.destination, "lines": [{ "sku": self.sku, "counted": 0 }] });
+                app.request(Method::POST, &format!("/vendors/{v}/stock/counts"), Some(token), Some(&body), &[]).await
+            }
+            "update stock settings" => {
+                let path = format!("/vendors/{v}/skus/{}/stock/{}", self.sku, self.location);
+                let body = json!({ "reorder_point": 5 });
+                app.request(Method::PATCH, &path, Some(token), Some(&body), &[]).await
+            }
+            "get sku stock" => app.sku_stock(token, v, &self.sku).await,
+            "list stock" => app.request(Method::GET, &format!("/vendors/{v}/stock"), Some(token), None, &[]).await,
+            "get stock summary" => {
+                app.request(Method::GET, &format!("/vendors/{v}/stock/summary"), Some(token), None, &[]).await
+            }
+            "list stock movements" => {
+                let path = format!("/vendors/{v}/skus/{}/movements", self.sku);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "create transfer" => {
+                let body = self.transfer_body();
+                app.request(Method::POST, &format!("/vendors/{v}/transfers"), Some(token), Some(&body), &[]).await
+            }
+            "receive transfer" => {
+                // a fresh transfer each time, sent by the owner
+                let owner = self.vendor.owner.token();
+                let sent = app
+                    .request(
+                        Method::POST,
+                        &format!("/vendors/{v}/transfers"),
+                        Some(owner),
+                        Some(&self.transfer_body()),
+                        &[],
+                    )
+                    .await;
+                let transfer = sent.expect(201)["transfer"]["id"].as_str().unwrap().to_string();
+                let path = format!("/vendors/{v}/transfers/{transfer}/receive");
+                app.request(Method::POST, &path, Some(token), None, &[]).await
+            }
+            "list transfers" => {
+                app.request(Method::GET, &format!("/vendors/{v}/transfers"), Some(token), None, &[]).await
+            }
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
             "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
                 let owner = self.vendor.owner.token();
@@ -498,6 +576,38 @@ impl World {
                 (body["vendor_id"] == v && body["status"] == "queued", "a new export of the vendor, queued")
             }
             "get export" => (body["id"] == self.export.as_str() && body["vendor_id"] == v, "the owner's export"),
+            "adjust stock" => (
+                body["movement"]["reason"] == "found"
+                    && body["movement"]["actor"]["id"] == actor.id.as_str()
+                    && body["stock"]["vendor_id"] == v
+                    && body["stock"]["location_id"] == location,
+                "the movement, by the caller, and the vendor's stock item",
+            ),
+            "count stock" => (
+                body["location_id"] == self.destination.as_str() && body["lines"][0]["sku"] == self.sku.as_str(),
+                "the counted line at the vendor's location",
+            ),
+            "update stock settings" => (
+                body["vendor_id"] == v && body["sku"] == self.sku.as_str() && body["reorder_point"] == 5,
+                "the stock item with its reorder point",
+            ),
+            "get sku stock" => {
+                let locations = body["locations"].as_array().cloned().unwrap_or_default();
+                (
+                    body["sku"] == self.sku.as_str()
+                        && all_of_vendor(&locations)
+                        && body["on_hand"].as_u64() >= Some(1),
+                    "the SKU's stock at the vendor's locations",
+                )
+            }
+            "list stock" => (all_of_vendor(&items(body)), "the vendor's stock items"),
+            "get stock summary" => (body["stock_items"].as_u64() >= Some(1), "the vendor's totals"),
+            "list stock movements" => (all_of_vendor(&items(body)), "the SKU's movements"),
+            "create transfer" | "receive transfer" => (
+                body["transfer"]["vendor_id"] == v && body["transfer"]["sku"] == self.sku.as_str(),
+                "the vendor's transfer",
+            ),
+            "list transfers" => (all_of_vendor(&items(body)), "the vendor's transfers"),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

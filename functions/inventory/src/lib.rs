@@ -1,6 +1,8 @@
-//! Inventory: stock locations now; stock levels, batches and purchase orders build on them.
+//! Inventory: stock locations, stock levels per variant and location with their ledger, batches
+//! and expiry, counts, transfers between locations, and the reconciler.
 
 pub mod handlers;
 pub mod openapi;
+pub mod reconcile;
 
 pub use stockyard_http::ApiDeps;

@@ -2,8 +2,28 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::locations;
+use crate::handlers::{locations, stock, transfers};
 
 #[derive(OpenApi)]
-#[openapi(paths(locations::create_location, locations::list_locations))]
+#[openapi(
+    paths(
+        locations::create_location,
+        locations::list_locations,
+        stock::adjust_stock,
+        stock::count_stock,
+        stock::update_stock_settings,
+        stock::get_sku_stock,
+        stock::list_stock,
+        stock::get_stock_summary,
+        stock::list_stock_movements,
+        transfers::create_transfer,
+        transfers::receive_transfer,
+        transfers::list_transfers,
+    ),
+    components(schemas(
+        stock::StockSort,
+        stockyard_domain::stock::StockStatus,
+        stockyard_domain::stock::TransferStatus
+    ))
+)]
 pub struct InventoryApi;

@@ -71,8 +71,16 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         "create-location" => {
             json!({"code": "WH-LONDON", "name": "London warehouse", "kind": "warehouse", "country": "GB"})
         }
+        "adjust-stock" => json!({"sku": "JUMPER-M-NAVY", "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+                                 "quantity": 24, "reason": "received", "note": "Delivery from Northwind"}),
+        "count-stock" => json!({"location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+                                "lines": [{"sku": "JUMPER-M-NAVY", "counted": 22}]}),
+        "update-stock-settings" => json!({"bin": {"zone": "A", "aisle": "03", "shelf": "2", "bin": "14"},
+                                          "reorder_point": 10, "safety_stock": 4}),
+        "create-stock-transfer" => json!({"sku": "JUMPER-M-NAVY", "from_location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+                                          "to_location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QD", "quantity": 5}),
         // Bodiless POSTs: the path says it all.
-        "create-import" | "start-import" | "create-export" => return None,
+        "create-import" | "start-import" | "create-export" | "receive-stock-transfer" => return None,
         _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
         _ => return None,
     })
@@ -90,6 +98,8 @@ fn sample_param(name: &str) -> String {
         "orderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0RD",
         "importId" => "01JBZ4W9Q6T3M8K2R5X7N1C0MP",
         "exportId" => "01JBZ4W9Q6T3M8K2R5X7N1C0XP",
+        "transferId" => "01JBZ4W9Q6T3M8K2R5X7N1C0TR",
+        "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
     .to_string()
@@ -127,7 +137,17 @@ pub fn http_event(binary: &str, method: &str, path: &str) -> Result<Value> {
     }
     if body.is_some() {
         req = req.header("content-type", "application/json");
-        if matches!(binary, "register" | "create-vendor" | "create-address" | "create-location" | "invite-staff") {
+        if matches!(
+            binary,
+            "register"
+                | "create-vendor"
+                | "create-address"
+                | "create-location"
+                | "invite-staff"
+                | "adjust-stock"
+                | "count-stock"
+                | "create-stock-transfer"
+        ) {
             req = req.header("idempotency-key", "01JBZ4W9Q6T3M8K2R5X7N1C0IK");
         }
     }

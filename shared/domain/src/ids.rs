@@ -98,6 +98,10 @@ id_type!(/// One CSV import of products into a vendor's catalog.
     ImportId);
 id_type!(/// One CSV export of a vendor's catalog.
     ExportId);
+id_type!(/// A transfer of stock from one of a vendor's locations to another.
+    StockTransferId);
+id_type!(/// A vendor's sales channel: storefront, point of sale or marketplace.
+    ChannelId);
 
 impl From<InvitationId> for EmailId {
     /// The email announcing an invitation carries the invitation's id, so every delivery of the

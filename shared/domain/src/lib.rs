@@ -7,6 +7,7 @@ pub mod address;
 pub mod bulk;
 pub mod catalog;
 pub mod category;
+pub mod channel;
 pub mod demand;
 pub mod error;
 pub mod exchange;
@@ -21,6 +22,7 @@ pub mod password;
 pub mod product;
 pub mod roles;
 pub mod slug;
+pub mod stock;
 pub mod values;
 pub mod vendor;
 

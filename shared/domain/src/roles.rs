@@ -89,6 +89,8 @@ pub enum VendorPermission {
     Manage,
     /// Create and change products.
     CatalogWrite,
+    /// See stock levels, batches, movements and transfers (not catalog editors).
+    StockRead,
     /// Change stock, locations, batches and purchase orders.
     InventoryWrite,
     /// Handle orders, returns and shipments.
@@ -101,7 +103,13 @@ pub enum VendorPermission {
 impl VendorPermission {
     /// Whether using this permission changes the vendor's data (refused while it is suspended).
     pub fn changes_data(self) -> bool {
-        !matches!(self, VendorPermission::Read | VendorPermission::ReadInvitations | VendorPermission::DemandRead)
+        !matches!(
+            self,
+            VendorPermission::Read
+                | VendorPermission::ReadInvitations
+                | VendorPermission::DemandRead
+                | VendorPermission::StockRead
+        )
     }
 }
 
@@ -132,12 +140,12 @@ impl VendorRole {
         use VendorPermission::*;
         match self {
             VendorRole::Owner => {
-                &[Read, ReadInvitations, Manage, CatalogWrite, InventoryWrite, OrdersWrite, DemandRead]
+                &[Read, ReadInvitations, Manage, CatalogWrite, StockRead, InventoryWrite, OrdersWrite, DemandRead]
             }
             VendorRole::CatalogEditor => &[Read, CatalogWrite],
-            VendorRole::InventoryManager => &[Read, InventoryWrite, DemandRead],
-            VendorRole::OrderHandler => &[Read, OrdersWrite],
-            VendorRole::Viewer => &[Read, DemandRead],
+            VendorRole::InventoryManager => &[Read, StockRead, InventoryWrite, DemandRead],
+            VendorRole::OrderHandler => &[Read, StockRead, OrdersWrite],
+            VendorRole::Viewer => &[Read, StockRead, DemandRead],
         }
     }
 
@@ -205,6 +213,17 @@ mod tests {
             [VendorRole::Owner].into_iter().chain(VendorRole::STAFF).filter(|r| r.allows(DemandRead)).collect();
         assert_eq!(readers, vec![VendorRole::Owner, VendorRole::InventoryManager, VendorRole::Viewer]);
         assert!(!VendorRole::Viewer.allows(InventoryWrite), "viewers read forecasts but never change demand data");
+    }
+
+    #[test]
+    fn stock_is_read_by_everyone_but_catalog_editors() {
+        let readers: Vec<VendorRole> =
+            [VendorRole::Owner].into_iter().chain(VendorRole::STAFF).filter(|r| r.allows(StockRead)).collect();
+        assert_eq!(
+            readers,
+            vec![VendorRole::Owner, VendorRole::InventoryManager, VendorRole::OrderHandler, VendorRole::Viewer]
+        );
+        assert!(!StockRead.changes_data());
     }
 
     #[test]

@@ -361,6 +361,10 @@ code_kind!(/// A category of SKUs that share a weekly pattern.
     CategoryCode, 40, "A category of SKUs sharing a weekly pattern, such as DAIRY.");
 code_kind!(/// A stock location's code, unique within its vendor.
     LocationCode, 32, "A stock location's code, unique within the vendor.");
+code_kind!(/// A batch's lot code.
+    LotCode, 40, "A batch's lot code, as the supplier prints it.");
+code_kind!(/// One part of a bin location (zone, aisle, shelf or bin).
+    BinPart, 16, "One part of a bin location: zone, aisle, shelf or bin.");
 
 /// A telephone number as [`phone`] reads it, where blank means none (or removes it).
 pub struct Phone;

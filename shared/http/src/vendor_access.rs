@@ -31,7 +31,9 @@ pub fn decide(
     let allowed = match role {
         Some(role) => role.allows(permission),
         // Invitations hold outsiders' email addresses: only the vendor's owner sees them.
-        None => permission == VendorPermission::Read && principal.reads_all_accounts(),
+        None => {
+            matches!(permission, VendorPermission::Read | VendorPermission::StockRead) && principal.reads_all_accounts()
+        }
     };
     if !allowed {
         return Err(ApiError::Forbidden(match role {

@@ -11,13 +11,14 @@ use stockyard_domain::category::Category;
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
     AddressId, CategoryId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId, ProductId,
-    TokenFamilyId, UserId, VariantId, VendorId,
+    StockTransferId, TokenFamilyId, UserId, VariantId, VendorId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
 use stockyard_domain::product::{ProductTranslation, Variant};
 use stockyard_domain::slug::Slug;
+use stockyard_domain::stock::{Movement, StockItem, StockTransfer};
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{Member, Vendor};
 
@@ -188,6 +189,34 @@ pub(crate) fn location(vendor: VendorId, id: LocationId) -> Key {
 }
 pub(crate) fn locations_of(vendor: VendorId) -> Collection<Location> {
     Collection::table(format!("VENDOR#{vendor}"), "LOCATION#")
+}
+// Stock
+pub(crate) fn stock_item(vendor: VendorId, variant: VariantId, location: LocationId) -> Key {
+    key(format!("STOCK#{vendor}#{variant}"), format!("AT#{location}"))
+}
+pub(crate) fn stock_of_variant(vendor: VendorId, variant: VariantId) -> Collection<StockItem> {
+    Collection::table(format!("STOCK#{vendor}#{variant}"), "AT#")
+}
+pub(crate) fn stock_listing(vendor: VendorId, location: LocationId, variant: VariantId) -> IndexKey {
+    IndexKey { pk: format!("STOCKS#{vendor}"), sk: format!("AT#{location}#{variant}") }
+}
+pub(crate) fn stock_of_vendor(vendor: VendorId, location: Option<LocationId>) -> Collection<StockItem> {
+    let prefix = location.map_or_else(|| "AT#".to_string(), |l| format!("AT#{l}#"));
+    Collection::index(format!("STOCKS#{vendor}"), prefix)
+}
+/// Versions are written with 12 digits so that the ledger sorts by version.
+pub(crate) fn movement(vendor: VendorId, variant: VariantId, location: LocationId, version: u64) -> Key {
+    key(format!("STOCKLEDGER#{vendor}#{variant}"), format!("AT#{location}#V#{version:012}"))
+}
+pub(crate) fn movements(vendor: VendorId, variant: VariantId, location: Option<LocationId>) -> Collection<Movement> {
+    let prefix = location.map_or_else(|| "AT#".to_string(), |l| format!("AT#{l}#V#"));
+    Collection::table(format!("STOCKLEDGER#{vendor}#{variant}"), prefix)
+}
+pub(crate) fn transfer(vendor: VendorId, id: StockTransferId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("TRANSFER#{id}"))
+}
+pub(crate) fn transfers_of(vendor: VendorId) -> Collection<StockTransfer> {
+    Collection::table(format!("VENDOR#{vendor}"), "TRANSFER#")
 }
 /// Location codes are unique within a vendor.
 pub(crate) fn location_code(vendor: VendorId, code: &str) -> Key {

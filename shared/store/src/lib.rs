@@ -24,6 +24,7 @@ pub mod search_index;
 pub mod sent_emails;
 pub mod sessions;
 pub mod sign_in;
+pub mod stock;
 mod table;
 pub mod throttle;
 pub mod tx;

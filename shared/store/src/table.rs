@@ -464,6 +464,27 @@ impl Table {
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
+    /// Reads the records of a collection in order, at most `limit` of them.
+    pub(crate) async fn query_up_to<E: Entity>(
+        &self,
+        collection: &Collection<E>,
+        limit: usize,
+    ) -> Result<Vec<E>, StoreError> {
+        let mut start = None;
+        let mut all = Vec::new();
+        loop {
+            let left = i32::try_from(limit - all.len()).unwrap_or(i32::MAX);
+            let (items, last) = self.query_raw(collection, false, None, start, Some(left)).await?;
+            for item in items {
+                all.push(from_item(item)?);
+            }
+            match last {
+                Some(last) if all.len() < limit => start = Some(last),
+                _ => return Ok(all),
+            }
+        }
+    }
+
     /// Reads every record of a collection.
     pub(crate) async fn query_all<E: Entity>(&self, collection: &Collection<E>) -> Result<Vec<E>, StoreError> {
         self.query_all_where(collection, None).await

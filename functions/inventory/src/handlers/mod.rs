@@ -1,1 +1,4 @@
 pub mod locations;
+pub mod lookup;
+pub mod stock;
+pub mod transfers;

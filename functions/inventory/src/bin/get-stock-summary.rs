@@ -1,0 +1,11 @@
+//! `get-stock-summary`: GET /vendors/{vendorId}/stock/summary
+
+use stockyard_inventory::handlers::stock;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_inventory::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, stock::get_stock_summary).await
+}

@@ -1,0 +1,131 @@
+//! What the stock routes look up before they change anything: the variant a SKU names, the
+//! locations an id names, and how a stock item is shown.
+
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use stockyard_domain::ids::{LocationId, VendorId};
+use stockyard_domain::location::Location;
+use stockyard_domain::product::Variant;
+use stockyard_domain::stock::{
+    self, Availability, DEFAULT_NEAR_EXPIRY_DAYS, Shortage, StockError, StockItem, StockStatus,
+};
+use stockyard_domain::values::Sku;
+use stockyard_http::{ApiError, Ctx};
+use stockyard_store::{Table, locations, products};
+use utoipa::ToSchema;
+
+/// The variant a vendor's SKU names, for a SKU sent in a body (`field`): 422 when unknown.
+pub async fn variant_in_body(table: &Table, vendor: VendorId, field: &str, sku: &str) -> Result<Variant, ApiError> {
+    variant(table, vendor, sku)
+        .await?
+        .ok_or_else(|| ApiError::unprocessable("unknown_sku", Some(field), "no variant of this vendor has this SKU"))
+}
+
+/// The variant a vendor's SKU names, for a SKU in the path: 404 when unknown.
+pub async fn variant_in_path(table: &Table, vendor: VendorId, sku: &str) -> Result<Variant, ApiError> {
+    variant(table, vendor, sku).await?.ok_or(ApiError::NotFound("sku"))
+}
+
+async fn variant(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<Variant>, ApiError> {
+    let Some(claim) = products::by_sku(table, vendor, sku).await? else { return Ok(None) };
+    Ok(products::variant(table, claim.product_id, claim.variant_id).await?)
+}
+
+/// The vendor's location an id sent in a body (`field`) names: 422 when it has none such.
+pub async fn location_in_body(
+    table: &Table,
+    vendor: VendorId,
+    field: &str,
+    id: LocationId,
+) -> Result<Location, ApiError> {
+    locations::get(table, vendor, id).await?.ok_or_else(|| {
+        ApiError::unprocessable("unknown_location", Some(field), "this vendor has no location with this id")
+    })
+}
+
+/// The vendor's location an id in the path names: 404 when it has none such.
+pub async fn location_in_path(table: &Table, vendor: VendorId, id: LocationId) -> Result<Location, ApiError> {
+    locations::get(table, vendor, id).await?.ok_or(ApiError::NotFound("location"))
+}
+
+/// A SKU as a path or query parameter takes it.
+pub fn sku(field: &str, raw: &str) -> Result<String, stockyard_domain::FieldError> {
+    Sku::parse(field, raw)
+}
+
+/// A stock item that has held nothing yet, for `variant` at `location`.
+pub fn empty_item(variant: &Variant, location: LocationId) -> StockItem {
+    StockItem::empty(
+        variant.vendor_id,
+        variant.id,
+        variant.product_id,
+        &variant.sku,
+        location,
+        variant.shelf_life_days.is_some(),
+        Utc::now(),
+    )
+}
+
+/// The item as read (or a fresh one), with the variant's current SKU and shelf life.
+pub fn current_item(before: Option<&StockItem>, variant: &Variant, location: LocationId) -> StockItem {
+    let mut item = before.cloned().unwrap_or_else(|| empty_item(variant, location));
+    item.sku = variant.sku.clone();
+    item.perishable = variant.shelf_life_days.is_some();
+    item
+}
+
+/// `?expiring_within_days=`: 0–365, default 7.
+pub fn near_expiry_days(cx: &Ctx<'_>) -> Result<u32, ApiError> {
+    Ok(cx
+        .query_as("expiring_within_days", |field, raw| {
+            raw.parse::<u32>()
+                .ok()
+                .filter(|d| *d <= 365)
+                .ok_or_else(|| stockyard_domain::FieldError::new(field, "must be a whole number of days from 0 to 365"))
+        })?
+        .unwrap_or(DEFAULT_NEAR_EXPIRY_DAYS))
+}
+
+/// A stock item with what can be promised from it today and its status.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockLevel {
+    #[serde(flatten)]
+    pub item: StockItem,
+    /// Units in batches past their expiry date (on hand until written off, never available).
+    pub expired: u32,
+    /// On hand − reserved − expired.
+    pub available: u32,
+    pub status: StockStatus,
+}
+
+impl StockLevel {
+    pub fn of(item: StockItem, today: NaiveDate, near_expiry_days: u32) -> Self {
+        let Availability { expired, available, .. } = stock::availability(&item, today);
+        let status = stock::status(&item, today, near_expiry_days);
+        Self { item, expired, available, status }
+    }
+}
+
+/// Today in UTC: batches expire at the end of their date.
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// What a refused change tells the client; `field` is the quantity's.
+pub fn stock_error(field: &str, error: StockError) -> ApiError {
+    match error {
+        StockError::Short(Shortage::Insufficient { requested, available }) => ApiError::Conflict {
+            code: "insufficient_stock",
+            message: format!("only {available} units can be taken here, {requested} were asked for"),
+            field: Some(field.to_string()),
+        },
+        StockError::Short(Shortage::NoSuchBatch(lot)) => {
+            ApiError::unprocessable("unknown_batch", Some("lot"), format!("no batch {lot} is held at this location"))
+        }
+        StockError::TooMany => ApiError::invalid(field, error.to_string()),
+        StockError::TooManyBatches => ApiError::conflict("too_many_batches", error.to_string()),
+        StockError::LotExpiryMismatch { .. } => {
+            ApiError::unprocessable("lot_expiry_mismatch", Some("expires_on"), error.to_string())
+        }
+    }
+}

@@ -1,0 +1,675 @@
+//! Stock: what a vendor holds of each variant at each location, the batches perishable goods are
+//! received in, and the ledger of every change. The rules here are pure; the store makes them
+//! atomic (every change is written with a condition on the stock item's version, together with
+//! its movement).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::FieldError;
+use crate::ids::{LocationId, ProductId, StockTransferId, UserId, VariantId, VendorId};
+
+/// The largest quantity one change may move, and the most a stock item or batch may hold.
+pub const MAX_QUANTITY: u32 = 1_000_000_000;
+
+/// Days before expiry from which a batch counts as expiring, unless the vendor says otherwise.
+pub const DEFAULT_NEAR_EXPIRY_DAYS: u32 = 7;
+
+/// One variant at one location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StockItem {
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    /// The variant's SKU when the item last changed.
+    #[schema(example = "JUMPER-M-NAVY")]
+    pub sku: String,
+    pub location_id: LocationId,
+    /// Units physically at the location, expired batches included.
+    pub on_hand: u32,
+    /// Units promised to orders not yet shipped.
+    #[serde(default)]
+    pub reserved: u32,
+    /// Units on their way here (transfers in transit).
+    #[serde(default)]
+    pub incoming: u32,
+    /// Counts every change of on hand or reserved; the ledger's movement of a change carries the
+    /// version it produced.
+    pub version: u64,
+    /// Whether stock is held in batches with expiry dates (the variant has a shelf life).
+    #[serde(default)]
+    pub perishable: bool,
+    /// The batches held here, first-expiring first (perishable variants; empty batches are dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<Batch>,
+    /// Where in the location the variant is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<BinLocation>,
+    /// Available stock at or below this is low.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_point: Option<u32>,
+    /// Stock held against uncertainty (for the replenishment view; informational here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_stock: Option<u32>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StockItem {
+    /// A stock item that has never held anything.
+    pub fn empty(
+        vendor_id: VendorId,
+        variant_id: VariantId,
+        product_id: ProductId,
+        sku: &str,
+        location_id: LocationId,
+        perishable: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            vendor_id,
+            variant_id,
+            product_id,
+            sku: sku.to_string(),
+            location_id,
+            on_hand: 0,
+            reserved: 0,
+            incoming: 0,
+            version: 0,
+            perishable,
+            batches: Vec::new(),
+            bin: None,
+            reorder_point: None,
+            safety_stock: None,
+            updated_at: now,
+        }
+    }
+}
+
+/// Where a variant is kept inside a location, in walking order (zone, aisle, shelf, bin).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct BinLocation {
+    #[schema(example = "A")]
+    pub zone: String,
+    #[schema(example = "03")]
+    pub aisle: String,
+    #[schema(example = "2")]
+    pub shelf: String,
+    #[schema(example = "14")]
+    pub bin: String,
+}
+
+impl BinLocation {
+    /// Each part: 1–16 letters, digits, '-' or '_' (stored upper-case).
+    pub fn parse(field: &str, zone: &str, aisle: &str, shelf: &str, bin: &str) -> Result<Self, FieldError> {
+        let part = |name: &str, raw: &str| crate::values::BinPart::parse(&format!("{field}.{name}"), raw);
+        Ok(Self {
+            zone: part("zone", zone)?,
+            aisle: part("aisle", aisle)?,
+            shelf: part("shelf", shelf)?,
+            bin: part("bin", bin)?,
+        })
+    }
+
+    /// The label printed on the shelf: `A-03-2-14`.
+    pub fn label(&self) -> String {
+        format!("{}-{}-{}-{}", self.zone, self.aisle, self.shelf, self.bin)
+    }
+}
+
+/// The most batches one stock item holds at once: a stock item is one DynamoDB item, and each
+/// change rewrites it (about 60 bytes a batch).
+pub const MAX_BATCHES: usize = 200;
+
+/// Perishable stock received together: one lot with one expiry date, held inside its stock item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Batch {
+    /// The supplier's lot code (letters, digits, '-' and '_', upper-case).
+    #[schema(example = "LOT-2026-11-A")]
+    pub lot: String,
+    /// The last day the batch may be sold; from the next day it is expired.
+    pub expires_on: NaiveDate,
+    pub on_hand: u32,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Batch {
+    /// Expired from the day after `expires_on`.
+    pub fn expired(&self, today: NaiveDate) -> bool {
+        self.expires_on < today
+    }
+}
+
+/// Why stock changed. Adjustments name one of the first five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementReason {
+    /// Goods arrived (adds).
+    Received,
+    /// Goods broken or spoiled (removes).
+    Damaged,
+    /// Goods missing (removes).
+    Lost,
+    /// Goods turned up (adds).
+    Found,
+    /// Fixing a mistake (either way).
+    Correction,
+    /// A stock count set on hand to what was counted (the difference, either way).
+    Count,
+    /// Sent to another location (removes here).
+    TransferOut,
+    /// Arrived from another location (adds here).
+    TransferIn,
+    /// Sold through a channel (removes).
+    Sale,
+    /// Returned through a channel and put back on hand (adds).
+    ChannelReturn,
+}
+
+impl MovementReason {
+    /// The reasons an adjustment may give.
+    pub const ADJUSTMENTS: [MovementReason; 5] = [
+        MovementReason::Received,
+        MovementReason::Damaged,
+        MovementReason::Lost,
+        MovementReason::Found,
+        MovementReason::Correction,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovementReason::Received => "received",
+            MovementReason::Damaged => "damaged",
+            MovementReason::Lost => "lost",
+            MovementReason::Found => "found",
+            MovementReason::Correction => "correction",
+            MovementReason::Count => "count",
+            MovementReason::TransferOut => "transfer_out",
+            MovementReason::TransferIn => "transfer_in",
+            MovementReason::Sale => "sale",
+            MovementReason::ChannelReturn => "channel_return",
+        }
+    }
+
+    /// Checks that an adjustment's quantity goes the way its reason says, naming `field`.
+    pub fn check_adjustment(self, field: &str, quantity: i64) -> Result<(), FieldError> {
+        if quantity == 0 {
+            return Err(FieldError::new(field, "must not be 0"));
+        }
+        if quantity.unsigned_abs() > u64::from(MAX_QUANTITY) {
+            return Err(FieldError::new(field, format!("must be between -{MAX_QUANTITY} and {MAX_QUANTITY}")));
+        }
+        match self {
+            MovementReason::Received | MovementReason::Found if quantity < 0 => {
+                Err(FieldError::new(field, format!("must be positive: '{}' adds stock", self.as_str())))
+            }
+            MovementReason::Damaged | MovementReason::Lost if quantity > 0 => {
+                Err(FieldError::new(field, format!("must be negative: '{}' removes stock", self.as_str())))
+            }
+            MovementReason::Count
+            | MovementReason::TransferOut
+            | MovementReason::TransferIn
+            | MovementReason::Sale
+            | MovementReason::ChannelReturn => Err(FieldError::new(
+                "reason",
+                format!("must be one of {}", MovementReason::ADJUSTMENTS.map(MovementReason::as_str).join(", ")),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The reasons an adjustment may give (the other movements are recorded by counts, transfers and
+/// channels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentReason {
+    /// Goods arrived (adds).
+    Received,
+    /// Goods broken or spoiled (removes).
+    Damaged,
+    /// Goods missing (removes).
+    Lost,
+    /// Goods turned up (adds).
+    Found,
+    /// Fixing a mistake (either way).
+    Correction,
+}
+
+impl From<AdjustmentReason> for MovementReason {
+    fn from(reason: AdjustmentReason) -> Self {
+        match reason {
+            AdjustmentReason::Received => MovementReason::Received,
+            AdjustmentReason::Damaged => MovementReason::Damaged,
+            AdjustmentReason::Lost => MovementReason::Lost,
+            AdjustmentReason::Found => MovementReason::Found,
+            AdjustmentReason::Correction => MovementReason::Correction,
+        }
+    }
+}
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A signed-in person.
+    User { id: UserId },
+    /// Stockyard itself (a scheduled job, a queue consumer).
+    System { name: String },
+}
+
+/// Units taken from or put into one batch by a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BatchQuantity {
+    pub lot: String,
+    pub expires_on: NaiveDate,
+    /// Positive: into the batch; negative: out of it.
+    pub quantity: i64,
+}
+
+/// One entry of the stock ledger: immutable, written in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Movement {
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    pub location_id: LocationId,
+    #[schema(example = "JUMPER-M-NAVY")]
+    pub sku: String,
+    /// The stock item's version after this change (versions count 1, 2, 3, ... per item).
+    pub version: u64,
+    pub reason: MovementReason,
+    /// Change of on hand: positive in, negative out.
+    pub quantity: i64,
+    /// On hand after the change (before it: `on_hand_after - quantity`).
+    pub on_hand_after: u32,
+    /// Change of reserved units (0 for every reason of this version of the ledger).
+    #[serde(default)]
+    pub reserved_change: i64,
+    /// The batches the units went into or came out of (perishable variants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<BatchQuantity>,
+    /// The transfer, count or other document the change belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub actor: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// How much of a stock item can be promised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub on_hand: u32,
+    pub reserved: u32,
+    /// Units in batches past their expiry date: still on hand until written off, never available.
+    pub expired: u32,
+    /// On hand − reserved − expired (never below 0).
+    pub available: u32,
+}
+
+/// What a stock item's availability comes to on `today`.
+pub fn availability(item: &StockItem, today: NaiveDate) -> Availability {
+    let expired: u32 = item.batches.iter().filter(|b| b.expired(today)).map(|b| b.on_hand).sum();
+    Availability {
+        on_hand: item.on_hand,
+        reserved: item.reserved,
+        expired,
+        available: item.on_hand.saturating_sub(item.reserved).saturating_sub(expired),
+    }
+}
+
+/// A stock item's state at a glance, in order of urgency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StockStatus {
+    /// Nothing available and nothing on its way.
+    OutOfStock,
+    /// At or below the reorder point (or out), with stock on its way.
+    Incoming,
+    /// At or below the reorder point, nothing on its way.
+    Low,
+    /// A batch with units expires within the vendor's near-expiry days.
+    Expiring,
+    InStock,
+}
+
+impl StockStatus {
+    pub const ALL: [StockStatus; 5] =
+        [StockStatus::OutOfStock, StockStatus::Incoming, StockStatus::Low, StockStatus::Expiring, StockStatus::InStock];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockStatus::OutOfStock => "out_of_stock",
+            StockStatus::Incoming => "incoming",
+            StockStatus::Low => "low",
+            StockStatus::Expiring => "expiring",
+            StockStatus::InStock => "in_stock",
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
+            FieldError::new(field, format!("must be one of {}", Self::ALL.map(|s| s.as_str()).join(", ")))
+        })
+    }
+}
+
+/// The status of a stock item on `today`, counting batches that expire within `near_expiry_days`
+/// (from today, inclusive) as expiring.
+pub fn status(item: &StockItem, today: NaiveDate, near_expiry_days: u32) -> StockStatus {
+    let available = availability(item, today).available;
+    let low = item.reorder_point.is_some_and(|point| available <= point);
+    if available == 0 && item.incoming == 0 {
+        return StockStatus::OutOfStock;
+    }
+    if (available == 0 || low) && item.incoming > 0 {
+        return StockStatus::Incoming;
+    }
+    if low {
+        return StockStatus::Low;
+    }
+    let horizon = today + chrono::Days::new(u64::from(near_expiry_days));
+    if item.batches.iter().any(|b| b.on_hand > 0 && !b.expired(today) && b.expires_on <= horizon) {
+        return StockStatus::Expiring;
+    }
+    StockStatus::InStock
+}
+
+/// Why stock could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Shortage {
+    /// Fewer units can be taken than were asked for.
+    #[error("only {available} available, {requested} requested")]
+    Insufficient { requested: u32, available: u32 },
+    /// The named batch is not held here.
+    #[error("no batch {0} at this location")]
+    NoSuchBatch(String),
+}
+
+/// Which batches `quantity` units of `item` come out of, first-expiring first (FEFO): batches past
+/// their expiry date only when `include_expired` (a write-off may take them; a sale never), and no
+/// more than `limit` units in all (what is free of reservations). Ties on the date go by lot code.
+/// Units held outside any batch (received before the variant had a shelf life) come last.
+pub fn take_fefo(
+    item: &StockItem,
+    quantity: u32,
+    limit: u32,
+    today: NaiveDate,
+    include_expired: bool,
+) -> Result<Vec<BatchQuantity>, Shortage> {
+    let mut usable: Vec<&Batch> =
+        item.batches.iter().filter(|b| b.on_hand > 0 && (include_expired || !b.expired(today))).collect();
+    usable.sort_by(|a, b| (a.expires_on, &a.lot).cmp(&(b.expires_on, &b.lot)));
+    let unbatched = item.on_hand.saturating_sub(item.batches.iter().map(|b| b.on_hand).sum());
+    let held: u32 = usable.iter().map(|b| b.on_hand).sum::<u32>() + unbatched;
+    let can_take = held.min(limit);
+    if quantity > can_take {
+        return Err(Shortage::Insufficient { requested: quantity, available: can_take });
+    }
+    let mut left = quantity;
+    let mut taken = Vec::new();
+    for batch in usable {
+        if left == 0 {
+            break;
+        }
+        let take = batch.on_hand.min(left);
+        left -= take;
+        taken.push(BatchQuantity { lot: batch.lot.clone(), expires_on: batch.expires_on, quantity: -i64::from(take) });
+    }
+    Ok(taken)
+}
+
+/// Why a change cannot be made to a stock item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StockError {
+    #[error(transparent)]
+    Short(#[from] Shortage),
+    /// The item would hold more than [`MAX_QUANTITY`] units.
+    #[error("a stock item holds at most {MAX_QUANTITY} units")]
+    TooMany,
+    /// The item would hold more than [`MAX_BATCHES`] batches.
+    #[error("a stock item holds at most {MAX_BATCHES} batches; sell or write off older ones first")]
+    TooManyBatches,
+    /// A batch of that lot is held with another expiry date.
+    #[error("lot {lot} is held here with expiry date {expires_on}")]
+    LotExpiryMismatch { lot: String, expires_on: NaiveDate },
+}
+
+impl StockItem {
+    /// Applies a change of on hand by `quantity` units, in or out of `batches` (perishable items:
+    /// the batch changes must add up to `quantity`), and counts the new version. Never leaves on
+    /// hand or a batch below zero.
+    pub fn apply(&mut self, quantity: i64, batches: &[BatchQuantity], now: DateTime<Utc>) -> Result<(), StockError> {
+        let on_hand = i64::from(self.on_hand) + quantity;
+        if on_hand < 0 {
+            let available = self.on_hand;
+            return Err(Shortage::Insufficient { requested: quantity.unsigned_abs() as u32, available }.into());
+        }
+        if on_hand > i64::from(MAX_QUANTITY) {
+            return Err(StockError::TooMany);
+        }
+        let mut held_batches = self.batches.clone();
+        for change in batches {
+            match held_batches.iter_mut().find(|b| b.lot == change.lot) {
+                Some(batch) if batch.expires_on != change.expires_on => {
+                    return Err(StockError::LotExpiryMismatch { lot: batch.lot.clone(), expires_on: batch.expires_on });
+                }
+                Some(batch) => {
+                    let held = i64::from(batch.on_hand) + change.quantity;
+                    if held < 0 {
+                        let requested = change.quantity.unsigned_abs() as u32;
+                        return Err(Shortage::Insufficient { requested, available: batch.on_hand }.into());
+                    }
+                    batch.on_hand = held as u32;
+                }
+                None if change.quantity < 0 => return Err(Shortage::NoSuchBatch(change.lot.clone()).into()),
+                None => held_batches.push(Batch {
+                    lot: change.lot.clone(),
+                    expires_on: change.expires_on,
+                    on_hand: change.quantity as u32,
+                    received_at: now,
+                }),
+            }
+        }
+        held_batches.retain(|b| b.on_hand > 0);
+        if held_batches.len() > MAX_BATCHES {
+            return Err(StockError::TooManyBatches);
+        }
+        held_batches.sort_by(|a, b| (a.expires_on, &a.lot).cmp(&(b.expires_on, &b.lot)));
+        self.batches = held_batches;
+        self.on_hand = on_hand as u32;
+        self.version += 1;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+/// A transfer of stock between two of a vendor's locations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StockTransfer {
+    pub id: StockTransferId,
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    #[schema(example = "JUMPER-M-NAVY")]
+    pub sku: String,
+    pub from_location_id: LocationId,
+    pub to_location_id: LocationId,
+    pub quantity: u32,
+    /// The batches that left the source (perishable variants); they arrive as the same batches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<BatchQuantity>,
+    pub status: TransferStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub created_by: Actor,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    /// Left the source; counted as incoming at the destination.
+    InTransit,
+    /// Arrived: on hand at the destination.
+    Received,
+}
+
+impl TransferStatus {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "in_transit" => Ok(TransferStatus::InTransit),
+            "received" => Ok(TransferStatus::Received),
+            _ => Err(FieldError::new(field, "must be one of in_transit, received")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
+    }
+
+    fn item(on_hand: u32, reserved: u32) -> StockItem {
+        let mut item = StockItem::empty(
+            VendorId::generate(),
+            VariantId::generate(),
+            ProductId::generate(),
+            "MILK-1L",
+            LocationId::generate(),
+            true,
+            Utc::now(),
+        );
+        item.on_hand = on_hand;
+        item.reserved = reserved;
+        item
+    }
+
+    fn batch(lot: &str, expires_on: NaiveDate, on_hand: u32) -> Batch {
+        Batch { lot: lot.into(), expires_on, on_hand, received_at: Utc::now() }
+    }
+
+    #[test]
+    fn a_batch_is_sellable_on_its_expiry_date_and_expired_the_day_after() {
+        let b = batch("L1", day(10), 5);
+        assert!(!b.expired(day(10)));
+        assert!(b.expired(day(11)));
+    }
+
+    #[test]
+    fn expired_and_reserved_units_are_not_available() {
+        let with = |mut it: StockItem| {
+            it.batches = vec![batch("OLD", day(1), 4), batch("NEW", day(20), 6)];
+            it
+        };
+        let a = availability(&with(item(10, 3)), day(5));
+        assert_eq!(a, Availability { on_hand: 10, reserved: 3, expired: 4, available: 3 });
+        let all_reserved = availability(&with(item(10, 9)), day(5));
+        assert_eq!(all_reserved.available, 0, "never below zero");
+    }
+
+    #[test]
+    fn fefo_takes_the_first_expiring_batch_first_and_skips_expired_ones_for_sales() {
+        let mut it = item(17, 0);
+        it.batches = vec![batch("LATE", day(30), 5), batch("EXPIRED", day(2), 9), batch("SOON", day(8), 3)];
+        let taken = take_fefo(&it, 5, 100, day(5), false).unwrap();
+        assert_eq!(
+            taken.iter().map(|t| (t.lot.as_str(), t.quantity)).collect::<Vec<_>>(),
+            vec![("SOON", -3), ("LATE", -2)]
+        );
+        let write_off = take_fefo(&it, 2, 100, day(5), true).unwrap();
+        assert_eq!(write_off[0].lot, "EXPIRED", "a write-off may take expired stock, first");
+        assert_eq!(take_fefo(&it, 9, 100, day(5), false), Err(Shortage::Insufficient { requested: 9, available: 8 }));
+        assert_eq!(
+            take_fefo(&it, 5, 4, day(5), false),
+            Err(Shortage::Insufficient { requested: 5, available: 4 }),
+            "reserved units are not free to take"
+        );
+        it.on_hand = 19;
+        let with_unbatched = take_fefo(&it, 10, 100, day(5), false).unwrap();
+        assert_eq!(with_unbatched.iter().map(|t| t.quantity).sum::<i64>(), -8, "two units come from outside batches");
+    }
+
+    #[test]
+    fn the_status_follows_availability_reorder_point_incoming_and_expiry() {
+        let today = day(5);
+        let mut it = item(0, 0);
+        assert_eq!(status(&it, today, 7), StockStatus::OutOfStock);
+        it.incoming = 10;
+        assert_eq!(status(&it, today, 7), StockStatus::Incoming);
+        it = item(5, 0);
+        it.reorder_point = Some(5);
+        assert_eq!(status(&it, today, 7), StockStatus::Low);
+        it.reorder_point = Some(4);
+        let with =
+            |it: &StockItem, expires: NaiveDate| StockItem { batches: vec![batch("A", expires, 5)], ..it.clone() };
+        assert_eq!(status(&with(&it, day(30)), today, 7), StockStatus::InStock);
+        assert_eq!(status(&with(&it, day(12)), today, 7), StockStatus::Expiring);
+        assert_eq!(status(&with(&it, day(13)), today, 7), StockStatus::InStock);
+        assert_eq!(status(&with(&it, day(4)), today, 7), StockStatus::OutOfStock, "all expired");
+    }
+
+    #[test]
+    fn applying_a_change_moves_on_hand_and_batches_together_and_counts_a_version() {
+        let now = Utc::now();
+        let mut it = item(0, 0);
+        let into = |lot: &str, d: u32, q: i64| BatchQuantity { lot: lot.into(), expires_on: day(d), quantity: q };
+        it.apply(8, &[into("B", 20, 5), into("A", 10, 3)], now).unwrap();
+        assert_eq!((it.on_hand, it.version), (8, 1));
+        assert_eq!(
+            it.batches.iter().map(|b| (b.lot.as_str(), b.on_hand)).collect::<Vec<_>>(),
+            vec![("A", 3), ("B", 5)]
+        );
+        it.apply(-3, &[into("A", 10, -3)], now).unwrap();
+        assert_eq!(it.batches.len(), 1, "an emptied batch is dropped");
+        assert_eq!((it.on_hand, it.version), (5, 2));
+        let before = it.clone();
+        assert!(matches!(it.apply(-6, &[into("B", 20, -6)], now), Err(StockError::Short(_))));
+        assert!(matches!(it.apply(1, &[into("B", 21, 1)], now), Err(StockError::LotExpiryMismatch { .. })));
+        assert!(matches!(it.apply(-1, &[into("Z", 20, -1)], now), Err(StockError::Short(Shortage::NoSuchBatch(_)))));
+        assert_eq!(it, before, "a refused change changes nothing");
+        let mut plain = item(2, 0);
+        plain.perishable = false;
+        assert!(plain.apply(-3, &[], now).is_err());
+        assert!(plain.apply(i64::from(MAX_QUANTITY), &[], now).is_err());
+    }
+
+    #[test]
+    fn an_adjustment_goes_the_way_its_reason_says() {
+        assert!(MovementReason::Received.check_adjustment("quantity", 5).is_ok());
+        assert!(MovementReason::Received.check_adjustment("quantity", -5).is_err());
+        assert!(MovementReason::Damaged.check_adjustment("quantity", 2).is_err());
+        assert!(MovementReason::Lost.check_adjustment("quantity", -2).is_ok());
+        assert!(MovementReason::Correction.check_adjustment("quantity", -2).is_ok());
+        assert!(MovementReason::Correction.check_adjustment("quantity", 0).is_err());
+        assert!(MovementReason::Found.check_adjustment("quantity", i64::from(MAX_QUANTITY) + 1).is_err());
+        assert_eq!(MovementReason::Count.check_adjustment("quantity", 1).unwrap_err().field, "reason");
+        for reason in [AdjustmentReason::Received, AdjustmentReason::Correction] {
+            let movement = MovementReason::from(reason);
+            assert_eq!(serde_json::to_value(reason).unwrap(), serde_json::to_value(movement).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_bin_location_is_upper_cased_and_printed_in_walking_order() {
+        let bin = BinLocation::parse("bin", "a", "03", "2", "14b").unwrap();
+        assert_eq!(bin.label(), "A-03-2-14B");
+        assert_eq!(BinLocation::parse("bin", "a", "", "2", "1").unwrap_err().field, "bin.aisle");
+    }
+
+    #[test]
+    fn every_status_and_reason_is_written_by_its_name() {
+        for s in StockStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(StockStatus::parse("status", s.as_str()), Ok(s));
+        }
+        for r in MovementReason::ADJUSTMENTS {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Stock items, their ledger, and transfers between locations.
+//!
+//! One item per (variant, location) holds on hand, reserved, incoming and its batches. Every
+//! change of on hand or reserved is written with a condition on the version that was read and
+//! counts the next one, in one transaction with the ledger's movement keyed by that version: no
+//! change is lost to a concurrent one, and the ledger holds exactly one movement per version
+//! ([`change`]). A change that loses a race is planned again on what is there now ([`apply`]).
+//! `incoming` is the one field changed without a version (ADD), so it never invalidates a sale.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use stockyard_domain::ids::{LocationId, StockTransferId, VariantId, VendorId};
+use stockyard_domain::stock::{BinLocation, Movement, StockItem, StockTransfer, TransferStatus};
+
+use crate::entity::Entity;
+use crate::table::{Change, Expr, to_item};
+use crate::tx::Tx;
+use crate::{Page, PageRequest, StoreError, Table, keys};
+
+impl Entity for StockItem {
+    type Id = (VendorId, VariantId, LocationId);
+    const NAME: &'static str = "stock item";
+    fn key((vendor, variant, location): &Self::Id) -> keys::Key {
+        keys::stock_item(*vendor, *variant, *location)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::stock_item(self.vendor_id, self.variant_id, self.location_id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::stock_listing(self.vendor_id, self.location_id, self.variant_id))
+    }
+}
+
+impl Entity for Movement {
+    type Id = (VendorId, VariantId, LocationId, u64);
+    const NAME: &'static str = "stock movement";
+    fn key((vendor, variant, location, version): &Self::Id) -> keys::Key {
+        keys::movement(*vendor, *variant, *location, *version)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::movement(self.vendor_id, self.variant_id, self.location_id, self.version)
+    }
+}
+
+impl Entity for StockTransfer {
+    type Id = (VendorId, StockTransferId);
+    const NAME: &'static str = "stock transfer";
+    fn key((vendor, id): &Self::Id) -> keys::Key {
+        keys::transfer(*vendor, *id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::transfer(self.vendor_id, self.id)
+    }
+}
+
+/// The step of a change that fails when the stock item changed since it was read.
+pub const STOCK_CHANGED: &str = "stock";
+/// The step of [`receive_transfer`] that fails when the transfer is no longer in transit.
+pub const TRANSFER_NOT_IN_TRANSIT: &str = "transfer";
+
+/// The stock item, strongly consistent; `None` when nothing was ever held or expected there.
+pub async fn get(
+    table: &Table,
+    vendor: VendorId,
+    variant: VariantId,
+    location: LocationId,
+) -> Result<Option<StockItem>, StoreError> {
+    table.get::<StockItem>(&(vendor, variant, location)).await
+}
+
+/// A variant's stock items at every location of the vendor.
+pub async fn of_variant(table: &Table, vendor: VendorId, variant: VariantId) -> Result<Vec<StockItem>, StoreError> {
+    table.query_all(&keys::stock_of_variant(vendor, variant)).await
+}
+
+/// Every stock item of the vendor (at one location, when given), read from the index (eventually
+/// consistent), at most `limit` (a caller that gets `limit` back knows there may be more).
+pub async fn of_vendor(
+    table: &Table,
+    vendor: VendorId,
+    location: Option<LocationId>,
+    limit: usize,
+) -> Result<Vec<StockItem>, StoreError> {
+    table.query_up_to(&keys::stock_of_vendor(vendor, location), limit).await
+}
+
+/// Writes `after` (the item as `before` was, changed, with the next version) and its movement,
+/// in one transaction the caller may add to. Fails at step [`STOCK_CHANGED`] when the item is no
+/// longer at `before`'s version (or exists when `before` is `None`). `incoming_change` is added to
+/// `incoming` whatever it is now.
+pub fn change(
+    table: &Table,
+    before: Option<&StockItem>,
+    after: &StockItem,
+    movement: &Movement,
+    incoming_change: i64,
+) -> Result<Tx, StoreError> {
+    debug_assert_eq!(after.version, before.map_or(0, |b| b.version) + 1);
+    debug_assert_eq!(movement.version, after.version);
+    let condition = match before {
+        Some(before) => Expr::new("version = :read").val(":read", &before.version),
+        None => Expr::not_exists(),
+    };
+    let mut tx = table.tx();
+    tx.update::<StockItem>(STOCK_CHANGED, &(after.vendor_id, after.variant_id, after.location_id), {
+        set_all_but_incoming(after, incoming_change)?.when(condition)
+    })?;
+    tx.put("movement", movement, Some(Expr::not_exists()))?;
+    Ok(tx)
+}
+
+/// Adds `quantity` (negative: takes it away) to what is on its way to a stock item, creating the
+/// item when it does not exist yet; never below zero.
+pub fn add_incoming(table: &Table, item: &StockItem, quantity: i64) -> Result<Tx, StoreError> {
+    let mut fresh = item.clone();
+    fresh.incoming = 0;
+    let mut created = to_item(&fresh)?;
+    created.remove("incoming");
+    let mut update = Expr::default();
+    let mut sets = Vec::new();
+    for (i, (name, value)) in created.into_iter().filter(|(n, _)| n != "PK" && n != "SK").enumerate() {
+        sets.push(format!("#f{i} = if_not_exists(#f{i}, :f{i})"));
+        update.names.insert(format!("#f{i}"), name);
+        update.values.insert(format!(":f{i}"), value);
+    }
+    update.expression = format!("SET {} ADD incoming :q", sets.join(", "));
+    update.values.insert(":q".into(), AttributeValue::N(quantity.to_string()));
+    let mut change = Change::new(update);
+    if quantity < 0 {
+        change = change.when(Expr::new("incoming >= :need").val(":need", &quantity.unsigned_abs()));
+    }
+    let mut tx = table.tx();
+    tx.update::<StockItem>("incoming", &(item.vendor_id, item.variant_id, item.location_id), change)?;
+    Ok(tx)
+}
+
+/// Sets where the variant is kept, its reorder point and safety stock (`None` leaves a field as
+/// it is; `Some(None)` removes it), creating the stock item when it does not exist yet. Not a
+/// change of stock: no version, no movement.
+pub async fn set_settings(
+    table: &Table,
+    item: &StockItem,
+    bin: Option<Option<&BinLocation>>,
+    reorder_point: Option<Option<u32>>,
+    safety_stock: Option<Option<u32>>,
+) -> Result<StockItem, StoreError> {
+    let mut fresh = item.clone();
+    fresh.bin = None;
+    fresh.reorder_point = None;
+    fresh.safety_stock = None;
+    let created = to_item(&fresh)?;
+    let mut update = Expr::default();
+    let mut sets = Vec::new();
+    let mut removes = Vec::new();
+    for (i, (name, value)) in created.into_iter().filter(|(n, _)| n != "PK" && n != "SK").enumerate() {
+        if name == "updated_at" {
+            continue;
+        }
+        sets.push(format!("#f{i} = if_not_exists(#f{i}, :f{i})"));
+        update.names.insert(format!("#f{i}"), name);
+        update.values.insert(format!(":f{i}"), value);
+    }
+    update = update.val(":now", &item.updated_at);
+    sets.push("updated_at = :now".into());
+    let mut field = |name: &str, value: Option<AttributeValue>| match value {
+        Some(v) => {
+            sets.push(format!("{name} = :{name}"));
+            update.values.insert(format!(":{name}"), v);
+        }
+        None => removes.push(name.to_string()),
+    };
+    if let Some(bin) = bin {
+        field("bin", bin.map(attribute));
+    }
+    if let Some(point) = reorder_point {
+        field("reorder_point", point.as_ref().map(attribute));
+    }
+    if let Some(stock) = safety_stock {
+        field("safety_stock", stock.as_ref().map(attribute));
+    }
+    let mut text = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        text.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    update.expression = text;
+    table.update::<StockItem>(&(item.vendor_id, item.variant_id, item.location_id), Change::new(update)).await
+}
+
+fn attribute<T: serde::Serialize>(value: &T) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).expect("plain values always serialise to an attribute")
+}
+
+/// What a change of stock never writes: `incoming` (added to), and the settings that
+/// [`set_settings`] changes without a version.
+const NOT_A_CHANGE_OF_STOCK: [&str; 4] = ["incoming", "bin", "reorder_point", "safety_stock"];
+
+/// `SET` every attribute of `item` but [`NOT_A_CHANGE_OF_STOCK`]; `ADD incoming_change` to `incoming`.
+fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Result<Change, StoreError> {
+    let mut attributes = to_item(item)?;
+    attributes.retain(|name, _| !NOT_A_CHANGE_OF_STOCK.contains(&name.as_str()));
+    let mut update = Expr::default();
+    let mut sets = Vec::new();
+    for (i, (name, value)) in attributes.into_iter().filter(|(n, _)| n != "PK" && n != "SK").enumerate() {
+        sets.push(format!("#f{i} = :f{i}"));
+        update.names.insert(format!("#f{i}"), name);
+        update.values.insert(format!(":f{i}"), value);
+    }
+    // Fields a change leaves out of the record (an emptied batch list, a removed setting) go.
+    let mut removes = Vec::new();
+    if item.batches.is_empty() {
+        removes.push("batches");
+    }
+    update.expression = format!("SET {} ADD incoming :incoming", sets.join(", "));
+    if !removes.is_empty() {
+        update.expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    update.values.insert(":incoming".into(), AttributeValue::N(incoming_change.to_string()));
+    Ok(Change::new(update))
+}
+
+/// How long [`apply`] goes on planning a change again after losing races on one stock item.
+const RACE_BUDGET: Duration = Duration::from_secs(6);
+
+/// Reads the stock item, lets `plan` build the transaction of one change on what was read (with
+/// [`change`], plus whatever else belongs to it) and commits it; when another change won the race
+/// meanwhile (step [`STOCK_CHANGED`] or `movement`), reads again and plans again, with jittered
+/// backoff, for up to 6 s (then 503, to be retried). `plan` decides on the state it is given (whether there is enough,
+/// which batches), so a refusal is always a refusal on the latest state.
+pub async fn apply<T, E: From<StoreError>>(
+    table: &Table,
+    id: (VendorId, VariantId, LocationId),
+    mut plan: impl FnMut(Option<&StockItem>) -> Result<(Tx, T), E>,
+) -> Result<T, E> {
+    let started = std::time::Instant::now();
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(2))
+        .with_max_delay(Duration::from_millis(200))
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        let before = table.get::<StockItem>(&id).await?;
+        let (tx, out) = plan(before.as_ref())?;
+        match table.commit(tx).await {
+            Ok(()) => return Ok(out),
+            Err(StoreError::Conflict { step }) if step == STOCK_CHANGED || step == "movement" => {
+                if started.elapsed() > RACE_BUDGET {
+                    return Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into());
+                }
+                tokio::time::sleep(delays.next().unwrap_or(Duration::from_millis(200))).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A variant's ledger at one location (or every location), oldest first unless the page asks
+/// for newest first.
+pub async fn movements(
+    table: &Table,
+    vendor: VendorId,
+    variant: VariantId,
+    location: Option<LocationId>,
+    page: &PageRequest,
+) -> Result<Page<Movement>, StoreError> {
+    table.query(&keys::movements(vendor, variant, location), page).await
+}
+
+/// Every movement of one stock item, oldest first (the reconciler sums them).
+pub async fn all_movements(
+    table: &Table,
+    vendor: VendorId,
+    variant: VariantId,
+    location: LocationId,
+) -> Result<Vec<Movement>, StoreError> {
+    table.query_all(&keys::movements(vendor, variant, Some(location))).await
+}
+
+/// Records a new transfer (in the caller's transaction, with the change at its source).
+pub fn create_transfer(tx: &mut Tx, transfer: &StockTransfer) -> Result<(), StoreError> {
+    tx.put("transfer", transfer, Some(Expr::not_exists()))?;
+    Ok(())
+}
+
+/// Marks a transfer received, if it is still in transit (step [`TRANSFER_NOT_IN_TRANSIT`]).
+pub fn receive_transfer(tx: &mut Tx, transfer: &StockTransfer) -> Result<(), StoreError> {
+    let change = Change::new(
+        Expr::new("SET #status = :received, received_at = :at")
+            .name("#status", "status")
+            .val(":received", &TransferStatus::Received)
+            .val(":at", &transfer.received_at),
+    )
+    .when(Expr::new("#status = :in_transit").name("#status", "status").val(":in_transit", &TransferStatus::InTransit));
+    tx.update::<StockTransfer>(TRANSFER_NOT_IN_TRANSIT, &(transfer.vendor_id, transfer.id), change)?;
+    Ok(())
+}
+
+pub async fn transfer(
+    table: &Table,
+    vendor: VendorId,
+    id: StockTransferId,
+) -> Result<Option<StockTransfer>, StoreError> {
+    table.get::<StockTransfer>(&(vendor, id)).await
+}
+
+/// The vendor's transfers, newest first by default, optionally only those in one status.
+pub async fn transfers(
+    table: &Table,
+    vendor: VendorId,
+    status: Option<TransferStatus>,
+    page: &PageRequest,
+) -> Result<Page<StockTransfer>, StoreError> {
+    let filter = status.map(|s| Expr::new("#status = :status").name("#status", "status").val(":status", &s));
+    table.query_filtered(&keys::transfers_of(vendor), page, filter, |_| true).await
+}
