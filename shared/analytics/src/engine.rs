@@ -106,13 +106,28 @@ pub fn expected_over(point: &[f64], days: usize) -> f64 {
 /// finite number of units at least 0 (see [`forecast_usable`] to forecast the others anyway).
 pub fn forecast_panel(panel: &Panel, config: &EngineConfig) -> Result<Vec<SeriesForecast>, InvalidDemand> {
     let (panel, absurd) = trusted(panel)?;
-    let run = run_points(&panel, config, &Model::all(), |p: &Panel, end, h| pooled::forecast(p, end, h, &absurd));
-    // Spreads are calibrated on the validation forecasts as they would have been had the
-    // closures since been seen known: an unannounced closure is not forecast error to plan for
-    // (a closure of the future is not known either way).
+    let pooled_from = |p: &Panel, end, h| pooled::forecast(p, end, h, &absurd);
+    let run = run_points(&panel, config, &Model::all(), pooled_from);
+    // Spreads are calibrated on forecasts from the calibration origins (see
+    // [`calibration_ends`]) with the chosen models, as they would have been had the closures
+    // since been seen known: an unannounced closure is not forecast error to plan for (a closure
+    // of the future is not known either way).
+    let ends = calibration_ends(panel.n_days(), config.horizon);
+    let uses_pooled = run.models.contains(&Model::PooledProfile);
+    let mut validation: Vec<Array2<f64>> = ends
+        .iter()
+        .map(|&end| match run.ends.iter().position(|&e| e == end) {
+            Some(w) => run.validation[w].clone(),
+            None => {
+                let pooled = uses_pooled.then(|| pooled_from(&panel, end, config.horizon));
+                let mut out = Array2::zeros((panel.n_series(), config.horizon));
+                fill_forecasts(&panel, end, &run.models, pooled.as_ref(), &mut out);
+                out
+            }
+        })
+        .collect();
     let closed = pooled::closed_days(&panel, panel.n_days());
-    let mut validation = run.validation.clone();
-    for (forecast, &end) in validation.iter_mut().zip(&run.ends) {
+    for (forecast, &end) in validation.iter_mut().zip(&ends) {
         for (mut row, &g) in forecast.outer_iter_mut().zip(&panel.group) {
             for (t, value) in row.iter_mut().enumerate() {
                 if closed[g as usize].get(end + t).copied().unwrap_or(false) {
@@ -121,7 +136,7 @@ pub fn forecast_panel(panel: &Panel, config: &EngineConfig) -> Result<Vec<Series
             }
         }
     }
-    let spreads = quantiles::calibrate(&panel.demand, &panel.group, &run.ends, &validation);
+    let spreads = quantiles::calibrate(&panel.demand, &panel.group, &ends, &validation, &run.point);
     let mut absurd_of = vec![Vec::new(); panel.n_series()];
     for day in absurd {
         absurd_of[day.series].push(day);
@@ -220,6 +235,20 @@ pub(crate) fn validation_ends(n_days: usize, horizon: usize) -> Vec<usize> {
         return Vec::new();
     }
     [2, 1].into_iter().filter_map(|k| n_days.checked_sub(k * horizon)).filter(|&end| end >= horizon).collect()
+}
+
+/// Origins the quantiles are calibrated from: every quarter of the horizon (at least a day)
+/// from two horizons back to a quarter before the end, keeping those with at least a horizon of
+/// history before them. A duration `d` is scored from every origin at least `d` days before the
+/// end, so the shortest durations get the most windows (eight of a quarter horizon each), not
+/// only the two the model choice uses.
+pub(crate) fn calibration_ends(n_days: usize, horizon: usize) -> Vec<usize> {
+    if horizon == 0 {
+        return Vec::new();
+    }
+    let step = (horizon / 4).max(1);
+    let Some(first) = n_days.checked_sub(2 * horizon) else { return Vec::new() };
+    (first..=n_days - step).step_by(step).filter(|&end| end >= horizon).collect()
 }
 
 /// Choose models (or take the configured one), then forecast from the validation origins and
@@ -439,6 +468,18 @@ mod tests {
         assert_eq!(validation_ends(60, 28), vec![32]);
         assert_eq!(validation_ends(40, 28), Vec::<usize>::new());
         assert_eq!(validation_ends(40, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn quantiles_are_calibrated_from_every_quarter_horizon_of_the_last_two_horizons() {
+        // 730 days, horizon 28: weekly origins from 674 to 723, so a week is scored eight times.
+        assert_eq!(calibration_ends(730, 28), vec![674, 681, 688, 695, 702, 709, 716, 723]);
+        // Origins need a horizon of history before them; the model choice's are among them.
+        assert_eq!(calibration_ends(60, 28), vec![32, 39, 46, 53]);
+        assert!(validation_ends(730, 28).iter().all(|e| calibration_ends(730, 28).contains(e)));
+        assert_eq!(calibration_ends(40, 28), Vec::<usize>::new());
+        assert_eq!(calibration_ends(10, 1), vec![8, 9]);
+        assert_eq!(calibration_ends(40, 0), Vec::<usize>::new());
     }
 
     #[test]
