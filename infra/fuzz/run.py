@@ -107,6 +107,10 @@ def prepare(api):
     _, store = call(api, "POST", f"/vendors/{vendor_id}/locations", store, owner_token)
     transfer = {"sku": "FUZZ-1", "from_location_id": location["id"], "to_location_id": store["id"], "quantity": 1}
     _, transfer = call(api, "POST", f"/vendors/{vendor_id}/transfers", transfer, owner_token)
+    channel = {"code": "TILL-1", "name": "Till", "kind": "pos", "location_id": location["id"]}
+    _, channel = call(api, "POST", f"/vendors/{vendor_id}/channels", channel, owner_token)
+    sale = {"sales": [{"sale_id": "fuzz-1", "sku": "FUZZ-1", "quantity": 1}]}
+    call(api, "POST", f"/vendors/{vendor_id}/channels/{channel['id']}/sales", sale, owner_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -120,6 +124,7 @@ def prepare(api):
         "invitationId": [invitation["id"]],
         "sku": ["MILK", "FUZZ-1"],
         "transferId": [transfer["transfer"]["id"]],
+        "channelId": [channel["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

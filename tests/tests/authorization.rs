@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use stockyard_tests::{
-    ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email,
+    ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email, unique_tag,
 };
 
 /// Everyone the matrix asks, by the name the expectations use.
@@ -54,7 +54,7 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 46] = [
+const ACTIONS: [Action; 51] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -126,6 +126,11 @@ const ACTIONS: [Action; 46] = [
     action("create transfer", "POST /vendors/{vendorId}/transfers", 201, STOCK_WRITERS),
     action("receive transfer", "POST /vendors/{vendorId}/transfers/{transferId}/receive", 200, STOCK_WRITERS),
     action("list transfers", "GET /vendors/{vendorId}/transfers", 200, STOCK_READERS),
+    action("create channel", "POST /vendors/{vendorId}/channels", 201, STOCK_WRITERS),
+    action("list channels", "GET /vendors/{vendorId}/channels", 200, READERS),
+    action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, STOCK_WRITERS),
+    action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, STOCK_WRITERS),
+    action("list sales", "GET /vendors/{vendorId}/sales", 200, DEMAND_READERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -147,6 +152,8 @@ struct World {
     location: String,
     /// A second location, where transfers go.
     destination: String,
+    /// A point-of-sale channel of the vendor, selling from `location`.
+    channel: String,
     /// Today, read once: sales are recorded for the day before.
     today: NaiveDate,
     /// A category without attributes, and a draft product of the vendor in it.
@@ -232,6 +239,9 @@ impl World {
         app.request(Method::POST, &format!("/vendors/{}/transfers", vendor.id), Some(owner), Some(&transfer), &[])
             .await
             .expect(201);
+        let channel = app.create_channel(owner, &vendor.id, "pos", &location).await;
+        let first_sale = json!([{ "sale_id": "matrix-0", "sku": sku, "quantity": 1 }]);
+        app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
         Self {
             app,
             vendor,
@@ -240,6 +250,7 @@ impl World {
             roles_target,
             location,
             destination,
+            channel,
             today,
             category,
             product,
@@ -370,6 +381,24 @@ impl World {
             "list transfers" => {
                 app.request(Method::GET, &format!("/vendors/{v}/transfers"), Some(token), None, &[]).await
             }
+            "create channel" => {
+                let body = json!({ "code": format!("CH-{}", unique_tag()), "name": "Matrix till", "kind": "pos",
+                                   "location_id": self.location });
+                app.request(Method::POST, &format!("/vendors/{v}/channels"), Some(token), Some(&body), &[]).await
+            }
+            "list channels" => {
+                app.request(Method::GET, &format!("/vendors/{v}/channels"), Some(token), None, &[]).await
+            }
+            "record channel sales" => {
+                let sale = json!([{ "sale_id": format!("matrix-{}", unique_tag()), "sku": self.sku, "quantity": 1 }]);
+                app.channel_sales(token, v, &self.channel, sale).await
+            }
+            "record channel returns" => {
+                let back = json!([{ "return_id": format!("matrix-{}", unique_tag()), "sku": self.sku, "quantity": 1,
+                                    "restock": false }]);
+                app.channel_returns(token, v, &self.channel, back).await
+            }
+            "list sales" => app.request(Method::GET, &format!("/vendors/{v}/sales"), Some(token), None, &[]).await,
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
             "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
                 let owner = self.vendor.owner.token();
@@ -608,6 +637,15 @@ impl World {
                 "the vendor's transfer",
             ),
             "list transfers" => (all_of_vendor(&items(body)), "the vendor's transfers"),
+            "create channel" => (body["vendor_id"] == v && body["kind"] == "pos", "the new channel"),
+            "list channels" => (all_of_vendor(&items(body)), "the vendor's channels"),
+            "record channel sales" | "record channel returns" => (
+                body["applied"] == 1
+                    && body["results"][0]["record"]["vendor_id"] == v
+                    && body["results"][0]["record"]["channel_id"] == self.channel.as_str(),
+                "the line applied, recorded for the vendor's channel",
+            ),
+            "list sales" => (all_of_vendor(&items(body)), "the vendor's sales of the day"),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

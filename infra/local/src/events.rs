@@ -79,6 +79,14 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                                           "reorder_point": 10, "safety_stock": 4}),
         "create-stock-transfer" => json!({"sku": "JUMPER-M-NAVY", "from_location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
                                           "to_location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QD", "quantity": 5}),
+        "create-channel" => json!({"code": "POS-SOHO", "name": "Soho shop till", "kind": "pos",
+                                   "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC"}),
+        "record-channel-sales" => {
+            json!({"sales": [{"sale_id": "till-7/000123/1", "sku": "JUMPER-M-NAVY", "quantity": 1,
+                                                    "unit_price": 6900, "currency": "GBP", "country": "GB"}]})
+        }
+        "record-channel-returns" => json!({"returns": [{"return_id": "rma-5531", "sale_id": "till-7/000123/1",
+                                                        "sku": "JUMPER-M-NAVY", "quantity": 1, "restock": true}]}),
         // Bodiless POSTs: the path says it all.
         "create-import" | "start-import" | "create-export" | "receive-stock-transfer" => return None,
         _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
@@ -99,6 +107,7 @@ fn sample_param(name: &str) -> String {
         "importId" => "01JBZ4W9Q6T3M8K2R5X7N1C0MP",
         "exportId" => "01JBZ4W9Q6T3M8K2R5X7N1C0XP",
         "transferId" => "01JBZ4W9Q6T3M8K2R5X7N1C0TR",
+        "channelId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CH",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
@@ -147,6 +156,7 @@ pub fn http_event(binary: &str, method: &str, path: &str) -> Result<Value> {
                 | "adjust-stock"
                 | "count-stock"
                 | "create-stock-transfer"
+                | "create-channel"
         ) {
             req = req.header("idempotency-key", "01JBZ4W9Q6T3M8K2R5X7N1C0IK");
         }
