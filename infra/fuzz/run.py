@@ -111,6 +111,15 @@ def prepare(api):
     _, channel = call(api, "POST", f"/vendors/{vendor_id}/channels", channel, owner_token)
     sale = {"sales": [{"sale_id": "fuzz-1", "sku": "FUZZ-1", "quantity": 1}]}
     call(api, "POST", f"/vendors/{vendor_id}/channels/{channel['id']}/sales", sale, owner_token)
+    # a stock alert: the reorder point raised above what is available (the stream raises it)
+    call(api, "PATCH", f"/vendors/{vendor_id}/skus/FUZZ-1/stock/{location['id']}", {"reorder_point": 1000}, owner_token)
+    alert_id = None
+    for _ in range(100):
+        _, alerts = call(api, "GET", f"/vendors/{vendor_id}/alerts", None, owner_token)
+        if alerts["items"]:
+            alert_id = alerts["items"][0]["id"]
+            break
+        time.sleep(0.1)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -125,6 +134,7 @@ def prepare(api):
         "sku": ["MILK", "FUZZ-1"],
         "transferId": [transfer["transfer"]["id"]],
         "channelId": [channel["id"]],
+        "alertId": [alert_id] if alert_id else [],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

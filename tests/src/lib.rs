@@ -921,6 +921,26 @@ impl TestApp {
         self.send(Method::POST, &path, token, &json!({ "returns": returns })).await
     }
 
+    /// An open stock alert of `vendor` for `sku` at a fresh location (stock 2, then a reorder
+    /// point of 5: a crossing), once the stream has raised it; its id.
+    pub async fn fresh_alert(&self, vendor: &TestVendor, sku: &str) -> String {
+        let owner = vendor.owner.token();
+        let location = self.create_location(owner, &vendor.id, &Self::location_body()).await.id();
+        let stock = json!({ "sku": sku, "location_id": location, "quantity": 2, "reason": "received" });
+        self.adjust_stock(owner, &vendor.id, &stock).await.expect(201);
+        let path = format!("/vendors/{}/skus/{sku}/stock/{location}", vendor.id);
+        self.request(Method::PATCH, &path, Some(owner), Some(&json!({ "reorder_point": 5 })), &[]).await.expect(200);
+        let alerts = format!("/vendors/{}/alerts?status=open&limit=100", vendor.id);
+        eventually(format!("an alert for {sku} at {location}"), || async {
+            let page = self.request(Method::GET, &alerts, Some(owner), None, &[]).await;
+            page.items()
+                .iter()
+                .find(|a| a["location_id"] == location.as_str())
+                .map(|a| a["id"].as_str().unwrap().to_string())
+        })
+        .await
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

@@ -54,7 +54,7 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 51] = [
+const ACTIONS: [Action; 53] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -131,6 +131,8 @@ const ACTIONS: [Action; 51] = [
     action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, STOCK_WRITERS),
     action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, STOCK_WRITERS),
     action("list sales", "GET /vendors/{vendorId}/sales", 200, DEMAND_READERS),
+    action("list stock alerts", "GET /vendors/{vendorId}/alerts", 200, STOCK_READERS),
+    action("acknowledge stock alert", "POST /vendors/{vendorId}/alerts/{alertId}/acknowledge", 200, STOCK_WRITERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -242,6 +244,8 @@ impl World {
         let channel = app.create_channel(owner, &vendor.id, "pos", &location).await;
         let first_sale = json!([{ "sale_id": "matrix-0", "sku": sku, "quantity": 1 }]);
         app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
+        // one alert before the matrix, so that the vendor has one to list
+        app.fresh_alert(&vendor, &sku).await;
         Self {
             app,
             vendor,
@@ -399,6 +403,14 @@ impl World {
                 app.channel_returns(token, v, &self.channel, back).await
             }
             "list sales" => app.request(Method::GET, &format!("/vendors/{v}/sales"), Some(token), None, &[]).await,
+            "list stock alerts" => {
+                app.request(Method::GET, &format!("/vendors/{v}/alerts"), Some(token), None, &[]).await
+            }
+            "acknowledge stock alert" => {
+                let alert = app.fresh_alert(&self.vendor, &self.sku).await;
+                let path = format!("/vendors/{v}/alerts/{alert}/acknowledge");
+                app.request(Method::POST, &path, Some(token), None, &[]).await
+            }
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
             "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
                 let owner = self.vendor.owner.token();
@@ -646,6 +658,11 @@ impl World {
                 "the line applied, recorded for the vendor's channel",
             ),
             "list sales" => (all_of_vendor(&items(body)), "the vendor's sales of the day"),
+            "list stock alerts" => (all_of_vendor(&items(body)), "the vendor's stock alerts"),
+            "acknowledge stock alert" => (
+                body["vendor_id"] == v && body["acknowledged_by"] == actor.id.as_str(),
+                "the vendor's alert, acknowledged by the caller",
+            ),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

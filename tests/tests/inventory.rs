@@ -318,3 +318,50 @@ async fn concurrent_decrements_never_oversell_and_never_lose_an_update() {
     assert_eq!((stock["on_hand"].as_i64(), stock["version"].as_i64()), (Some(0), Some(501)));
     assert_ledger_matches(&app, &vendor, &sku, &location).await;
 }
+
+/// Sales cross the reorder point: one alert and one email to the owner and the inventory manager,
+/// however many sales follow below it; running out is a second alert. Alerts are listed and
+/// acknowledged once.
+#[tokio::test]
+async fn crossing_the_reorder_point_raises_one_alert_and_one_email_per_crossing() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let owner = vendor.owner.token();
+    let manager = app.staff(&vendor, "inventory_manager").await;
+    let viewer = app.staff(&vendor, "viewer").await;
+    let (sku, location) = app.variant_and_location(&vendor, None).await;
+    app.adjust_stock(owner, &vendor.id, &adjustment(&sku, &location, 8, "received")).await.expect(201);
+    let settings = format!("/vendors/{}/skus/{sku}/stock/{location}", vendor.id);
+    app.request(Method::PATCH, &settings, Some(owner), Some(&json!({ "reorder_point": 5 })), &[]).await.expect(200);
+    let pos = app.create_channel(owner, &vendor.id, "pos", &location).await;
+    for (i, quantity) in [2, 2, 1, 1].into_iter().enumerate() {
+        let sale = json!([{ "sale_id": format!("s{i}"), "sku": sku, "quantity": quantity }]);
+        let sold = app.channel_sales(owner, &vendor.id, &pos, sale).await;
+        assert_eq!(sold.expect(200)["applied"], 1);
+    }
+    // 8 → 6 → 4 (crossed: low) → 3 → 2; then out
+    let low =
+        app.eventually_email(&manager.email, |e| e.subject.starts_with("Low stock") && e.subject.contains(&sku)).await;
+    assert!(low.to.contains(&vendor.owner.email), "the owner hears of it too: {:?}", low.to);
+    assert!(!low.to.contains(&viewer.email), "viewers are not told");
+    assert!(low.text.as_deref().unwrap_or_default().contains("down to 4 available"), "{low:?}");
+    app.adjust_stock(owner, &vendor.id, &adjustment(&sku, &location, -2, "lost")).await.expect(201);
+    let out = app
+        .eventually_email(&manager.email, |e| e.subject.starts_with("Out of stock") && e.subject.contains(&sku))
+        .await;
+    assert!(out.to.contains(&vendor.owner.email));
+    let emails = app.sent_emails_to(&manager.email).await;
+    let lows = emails.iter().filter(|e| e.subject.starts_with("Low stock") && e.subject.contains(&sku)).count();
+    assert_eq!(lows, 1, "one email per crossing, not one per sale");
+
+    let listed = app.all_pages(viewer.token(), &format!("/vendors/{}/alerts?status=open", vendor.id)).await;
+    let kinds: Vec<&str> = listed.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["out_of_stock", "low"], "newest first");
+    let ack = format!("/vendors/{}/alerts/{}/acknowledge", vendor.id, listed[1]["id"].as_str().unwrap());
+    let acknowledged = app.request(Method::POST, &ack, Some(manager.token()), None, &[]).await;
+    assert_eq!(acknowledged.expect(200)["acknowledged_by"], manager.id.as_str());
+    app.request(Method::POST, &ack, Some(manager.token()), None, &[]).await.expect_error(409, "alert_acknowledged");
+    app.request(Method::POST, &ack, Some(viewer.token()), None, &[]).await.expect(403);
+    let open = app.all_pages(owner, &format!("/vendors/{}/alerts?status=open", vendor.id)).await;
+    assert_eq!(open.len(), 1);
+}

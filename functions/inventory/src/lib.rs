@@ -1,6 +1,7 @@
 //! Inventory: stock locations, stock levels per variant and location with their ledger, batches
 //! and expiry, counts, transfers between locations, and the reconciler.
 
+pub mod alerts;
 pub mod handlers;
 pub mod openapi;
 pub mod reconcile;

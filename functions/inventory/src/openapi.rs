@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{channels, locations, stock, transfers};
+use crate::handlers::{alerts, channels, locations, stock, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,9 +24,12 @@ use crate::handlers::{channels, locations, stock, transfers};
         channels::record_sales,
         channels::record_returns,
         channels::list_sales,
+        alerts::list_alerts,
+        alerts::acknowledge_alert,
     ),
     components(schemas(
         stock::StockSort,
+        alerts::AlertStatus,
         stockyard_domain::stock::StockStatus,
         stockyard_domain::stock::TransferStatus
     ))

@@ -1,6 +1,7 @@
 //! `route-table-events`: reads the table's stream and puts each domain event on the queue of the
 //! area that acts on it: invitation and account emails on the emails queue (account emails get
-//! their signed links here), catalog changes on the catalog queue (the search indexer reads it).
+//! their signed links here), catalog changes on the catalog queue (the search indexer reads it),
+//! stock items crossing below their reorder point or running out on the alerts queue.
 //!
 //! Records are routed in stream order. At the first record that cannot be routed the function
 //! stops and reports that record (`ReportBatchItemFailures`): the stream delivers it and everything
@@ -84,6 +85,7 @@ impl Links {
 pub struct RouterDeps {
     pub emails: Publisher,
     pub catalog: Publisher,
+    pub alerts: Publisher,
     pub links: Links,
 }
 
@@ -95,6 +97,7 @@ impl RouterDeps {
                 aws_sdk_sqs::Client::new(sdk),
                 stockyard_platform::env("CATALOG_EVENTS_QUEUE_URL")?,
             ),
+            alerts: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("ALERTS_QUEUE_URL")?),
             links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
         })
     }
@@ -105,6 +108,7 @@ impl RouterDeps {
 pub enum Outgoing {
     Email(EmailMessage),
     Catalog(CatalogMessage),
+    StockAlert(stockyard_domain::stock::StockAlert),
 }
 
 /// What one stream record asks to send, if anything.
@@ -126,6 +130,7 @@ pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgo
             occurred_at: record.change.approximate_creation_date_time,
             event,
         }),
+        DomainEvent::StockAlert(alert) => Outgoing::StockAlert(alert),
     }))
 }
 
@@ -168,6 +173,10 @@ pub async fn handle(
             Outgoing::Catalog(message) => {
                 deps.catalog.publish_raw(&serde_json::to_string(&message)?).await?;
                 tracing::info!(event_id = %message.event_id, event = ?message.event, "catalog event queued");
+            }
+            Outgoing::StockAlert(alert) => {
+                deps.alerts.publish_raw(&serde_json::to_string(&alert)?).await?;
+                tracing::info!(alert_id = %alert.id, kind = ?alert.kind, sku = alert.sku, "stock alert queued");
             }
         }
         Ok(())
@@ -260,7 +269,7 @@ mod tests {
             .iter()
             .filter_map(|m| match m {
                 Outgoing::Email(e) => Some(e.to[0].clone()),
-                Outgoing::Catalog(_) => None,
+                Outgoing::Catalog(_) | Outgoing::StockAlert(_) => None,
             })
             .collect()
     }
@@ -358,11 +367,55 @@ mod tests {
                     let json = serde_json::to_value(c).unwrap();
                     (json["type"].as_str().unwrap().to_string(), c.event_id.clone())
                 }
-                Outgoing::Email(_) => panic!("no email"),
+                Outgoing::Email(_) | Outgoing::StockAlert(_) => panic!("only catalog events"),
             })
             .collect();
         let expected =
             [("product.created", "1"), ("product.changed", "2"), ("product.published", "3"), ("product.archived", "4")];
         assert_eq!(kinds, expected.map(|(k, id)| (k.to_string(), id.to_string())));
+    }
+
+    fn stock_image(on_hand: u32, version: u64) -> serde_json::Value {
+        serde_json::json!({
+            "PK": {"S": "STOCK#01JDB0000000000000000000V1#01JDB0000000000000000000A1"}, "SK": {"S": "AT#01JDB0000000000000000000C1"},
+            "entity": {"S": "stock item"}, "vendor_id": {"S": "01JDB0000000000000000000V1"},
+            "variant_id": {"S": "01JDB0000000000000000000A1"}, "product_id": {"S": "01JDB0000000000000000000P1"},
+            "sku": {"S": "MILK-1L"}, "location_id": {"S": "01JDB0000000000000000000C1"},
+            "on_hand": {"N": on_hand.to_string()}, "reserved": {"N": "0"}, "incoming": {"N": "0"},
+            "version": {"N": version.to_string()}, "perishable": {"BOOL": false}, "reorder_point": {"N": "5"},
+            "updated_at": {"S": "2026-11-30T00:00:00Z"},
+        })
+    }
+
+    fn stock_change(before: u32, after: u32) -> EventRecord {
+        let event: Event = serde_json::from_value(serde_json::json!({ "Records": [{
+            "eventID": "9", "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": { "Keys": {}, "NewImage": stock_image(after, 8), "OldImage": stock_image(before, 7),
+                          "SequenceNumber": "9", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES" },
+        }]}))
+        .unwrap();
+        event.records.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_stock_item_crossing_its_reorder_point_becomes_one_alert_and_a_sale_below_it_none() {
+        match route(&stock_change(6, 4), &links()).unwrap() {
+            Some(Outgoing::StockAlert(alert)) => {
+                assert_eq!((alert.available, alert.version, alert.sku.as_str()), (4, 8, "MILK-1L"));
+                assert_eq!(alert.kind, stockyard_domain::stock::StockAlertKind::Low);
+            }
+            other => panic!("expected an alert, got {other:?}"),
+        }
+        assert_eq!(route(&stock_change(4, 3), &links()).unwrap(), None, "already below: no alert");
+        let again = |r: Option<Outgoing>| match r {
+            Some(Outgoing::StockAlert(a)) => a.id,
+            other => panic!("expected an alert, got {other:?}"),
+        };
+        assert_eq!(
+            again(route(&stock_change(6, 4), &links()).unwrap()),
+            again(route(&stock_change(6, 4), &links()).unwrap()),
+            "a record delivered twice is one alert"
+        );
     }
 }

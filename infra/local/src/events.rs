@@ -88,7 +88,9 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         "record-channel-returns" => json!({"returns": [{"return_id": "rma-5531", "sale_id": "till-7/000123/1",
                                                         "sku": "JUMPER-M-NAVY", "quantity": 1, "restock": true}]}),
         // Bodiless POSTs: the path says it all.
-        "create-import" | "start-import" | "create-export" | "receive-stock-transfer" => return None,
+        "create-import" | "start-import" | "create-export" | "receive-stock-transfer" | "acknowledge-stock-alert" => {
+            return None;
+        }
         _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
         _ => return None,
     })
@@ -108,6 +110,7 @@ fn sample_param(name: &str) -> String {
         "exportId" => "01JBZ4W9Q6T3M8K2R5X7N1C0XP",
         "transferId" => "01JBZ4W9Q6T3M8K2R5X7N1C0TR",
         "channelId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CH",
+        "alertId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AL",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
@@ -191,6 +194,14 @@ fn sample_messages(queue_id: &str) -> Vec<Value> {
     }
     if queue_id == "CatalogExportsQueue" {
         return vec![json!({ "vendor_id": vendor, "export_id": "01JBZ4W9Q6T3M8K2R5X7N1C0XP" })];
+    }
+    if queue_id == "AlertsQueue" {
+        return vec![json!({
+            "id": "01JBZ4W9Q6T3M8K2R5X7N1C0AL", "vendor_id": vendor, "variant_id": "01JBZ4W9Q6T3M8K2R5X7N1C0A1",
+            "product_id": "01JBZ4W9Q6T3M8K2R5X7N1C0P1", "sku": "JUMPER-M-NAVY",
+            "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC", "kind": "low", "available": 4, "reorder_point": 5,
+            "version": 12, "raised_at": "2024-10-27T03:33:20Z"
+        })];
     }
     if queue_id == "CatalogEventsQueue" {
         let product = "01JBZ4W9Q6T3M8K2R5X7N1C0P1";

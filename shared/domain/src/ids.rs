@@ -102,6 +102,34 @@ id_type!(/// A transfer of stock from one of a vendor's locations to another.
     StockTransferId);
 id_type!(/// A vendor's sales channel: storefront, point of sale or marketplace.
     ChannelId);
+id_type!(/// A stock alert: one stock item crossing below its reorder point or running out.
+    StockAlertId);
+
+impl StockAlertId {
+    /// The alert of the change that made `version` of the stock item of `variant` at `location`:
+    /// the same whichever process derives it, so an alert raised from a change delivered twice is
+    /// one alert (and one email).
+    pub fn of_change(variant: VariantId, location: LocationId, version: u64) -> Self {
+        // SplitMix64 over the three parts: deterministic, well spread, no allocation.
+        fn mix(mut z: u64) -> u64 {
+            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        let (v, l) = (u128::from(variant.0), u128::from(location.0));
+        let hi = mix((v >> 64) as u64 ^ mix(v as u64) ^ mix(version));
+        let lo = mix((l >> 64) as u64 ^ mix(l as u64 ^ hi));
+        StockAlertId(Ulid::from((u128::from(hi) << 64) | u128::from(lo)))
+    }
+}
+
+impl From<StockAlertId> for EmailId {
+    /// The email announcing an alert carries the alert's id: it is sent once per alert.
+    fn from(id: StockAlertId) -> Self {
+        EmailId(id.0)
+    }
+}
 
 impl From<InvitationId> for EmailId {
     /// The email announcing an invitation carries the invitation's id, so every delivery of the

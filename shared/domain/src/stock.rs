@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::FieldError;
-use crate::ids::{LocationId, ProductId, StockTransferId, UserId, VariantId, VendorId};
+use crate::ids::{LocationId, ProductId, StockAlertId, StockTransferId, UserId, VariantId, VendorId};
 
 /// The largest quantity one change may move, and the most a stock item or batch may hold.
 pub const MAX_QUANTITY: u32 = 1_000_000_000;
@@ -420,6 +420,75 @@ pub fn take_fefo(
     Ok(taken)
 }
 
+/// What a stock alert warns of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StockAlertKind {
+    /// Available stock fell to or below the reorder point.
+    Low,
+    /// Nothing is available any more.
+    OutOfStock,
+}
+
+/// A stock item crossing below its reorder point or running out, once per crossing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StockAlert {
+    pub id: StockAlertId,
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    #[schema(example = "JUMPER-M-NAVY")]
+    pub sku: String,
+    pub location_id: LocationId,
+    pub kind: StockAlertKind,
+    /// Available units just after the change.
+    pub available: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_point: Option<u32>,
+    /// The stock item's version the change made.
+    pub version: u64,
+    pub raised_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<UserId>,
+}
+
+/// The alert a change from `before` to `after` raises, if it crosses: available stock falls to 0
+/// (out of stock) or to or below the reorder point from above it (low). A change that stays below
+/// raises nothing, so a run of sales raises one alert, not one per sale.
+pub fn crossing(before: Option<&StockItem>, after: &StockItem, today: NaiveDate) -> Option<StockAlertKind> {
+    let low = |item: &StockItem, available: u32| item.reorder_point.is_some_and(|point| available <= point);
+    let after_available = availability(after, today).available;
+    let before_available = before.map_or(0, |b| availability(b, today).available);
+    if after_available == 0 && before_available > 0 {
+        return Some(StockAlertKind::OutOfStock);
+    }
+    let was_low = before.is_none_or(|b| low(b, before_available));
+    (after_available > 0 && low(after, after_available) && !was_low).then_some(StockAlertKind::Low)
+}
+
+impl StockAlert {
+    /// The alert `kind` for the change that made `after`.
+    pub fn of(after: &StockItem, kind: StockAlertKind, today: NaiveDate, now: DateTime<Utc>) -> Self {
+        Self {
+            id: StockAlertId::of_change(after.variant_id, after.location_id, after.version),
+            vendor_id: after.vendor_id,
+            variant_id: after.variant_id,
+            product_id: after.product_id,
+            sku: after.sku.clone(),
+            location_id: after.location_id,
+            kind,
+            available: availability(after, today).available,
+            reorder_point: after.reorder_point,
+            version: after.version,
+            raised_at: now,
+            acknowledged_at: None,
+            acknowledged_by: None,
+        }
+    }
+}
+
 /// Why a change cannot be made to a stock item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StockError {
@@ -637,6 +706,39 @@ mod tests {
         plain.perishable = false;
         assert!(plain.apply(-3, &[], now).is_err());
         assert!(plain.apply(i64::from(MAX_QUANTITY), &[], now).is_err());
+    }
+
+    #[test]
+    fn an_alert_is_raised_once_per_crossing_not_once_per_sale() {
+        let today = day(5);
+        let at = |on_hand: u32| {
+            let mut it = item(on_hand, 0);
+            it.perishable = false;
+            it.reorder_point = Some(5);
+            it
+        };
+        assert_eq!(crossing(Some(&at(7)), &at(6), today), None);
+        assert_eq!(crossing(Some(&at(6)), &at(5), today), Some(StockAlertKind::Low));
+        assert_eq!(crossing(Some(&at(5)), &at(3), today), None, "already low");
+        assert_eq!(crossing(Some(&at(3)), &at(0), today), Some(StockAlertKind::OutOfStock));
+        assert_eq!(crossing(Some(&at(9)), &at(0), today), Some(StockAlertKind::OutOfStock), "one alert, the worse");
+        assert_eq!(crossing(Some(&at(0)), &at(0), today), None);
+        assert_eq!(crossing(Some(&at(0)), &at(2), today), None, "restocking below the point is not a crossing");
+        let mut raised = at(9);
+        raised.reorder_point = Some(10);
+        assert_eq!(crossing(Some(&at(9)), &raised, today), Some(StockAlertKind::Low), "a raised reorder point");
+        let mut none = at(1);
+        none.reorder_point = None;
+        assert_eq!(crossing(Some(&at(9)), &none, today), None);
+        let out = at(0);
+        let alert = StockAlert::of(&out, StockAlertKind::OutOfStock, today, Utc::now());
+        assert_eq!(
+            alert.id,
+            StockAlert::of(&out, StockAlertKind::OutOfStock, today, Utc::now()).id,
+            "one id per change"
+        );
+        let next = StockItem { version: out.version + 1, ..out.clone() };
+        assert_ne!(alert.id, StockAlert::of(&next, StockAlertKind::OutOfStock, today, Utc::now()).id);
     }
 
     #[test]

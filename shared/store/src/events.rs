@@ -14,6 +14,7 @@ use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{ProductId, VariantId, VendorId};
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::stock::{self, StockAlert, StockItem};
 use stockyard_domain::vendor::Vendor;
 
 use crate::StoreError;
@@ -32,6 +33,8 @@ pub enum DomainEvent {
     /// Something shoppers see of the catalog changed: the search index and, later, inventory,
     /// recommendations and reports act on it.
     Catalog(CatalogEvent),
+    /// A stock item crossed below its reorder point or ran out: the vendor hears of it.
+    StockAlert(StockAlert),
 }
 
 /// A change to what the catalog shows. It names what changed, not its new state: a consumer
@@ -201,6 +204,14 @@ pub fn from_change(
             }
         }
         (Change::Insert | Change::Modify, Some(ExchangeRates::NAME)) => catalog(CatalogEvent::ExchangeRatesChanged),
+        (Change::Modify, Some(StockItem::NAME)) => {
+            let (new, old): (StockItem, StockItem) =
+                (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
+            let now = Utc::now();
+            let today = now.date_naive();
+            Ok(stock::crossing(Some(&old), &new, today)
+                .map(|kind| DomainEvent::StockAlert(StockAlert::of(&new, kind, today, now))))
+        }
         _ => Ok(None),
     }
 }

@@ -12,14 +12,14 @@ use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
     AddressId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId,
-    ProductId, StockTransferId, TokenFamilyId, UserId, VariantId, VendorId,
+    ProductId, StockAlertId, StockTransferId, TokenFamilyId, UserId, VariantId, VendorId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
 use stockyard_domain::product::{ProductTranslation, Variant};
 use stockyard_domain::slug::Slug;
-use stockyard_domain::stock::{Movement, StockItem, StockTransfer};
+use stockyard_domain::stock::{Movement, StockAlert, StockItem, StockTransfer};
 use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{Member, Vendor};
 
@@ -220,6 +220,20 @@ pub(crate) fn sales_of_day(sale: &SaleRecord) -> IndexKey {
 pub(crate) fn sales_of_vendor_day(vendor: VendorId, day: chrono::NaiveDate) -> Sharded<SaleRecord> {
     let shards = (0..SALES_SHARDS).map(|s| Collection::index(format!("SALES#{vendor}#{day}#{s}"), "AT#")).collect();
     Sharded::new(format!("SALES#{vendor}#{day}"), shards)
+}
+
+// Stock alerts
+pub(crate) fn stock_alert(vendor: VendorId, id: StockAlertId) -> Key {
+    key(format!("STOCKALERT#{vendor}#{id}"), "ALERT")
+}
+pub(crate) fn stock_alert_listing(alert: &StockAlert) -> IndexKey {
+    IndexKey {
+        pk: format!("STOCKALERTS#{}", alert.vendor_id),
+        sk: format!("ALERT#{}#{}", alert.raised_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), alert.id),
+    }
+}
+pub(crate) fn stock_alerts_of(vendor: VendorId) -> Collection<StockAlert> {
+    Collection::index(format!("STOCKALERTS#{vendor}"), "ALERT#")
 }
 
 // Stock

@@ -6,6 +6,7 @@
 
 pub mod account_mail;
 pub mod addresses;
+pub mod alerts;
 pub mod catalog_files;
 pub mod categories;
 pub mod channels;

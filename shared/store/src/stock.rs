@@ -225,8 +225,9 @@ const RACE_BUDGET: Duration = Duration::from_secs(6);
 
 /// Reads the stock item, lets `plan` build the transaction of one change on what was read (with
 /// [`change`], plus whatever else belongs to it) and commits it; when another change won the race
-/// meanwhile (step [`STOCK_CHANGED`] or `movement`), reads again and plans again, with jittered
-/// backoff, for up to 6 s (then 503, to be retried). `plan` decides on the state it is given (whether there is enough,
+/// meanwhile (step [`STOCK_CHANGED`] or `movement`), or a concurrent transaction on the same item
+/// cancelled this one, reads again and plans again, with jittered backoff, for up to 6 s (then
+/// 503, to be retried). `plan` decides on the state it is given (whether there is enough,
 /// which batches), so a refusal is always a refusal on the latest state.
 pub async fn apply<T, E: From<StoreError>>(
     table: &Table,
@@ -243,9 +244,15 @@ pub async fn apply<T, E: From<StoreError>>(
     loop {
         let before = table.get::<StockItem>(&id).await?;
         let (tx, out) = plan(before.as_ref())?;
-        match table.commit(tx).await {
+        let raced = |e: &StoreError| match e {
+            StoreError::Conflict { step } => step == STOCK_CHANGED || step == "movement",
+            // cancelled by a concurrent transaction on the same items (or throttled): read again
+            StoreError::Throttled(_) => true,
+            _ => false,
+        };
+        match table.commit_once(tx).await {
             Ok(()) => return Ok(out),
-            Err(StoreError::Conflict { step }) if step == STOCK_CHANGED || step == "movement" => {
+            Err(e) if raced(&e) => {
                 if started.elapsed() > RACE_BUDGET {
                     return Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into());
                 }

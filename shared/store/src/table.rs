@@ -588,6 +588,19 @@ impl Table {
         })
         .await
     }
+
+    /// Applies every step of `tx` or none, once: a cancellation by a concurrent transaction comes
+    /// back at once as `Throttled` instead of being tried again with the same conditions. For
+    /// optimistic writers that read again before another try (`stock::apply`): retrying a
+    /// transaction whose version condition a concurrent one is about to break only wastes time.
+    pub(crate) async fn commit_once(&self, tx: Tx) -> Result<(), StoreError> {
+        if tx.is_empty() {
+            return Ok(());
+        }
+        let (steps, writes) = tx.into_parts();
+        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
+        result.map(|_| ()).map_err(|e| crate::error::from_transaction(e, &steps))
+    }
 }
 
 /// One shard of a sharded listing being read (see [`Table::query_sharded_in`]).

@@ -1,3 +1,4 @@
+pub mod alerts;
 pub mod channels;
 pub mod locations;
 pub mod lookup;

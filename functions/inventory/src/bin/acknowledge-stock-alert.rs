@@ -1,0 +1,11 @@
+//! `acknowledge-stock-alert`: POST /vendors/{vendorId}/alerts/{alertId}/acknowledge
+
+use stockyard_inventory::handlers::alerts;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_inventory::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, alerts::acknowledge_alert).await
+}
