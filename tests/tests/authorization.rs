@@ -54,7 +54,7 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 53] = [
+const ACTIONS: [Action; 54] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -132,6 +132,7 @@ const ACTIONS: [Action; 53] = [
     action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, STOCK_WRITERS),
     action("list sales", "GET /vendors/{vendorId}/sales", 200, DEMAND_READERS),
     action("list stock alerts", "GET /vendors/{vendorId}/alerts", 200, STOCK_READERS),
+    action("get daily sales", "GET /vendors/{vendorId}/demand/{locationId}/{sku}/sales", 200, DEMAND_READERS),
     action("acknowledge stock alert", "POST /vendors/{vendorId}/alerts/{alertId}/acknowledge", 200, STOCK_WRITERS),
 ];
 
@@ -406,6 +407,10 @@ impl World {
             "list stock alerts" => {
                 app.request(Method::GET, &format!("/vendors/{v}/alerts"), Some(token), None, &[]).await
             }
+            "get daily sales" => {
+                let path = format!("/vendors/{v}/demand/{}/{FORECAST_SKU}/sales", self.location);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
             "acknowledge stock alert" => {
                 let alert = app.fresh_alert(&self.vendor, &self.sku).await;
                 let path = format!("/vendors/{v}/alerts/{alert}/acknowledge");
@@ -659,6 +664,12 @@ impl World {
             ),
             "list sales" => (all_of_vendor(&items(body)), "the vendor's sales of the day"),
             "list stock alerts" => (all_of_vendor(&items(body)), "the vendor's stock alerts"),
+            "get daily sales" => (
+                body["location_id"] == location
+                    && body["sku"] == FORECAST_SKU
+                    && body["days"].as_array().is_some_and(|d| d.len() == 28 && d.iter().any(|d| d["units"] == 5)),
+                "28 days of the SKU's history at the vendor's location",
+            ),
             "acknowledge stock alert" => (
                 body["vendor_id"] == v && body["acknowledged_by"] == actor.id.as_str(),
                 "the vendor's alert, acknowledged by the caller",

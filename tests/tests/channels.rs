@@ -175,3 +175,58 @@ async fn returns_restock_or_write_off_once_and_never_more_than_was_sold() {
     let ledger = app.movements(owner, &vendor.id, &sku, &location).await;
     assert_eq!(ledger.last().unwrap()["reason"], "channel_return");
 }
+
+/// Channel sales reach the daily sales history the forecasts read (aggregated from the stream), a
+/// return takes its units back, and imported history never overwrites a day channels wrote.
+#[tokio::test]
+async fn channel_sales_feed_the_daily_sales_history_and_imports_keep_off_their_days() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let owner = vendor.owner.token();
+    let (sku, location) = app.variant_and_location(&vendor, None).await;
+    let stock = json!({ "sku": sku, "location_id": location, "quantity": 50, "reason": "received" });
+    app.adjust_stock(owner, &vendor.id, &stock).await.expect(201);
+    let pos = app.create_channel(owner, &vendor.id, "pos", &location).await;
+    let market = app.create_channel(owner, &vendor.id, "marketplace", &location).await;
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let sales = json!([
+        { "sale_id": "a", "sku": sku, "quantity": 3 },
+        { "sale_id": "b", "sku": sku, "quantity": 4 },
+        { "sale_id": "c", "sku": sku, "quantity": 2, "sold_at": yesterday }
+    ]);
+    assert_eq!(app.channel_sales(owner, &vendor.id, &pos, sales).await.expect(200)["applied"], 3);
+    let online = json!([{ "sale_id": "a", "sku": sku, "quantity": 5 }]);
+    assert_eq!(app.channel_sales(owner, &vendor.id, &market, online).await.expect(200)["applied"], 1);
+    let back = json!([{ "return_id": "r", "sku": sku, "quantity": 1, "restock": true }]);
+    assert_eq!(app.channel_returns(owner, &vendor.id, &market, back).await.expect(200)["applied"], 1);
+
+    let path =
+        format!("/vendors/{}/demand/{location}/{sku}/sales?from={}&to={}", vendor.id, today() - Days::new(1), today());
+    let history = stockyard_tests::eventually("the channel sales in the sales history", || async {
+        let resp = app.request(Method::GET, &path, Some(owner), None, &[]).await;
+        let days = resp.expect(200)["days"].as_array().unwrap().clone();
+        let units: Vec<i64> = days.iter().map(|d| d["units"].as_i64().unwrap()).collect();
+        (units == [2, 11]).then_some(days)
+    })
+    .await;
+    assert!(history.iter().all(|d| d["source"] == "channels"), "{history:?}");
+
+    // importing older history leaves the channels' days alone
+    let import = json!({ "days": [{ "date": today().to_string(), "units": 99 },
+                                  { "date": (today() - Days::new(5)).to_string(), "units": 7 }] });
+    let imported = app
+        .request(
+            Method::POST,
+            &format!("/vendors/{}/demand/{location}/{sku}/sales", vendor.id),
+            Some(owner),
+            Some(&import),
+            &[],
+        )
+        .await;
+    let imported = imported.expect(200);
+    assert_eq!((imported["days_written"].as_i64(), imported["days_kept"].as_i64()), (Some(1), Some(1)));
+    let resp = app.request(Method::GET, &path, Some(owner), None, &[]).await;
+    assert_eq!(resp.expect(200)["days"][1]["units"], 11);
+    let editor = app.staff(&vendor, "catalog_editor").await;
+    app.request(Method::GET, &path, Some(editor.token()), None, &[]).await.expect(403);
+}

@@ -6,5 +6,6 @@ pub mod handlers;
 pub mod job;
 pub mod openapi;
 pub mod panel;
+pub mod sales;
 
 pub use stockyard_http::ApiDeps;

@@ -12,6 +12,7 @@ use crate::handlers::{demand, forecasts};
         forecasts::get_replenishment,
         demand::put_demand_settings,
         demand::record_daily_sales,
+        demand::get_daily_sales,
         demand::create_forecast_run
     ),
     components(schemas(stockyard_domain::values::Sku, forecasts::ModelName))

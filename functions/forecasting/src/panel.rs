@@ -228,6 +228,7 @@ mod tests {
             sku: sku.into(),
             year,
             units: encode_units(days),
+            channel_days: Vec::new(),
             version: 1,
             updated_at: Utc::now(),
         }

@@ -1,7 +1,8 @@
 //! `route-table-events`: reads the table's stream and puts each domain event on the queue of the
 //! area that acts on it: invitation and account emails on the emails queue (account emails get
 //! their signed links here), catalog changes on the catalog queue (the search indexer reads it),
-//! stock items crossing below their reorder point or running out on the alerts queue.
+//! stock items crossing below their reorder point or running out on the alerts queue, channel
+//! sales and returns on the sales events queue (the sales history counts them).
 //!
 //! Records are routed in stream order. At the first record that cannot be routed the function
 //! stops and reports that record (`ReportBatchItemFailures`): the stream delivers it and everything
@@ -86,6 +87,7 @@ pub struct RouterDeps {
     pub emails: Publisher,
     pub catalog: Publisher,
     pub alerts: Publisher,
+    pub sales: Publisher,
     pub links: Links,
 }
 
@@ -98,6 +100,7 @@ impl RouterDeps {
                 stockyard_platform::env("CATALOG_EVENTS_QUEUE_URL")?,
             ),
             alerts: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("ALERTS_QUEUE_URL")?),
+            sales: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("SALES_EVENTS_QUEUE_URL")?),
             links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
         })
     }
@@ -109,6 +112,7 @@ pub enum Outgoing {
     Email(EmailMessage),
     Catalog(CatalogMessage),
     StockAlert(stockyard_domain::stock::StockAlert),
+    Sale(stockyard_domain::channel::SaleRecord),
 }
 
 /// What one stream record asks to send, if anything.
@@ -131,6 +135,7 @@ pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgo
             event,
         }),
         DomainEvent::StockAlert(alert) => Outgoing::StockAlert(alert),
+        DomainEvent::Sale(sale) => Outgoing::Sale(sale),
     }))
 }
 
@@ -177,6 +182,10 @@ pub async fn handle(
             Outgoing::StockAlert(alert) => {
                 deps.alerts.publish_raw(&serde_json::to_string(&alert)?).await?;
                 tracing::info!(alert_id = %alert.id, kind = ?alert.kind, sku = alert.sku, "stock alert queued");
+            }
+            Outgoing::Sale(sale) => {
+                deps.sales.publish_raw(&serde_json::to_string(&sale)?).await?;
+                tracing::debug!(sale_id = sale.sale_id, sku = sale.sku, "sale queued for the sales history");
             }
         }
         Ok(())
@@ -269,7 +278,7 @@ mod tests {
             .iter()
             .filter_map(|m| match m {
                 Outgoing::Email(e) => Some(e.to[0].clone()),
-                Outgoing::Catalog(_) | Outgoing::StockAlert(_) => None,
+                Outgoing::Catalog(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) => None,
             })
             .collect()
     }
@@ -367,7 +376,7 @@ mod tests {
                     let json = serde_json::to_value(c).unwrap();
                     (json["type"].as_str().unwrap().to_string(), c.event_id.clone())
                 }
-                Outgoing::Email(_) | Outgoing::StockAlert(_) => panic!("only catalog events"),
+                Outgoing::Email(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) => panic!("only catalog events"),
             })
             .collect();
         let expected =

@@ -303,6 +303,7 @@ fn vendor_demand(
                 sku: sku.clone(),
                 year,
                 units: encode_units(&units),
+                channel_days: Vec::new(),
                 version: 1,
                 updated_at: chrono::Utc::now(),
             });

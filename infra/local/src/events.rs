@@ -195,6 +195,15 @@ fn sample_messages(queue_id: &str) -> Vec<Value> {
     if queue_id == "CatalogExportsQueue" {
         return vec![json!({ "vendor_id": vendor, "export_id": "01JBZ4W9Q6T3M8K2R5X7N1C0XP" })];
     }
+    if queue_id == "SalesEventsQueue" {
+        return vec![json!({
+            "vendor_id": vendor, "channel_id": "01JBZ4W9Q6T3M8K2R5X7N1C0CH", "channel_kind": "pos",
+            "sale_id": "till-7/000123/1", "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+            "variant_id": "01JBZ4W9Q6T3M8K2R5X7N1C0A1", "product_id": "01JBZ4W9Q6T3M8K2R5X7N1C0P1",
+            "sku": "JUMPER-M-NAVY", "quantity": 1, "unit_price": 6900, "currency": "GBP", "country": "GB",
+            "sold_at": "2024-10-27T03:33:20Z", "recorded_at": "2024-10-27T03:33:21Z", "stock_version": 12
+        })];
+    }
     if queue_id == "AlertsQueue" {
         return vec![json!({
             "id": "01JBZ4W9Q6T3M8K2R5X7N1C0AL", "vendor_id": vendor, "variant_id": "01JBZ4W9Q6T3M8K2R5X7N1C0A1",

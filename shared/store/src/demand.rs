@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use stockyard_domain::channel::SaleRecord;
 use stockyard_domain::demand::Risk;
-use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_domain::ids::{ChannelId, ForecastRunId, LocationId, VendorId};
+
+use crate::channels::SaleKind;
 
 use crate::entity::Entity;
 use crate::table::{Change, Expr, to_item};
@@ -75,6 +78,10 @@ pub struct SalesHistoryRecord {
     pub year: i32,
     #[serde(with = "serde_bytes")]
     pub units: Vec<u8>,
+    /// The days (bit `d` = day `d` of the year, from 0) whose units come from channel sales: the
+    /// manual sales endpoint leaves them alone.
+    #[serde(default, with = "serde_bytes", skip_serializing_if = "Vec::is_empty")]
+    pub channel_days: Vec<u8>,
     /// Incremented by every write; a write holds only if nobody wrote since it read.
     pub version: u64,
     pub updated_at: DateTime<Utc>,
@@ -96,6 +103,119 @@ impl SalesHistoryRecord {
     pub fn daily_units(&self) -> Result<Vec<u32>, StoreError> {
         decode_units(&self.units)
     }
+
+    /// Whether channel sales wrote day `day` (0 = 1 January).
+    pub fn channel_day(&self, day: usize) -> bool {
+        self.channel_days.get(day / 8).is_some_and(|b| b & (1 << (day % 8)) != 0)
+    }
+
+    fn mark_channel_day(&mut self, day: usize) {
+        if self.channel_days.len() <= day / 8 {
+            self.channel_days.resize(day / 8 + 1, 0);
+        }
+        self.channel_days[day / 8] |= 1 << (day % 8);
+    }
+}
+
+/// One channel sale (or return: negative) for the sales history: which sale, and its units on a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelUnits {
+    pub sale: (ChannelId, SaleKind, String),
+    pub day: NaiveDate,
+    pub quantity: i64,
+}
+
+/// Most sales one history transaction counts (the year item takes the 100th write).
+pub const CHANNEL_UNITS_PER_WRITE: usize = 99;
+
+/// Adds channel sales of one SKU-location to its sales history, each sale once: one transaction
+/// per calendar year writes the year item (guarded by its version) and marks every sale it counts
+/// (`aggregated_at`, only if not marked yet), so a sale delivered twice is counted once. A day
+/// channels write for the first time replaces what the manual endpoint had there; later sales add
+/// to it (a day's net units never below 0). At most [`CHANNEL_UNITS_PER_WRITE`] sales a call.
+/// Returns the sales counted now (those counted before are left out).
+pub async fn add_channel_units(
+    table: &Table,
+    vendor: VendorId,
+    location: LocationId,
+    sku: &str,
+    sales: &[ChannelUnits],
+) -> Result<usize, StoreError> {
+    assert!(sales.len() <= CHANNEL_UNITS_PER_WRITE, "at most {CHANNEL_UNITS_PER_WRITE} sales a write");
+    // a sale delivered twice in one batch is one sale (and one transaction may write an item once)
+    let mut pending: Vec<&ChannelUnits> = Vec::with_capacity(sales.len());
+    for sale in sales {
+        if !pending.iter().any(|p| p.sale == sale.sale) {
+            pending.push(sale);
+        }
+    }
+    let mut counted = 0;
+    let mut attempt = 0u64;
+    while !pending.is_empty() {
+        attempt += 1;
+        let year = pending[0].day.year();
+        let (this_year, later): (Vec<&ChannelUnits>, Vec<&ChannelUnits>) =
+            pending.iter().partition(|s| s.day.year() == year);
+        let id = (vendor, location, sku.to_string(), year);
+        let current = table.get::<SalesHistoryRecord>(&id).await?;
+        let condition = match &current {
+            Some(r) => Expr::new("#version = :version").name("#version", "version").val(":version", &r.version),
+            None => Expr::not_exists(),
+        };
+        let mut record = current.clone().unwrap_or(SalesHistoryRecord {
+            vendor_id: vendor,
+            location_id: location,
+            sku: sku.to_string(),
+            year,
+            units: Vec::new(),
+            channel_days: Vec::new(),
+            version: 0,
+            updated_at: Utc::now(),
+        });
+        let mut daily: Vec<i64> = record.daily_units()?.into_iter().map(i64::from).collect();
+        for sale in &this_year {
+            let day = sale.day.ordinal0() as usize;
+            if daily.len() <= day {
+                daily.resize(day + 1, 0);
+            }
+            if !record.channel_day(day) {
+                daily[day] = 0;
+                record.mark_channel_day(day);
+            }
+            daily[day] += sale.quantity;
+        }
+        record.units =
+            encode_units(&daily.iter().map(|u| (*u).clamp(0, i64::from(u32::MAX)) as u32).collect::<Vec<_>>());
+        record.version += 1;
+        record.updated_at = Utc::now();
+        let mut tx = table.tx();
+        tx.put("history", &record, Some(condition))?;
+        for (i, sale) in this_year.iter().enumerate() {
+            let (channel, kind, sale_id) = &sale.sale;
+            let change = Change::new(Expr::new("SET aggregated_at = :at").val(":at", &record.updated_at))
+                .when(Expr::new("attribute_exists(PK) AND attribute_not_exists(aggregated_at)"));
+            tx.update::<SaleRecord>(format!("sale:{i}"), &(vendor, *channel, *kind, sale_id.clone()), change)?;
+        }
+        match table.commit(tx).await {
+            Ok(()) => {
+                counted += this_year.len();
+                pending = later;
+            }
+            Err(StoreError::Conflict { step }) if step.starts_with("sale:") => {
+                // counted before (or not there): leave it out and write the rest
+                let i: usize = step["sale:".len()..].parse().unwrap_or(usize::MAX);
+                if let Some(gone) = this_year.get(i).copied() {
+                    pending.retain(|s| !std::ptr::eq(*s, gone));
+                }
+            }
+            Err(StoreError::Conflict { .. }) if attempt < 50 => {
+                let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 16);
+                tokio::time::sleep(Duration::from_millis(5 * attempt.min(10) + jitter)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(counted)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -545,7 +665,8 @@ pub async fn set_daily_units(
     location: LocationId,
     sku: &str,
     days: &[(NaiveDate, u32)],
-) -> Result<usize, StoreError> {
+) -> Result<(usize, usize), StoreError> {
+    let mut kept = 0;
     let mut by_year: BTreeMap<i32, Vec<(usize, u32)>> = BTreeMap::new();
     for (date, units) in days {
         by_year.entry(date.year()).or_default().push((date.ordinal0() as usize, *units));
@@ -556,6 +677,7 @@ pub async fn set_daily_units(
         loop {
             attempt += 1;
             let current = table.get::<SalesHistoryRecord>(&id).await?;
+            let mut kept_here = 0;
             let (mut daily, condition) = match &current {
                 Some(r) => (
                     r.daily_units()?,
@@ -564,6 +686,11 @@ pub async fn set_daily_units(
                 None => (Vec::new(), Expr::not_exists()),
             };
             for (day, units) in changes {
+                if current.as_ref().is_some_and(|r| r.channel_day(*day)) {
+                    // channel sales wrote this day: imported history never overwrites it
+                    kept_here += 1;
+                    continue;
+                }
                 if daily.len() <= *day {
                     daily.resize(day + 1, 0);
                 }
@@ -575,11 +702,15 @@ pub async fn set_daily_units(
                 sku: sku.to_string(),
                 year: *year,
                 units: encode_units(&daily),
+                channel_days: current.as_ref().map(|r| r.channel_days.clone()).unwrap_or_default(),
                 version: current.as_ref().map_or(1, |r| r.version + 1),
                 updated_at: Utc::now(),
             };
             match table.put(&record, Some(condition)).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    kept += kept_here;
+                    break;
+                }
                 Err(StoreError::ConditionFailed) if attempt < 12 => {
                     // Another writer won: read again after a short, jittered pause.
                     let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 16);
@@ -589,7 +720,7 @@ pub async fn set_daily_units(
             }
         }
     }
-    Ok(by_year.len())
+    Ok((by_year.len(), kept))
 }
 
 /// One SKU-location's history year, if any day of it was ever written.
@@ -805,6 +936,7 @@ mod tests {
             sku: "MILK-1L".into(),
             year: 2026,
             units: encode_units(&[3, 0, 200]),
+            channel_days: Vec::new(),
             version: 1,
             updated_at: Utc::now(),
         };

@@ -3,7 +3,7 @@
 //! sparse listing of vendors. An in-crate test module run like `emulator_tests`; every test uses
 //! fresh vendors.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use stockyard_domain::demand::Risk;
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 
@@ -30,7 +30,7 @@ async fn daily_units_across_a_year_boundary_round_trip_and_a_later_write_replace
     let table = table().await;
     let (vendor, location) = (VendorId::generate(), LocationId::generate());
     let days = [(date("2025-12-30"), 4), (date("2025-12-31"), 300), (date("2026-01-01"), 0), (date("2026-01-02"), 7)];
-    let years = demand::set_daily_units(&table, vendor, location, "MILK-1L", &days).await.unwrap();
+    let (years, _) = demand::set_daily_units(&table, vendor, location, "MILK-1L", &days).await.unwrap();
     assert_eq!(years, 2);
 
     let y2025 = demand::history_year(&table, vendor, location, "MILK-1L", 2025).await.unwrap().unwrap();
@@ -291,4 +291,71 @@ async fn a_vendors_day_is_claimed_by_one_worker_finished_once_and_failures_are_l
 /// A day offset unlikely to collide between test runs sharing an emulator.
 fn rand_day() -> u32 {
     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 20_000) as u32
+}
+
+/// A sale record as a channel's sale writes it, for the history's aggregation.
+fn sale(
+    vendor: VendorId,
+    location: LocationId,
+    channel: stockyard_domain::ids::ChannelId,
+    id: &str,
+    quantity: i64,
+) -> stockyard_domain::channel::SaleRecord {
+    stockyard_domain::channel::SaleRecord {
+        vendor_id: vendor,
+        channel_id: channel,
+        channel_kind: stockyard_domain::channel::ChannelKind::Pos,
+        sale_id: id.into(),
+        location_id: location,
+        variant_id: stockyard_domain::ids::VariantId::generate(),
+        product_id: stockyard_domain::ids::ProductId::generate(),
+        sku: "MILK-1L".into(),
+        quantity,
+        unit_price: None,
+        currency: None,
+        country: None,
+        region: None,
+        sold_at: Utc::now(),
+        recorded_at: Utc::now(),
+        stock_version: Some(1),
+        restocked: None,
+        returns_sale_id: None,
+        returned: 0,
+    }
+}
+
+#[tokio::test]
+async fn channel_sales_are_counted_once_however_often_delivered_and_replace_an_imported_day() {
+    use crate::channels::{self, SaleKind};
+    use crate::demand::ChannelUnits;
+    let table = table().await;
+    let (vendor, location, channel) =
+        (VendorId::generate(), LocationId::generate(), stockyard_domain::ids::ChannelId::generate());
+    let today = Utc::now().date_naive();
+    demand::set_daily_units(&table, vendor, location, "MILK-1L", &[(today, 40)]).await.unwrap();
+    let records = [sale(vendor, location, channel, "s1", 3), sale(vendor, location, channel, "s2", 2)];
+    for record in &records {
+        let mut tx = table.tx();
+        channels::record(&mut tx, record).unwrap();
+        table.commit(tx).await.unwrap();
+    }
+    let units = |r: &stockyard_domain::channel::SaleRecord| ChannelUnits {
+        sale: (channel, SaleKind::Sale, r.sale_id.clone()),
+        day: today,
+        quantity: r.quantity,
+    };
+    let all: Vec<ChannelUnits> = records.iter().map(units).collect();
+    let twice: Vec<ChannelUnits> = all.iter().chain(all.iter()).cloned().collect();
+    assert_eq!(demand::add_channel_units(&table, vendor, location, "MILK-1L", &twice).await.unwrap(), 2);
+    assert_eq!(
+        demand::add_channel_units(&table, vendor, location, "MILK-1L", &all[..1]).await.unwrap(),
+        0,
+        "delivered again"
+    );
+    let year = demand::history_year(&table, vendor, location, "MILK-1L", today.year()).await.unwrap().unwrap();
+    let day = today.ordinal0() as usize;
+    assert_eq!(year.daily_units().unwrap()[day], 5, "channel sales replace the imported 40, each counted once");
+    assert!(year.channel_day(day));
+    let (_, kept) = demand::set_daily_units(&table, vendor, location, "MILK-1L", &[(today, 1)]).await.unwrap();
+    assert_eq!(kept, 1, "an import never overwrites a channel day");
 }

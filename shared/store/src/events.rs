@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::catalog::ProductStatus;
+use stockyard_domain::channel::SaleRecord;
 use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{ProductId, VariantId, VendorId};
 use stockyard_domain::image::ProductImage;
@@ -35,6 +36,8 @@ pub enum DomainEvent {
     Catalog(CatalogEvent),
     /// A stock item crossed below its reorder point or ran out: the vendor hears of it.
     StockAlert(StockAlert),
+    /// A channel reported a sale or a return: the sales history counts it.
+    Sale(SaleRecord),
 }
 
 /// A change to what the catalog shows. It names what changed, not its new state: a consumer
@@ -204,6 +207,7 @@ pub fn from_change(
             }
         }
         (Change::Insert | Change::Modify, Some(ExchangeRates::NAME)) => catalog(CatalogEvent::ExchangeRatesChanged),
+        (Change::Insert, Some(SaleRecord::NAME)) => Ok(Some(DomainEvent::Sale(serde_dynamo::from_item(new_image)?))),
         (Change::Modify, Some(StockItem::NAME)) => {
             let (new, old): (StockItem, StockItem) =
                 (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);

@@ -1,10 +1,10 @@
 //! Writing demand data: a SKU-location's replenishment settings and its daily sales, and running
 //! the forecast now. Owner and inventory managers (`InventoryWrite`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, VendorId};
@@ -179,6 +179,8 @@ pub struct RecordSalesResponse {
     pub location_id: LocationId,
     pub sku: String,
     pub days_written: usize,
+    /// Days channel sales have written: imported history never overwrites them.
+    pub days_kept: usize,
     /// Calendar years whose history changed.
     pub years_written: usize,
 }
@@ -211,7 +213,8 @@ pub fn sales_days(body: &RecordSalesRequest, today: NaiveDate) -> Result<Vec<(Na
     Ok(out)
 }
 
-/// Set the units sold of a SKU at a location on the given days (a day sent again is replaced).
+/// Set the units sold of a SKU at a location on the given days, to import older history (a day
+/// sent again is replaced; a day channel sales have written is kept as it is).
 #[utoipa::path(post, path = "/vendors/{vendorId}/demand/{locationId}/{sku}/sales", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager"])),
     request_body = RecordSalesRequest,
     params(("vendorId" = VendorId, Path), ("locationId" = LocationId, Path), ("sku" = Sku, Path)),
@@ -224,8 +227,74 @@ pub async fn record_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response
     let body: RecordSalesRequest = cx.body()?;
     let days = sales_days(&body, Utc::now().date_naive())?;
     authorize_at_location(&cx, vendor_id, location_id).await?;
-    let years_written = demand::set_daily_units(cx.store().await?, vendor_id, location_id, &sku, &days).await?;
-    Ok(ok(&RecordSalesResponse { location_id, sku, days_written: days.len(), years_written }))
+    let (years_written, days_kept) =
+        demand::set_daily_units(cx.store().await?, vendor_id, location_id, &sku, &days).await?;
+    let days_written = days.len() - days_kept;
+    Ok(ok(&RecordSalesResponse { location_id, sku, days_written, days_kept, years_written }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DailySales {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    pub units: u32,
+    /// Where the day's units come from: `channels` (the consolidated sales record) or `imported`.
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SalesHistoryResponse {
+    pub location_id: LocationId,
+    pub sku: String,
+    /// Every day from `from` to `to`, oldest first (0 where nothing was sold or recorded).
+    pub days: Vec<DailySales>,
+}
+
+/// A SKU-location's daily sales history as the forecasts read it: channel sales aggregated per
+/// day, and imported history (`?from=` and `?to=`, default the last 28 days; at most 366 days).
+#[utoipa::path(get, path = "/vendors/{vendorId}/demand/{locationId}/{sku}/sales", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager", "viewer"])),
+    params(("vendorId" = VendorId, Path), ("locationId" = LocationId, Path), ("sku" = Sku, Path),
+           ("from" = Option<SalesDate>, Query), ("to" = Option<SalesDate>, Query)),
+    responses((status = 200, body = SalesHistoryResponse), (status = 403, body = ErrorBody),
+              (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn get_daily_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let cx = Ctx::new(deps, &req)?;
+    cx.vendor_id()?;
+    let location_id = cx.path("locationId", LocationId::parse)?;
+    let sku = cx.path("sku", sku)?;
+    let today = Utc::now().date_naive();
+    let to = cx.query_as("to", stockyard_domain::values::date)?.unwrap_or(today);
+    let from = cx.query_as("from", stockyard_domain::values::date)?.unwrap_or(to - chrono::Days::new(27));
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    if (to - from).num_days() >= 366 {
+        return Err(ApiError::invalid("from", "the range holds at most 366 days"));
+    }
+    let vendor = cx.vendor(VendorPermission::DemandRead).await?.id();
+    let table = cx.store().await?;
+    stockyard_store::locations::get(table, vendor, location_id).await?.ok_or(ApiError::NotFound("location"))?;
+    let mut years = BTreeMap::new();
+    for year in from.year()..=to.year() {
+        years.insert(year, demand::history_year(table, vendor, location_id, &sku, year).await?);
+    }
+    let mut days = Vec::new();
+    let mut date = from;
+    while date <= to {
+        let record = years.get(&date.year()).and_then(Option::as_ref);
+        let day = date.ordinal0() as usize;
+        let units = match record {
+            Some(r) => r.daily_units()?.get(day).copied().unwrap_or(0),
+            None => 0,
+        };
+        let source = if record.is_some_and(|r| r.channel_day(day)) { "channels" } else { "imported" };
+        days.push(DailySales { date, units, source: source.into() });
+        match date.succ_opt() {
+            Some(next) => date = next,
+            None => break,
+        }
+    }
+    Ok(ok(&SalesHistoryResponse { location_id, sku, days }))
 }
 
 /// A vendor with more SKU-locations than this is forecast by the nightly run only.
