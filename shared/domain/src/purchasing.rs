@@ -243,6 +243,30 @@ pub struct PurchaseOrder {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// One line of one receipt: what arrived, into which batch, and the ledger version it made. A
+/// receipt's id is claimed per line in the transaction that posts the line, so a retried receipt
+/// never posts a line twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedLine {
+    pub vendor_id: VendorId,
+    pub purchase_order_id: PurchaseOrderId,
+    /// The receipt: derived from the request's `Idempotency-Key`, or new for a request without one.
+    pub receipt_id: String,
+    #[schema(example = "MILK-1L")]
+    pub sku: String,
+    pub quantity: u32,
+    /// Perishable variants: the batch the units went into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<chrono::NaiveDate>,
+    pub location_id: LocationId,
+    /// The stock item's version after this line was posted (its movement in the ledger).
+    pub movement_version: u64,
+    pub received_by: Actor,
+    pub received_at: DateTime<Utc>,
+}
+
 /// Why a purchase order refused a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PurchasingError {
