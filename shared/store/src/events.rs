@@ -14,6 +14,7 @@ use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{ProductId, VariantId, VendorId};
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::purchasing::{PurchaseOrder, PurchaseOrderStatus};
 use stockyard_domain::vendor::Vendor;
 
 use crate::StoreError;
@@ -29,6 +30,8 @@ pub enum DomainEvent {
     InvitationCreated(InvitationRecord),
     /// An account email was requested (a link to verify or reset, a notice of a change).
     AccountMailRequested(AccountMailRecord),
+    /// A purchase order went from draft to sent: its supplier gets it by email, as a PDF.
+    PurchaseOrderSent(Box<PurchaseOrder>),
     /// Something shoppers see of the catalog changed: the search index and, later, inventory,
     /// recommendations and reports act on it.
     Catalog(CatalogEvent),
@@ -189,6 +192,12 @@ pub fn from_change(
             } else {
                 catalog(CatalogEvent::ProductChanged { product_id: new.product_id, vendor_id: Some(new.vendor_id) })
             }
+        }
+        (Change::Modify, Some(PurchaseOrder::NAME)) => {
+            let (new, old): (PurchaseOrder, PurchaseOrder) =
+                (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
+            let sent = old.status == PurchaseOrderStatus::Draft && new.status == PurchaseOrderStatus::Sent;
+            Ok(sent.then(|| DomainEvent::PurchaseOrderSent(Box::new(new))))
         }
         (Change::Modify, Some(Vendor::NAME)) => {
             let (new, old): (Vendor, Vendor) =
