@@ -25,6 +25,7 @@ pub fn document() -> Document {
     doc.merge(stockyard_search::openapi::SearchApi::openapi());
     doc.merge(stockyard_media_fn::openapi::MediaApi::openapi());
     doc.merge(stockyard_forecasting::openapi::ForecastingApi::openapi());
+    doc.merge(stockyard_purchasing::openapi::PurchasingApi::openapi());
     doc.info = InfoBuilder::new()
         .title("Stockyard API")
         .version(env!("CARGO_PKG_VERSION"))

@@ -190,6 +190,9 @@ pub struct PurchaseOrderLine {
     /// Cost of one unit, in minor units of the order's currency.
     #[schema(example = 85)]
     pub unit_cost: i64,
+    /// The variant has a shelf life: it is received into batches (lot, expiry date).
+    #[serde(default)]
+    pub perishable: bool,
 }
 
 impl PurchaseOrderLine {
@@ -267,6 +270,11 @@ pub struct ReceivedLine {
     pub received_at: DateTime<Utc>,
 }
 
+/// A new receipt's id (time-ordered), for a receipt posted without an `Idempotency-Key`.
+pub fn new_receipt_id() -> String {
+    crate::ids::next_ulid().to_string()
+}
+
 /// Why a purchase order refused a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PurchasingError {
@@ -290,7 +298,9 @@ impl fmt::Display for PurchasingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PurchasingError::NotDraft(s) => write!(f, "only a draft can be changed or sent; this order is {s}"),
-            PurchasingError::NotOpen(s) => write!(f, "only a sent or partially received order takes goods; this order is {s}"),
+            PurchasingError::NotOpen(s) => {
+                write!(f, "only a sent or partially received order takes goods; this order is {s}")
+            }
             PurchasingError::Closed(s) => write!(f, "this order is {s} already"),
             PurchasingError::UnknownLine(sku) => write!(f, "this order has no line for {sku}"),
             PurchasingError::MoreThanOrdered { sku, outstanding, requested } => {
@@ -474,6 +484,7 @@ mod tests {
             quantity,
             received: 0,
             unit_cost,
+            perishable: false,
         }
     }
 
@@ -555,7 +566,10 @@ mod tests {
     fn an_order_below_the_suppliers_minimum_is_not_sent() {
         let mut po = order(vec![line("A", 6, 100)], Some(1000));
         let refused = po.send("Shop", Utc::now()).unwrap_err();
-        assert_eq!(refused.to_string(), "the order's total 6.00 EUR is below the supplier's minimum order of 10.00 EUR");
+        assert_eq!(
+            refused.to_string(),
+            "the order's total 6.00 EUR is below the supplier's minimum order of 10.00 EUR"
+        );
         assert_eq!(po.status, PurchaseOrderStatus::Draft);
         po.replace_lines(vec![line("A", 12, 100)], Utc::now()).unwrap();
         po.send("Shop", Utc::now()).unwrap();

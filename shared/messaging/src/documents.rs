@@ -143,7 +143,13 @@ pub fn purchase_order_pdf(order: &PurchaseOrder) -> Vec<u8> {
     page.rule(y + ROW - 5.0);
     page.text(BOLD, 10.0, COL_COST - 60.0, y - 4.0, "Total");
     page.right(BOLD, 10.0, COL_TOTAL, y - 4.0, &money(order.total, order));
-    page.text(REGULAR, 8.0, MARGIN, MARGIN, &format!("Please quote {} on your delivery note and invoice.", order.number));
+    page.text(
+        REGULAR,
+        8.0,
+        MARGIN,
+        MARGIN,
+        &format!("Please quote {} on your delivery note and invoice.", order.number),
+    );
     pages.push(page);
     write(pages)
 }
@@ -153,8 +159,7 @@ fn write(pages: Vec<PageText>) -> Vec<u8> {
     let tree = Ref::new(2);
     let regular = Ref::new(3);
     let bold = Ref::new(4);
-    let ids: Vec<(Ref, Ref)> =
-        (0..pages.len() as i32).map(|i| (Ref::new(5 + 2 * i), Ref::new(6 + 2 * i))).collect();
+    let ids: Vec<(Ref, Ref)> = (0..pages.len() as i32).map(|i| (Ref::new(5 + 2 * i), Ref::new(6 + 2 * i))).collect();
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(tree);
     pdf.pages(tree).kids(ids.iter().map(|(page, _)| *page)).count(pages.len() as i32);
@@ -193,6 +198,7 @@ mod tests {
                 quantity: 12 * (i as u32 + 1),
                 received: 0,
                 unit_cost: 85,
+                perishable: false,
             })
             .collect();
         PurchaseOrder {
@@ -237,9 +243,15 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         let (pages, text) = text_of(&pdf);
         assert_eq!(pages, 1);
-        for expected in
-            ["PO-000007", "Acmé Dairy (ACME)", "orders@acme.example", "Corner Shop", "Main (WH-1)", "SKU-000", "SKU-001"]
-        {
+        for expected in [
+            "PO-000007",
+            "Acmé Dairy (ACME)",
+            "orders@acme.example",
+            "Corner Shop",
+            "Main (WH-1)",
+            "SKU-000",
+            "SKU-001",
+        ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
         assert!(text.contains("24"), "{text}");

@@ -441,7 +441,9 @@ mod tests {
         let (vendor, order) = (VendorId::generate(), PurchaseOrderId::generate());
         let suppliers = suppliers_of(vendor).prefix;
         let orders = purchase_orders_of(vendor).prefix;
-        for k in [supplier_code(vendor, "ACME"), purchase_order_sequence(vendor), received_line(vendor, order, "R", "A")] {
+        for k in
+            [supplier_code(vendor, "ACME"), purchase_order_sequence(vendor), received_line(vendor, order, "R", "A")]
+        {
             assert!(!k.sk.starts_with(&suppliers) && !k.sk.starts_with(&orders), "{}", k.sk);
         }
         assert!(purchase_order(vendor, order).sk.starts_with(&orders));

@@ -130,6 +130,17 @@ pub async fn list(
     table.query_filtered(&keys::purchase_orders_of(vendor), page, filter, |_| true).await
 }
 
+/// One line of one receipt, if that receipt posted it.
+pub async fn received_line(
+    table: &Table,
+    vendor: VendorId,
+    order: PurchaseOrderId,
+    receipt: &str,
+    sku: &str,
+) -> Result<Option<ReceivedLine>, StoreError> {
+    table.get::<ReceivedLine>(&(vendor, order, receipt.to_string(), sku.to_string())).await
+}
+
 /// Every line received on the order, by receipt then SKU.
 pub async fn received_lines(
     table: &Table,
