@@ -52,4 +52,6 @@ mod emulator_tests_bulk;
 #[cfg(test)]
 mod emulator_tests_demand;
 #[cfg(test)]
+mod emulator_tests_purchasing;
+#[cfg(test)]
 mod fault_tests;
