@@ -56,7 +56,7 @@ fn split(part: &str) -> (&str, &str) {
 }
 
 /// A header's value (unfolded), case-insensitively by name.
-fn header<'a>(headers: &'a str, name: &str) -> Option<String> {
+fn header(headers: &str, name: &str) -> Option<String> {
     let unfolded = headers.replace("\r\n ", " ").replace("\r\n\t", " ");
     unfolded.lines().find_map(|line| {
         let (n, v) = line.split_once(':')?;

@@ -108,6 +108,33 @@ pub fn account(id: EmailId, to: &Email, name: &str, notice: &AccountNotice<'_>) 
     }
 }
 
+/// A purchase order sent to its supplier, with the order as a PDF attached. The email's id is the
+/// order's (an order is sent once).
+pub fn purchase_order(order: &stockyard_domain::purchasing::PurchaseOrder) -> EmailMessage {
+    let buyer = order.vendor_name.as_deref().unwrap_or("A Stockyard vendor");
+    let lines: String = order.lines.iter().map(|l| format!("  {:<24} {:>10} units\n", l.sku, l.quantity)).collect();
+    EmailMessage {
+        email_id: EmailId::from(order.id),
+        to: vec![order.supplier.email.clone()],
+        subject: format!("Purchase order {} from {buyer}", order.number),
+        text: format!(
+            "Hello {supplier},\n\n{buyer} orders the following for delivery to {to} ({code}):\n\n{lines}\n             Total: {total}\n\nThe purchase order is attached ({number}.pdf). Please quote {number} on your \
+             delivery note and invoice.\n",
+            supplier = order.supplier.name,
+            to = order.deliver_to.name,
+            code = order.deliver_to.code,
+            total = stockyard_domain::Money::new(order.total, order.currency),
+            number = order.number,
+        ),
+        html: None,
+        attachments: vec![Attachment::new(
+            &format!("{}.pdf", order.number),
+            "application/pdf",
+            &crate::documents::purchase_order_pdf(order),
+        )],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,32 +175,5 @@ mod tests {
         assert!(email.subject.contains("Green Valley"));
         assert!(email.text.contains("inventory manager") && email.text.contains(&format!("/invitations/{id}/accept")));
         assert_eq!(invitation(&notice), email, "the same invitation renders the same email");
-    }
-}
-
-/// A purchase order sent to its supplier, with the order as a PDF attached. The email's id is the
-/// order's (an order is sent once).
-pub fn purchase_order(order: &stockyard_domain::purchasing::PurchaseOrder) -> EmailMessage {
-    let buyer = order.vendor_name.as_deref().unwrap_or("A Stockyard vendor");
-    let lines: String = order.lines.iter().map(|l| format!("  {:<24} {:>10} units\n", l.sku, l.quantity)).collect();
-    EmailMessage {
-        email_id: EmailId::from(order.id),
-        to: vec![order.supplier.email.clone()],
-        subject: format!("Purchase order {} from {buyer}", order.number),
-        text: format!(
-            "Hello {supplier},\n\n{buyer} orders the following for delivery to {to} ({code}):\n\n{lines}\n             Total: {total}\n\nThe purchase order is attached ({number}.pdf). Please quote {number} on your \
-             delivery note and invoice.\n",
-            supplier = order.supplier.name,
-            to = order.deliver_to.name,
-            code = order.deliver_to.code,
-            total = stockyard_domain::Money::new(order.total, order.currency),
-            number = order.number,
-        ),
-        html: None,
-        attachments: vec![Attachment::new(
-            &format!("{}.pdf", order.number),
-            "application/pdf",
-            &crate::documents::purchase_order_pdf(order),
-        )],
     }
 }

@@ -129,17 +129,16 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
         if f.order_qty <= 0.0 {
             continue;
         }
-        if !found_suppliers.contains_key(&f.supplier) {
-            let supplier = suppliers::by_code(table, vendor, &f.supplier).await?;
-            found_suppliers.insert(f.supplier.clone(), supplier);
+        if let std::collections::hash_map::Entry::Vacant(slot) = found_suppliers.entry(f.supplier.clone()) {
+            slot.insert(suppliers::by_code(table, vendor, &f.supplier).await?);
         }
         let Some(Some(supplier)) = found_suppliers.get(&f.supplier) else {
             let detail = format!("this vendor has no supplier with the code {}", f.supplier);
             skipped.push(not_ordered(f, NotOrderedReason::UnknownSupplier, Some(detail)));
             continue;
         };
-        if !found_locations.contains_key(&f.location_id) {
-            found_locations.insert(f.location_id, locations::get(table, vendor, f.location_id).await?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = found_locations.entry(f.location_id) {
+            slot.insert(locations::get(table, vendor, f.location_id).await?);
         }
         if !matches!(found_locations.get(&f.location_id), Some(Some(_))) {
             skipped.push(not_ordered(f, NotOrderedReason::UnknownLocation, None));
