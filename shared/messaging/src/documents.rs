@@ -1,7 +1,8 @@
 //! Documents people print or file, as PDF: a purchase order as its supplier receives it.
 //!
 //! Written with `pdf-writer` in the standard Helvetica fonts (every PDF reader has them, so
-//! nothing is embedded and a one-page order is about 3 KB). Text is encoded in WinAnsi, which
+//! nothing is embedded: 2.2 KB for a one-line order, 23 KB for 99 lines on three pages, content
+//! streams left uncompressed). Text is encoded in WinAnsi, which
 //! covers Latin-1 and the euro sign; any other character is printed as '?'.
 
 use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};

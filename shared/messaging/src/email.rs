@@ -16,7 +16,7 @@ pub struct EmailMessage {
     pub html: Option<String>,
     /// Files sent with the email (a purchase order's PDF). An email with attachments goes out as
     /// a raw MIME message. The queue carries them base64-encoded (SQS takes 256 KB a message;
-    /// a purchase order of 99 lines is about 12 KB).
+    /// the message of a purchase order of 99 lines is 36 KB).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
 }
