@@ -118,7 +118,7 @@ fn sample_param(name: &str) -> String {
         "exportId" => "01JBZ4W9Q6T3M8K2R5X7N1C0XP",
         "transferId" => "01JBZ4W9Q6T3M8K2R5X7N1C0TR",
         "supplierId" => "01JBZ4W9Q6T3M8K2R5X7N1C0SP",
-        "purchaseOrderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0PO",
+        "purchaseOrderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0P0",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
