@@ -4,28 +4,22 @@
 // The handlers' futures nest deeply enough to pass the default query depth when laid out here.
 #![recursion_limit = "256"]
 
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
+use stockyard_http::ApiError;
 use stockyard_http::serve::handle;
+use stockyard_purchasing::ApiDeps;
 use stockyard_purchasing::handlers::{orders, receipts, suggestions, suppliers};
 use stockyard_testkit::{self as testing, error_of};
 
 const VENDOR: &str = "01JBZ4W9Q6T3M8K2R5X7N1C0VD";
 const ORDER: &str = "01JBZ4W9Q6T3M8K2R5X7N1C0P0";
 
+type Answer<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send + 'a>>;
+type Handler = for<'a> fn(&'a ApiDeps, Request) -> Answer<'a>;
+
 /// Calls `route` with `body` as a signed-in customer and returns the answer.
-async fn call(
-    method: &str,
-    route: &str,
-    params: Value,
-    body: Value,
-    handler: fn(
-        &stockyard_purchasing::ApiDeps,
-        lambda_http::Request,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<Response<Body>, stockyard_http::ApiError>> + Send + '_>,
-    >,
-) -> Response<Body> {
+async fn call(method: &str, route: &str, params: Value, body: Value, handler: Handler) -> Response<Body> {
     let deps = testing::unreachable_api_deps();
     let token = testing::customer_token("ivan@example.com");
     let req = testing::request(method, route, params, Value::Null, Some(&body.to_string()), Some(&token));
