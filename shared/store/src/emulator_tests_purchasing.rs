@@ -23,7 +23,7 @@ async fn table() -> Table {
     Table::new(aws_sdk_dynamodb::Client::new(&sdk), std::env::var("STOCKYARD_TABLE_NAME").unwrap())
 }
 
-fn supplier(vendor: VendorId, code: &str) -> Supplier {
+pub(crate) fn supplier(vendor: VendorId, code: &str) -> Supplier {
     Supplier {
         id: SupplierId::generate(),
         vendor_id: vendor,
@@ -40,7 +40,7 @@ fn supplier(vendor: VendorId, code: &str) -> Supplier {
     }
 }
 
-fn order(vendor: VendorId, supplier: &Supplier) -> PurchaseOrder {
+pub(crate) fn order(vendor: VendorId, supplier: &Supplier) -> PurchaseOrder {
     PurchaseOrder {
         id: PurchaseOrderId::generate(),
         vendor_id: vendor,

@@ -282,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn a_purchase_order_sent_is_an_event_and_its_other_changes_are_not() {
+        use crate::emulator_tests_purchasing::{order, supplier};
+        let vendor = VendorId::generate();
+        let sent = order(vendor, &supplier(vendor, "ACME"));
+        let draft = PurchaseOrder { status: PurchaseOrderStatus::Draft, version: 1, sent_at: None, ..sent.clone() };
+        let event = from_change(Change::Modify, image(&sent), image(&draft)).unwrap();
+        assert_eq!(event, Some(DomainEvent::PurchaseOrderSent(Box::new(sent.clone()))));
+        let mut received = sent.clone();
+        received.receive("MILK", 4, Utc::now()).unwrap();
+        assert_eq!(from_change(Change::Modify, image(&received), image(&sent)).unwrap(), None, "a receipt");
+        assert_eq!(from_change(Change::Modify, image(&draft), image(&draft)).unwrap(), None, "a draft edited");
+        assert_eq!(from_change(Change::Insert, image(&draft), Default::default()).unwrap(), None, "a new draft");
+    }
+
+    #[test]
     fn an_invitation_item_that_cannot_be_read_is_an_error_not_silence() {
         let mut item = image(&invitation());
         item.remove("vendor_name");
