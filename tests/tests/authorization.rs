@@ -186,7 +186,9 @@ struct World {
     /// An import and an export the owner made.
     import: String,
     export: String,
-    /// A supplier of the vendor (packs of 2) and a draft purchase order to it.
+    /// A supplier of the vendor (packs of 2) and a draft purchase order to it, for a location of
+    /// its own (receipts and incoming do not contend with the other cells' stock changes).
+    receiving: String,
     supplier: String,
     purchase_order: String,
     actors: Vec<(&'static str, TestUser)>,
@@ -262,8 +264,9 @@ impl World {
         app.request(Method::POST, &format!("/vendors/{}/transfers", vendor.id), Some(owner), Some(&transfer), &[])
             .await
             .expect(201);
+        let receiving = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
         let supplier = app.create_supplier(owner, &vendor.id, &TestApp::supplier_body(&unique_email(), 2)).await.id();
-        let order = json!({ "supplier_id": supplier, "location_id": location,
+        let order = json!({ "supplier_id": supplier, "location_id": receiving,
                             "lines": [{ "sku": sku, "quantity": 2, "unit_cost": 150 }] });
         let purchase_order = app.create_purchase_order(owner, &vendor.id, &order).await.id();
         Self {
@@ -282,6 +285,7 @@ impl World {
             image,
             import,
             export,
+            receiving,
             supplier,
             purchase_order,
             actors,
@@ -290,7 +294,7 @@ impl World {
 
     /// A draft order of two units of the world's SKU from its supplier to its location.
     fn purchase_order_body(&self) -> Value {
-        json!({ "supplier_id": self.supplier, "location_id": self.location,
+        json!({ "supplier_id": self.supplier, "location_id": self.receiving,
                 "lines": [{ "sku": self.sku, "quantity": 2, "unit_cost": 150 }] })
     }
 
