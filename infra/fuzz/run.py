@@ -113,6 +113,10 @@ def prepare(api):
     order = {"supplier_id": supplier["id"], "location_id": location["id"],
              "lines": [{"sku": "FUZZ-1", "quantity": 10, "unit_cost": 450}]}
     _, order = call(api, "POST", f"/vendors/{vendor_id}/purchase-orders", order, owner_token)
+    channel = {"code": "TILL-1", "name": "Till", "kind": "pos", "location_id": location["id"]}
+    _, channel = call(api, "POST", f"/vendors/{vendor_id}/channels", channel, owner_token)
+    sale = {"sales": [{"sale_id": "fuzz-1", "sku": "FUZZ-1", "quantity": 1}]}
+    call(api, "POST", f"/vendors/{vendor_id}/channels/{channel['id']}/sales", sale, owner_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -128,6 +132,7 @@ def prepare(api):
         "transferId": [transfer["transfer"]["id"]],
         "supplierId": [supplier["id"]],
         "purchaseOrderId": [order["id"]],
+        "channelId": [channel["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

@@ -983,6 +983,26 @@ impl TestApp {
         self.request(Method::POST, &path, Some(token), Some(body), &headers).await
     }
 
+    /// `POST /vendors/{vendorId}/channels`: a channel of `kind` selling from `location`; its id.
+    pub async fn create_channel(&self, token: &str, vendor_id: &str, kind: &str, location: &str) -> String {
+        let body = json!({ "code": format!("CH-{}", unique_tag()), "name": format!("{kind} channel"), "kind": kind,
+                           "location_id": location });
+        let resp = self.send(Method::POST, &format!("/vendors/{vendor_id}/channels"), token, &body).await;
+        resp.expect(201)["id"].as_str().expect("a channel id").to_string()
+    }
+
+    /// `POST /vendors/{vendorId}/channels/{channelId}/sales` with these sale lines.
+    pub async fn channel_sales(&self, token: &str, vendor_id: &str, channel: &str, sales: Value) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/channels/{channel}/sales");
+        self.send(Method::POST, &path, token, &json!({ "sales": sales })).await
+    }
+
+    /// `POST /vendors/{vendorId}/channels/{channelId}/returns` with these return lines.
+    pub async fn channel_returns(&self, token: &str, vendor_id: &str, channel: &str, returns: Value) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/channels/{channel}/returns");
+        self.send(Method::POST, &path, token, &json!({ "returns": returns })).await
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use stockyard_tests::{
-    ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email,
+    ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email, unique_tag,
 };
 
 /// Everyone the matrix asks, by the name the expectations use.
@@ -54,7 +54,7 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 58] = [
+const ACTIONS: [Action; 63] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -153,6 +153,11 @@ const ACTIONS: [Action; 58] = [
         STOCK_WRITERS,
     ),
     action("orders from suggestions", "POST /vendors/{vendorId}/purchase-orders/from-suggestions", 201, STOCK_WRITERS),
+    action("create channel", "POST /vendors/{vendorId}/channels", 201, STOCK_WRITERS),
+    action("list channels", "GET /vendors/{vendorId}/channels", 200, READERS),
+    action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, STOCK_WRITERS),
+    action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, STOCK_WRITERS),
+    action("list sales", "GET /vendors/{vendorId}/sales", 200, DEMAND_READERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -174,6 +179,8 @@ struct World {
     location: String,
     /// A second location, where transfers go.
     destination: String,
+    /// A point-of-sale channel of the vendor, selling from `location`.
+    channel: String,
     /// Today, read once: sales are recorded for the day before.
     today: NaiveDate,
     /// A category without attributes, and a draft product of the vendor in it.
@@ -269,6 +276,9 @@ impl World {
         let order = json!({ "supplier_id": supplier, "location_id": receiving,
                             "lines": [{ "sku": sku, "quantity": 2, "unit_cost": 150 }] });
         let purchase_order = app.create_purchase_order(owner, &vendor.id, &order).await.id();
+        let channel = app.create_channel(owner, &vendor.id, "pos", &location).await;
+        let first_sale = json!([{ "sale_id": "matrix-0", "sku": sku, "quantity": 1 }]);
+        app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
         Self {
             app,
             vendor,
@@ -277,6 +287,7 @@ impl World {
             roles_target,
             location,
             destination,
+            channel,
             today,
             category,
             product,
@@ -464,6 +475,24 @@ impl World {
                 app.receive_purchase_order(token, v, &order, &receipt, None).await
             }
             "orders from suggestions" => app.purchase_orders_from_suggestions(token, v, &json!({}), None).await,
+            "create channel" => {
+                let body = json!({ "code": format!("CH-{}", unique_tag()), "name": "Matrix till", "kind": "pos",
+                                   "location_id": self.location });
+                app.request(Method::POST, &format!("/vendors/{v}/channels"), Some(token), Some(&body), &[]).await
+            }
+            "list channels" => {
+                app.request(Method::GET, &format!("/vendors/{v}/channels"), Some(token), None, &[]).await
+            }
+            "record channel sales" => {
+                let sale = json!([{ "sale_id": format!("matrix-{}", unique_tag()), "sku": self.sku, "quantity": 1 }]);
+                app.channel_sales(token, v, &self.channel, sale).await
+            }
+            "record channel returns" => {
+                let back = json!([{ "return_id": format!("matrix-{}", unique_tag()), "sku": self.sku, "quantity": 1,
+                                    "restock": false }]);
+                app.channel_returns(token, v, &self.channel, back).await
+            }
+            "list sales" => app.request(Method::GET, &format!("/vendors/{v}/sales"), Some(token), None, &[]).await,
             // Cells run at once: each change acts on a product (and variant) of its own, made by the owner.
             "update product" | "set product status" | "create variant" | "update variant" | "put translation" => {
                 let owner = self.vendor.owner.token();
@@ -739,6 +768,15 @@ impl World {
                     "no orders: the suggestion's supplier ACME is not one of the vendor's",
                 )
             }
+            "create channel" => (body["vendor_id"] == v && body["kind"] == "pos", "the new channel"),
+            "list channels" => (all_of_vendor(&items(body)), "the vendor's channels"),
+            "record channel sales" | "record channel returns" => (
+                body["applied"] == 1
+                    && body["results"][0]["record"]["vendor_id"] == v
+                    && body["results"][0]["record"]["channel_id"] == self.channel.as_str(),
+                "the line applied, recorded for the vendor's channel",
+            ),
+            "list sales" => (all_of_vendor(&items(body)), "the vendor's sales of the day"),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

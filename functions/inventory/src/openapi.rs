@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{locations, stock, transfers};
+use crate::handlers::{channels, locations, stock, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,11 @@ use crate::handlers::{locations, stock, transfers};
         transfers::create_transfer,
         transfers::receive_transfer,
         transfers::list_transfers,
+        channels::create_channel,
+        channels::list_channels,
+        channels::record_sales,
+        channels::record_returns,
+        channels::list_sales,
     ),
     components(schemas(
         stock::StockSort,

@@ -92,6 +92,14 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         "receive-purchase-order" => json!({"lines": [{"sku": "JUMPER-M-NAVY", "quantity": 12}],
                                            "note": "First pallet"}),
         "create-purchase-orders-from-suggestions" => json!({"supplier": "NORTHWIND"}),
+        "create-channel" => json!({"code": "POS-SOHO", "name": "Soho shop till", "kind": "pos",
+                                   "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC"}),
+        "record-channel-sales" => {
+            json!({"sales": [{"sale_id": "till-7/000123/1", "sku": "JUMPER-M-NAVY", "quantity": 1,
+                                                    "unit_price": 6900, "currency": "GBP", "country": "GB"}]})
+        }
+        "record-channel-returns" => json!({"returns": [{"return_id": "rma-5531", "sale_id": "till-7/000123/1",
+                                                        "sku": "JUMPER-M-NAVY", "quantity": 1, "restock": true}]}),
         // Bodiless POSTs: the path says it all.
         "create-import"
         | "start-import"
@@ -119,6 +127,7 @@ fn sample_param(name: &str) -> String {
         "transferId" => "01JBZ4W9Q6T3M8K2R5X7N1C0TR",
         "supplierId" => "01JBZ4W9Q6T3M8K2R5X7N1C0SP",
         "purchaseOrderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0P0",
+        "channelId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CH",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
@@ -167,6 +176,7 @@ pub fn http_event(binary: &str, method: &str, path: &str) -> Result<Value> {
                 | "adjust-stock"
                 | "count-stock"
                 | "create-stock-transfer"
+                | "create-channel"
         ) {
             req = req.header("idempotency-key", "01JBZ4W9Q6T3M8K2R5X7N1C0IK");
         }

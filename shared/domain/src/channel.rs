@@ -80,6 +80,12 @@ pub struct SaleRecord {
     /// A return: whether its units went back on hand (`true`) or were written off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restocked: Option<bool>,
+    /// A return: the sale it returns units of, when the channel says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns_sale_id: Option<String>,
+    /// A sale: units returned against it so far.
+    #[serde(default)]
+    pub returned: u32,
 }
 
 #[cfg(test)]

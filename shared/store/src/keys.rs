@@ -8,10 +8,11 @@
 //! (`Table::query_sharded`).
 
 use stockyard_domain::category::Category;
+use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, CategoryId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId, ProductId,
-    PurchaseOrderId, StockTransferId, SupplierId, TokenFamilyId, UserId, VariantId, VendorId,
+    AddressId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId,
+    ProductId, PurchaseOrderId, StockTransferId, SupplierId, TokenFamilyId, UserId, VariantId, VendorId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
@@ -191,6 +192,37 @@ pub(crate) fn location(vendor: VendorId, id: LocationId) -> Key {
 pub(crate) fn locations_of(vendor: VendorId) -> Collection<Location> {
     Collection::table(format!("VENDOR#{vendor}"), "LOCATION#")
 }
+// Channels and sales
+pub(crate) fn channel(vendor: VendorId, id: ChannelId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("CHANNEL#{id}"))
+}
+pub(crate) fn channels_of(vendor: VendorId) -> Collection<Channel> {
+    Collection::table(format!("VENDOR#{vendor}"), "CHANNEL#")
+}
+pub(crate) fn channel_claim(vendor: VendorId, claim: &str) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("CHANNELCLAIM#{claim}"))
+}
+pub(crate) fn sale(vendor: VendorId, channel: ChannelId, is_return: bool, id: &str) -> Key {
+    let kind = if is_return { "RETURN" } else { "SALE" };
+    key(format!("CHANNELSALES#{vendor}#{channel}"), format!("{kind}#{id}"))
+}
+/// The day's sales of a vendor are spread over this many index partitions (a flash sale writes
+/// them at the rate it sells).
+pub(crate) const SALES_SHARDS: usize = 4;
+pub(crate) fn sales_of_day(sale: &SaleRecord) -> IndexKey {
+    let day = sale.sold_at.date_naive();
+    let kind = if sale.quantity < 0 { "RETURN" } else { "SALE" };
+    let shard = listing_shard(&format!("{}#{}", sale.channel_id, sale.sale_id)) % SALES_SHARDS;
+    IndexKey {
+        pk: format!("SALES#{}#{day}#{shard}", sale.vendor_id),
+        sk: format!("AT#{}#{}#{kind}#{}", sale.sold_at.format("%H:%M:%S%.6f"), sale.channel_id, sale.sale_id),
+    }
+}
+pub(crate) fn sales_of_vendor_day(vendor: VendorId, day: chrono::NaiveDate) -> Sharded<SaleRecord> {
+    let shards = (0..SALES_SHARDS).map(|s| Collection::index(format!("SALES#{vendor}#{day}#{s}"), "AT#")).collect();
+    Sharded::new(format!("SALES#{vendor}#{day}"), shards)
+}
+
 // Stock
 pub(crate) fn stock_item(vendor: VendorId, variant: VariantId, location: LocationId) -> Key {
     key(format!("STOCK#{vendor}#{variant}"), format!("AT#{location}"))

@@ -8,6 +8,7 @@ pub mod account_mail;
 pub mod addresses;
 pub mod catalog_files;
 pub mod categories;
+pub mod channels;
 pub mod demand;
 mod entity;
 pub mod error;

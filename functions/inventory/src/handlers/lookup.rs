@@ -129,3 +129,22 @@ pub fn stock_error(field: &str, error: StockError) -> ApiError {
         }
     }
 }
+
+/// A change that failed: on the store (a step's condition the caller tells apart), or for a reason
+/// the client is told.
+pub enum Failed {
+    Store(stockyard_store::StoreError),
+    Api(ApiError),
+}
+
+impl From<stockyard_store::StoreError> for Failed {
+    fn from(e: stockyard_store::StoreError) -> Self {
+        Failed::Store(e)
+    }
+}
+
+impl From<ApiError> for Failed {
+    fn from(e: ApiError) -> Self {
+        Failed::Api(e)
+    }
+}

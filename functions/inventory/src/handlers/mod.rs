@@ -1,3 +1,4 @@
+pub mod channels;
 pub mod locations;
 pub mod lookup;
 pub mod stock;

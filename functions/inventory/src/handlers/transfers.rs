@@ -18,7 +18,7 @@ use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Respon
 use stockyard_store::{StoreError, stock as store};
 use utoipa::ToSchema;
 
-use super::lookup::{self, StockLevel, today};
+use super::lookup::{self, Failed, StockLevel, today};
 use super::stock::{Record, movement, taken};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -170,24 +170,6 @@ pub async fn receive_transfer(deps: &ApiDeps, req: Request) -> Result<Response<B
         Err(Failed::Store(e)) if e.failed_at(store::TRANSFER_NOT_IN_TRANSIT) => Err(not_in_transit()),
         Err(Failed::Store(e)) => Err(e.into()),
         Err(Failed::Api(e)) => Err(e),
-    }
-}
-
-/// A receipt that failed: on the store (a step's condition) or for a reason the client is told.
-enum Failed {
-    Store(StoreError),
-    Api(ApiError),
-}
-
-impl From<StoreError> for Failed {
-    fn from(e: StoreError) -> Self {
-        Failed::Store(e)
-    }
-}
-
-impl From<ApiError> for Failed {
-    fn from(e: ApiError) -> Self {
-        Failed::Api(e)
     }
 }
 
