@@ -255,6 +255,21 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
     app.create_purchase_order(t, v, &unknown_sku).await.expect_error(422, "unknown_sku");
     assert!(app.all_pages(t, &format!("/vendors/{v}/purchase-orders")).await.is_empty(), "no order was made");
 
+    // A code is taken once per vendor; an order under the supplier's minimum is not sent.
+    let mut taken = TestApp::supplier_body(&unique_email(), 6);
+    app.create_supplier(t, v, &taken).await.expect(201);
+    taken["email"] = json!(unique_email());
+    app.create_supplier(t, v, &taken).await.expect_error(409, "supplier_code_taken");
+    let mut demanding = TestApp::supplier_body(&unique_email(), 6);
+    demanding["minimum_order"] = json!(10_000);
+    let demanding = app.create_supplier(t, v, &demanding).await.id();
+    let small = json!({ "supplier_id": demanding, "location_id": location,
+                        "lines": [{ "sku": sku, "quantity": 6, "unit_cost": 100 }] });
+    let small = app.create_purchase_order(t, v, &small).await.id();
+    app.purchase_order_action(t, v, &small, "send").await.expect_error(409, "below_minimum_order");
+    assert_eq!(app.purchase_order(t, v, &small).await.expect(200)["status"], "draft");
+    assert_eq!(units(&stock_at(&app, &vendor, &sku, &location).await, "incoming"), 0);
+
     let id = sent_order(&app, &vendor, &supplier_id, &location, &sku, 12).await;
     let receipts = [
         (json!({ "lines": [{ "sku": sku, "quantity": 13, "lot": "L1" }] }), 409, "more_than_ordered"),
