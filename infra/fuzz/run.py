@@ -107,6 +107,12 @@ def prepare(api):
     _, store = call(api, "POST", f"/vendors/{vendor_id}/locations", store, owner_token)
     transfer = {"sku": "FUZZ-1", "from_location_id": location["id"], "to_location_id": store["id"], "quantity": 1}
     _, transfer = call(api, "POST", f"/vendors/{vendor_id}/transfers", transfer, owner_token)
+    supplier = {"code": "ACME", "name": "Acme Dairy", "email": "orders@acme.example", "currency": "EUR",
+                "lead_time_days": 2, "pack_size": 1}
+    _, supplier = call(api, "POST", f"/vendors/{vendor_id}/suppliers", supplier, owner_token)
+    order = {"supplier_id": supplier["id"], "location_id": location["id"],
+             "lines": [{"sku": "FUZZ-1", "quantity": 10, "unit_cost": 450}]}
+    _, order = call(api, "POST", f"/vendors/{vendor_id}/purchase-orders", order, owner_token)
     channel = {"code": "TILL-1", "name": "Till", "kind": "pos", "location_id": location["id"]}
     _, channel = call(api, "POST", f"/vendors/{vendor_id}/channels", channel, owner_token)
     sale = {"sales": [{"sale_id": "fuzz-1", "sku": "FUZZ-1", "quantity": 1}]}
@@ -133,6 +139,8 @@ def prepare(api):
         "invitationId": [invitation["id"]],
         "sku": ["MILK", "FUZZ-1"],
         "transferId": [transfer["transfer"]["id"]],
+        "supplierId": [supplier["id"]],
+        "purchaseOrderId": [order["id"]],
         "channelId": [channel["id"]],
         "alertId": [alert_id] if alert_id else [],
         "categoryId": [category["id"]],

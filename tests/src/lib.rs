@@ -235,6 +235,32 @@ pub struct SentEmail {
     pub text: Option<String>,
     #[serde(default)]
     pub html: Option<String>,
+    /// Files sent with it (the local stack lists those of raw MIME messages).
+    #[serde(default)]
+    pub attachments: Vec<SentAttachment>,
+}
+
+/// A file attached to a sent email.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentAttachment {
+    #[serde(default)]
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub data_base64: String,
+}
+
+impl SentAttachment {
+    pub fn bytes(&self) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(&self.data_base64).expect("an attachment is base64")
+    }
+}
+
+/// The text of every page of a PDF, read back with a PDF parser.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(pdf).expect("a readable PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&pages).expect("the PDF's text")
 }
 
 /// A client of the local API, with the stack's settings.
@@ -899,6 +925,62 @@ impl TestApp {
     /// Every movement of a SKU (at one location), oldest first.
     pub async fn movements(&self, token: &str, vendor_id: &str, sku: &str, location: &str) -> Vec<Value> {
         self.all_pages(token, &format!("/vendors/{vendor_id}/skus/{sku}/movements?location_id={location}")).await
+    }
+
+    // ---- purchasing ---------------------------------------------------------------------------
+
+    /// A supplier body with a fresh code (EUR, 5 days, packs of `pack_size`, no minimum).
+    pub fn supplier_body(email: &str, pack_size: u32) -> Value {
+        json!({ "code": format!("SUP-{}", unique_tag()), "name": "Acme Dairy", "email": email, "currency": "EUR",
+                "lead_time_days": 5, "pack_size": pack_size })
+    }
+
+    /// `POST /vendors/{vendorId}/suppliers`.
+    pub async fn create_supplier(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/suppliers"), token, body).await
+    }
+
+    /// `POST /vendors/{vendorId}/purchase-orders`.
+    pub async fn create_purchase_order(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/purchase-orders"), token, body).await
+    }
+
+    /// `GET /vendors/{vendorId}/purchase-orders/{purchaseOrderId}`.
+    pub async fn purchase_order(&self, token: &str, vendor_id: &str, id: &str) -> ApiResponse {
+        self.get(&format!("/vendors/{vendor_id}/purchase-orders/{id}"), token).await
+    }
+
+    /// `POST /vendors/{vendorId}/purchase-orders/{purchaseOrderId}/<action>` (send, cancel) without a body.
+    pub async fn purchase_order_action(&self, token: &str, vendor_id: &str, id: &str, action: &str) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/purchase-orders/{id}/{action}");
+        self.request(Method::POST, &path, Some(token), None, &[]).await
+    }
+
+    /// `POST /vendors/{vendorId}/purchase-orders/{purchaseOrderId}/receipts`, with an `Idempotency-Key` if given.
+    pub async fn receive_purchase_order(
+        &self,
+        token: &str,
+        vendor_id: &str,
+        id: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/purchase-orders/{id}/receipts");
+        let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+        self.request(Method::POST, &path, Some(token), Some(body), &headers).await
+    }
+
+    /// `POST /vendors/{vendorId}/purchase-orders/from-suggestions`, with an `Idempotency-Key` if given.
+    pub async fn purchase_orders_from_suggestions(
+        &self,
+        token: &str,
+        vendor_id: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/purchase-orders/from-suggestions");
+        let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+        self.request(Method::POST, &path, Some(token), Some(body), &headers).await
     }
 
     /// `POST /vendors/{vendorId}/channels`: a channel of `kind` selling from `location`; its id.

@@ -54,7 +54,7 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 54] = [
+const ACTIONS: [Action; 66] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -126,6 +126,33 @@ const ACTIONS: [Action; 54] = [
     action("create transfer", "POST /vendors/{vendorId}/transfers", 201, STOCK_WRITERS),
     action("receive transfer", "POST /vendors/{vendorId}/transfers/{transferId}/receive", 200, STOCK_WRITERS),
     action("list transfers", "GET /vendors/{vendorId}/transfers", 200, STOCK_READERS),
+    action("create supplier", "POST /vendors/{vendorId}/suppliers", 201, STOCK_WRITERS),
+    action("list suppliers", "GET /vendors/{vendorId}/suppliers", 200, STOCK_READERS),
+    action("get supplier", "GET /vendors/{vendorId}/suppliers/{supplierId}", 200, STOCK_READERS),
+    action("update supplier", "PATCH /vendors/{vendorId}/suppliers/{supplierId}", 200, STOCK_WRITERS),
+    action("create purchase order", "POST /vendors/{vendorId}/purchase-orders", 201, STOCK_WRITERS),
+    action("list purchase orders", "GET /vendors/{vendorId}/purchase-orders", 200, STOCK_READERS),
+    action("get purchase order", "GET /vendors/{vendorId}/purchase-orders/{purchaseOrderId}", 200, STOCK_READERS),
+    action("update purchase order", "PATCH /vendors/{vendorId}/purchase-orders/{purchaseOrderId}", 200, STOCK_WRITERS),
+    action(
+        "send purchase order",
+        "POST /vendors/{vendorId}/purchase-orders/{purchaseOrderId}/send",
+        200,
+        STOCK_WRITERS,
+    ),
+    action(
+        "cancel purchase order",
+        "POST /vendors/{vendorId}/purchase-orders/{purchaseOrderId}/cancel",
+        200,
+        STOCK_WRITERS,
+    ),
+    action(
+        "receive purchase order",
+        "POST /vendors/{vendorId}/purchase-orders/{purchaseOrderId}/receipts",
+        201,
+        STOCK_WRITERS,
+    ),
+    action("orders from suggestions", "POST /vendors/{vendorId}/purchase-orders/from-suggestions", 201, STOCK_WRITERS),
     action("create channel", "POST /vendors/{vendorId}/channels", 201, STOCK_WRITERS),
     action("list channels", "GET /vendors/{vendorId}/channels", 200, READERS),
     action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, STOCK_WRITERS),
@@ -169,6 +196,11 @@ struct World {
     /// An import and an export the owner made.
     import: String,
     export: String,
+    /// A supplier of the vendor (packs of 2) and a draft purchase order to it, for a location of
+    /// its own (receipts and incoming do not contend with the other cells' stock changes).
+    receiving: String,
+    supplier: String,
+    purchase_order: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -242,6 +274,11 @@ impl World {
         app.request(Method::POST, &format!("/vendors/{}/transfers", vendor.id), Some(owner), Some(&transfer), &[])
             .await
             .expect(201);
+        let receiving = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
+        let supplier = app.create_supplier(owner, &vendor.id, &TestApp::supplier_body(&unique_email(), 2)).await.id();
+        let order = json!({ "supplier_id": supplier, "location_id": receiving,
+                            "lines": [{ "sku": sku, "quantity": 2, "unit_cost": 150 }] });
+        let purchase_order = app.create_purchase_order(owner, &vendor.id, &order).await.id();
         let channel = app.create_channel(owner, &vendor.id, "pos", &location).await;
         let first_sale = json!([{ "sale_id": "matrix-0", "sku": sku, "quantity": 1 }]);
         app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
@@ -264,8 +301,27 @@ impl World {
             image,
             import,
             export,
+            receiving,
+            supplier,
+            purchase_order,
             actors,
         }
+    }
+
+    /// A draft order of two units of the world's SKU from its supplier to its location.
+    fn purchase_order_body(&self) -> Value {
+        json!({ "supplier_id": self.supplier, "location_id": self.receiving,
+                "lines": [{ "sku": self.sku, "quantity": 2, "unit_cost": 150 }] })
+    }
+
+    /// A fresh draft made by the owner (cells run at once: each changes an order of its own).
+    async fn fresh_purchase_order(&self, send: bool) -> String {
+        let (app, v, owner) = (&self.app, self.vendor.id.as_str(), self.vendor.owner.token());
+        let id = app.create_purchase_order(owner, v, &self.purchase_order_body()).await.id();
+        if send {
+            app.purchase_order_action(owner, v, &id, "send").await.expect(200);
+        }
+        id
     }
 
     /// One unit of the world's SKU, from its location to the other.
@@ -386,6 +442,44 @@ impl World {
             "list transfers" => {
                 app.request(Method::GET, &format!("/vendors/{v}/transfers"), Some(token), None, &[]).await
             }
+            "create supplier" => app.create_supplier(token, v, &TestApp::supplier_body(&unique_email(), 2)).await,
+            "list suppliers" => {
+                app.request(Method::GET, &format!("/vendors/{v}/suppliers"), Some(token), None, &[]).await
+            }
+            "get supplier" => {
+                let path = format!("/vendors/{v}/suppliers/{}", self.supplier);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "update supplier" => {
+                // a supplier of its own: concurrent changes of one supplier would race on its version
+                let owner = self.vendor.owner.token();
+                let supplier = app.create_supplier(owner, v, &TestApp::supplier_body(&unique_email(), 2)).await.id();
+                let path = format!("/vendors/{v}/suppliers/{supplier}");
+                app.request(Method::PATCH, &path, Some(token), Some(&json!({ "lead_time_days": 3 })), &[]).await
+            }
+            "create purchase order" => app.create_purchase_order(token, v, &self.purchase_order_body()).await,
+            "list purchase orders" => {
+                app.request(Method::GET, &format!("/vendors/{v}/purchase-orders"), Some(token), None, &[]).await
+            }
+            "get purchase order" => app.purchase_order(token, v, &self.purchase_order).await,
+            "update purchase order" => {
+                let order = self.fresh_purchase_order(false).await;
+                let lines = json!({ "lines": [{ "sku": self.sku, "quantity": 4, "unit_cost": 140 }] });
+                let path = format!("/vendors/{v}/purchase-orders/{order}");
+                app.request(Method::PATCH, &path, Some(token), Some(&lines), &[]).await
+            }
+            "send purchase order" => {
+                app.purchase_order_action(token, v, &self.fresh_purchase_order(false).await, "send").await
+            }
+            "cancel purchase order" => {
+                app.purchase_order_action(token, v, &self.fresh_purchase_order(true).await, "cancel").await
+            }
+            "receive purchase order" => {
+                let order = self.fresh_purchase_order(true).await;
+                let receipt = json!({ "lines": [{ "sku": self.sku, "quantity": 2 }] });
+                app.receive_purchase_order(token, v, &order, &receipt, None).await
+            }
+            "orders from suggestions" => app.purchase_orders_from_suggestions(token, v, &json!({}), None).await,
             "create channel" => {
                 let body = json!({ "code": format!("CH-{}", unique_tag()), "name": "Matrix till", "kind": "pos",
                                    "location_id": self.location });
@@ -654,6 +748,43 @@ impl World {
                 "the vendor's transfer",
             ),
             "list transfers" => (all_of_vendor(&items(body)), "the vendor's transfers"),
+            "create supplier" => (
+                body["vendor_id"] == v && body["code"].as_str().is_some_and(|c| c.starts_with("SUP-")),
+                "a new supplier of the vendor",
+            ),
+            "list suppliers" => (all_of_vendor(&items(body)), "the vendor's suppliers"),
+            "get supplier" => (body["id"] == self.supplier.as_str() && body["vendor_id"] == v, "the vendor's supplier"),
+            "update supplier" => (body["vendor_id"] == v && body["lead_time_days"] == 3, "the changed supplier"),
+            "create purchase order" => (
+                body["vendor_id"] == v && body["status"] == "draft" && body["lines"][0]["sku"] == self.sku.as_str(),
+                "a draft order of the vendor",
+            ),
+            "list purchase orders" => (all_of_vendor(&items(body)), "the vendor's purchase orders"),
+            "get purchase order" => (
+                body["id"] == self.purchase_order.as_str() && body["vendor_id"] == v && body["receipts"].is_array(),
+                "the vendor's order with its receipts",
+            ),
+            "update purchase order" => {
+                (body["vendor_id"] == v && body["lines"][0]["quantity"] == 4, "the draft with its new lines")
+            }
+            "send purchase order" => (body["vendor_id"] == v && body["status"] == "sent", "the order, sent"),
+            "cancel purchase order" => {
+                (body["vendor_id"] == v && body["status"] == "cancelled", "the order, cancelled")
+            }
+            "receive purchase order" => (
+                body["purchase_order"]["vendor_id"] == v
+                    && body["purchase_order"]["status"] == "received"
+                    && body["lines"][0]["sku"] == self.sku.as_str(),
+                "the receipt and the order, received",
+            ),
+            "orders from suggestions" => {
+                let skipped = body["not_ordered"].as_array().cloned().unwrap_or_default();
+                (
+                    body["purchase_orders"].is_array()
+                        && skipped.iter().any(|n| n["sku"] == FORECAST_SKU && n["reason"] == "unknown_supplier"),
+                    "no orders: the suggestion's supplier ACME is not one of the vendor's",
+                )
+            }
             "create channel" => (body["vendor_id"] == v && body["kind"] == "pos", "the new channel"),
             "list channels" => (all_of_vendor(&items(body)), "the vendor's channels"),
             "record channel sales" | "record channel returns" => (

@@ -154,5 +154,6 @@ fn email_to(address: &str) -> EmailMessage {
         subject: format!("Delivery test {tag}"),
         text: format!("Sent once ({tag})."),
         html: None,
+        attachments: Vec::new(),
     }
 }

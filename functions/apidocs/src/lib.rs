@@ -25,6 +25,7 @@ pub fn document() -> Document {
     doc.merge(stockyard_search::openapi::SearchApi::openapi());
     doc.merge(stockyard_media_fn::openapi::MediaApi::openapi());
     doc.merge(stockyard_forecasting::openapi::ForecastingApi::openapi());
+    doc.merge(stockyard_purchasing::openapi::PurchasingApi::openapi());
     doc.info = InfoBuilder::new()
         .title("Stockyard API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -78,14 +79,22 @@ fn routes() -> &'static [(Vec<String>, Vec<String>)] {
 }
 
 /// The methods the API serves on `path` (literal segments must match, `{name}` matches any one).
+/// Where several documented paths match, the most specific (most literal segments) answers, as
+/// `/purchase-orders/from-suggestions` does rather than `/purchase-orders/{purchaseOrderId}`.
 pub fn allowed_methods(path: &str) -> Vec<String> {
     let sent: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let mut methods: Vec<String> = routes()
+    let is_parameter = |s: &String| s.starts_with('{') && s.ends_with('}');
+    let matching: Vec<(usize, &Vec<String>)> = routes()
         .iter()
         .filter(|(segments, _)| {
-            segments.len() == sent.len()
-                && segments.iter().zip(&sent).all(|(s, x)| (s.starts_with('{') && s.ends_with('}')) || s == x)
+            segments.len() == sent.len() && segments.iter().zip(&sent).all(|(s, x)| is_parameter(s) || s == x)
         })
+        .map(|(segments, methods)| (segments.iter().filter(|s| !is_parameter(s)).count(), methods))
+        .collect();
+    let most_specific = matching.iter().map(|(literal, _)| *literal).max().unwrap_or(0);
+    let mut methods: Vec<String> = matching
+        .into_iter()
+        .filter(|(literal, _)| *literal == most_specific)
         .flat_map(|(_, methods)| methods.iter().cloned())
         .collect();
     methods.sort();
@@ -115,6 +124,13 @@ mod tests {
         assert_eq!(allowed_methods("/auth/login"), vec!["POST"]);
         assert!(allowed_methods("/nothing/here").is_empty());
         assert!(allowed_methods("/vendors/x/staff/y/z").is_empty());
+        let v = "/vendors/01JD2Z8Q4Y6W3V5T7R9P1N3M5K";
+        assert_eq!(
+            allowed_methods(&format!("{v}/purchase-orders/from-suggestions")),
+            vec!["POST"],
+            "the literal path wins"
+        );
+        assert_eq!(allowed_methods(&format!("{v}/purchase-orders/01JD2Z8Q4Y6W3V5T7R9P1N3M5K")), vec!["GET", "PATCH"]);
     }
 
     #[tokio::test]

@@ -74,6 +74,7 @@ pub fn email(alert: &StockAlert, location: &str, to: Vec<String>) -> EmailMessag
             id = alert.id,
         ),
         html: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -129,6 +129,7 @@ pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgo
             expires_on: i.expires_on,
         })),
         DomainEvent::AccountMailRequested(mail) => Outgoing::Email(links.render(&mail)?),
+        DomainEvent::PurchaseOrderSent(order) => Outgoing::Email(templates::purchase_order(&order)),
         DomainEvent::Catalog(event) => Outgoing::Catalog(CatalogMessage {
             event_id: record.event_id.clone(),
             occurred_at: record.change.approximate_creation_date_time,

@@ -79,6 +79,19 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                                           "reorder_point": 10, "safety_stock": 4}),
         "create-stock-transfer" => json!({"sku": "JUMPER-M-NAVY", "from_location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
                                           "to_location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QD", "quantity": 5}),
+        "create-supplier" => {
+            json!({"code": "NORTHWIND", "name": "Northwind Traders", "email": "orders@northwind.example",
+                                    "currency": "EUR", "lead_time_days": 5, "minimum_order": 25000, "pack_size": 6})
+        }
+        "update-supplier" => json!({"lead_time_days": 4, "minimum_order": null}),
+        "create-purchase-order" => json!({"supplier_id": "01JBZ4W9Q6T3M8K2R5X7N1C0SP",
+                                          "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+                                          "lines": [{"sku": "JUMPER-M-NAVY", "quantity": 24, "unit_cost": 2150}],
+                                          "note": "Deliver to the back door"}),
+        "update-purchase-order" => json!({"lines": [{"sku": "JUMPER-M-NAVY", "quantity": 36, "unit_cost": 2100}]}),
+        "receive-purchase-order" => json!({"lines": [{"sku": "JUMPER-M-NAVY", "quantity": 12}],
+                                           "note": "First pallet"}),
+        "create-purchase-orders-from-suggestions" => json!({"supplier": "NORTHWIND"}),
         "create-channel" => json!({"code": "POS-SOHO", "name": "Soho shop till", "kind": "pos",
                                    "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC"}),
         "record-channel-sales" => {
@@ -88,9 +101,13 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         "record-channel-returns" => json!({"returns": [{"return_id": "rma-5531", "sale_id": "till-7/000123/1",
                                                         "sku": "JUMPER-M-NAVY", "quantity": 1, "restock": true}]}),
         // Bodiless POSTs: the path says it all.
-        "create-import" | "start-import" | "create-export" | "receive-stock-transfer" | "acknowledge-stock-alert" => {
-            return None;
-        }
+        "create-import"
+        | "start-import"
+        | "create-export"
+        | "receive-stock-transfer"
+        | "acknowledge-stock-alert"
+        | "send-purchase-order"
+        | "cancel-purchase-order" => return None,
         _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
         _ => return None,
     })
@@ -109,6 +126,8 @@ fn sample_param(name: &str) -> String {
         "importId" => "01JBZ4W9Q6T3M8K2R5X7N1C0MP",
         "exportId" => "01JBZ4W9Q6T3M8K2R5X7N1C0XP",
         "transferId" => "01JBZ4W9Q6T3M8K2R5X7N1C0TR",
+        "supplierId" => "01JBZ4W9Q6T3M8K2R5X7N1C0SP",
+        "purchaseOrderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0P0",
         "channelId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CH",
         "alertId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AL",
         "sku" => "JUMPER-M-NAVY",

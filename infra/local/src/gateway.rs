@@ -76,6 +76,8 @@ pub struct Gateway {
     pub domain: String,
     pub cors: Option<Cors>,
     pub http: reqwest::Client,
+    /// Raw messages the functions sent through SES v2 (see `mail`).
+    pub sent_raw: crate::mail::SentRaw,
 }
 
 impl Gateway {
@@ -142,6 +144,9 @@ async fn dispatch(gw: &Gateway, req: Request, request_id: &str) -> (Response, Op
 
     if let Some(local) = path.strip_prefix("/_local/") {
         return (local_endpoint(gw, &method, local, req, request_id).await, None);
+    }
+    if path.starts_with("/v2/email/") {
+        return (ses_v2(gw, req, request_id).await, None);
     }
     if let Some(name) = path.strip_prefix("/2015-03-31/functions/").and_then(|p| p.strip_suffix("/invocations"))
         && method == Method::POST
@@ -267,6 +272,40 @@ fn invocation_payload(body: Bytes) -> Result<Bytes, String> {
     }
 }
 
+/// An SES v2 request of a function, passed on to the emulator as it came; a raw message the
+/// emulator accepted is kept (see `mail`).
+async fn ses_v2(gw: &Gateway, req: Request, request_id: &str) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "body over 10 MB", request_id);
+    };
+    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.to_string());
+    let mut forward = gw.http.request(parts.method.clone(), format!("{}{path}", gw.aws_url)).body(body.clone());
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            forward = forward.header(name, value);
+        }
+    }
+    let answer = match forward.send().await {
+        Ok(a) => a,
+        Err(e) => return gateway_error(StatusCode::BAD_GATEWAY, "emulator_unavailable", &e.to_string(), request_id),
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let answered = answer.bytes().await.unwrap_or_default();
+    if parts.method == Method::POST && parts.uri.path() == "/v2/email/outbound-emails" && status.is_success() {
+        gw.sent_raw.record(&body, &answered);
+    }
+    let mut resp = Response::new(Body::from(answered));
+    *resp.status_mut() = status;
+    for (name, value) in &headers {
+        if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+            resp.headers_mut().append(name, value.clone());
+        }
+    }
+    resp
+}
+
 /// `POST /2015-03-31/functions/{name}/invocations`, as Lambda answers it.
 async fn invoke_api(gw: &Gateway, name: &str, req: Request) -> Response {
     let Some(pool) = gw.pool(name) else {
@@ -363,6 +402,7 @@ async fn local_endpoint(gw: &Gateway, method: &Method, path: &str, req: Request,
                 }
             };
             let mut emails = emulators::normalise_emails(gw.emulator, &raw);
+            gw.sent_raw.annotate(&mut emails);
             // ?to=address keeps only emails sent to that address.
             let query = Query::<HashMap<String, String>>::try_from_uri(req.uri());
             if let Some(to) = query.ok().and_then(|Query(mut q)| q.remove("to")) {

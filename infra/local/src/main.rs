@@ -10,6 +10,7 @@ mod emulators;
 mod events;
 mod gateway;
 mod lambda;
+mod mail;
 mod notify;
 mod params;
 mod pump;

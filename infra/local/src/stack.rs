@@ -262,7 +262,9 @@ pub async fn start(opts: &Options) -> Result<Running> {
         let mut schedules = Vec::new();
         let mut functions_info = serde_json::Map::new();
         for f in &functions {
-            let env = function_env(f, &r, &emulators.dynamodb_url(), &emulators.aws_url())?;
+            let mut env = function_env(f, &r, &emulators.dynamodb_url(), &emulators.aws_url())?;
+            // SES v2 through the gateway, which keeps raw messages for `/_local/emails` (see `mail`).
+            env.push(("AWS_ENDPOINT_URL_SESV2".into(), api_url.clone()));
             let log = match opts.mode {
                 Mode::Run => LogSink::Terminal,
                 Mode::Exec => {
@@ -387,6 +389,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
             domain: format!("127.0.0.1:{api_port}"),
             cors: http_api.as_ref().and_then(Cors::from_template),
             http: reqwest::Client::new(),
+            sent_raw: Default::default(),
         });
         let app = crate::gateway::app(gateway.clone());
         let mut srx = shutdown_rx.clone();

@@ -130,11 +130,23 @@ impl From<StockAlertId> for EmailId {
         EmailId(id.0)
     }
 }
+id_type!(/// A supplier a vendor buys from.
+    SupplierId);
+id_type!(/// A purchase order placed with a supplier.
+    PurchaseOrderId);
 
 impl From<InvitationId> for EmailId {
     /// The email announcing an invitation carries the invitation's id, so every delivery of the
     /// invitation's event names the same email and the mailer sends it once.
     fn from(id: InvitationId) -> Self {
+        EmailId(id.0)
+    }
+}
+
+impl From<PurchaseOrderId> for EmailId {
+    /// The email sending a purchase order to its supplier carries the order's id: an order is sent
+    /// once, and every delivery of that event names the same email.
+    fn from(id: PurchaseOrderId) -> Self {
         EmailId(id.0)
     }
 }

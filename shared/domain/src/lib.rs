@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod money;
 pub mod password;
 pub mod product;
+pub mod purchasing;
 pub mod roles;
 pub mod slug;
 pub mod stock;

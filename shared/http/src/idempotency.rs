@@ -44,6 +44,15 @@ impl Idempotency {
         Ok(Some(Self { scope, key: key.to_string(), request_hash }))
     }
 
+    /// A digest of the caller's scope and key (hex, 32 characters): the same for every retry of one
+    /// logical request, and different for another caller, route or key. Routes that do a request's
+    /// work in several transactions name that work by it (a purchase order's receipt), so a retry
+    /// resumes it instead of doing it again.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(format!("{}\n{}", self.scope, self.key).as_bytes());
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Reads the key and, if the request was already done, its stored response:
     /// `Err(response)` is the replay to return; `Ok(key)` means go ahead (with the key, if any).
     async fn start(

@@ -1,4 +1,7 @@
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, RawMessage};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::EmailId;
 
@@ -11,6 +14,81 @@ pub struct EmailMessage {
     pub text: String,
     #[serde(default)]
     pub html: Option<String>,
+    /// Files sent with the email (a purchase order's PDF). An email with attachments goes out as
+    /// a raw MIME message. The queue carries them base64-encoded (SQS takes 256 KB a message;
+    /// the message of a purchase order of 99 lines is 36 KB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Shown to the recipient (ASCII letters, digits, '.', '-' and '_'; others become '_').
+    pub filename: String,
+    pub content_type: String,
+    /// The bytes, base64 (standard alphabet, padded).
+    pub data_base64: String,
+}
+
+impl Attachment {
+    pub fn new(filename: &str, content_type: &str, bytes: &[u8]) -> Self {
+        let filename =
+            filename.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        Self { filename, content_type: content_type.to_string(), data_base64: STANDARD.encode(bytes) }
+    }
+}
+
+/// A header value as MIME wants it: ASCII as it is, anything else as one UTF-8 encoded word.
+fn header_text(text: &str) -> String {
+    let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if clean.is_ascii() { clean } else { format!("=?UTF-8?B?{}?=", STANDARD.encode(clean.as_bytes())) }
+}
+
+/// Base64 in lines of 76 characters, as MIME bodies are written.
+fn wrapped(base64: &str) -> String {
+    let bytes = base64.as_bytes();
+    bytes.chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n")
+}
+
+/// The email as one MIME message (RFC 5322 / 2045): `multipart/mixed` of the body (text, or text
+/// and HTML as `multipart/alternative`) and each attachment, every part base64-encoded.
+pub fn raw_message(from: &str, email: &EmailMessage) -> String {
+    let boundary = format!("stockyard-mixed-{}", email.email_id);
+    let alternative = format!("stockyard-alt-{}", email.email_id);
+    let part = |content_type: &str, body: &str| {
+        format!(
+            "Content-Type: {content_type}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            wrapped(&STANDARD.encode(body.as_bytes()))
+        )
+    };
+    let mut out = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n",
+        to = email.to.join(", "),
+        subject = header_text(&email.subject),
+    );
+    out.push_str(&format!("--{boundary}\r\n"));
+    match &email.html {
+        None => out.push_str(&part("text/plain", &email.text)),
+        Some(html) => {
+            out.push_str(&format!("Content-Type: multipart/alternative; boundary=\"{alternative}\"\r\n\r\n"));
+            out.push_str(&format!("--{alternative}\r\n{}", part("text/plain", &email.text)));
+            out.push_str(&format!("--{alternative}\r\n{}", part("text/html", html)));
+            out.push_str(&format!("--{alternative}--\r\n"));
+        }
+    }
+    for a in &email.attachments {
+        out.push_str(&format!(
+            "--{boundary}\r\nContent-Type: {ct}; name=\"{name}\"\r\nContent-Disposition: attachment; \
+             filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{data}\r\n",
+            ct = a.content_type,
+            name = a.filename,
+            data = wrapped(&a.data_base64),
+        ));
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,21 +140,34 @@ impl Mailer {
         Self { client, from: from.into() }
     }
 
+    /// Sends the email: as SES's simple content, or as a raw MIME message when it has attachments.
     pub async fn send(&self, email: &EmailMessage) -> Result<(), MessagingError> {
-        let mut body = Body::builder().text(content(&email.text)?);
-        if let Some(html) = &email.html {
-            body = body.html(content(html)?);
-        }
-        let message = Message::builder().subject(content(&email.subject)?).body(body.build()).build();
+        let content = if email.attachments.is_empty() {
+            EmailContent::builder().simple(self.simple(email)?).build()
+        } else {
+            let raw = RawMessage::builder()
+                .data(Blob::new(raw_message(&self.from, email).into_bytes()))
+                .build()
+                .map_err(|e| MessagingError::Send(e.to_string()))?;
+            EmailContent::builder().raw(raw).build()
+        };
         self.client
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().set_to_addresses(Some(email.to.clone())).build())
-            .content(EmailContent::builder().simple(message).build())
+            .content(content)
             .send()
             .await
             .map_err(|e| MessagingError::Send(aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string()))?;
         Ok(())
+    }
+
+    fn simple(&self, email: &EmailMessage) -> Result<Message, MessagingError> {
+        let mut body = Body::builder().text(content(&email.text)?);
+        if let Some(html) = &email.html {
+            body = body.html(content(html)?);
+        }
+        Ok(Message::builder().subject(content(&email.subject)?).body(body.build()).build())
     }
 }
 
@@ -92,8 +183,32 @@ mod tests {
             subject: "You're invited".into(),
             text: "Join us".into(),
             html: None,
+            attachments: Vec::new(),
         };
         let json = serde_json::to_string(&message).unwrap();
+        assert!(!json.contains("attachments"), "absent when there are none: {json}");
         assert_eq!(serde_json::from_str::<EmailMessage>(&json).unwrap(), message);
+    }
+
+    #[test]
+    fn an_email_with_an_attachment_is_one_mime_message_with_every_part_base64() {
+        let message = EmailMessage {
+            email_id: EmailId::generate(),
+            to: vec!["orders@acme.example".into(), "b@example.com".into()],
+            subject: "Purchase order PO-000001 from Café Olé".into(),
+            text: "Hello\nthere".into(),
+            html: None,
+            attachments: vec![Attachment::new("PO 000001.pdf", "application/pdf", b"%PDF-1.7 bytes")],
+        };
+        let raw = raw_message("no-reply@stockyard.example", &message);
+        assert!(raw.contains("To: orders@acme.example, b@example.com\r\n"));
+        assert!(raw.contains(&format!("Subject: =?UTF-8?B?{}?=\r\n", STANDARD.encode(message.subject.as_bytes()))));
+        assert!(raw.contains("Content-Disposition: attachment; filename=\"PO_000001.pdf\""));
+        assert!(raw.contains(&STANDARD.encode(b"%PDF-1.7 bytes")));
+        assert!(raw.contains(&STANDARD.encode(b"Hello\nthere")));
+        let boundary = format!("stockyard-mixed-{}", message.email_id);
+        assert_eq!(raw.matches(&format!("--{boundary}\r\n")).count(), 2);
+        assert!(raw.ends_with(&format!("--{boundary}--\r\n")));
+        assert!(raw.lines().all(|l| l.len() <= 998), "no line longer than RFC 5322 allows");
     }
 }

@@ -1,6 +1,7 @@
 //! Queue message contracts and the clients that carry them: SQS for publishing, SES for mail.
 
+pub mod documents;
 pub mod email;
 pub mod templates;
 
-pub use email::{EmailMessage, Mailer, Publisher};
+pub use email::{Attachment, EmailMessage, Mailer, Publisher};

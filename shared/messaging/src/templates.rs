@@ -7,6 +7,7 @@ use stockyard_domain::roles::VendorRole;
 use stockyard_domain::values::Email;
 
 use crate::EmailMessage;
+use crate::email::Attachment;
 
 /// An invitation to join a vendor's staff.
 pub struct Invitation<'a> {
@@ -32,6 +33,7 @@ pub fn invitation(i: &Invitation<'_>) -> EmailMessage {
             expires = i.expires_on.format("%Y-%m-%d %H:%M UTC"),
         ),
         html: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -102,6 +104,34 @@ pub fn account(id: EmailId, to: &Email, name: &str, notice: &AccountNotice<'_>) 
         subject,
         text: format!("Hello {name},\n\n{body}\n"),
         html: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// A purchase order sent to its supplier, with the order as a PDF attached. The email's id is the
+/// order's (an order is sent once).
+pub fn purchase_order(order: &stockyard_domain::purchasing::PurchaseOrder) -> EmailMessage {
+    let buyer = order.vendor_name.as_deref().unwrap_or("A Stockyard vendor");
+    let lines: String = order.lines.iter().map(|l| format!("  {:<24} {:>10} units\n", l.sku, l.quantity)).collect();
+    EmailMessage {
+        email_id: EmailId::from(order.id),
+        to: vec![order.supplier.email.clone()],
+        subject: format!("Purchase order {} from {buyer}", order.number),
+        text: format!(
+            "Hello {supplier},\n\n{buyer} orders the following for delivery to {to} ({code}):\n\n{lines}\n             Total: {total}\n\nThe purchase order is attached ({number}.pdf). Please quote {number} on your \
+             delivery note and invoice.\n",
+            supplier = order.supplier.name,
+            to = order.deliver_to.name,
+            code = order.deliver_to.code,
+            total = stockyard_domain::Money::new(order.total, order.currency),
+            number = order.number,
+        ),
+        html: None,
+        attachments: vec![Attachment::new(
+            &format!("{}.pdf", order.number),
+            "application/pdf",
+            &crate::documents::purchase_order_pdf(order),
+        )],
     }
 }
 

@@ -15,6 +15,7 @@ use stockyard_domain::exchange::ExchangeRates;
 use stockyard_domain::ids::{ProductId, VariantId, VendorId};
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::purchasing::{PurchaseOrder, PurchaseOrderStatus};
 use stockyard_domain::stock::{self, StockAlert, StockItem};
 use stockyard_domain::vendor::Vendor;
 
@@ -31,6 +32,8 @@ pub enum DomainEvent {
     InvitationCreated(InvitationRecord),
     /// An account email was requested (a link to verify or reset, a notice of a change).
     AccountMailRequested(AccountMailRecord),
+    /// A purchase order went from draft to sent: its supplier gets it by email, as a PDF.
+    PurchaseOrderSent(Box<PurchaseOrder>),
     /// Something shoppers see of the catalog changed: the search index and, later, inventory,
     /// recommendations and reports act on it.
     Catalog(CatalogEvent),
@@ -196,6 +199,12 @@ pub fn from_change(
                 catalog(CatalogEvent::ProductChanged { product_id: new.product_id, vendor_id: Some(new.vendor_id) })
             }
         }
+        (Change::Modify, Some(PurchaseOrder::NAME)) => {
+            let (new, old): (PurchaseOrder, PurchaseOrder) =
+                (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
+            let sent = old.status == PurchaseOrderStatus::Draft && new.status == PurchaseOrderStatus::Sent;
+            Ok(sent.then(|| DomainEvent::PurchaseOrderSent(Box::new(new))))
+        }
         (Change::Modify, Some(Vendor::NAME)) => {
             let (new, old): (Vendor, Vendor) =
                 (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
@@ -285,6 +294,21 @@ mod tests {
             created_at: Utc::now(),
         };
         assert_eq!(from_change(Change::Insert, image(&location), Default::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_purchase_order_sent_is_an_event_and_its_other_changes_are_not() {
+        use crate::emulator_tests_purchasing::{order, supplier};
+        let vendor = VendorId::generate();
+        let sent = order(vendor, &supplier(vendor, "ACME"));
+        let draft = PurchaseOrder { status: PurchaseOrderStatus::Draft, version: 1, sent_at: None, ..sent.clone() };
+        let event = from_change(Change::Modify, image(&sent), image(&draft)).unwrap();
+        assert_eq!(event, Some(DomainEvent::PurchaseOrderSent(Box::new(sent.clone()))));
+        let mut received = sent.clone();
+        received.receive("MILK", 4, Utc::now()).unwrap();
+        assert_eq!(from_change(Change::Modify, image(&received), image(&sent)).unwrap(), None, "a receipt");
+        assert_eq!(from_change(Change::Modify, image(&draft), image(&draft)).unwrap(), None, "a draft edited");
+        assert_eq!(from_change(Change::Insert, image(&draft), Default::default()).unwrap(), None, "a new draft");
     }
 
     #[test]

@@ -12,12 +12,13 @@ use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
     AddressId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId,
-    ProductId, StockAlertId, StockTransferId, TokenFamilyId, UserId, VariantId, VendorId,
+    ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId, TokenFamilyId, UserId, VariantId, VendorId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
 use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::purchasing::{PurchaseOrder, ReceivedLine, Supplier};
 use stockyard_domain::slug::Slug;
 use stockyard_domain::stock::{Movement, StockAlert, StockItem, StockTransfer};
 use stockyard_domain::values::Email;
@@ -269,6 +270,35 @@ pub(crate) fn location_code(vendor: VendorId, code: &str) -> Key {
     key(format!("VENDOR#{vendor}"), format!("LOCATIONCODE#{code}"))
 }
 
+// Purchasing: suppliers, purchase orders and their receipts live in the vendor's partition.
+pub(crate) fn supplier(vendor: VendorId, id: SupplierId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("SUPPLIER#{id}"))
+}
+pub(crate) fn suppliers_of(vendor: VendorId) -> Collection<Supplier> {
+    Collection::table(format!("VENDOR#{vendor}"), "SUPPLIER#")
+}
+/// Supplier codes are unique within a vendor (codes never contain '#').
+pub(crate) fn supplier_code(vendor: VendorId, code: &str) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("SUPPLIERCODE#{code}"))
+}
+pub(crate) fn purchase_order(vendor: VendorId, id: PurchaseOrderId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("PO#{id}"))
+}
+pub(crate) fn purchase_orders_of(vendor: VendorId) -> Collection<PurchaseOrder> {
+    Collection::table(format!("VENDOR#{vendor}"), "PO#")
+}
+/// The vendor's running purchase-order number.
+pub(crate) fn purchase_order_sequence(vendor: VendorId) -> Key {
+    key(format!("VENDOR#{vendor}"), "POSEQUENCE")
+}
+/// One line of one receipt of a purchase order (receipt ids are ULIDs or hex digests, SKUs codes).
+pub(crate) fn received_line(vendor: VendorId, order: PurchaseOrderId, receipt: &str, sku: &str) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("PORECEIPT#{order}#{receipt}#{sku}"))
+}
+pub(crate) fn received_lines_of(vendor: VendorId, order: PurchaseOrderId) -> Collection<ReceivedLine> {
+    Collection::table(format!("VENDOR#{vendor}"), format!("PORECEIPT#{order}#"))
+}
+
 // Demand forecasting (SKUs and supplier codes are codes: never a '#')
 /// Marks a vendor as having demand data; carries the sparse `DEMANDVENDORS#<shard>` listing.
 pub(crate) fn demand_marker(vendor: VendorId) -> Key {
@@ -450,6 +480,23 @@ mod tests {
         assert!(!guard.sk.starts_with(&invitations_of(vendor_id).prefix));
         let code = location_code(vendor_id, "WH-1");
         assert!(!code.sk.starts_with(&locations_of(vendor_id).prefix));
+    }
+
+    #[test]
+    fn suppliers_orders_and_their_claims_have_distinct_prefixes_in_the_vendors_partition() {
+        let (vendor, order) = (VendorId::generate(), PurchaseOrderId::generate());
+        let suppliers = suppliers_of(vendor).prefix;
+        let orders = purchase_orders_of(vendor).prefix;
+        for k in
+            [supplier_code(vendor, "ACME"), purchase_order_sequence(vendor), received_line(vendor, order, "R", "A")]
+        {
+            assert!(!k.sk.starts_with(&suppliers) && !k.sk.starts_with(&orders), "{}", k.sk);
+        }
+        assert!(purchase_order(vendor, order).sk.starts_with(&orders));
+        assert!(supplier(vendor, SupplierId::generate()).sk.starts_with(&suppliers));
+        assert!(received_line(vendor, order, "R", "A").sk.starts_with(&received_lines_of(vendor, order).prefix));
+        let other = received_lines_of(vendor, PurchaseOrderId::generate()).prefix;
+        assert!(!received_line(vendor, order, "R", "A").sk.starts_with(&other));
     }
 
     #[test]

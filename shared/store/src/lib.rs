@@ -21,12 +21,14 @@ pub mod locations;
 pub mod objects;
 pub mod page;
 pub mod products;
+pub mod purchase_orders;
 mod retry;
 pub mod search_index;
 pub mod sent_emails;
 pub mod sessions;
 pub mod sign_in;
 pub mod stock;
+pub mod suppliers;
 mod table;
 pub mod throttle;
 pub mod tx;
@@ -51,5 +53,7 @@ mod emulator_tests;
 mod emulator_tests_bulk;
 #[cfg(test)]
 mod emulator_tests_demand;
+#[cfg(test)]
+mod emulator_tests_purchasing;
 #[cfg(test)]
 mod fault_tests;

@@ -129,6 +129,7 @@ pub struct SaleLine {
 #[serde(deny_unknown_fields)]
 pub struct SalesRequest {
     /// 1 to 500 sales, each with its own sale id.
+    #[schema(min_items = 1, max_items = 500)]
     pub sales: Vec<SaleLine>,
 }
 
@@ -575,6 +576,7 @@ pub struct ReturnLine {
 #[serde(deny_unknown_fields)]
 pub struct ReturnsRequest {
     /// 1 to 500 returns, each with its own return id.
+    #[schema(min_items = 1, max_items = 500)]
     pub returns: Vec<ReturnLine>,
 }
 

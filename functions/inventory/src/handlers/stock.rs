@@ -205,7 +205,7 @@ pub(crate) fn taken(
 }
 
 /// What a movement records besides the quantities.
-pub(crate) struct Record {
+pub struct Record {
     pub reason: MovementReason,
     pub reference: Option<String>,
     pub note: Option<String>,
@@ -234,7 +234,7 @@ pub(crate) fn change_and_record(
 }
 
 /// The ledger's entry for a change just applied to `item`.
-pub(crate) fn movement(item: &StockItem, quantity: i64, batches: Vec<BatchQuantity>, record: Record) -> Movement {
+pub fn movement(item: &StockItem, quantity: i64, batches: Vec<BatchQuantity>, record: Record) -> Movement {
     Movement {
         vendor_id: item.vendor_id,
         variant_id: item.variant_id,
@@ -275,6 +275,7 @@ pub struct CountLine {
 pub struct CountRequest {
     pub location_id: LocationId,
     /// 1 to 100 lines, each SKU (and lot) once.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<CountLine>,
     #[serde(default)]
     pub note: Option<String>,

@@ -1,0 +1,4 @@
+pub mod orders;
+pub mod receipts;
+pub mod suggestions;
+pub mod suppliers;
