@@ -922,6 +922,13 @@ impl TestApp {
         self.get(&format!("/vendors/{vendor_id}/skus/{sku}/stock"), token).await
     }
 
+    /// The stock of `sku` at `location` as the per-SKU view shows it, if any is on record there.
+    pub async fn stock_at(&self, vendor: &TestVendor, sku: &str, location: &str) -> Option<Value> {
+        let view = self.sku_stock(vendor.owner.token(), &vendor.id, sku).await;
+        let locations = view.expect(200)["locations"].as_array().cloned().unwrap_or_default();
+        locations.into_iter().find(|l| l["location_id"] == location)
+    }
+
     /// Every movement of a SKU (at one location), oldest first.
     pub async fn movements(&self, token: &str, vendor_id: &str, sku: &str, location: &str) -> Vec<Value> {
         self.all_pages(token, &format!("/vendors/{vendor_id}/skus/{sku}/movements?location_id={location}")).await

@@ -7,14 +7,7 @@ use serde_json::{Value, json};
 use stockyard_tests::{Method, TestApp, TestVendor, today, unique_tag};
 
 async fn on_hand(app: &TestApp, vendor: &TestVendor, sku: &str, location: &str) -> i64 {
-    let view = app.sku_stock(vendor.owner.token(), &vendor.id, sku).await;
-    let view = view.expect(200);
-    view["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location_id"] == location)
-        .map_or(0, |l| l["on_hand"].as_i64().unwrap())
+    app.stock_at(vendor, sku, location).await.map_or(0, |l| l["on_hand"].as_i64().unwrap())
 }
 
 fn statuses(resp: &Value) -> Vec<String> {

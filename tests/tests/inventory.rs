@@ -14,15 +14,7 @@ fn adjustment(sku: &str, location: &str, quantity: i64, reason: &str) -> Value {
 
 /// The stock of `sku` at `location` as the per-SKU view shows it.
 async fn level(app: &TestApp, vendor: &TestVendor, sku: &str, location: &str) -> Value {
-    let view = app.sku_stock(vendor.owner.token(), &vendor.id, sku).await;
-    let view = view.expect(200);
-    view["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location_id"] == location)
-        .cloned()
-        .unwrap_or_else(|| panic!("no stock of {sku} at {location}: {view}"))
+    app.stock_at(vendor, sku, location).await.unwrap_or_else(|| panic!("no stock of {sku} at {location}"))
 }
 
 /// The ledger adds up to on hand, one movement per version, each recording on hand after it.

@@ -167,15 +167,6 @@ pub enum MovementReason {
 }
 
 impl MovementReason {
-    /// The reasons an adjustment may give.
-    pub const ADJUSTMENTS: [MovementReason; 5] = [
-        MovementReason::Received,
-        MovementReason::Damaged,
-        MovementReason::Lost,
-        MovementReason::Found,
-        MovementReason::Correction,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             MovementReason::Received => "received",
@@ -188,33 +179,6 @@ impl MovementReason {
             MovementReason::TransferIn => "transfer_in",
             MovementReason::Sale => "sale",
             MovementReason::ChannelReturn => "channel_return",
-        }
-    }
-
-    /// Checks that an adjustment's quantity goes the way its reason says, naming `field`.
-    pub fn check_adjustment(self, field: &str, quantity: i64) -> Result<(), FieldError> {
-        if quantity == 0 {
-            return Err(FieldError::new(field, "must not be 0"));
-        }
-        if quantity.unsigned_abs() > u64::from(MAX_QUANTITY) {
-            return Err(FieldError::new(field, format!("must be between -{MAX_QUANTITY} and {MAX_QUANTITY}")));
-        }
-        match self {
-            MovementReason::Received | MovementReason::Found if quantity < 0 => {
-                Err(FieldError::new(field, format!("must be positive: '{}' adds stock", self.as_str())))
-            }
-            MovementReason::Damaged | MovementReason::Lost if quantity > 0 => {
-                Err(FieldError::new(field, format!("must be negative: '{}' removes stock", self.as_str())))
-            }
-            MovementReason::Count
-            | MovementReason::TransferOut
-            | MovementReason::TransferIn
-            | MovementReason::Sale
-            | MovementReason::ChannelReturn => Err(FieldError::new(
-                "reason",
-                format!("must be one of {}", MovementReason::ADJUSTMENTS.map(MovementReason::as_str).join(", ")),
-            )),
-            _ => Ok(()),
         }
     }
 }
@@ -234,6 +198,36 @@ pub enum AdjustmentReason {
     Found,
     /// Fixing a mistake (either way).
     Correction,
+}
+
+impl AdjustmentReason {
+    pub const ALL: [AdjustmentReason; 5] = [
+        AdjustmentReason::Received,
+        AdjustmentReason::Damaged,
+        AdjustmentReason::Lost,
+        AdjustmentReason::Found,
+        AdjustmentReason::Correction,
+    ];
+
+    /// Checks that an adjustment's quantity goes the way its reason says, naming `field`.
+    pub fn check(self, field: &str, quantity: i64) -> Result<(), FieldError> {
+        if quantity == 0 {
+            return Err(FieldError::new(field, "must not be 0"));
+        }
+        if quantity.unsigned_abs() > u64::from(MAX_QUANTITY) {
+            return Err(FieldError::new(field, format!("must be between -{MAX_QUANTITY} and {MAX_QUANTITY}")));
+        }
+        let name = MovementReason::from(self).as_str();
+        match self {
+            AdjustmentReason::Received | AdjustmentReason::Found if quantity < 0 => {
+                Err(FieldError::new(field, format!("must be positive: '{name}' adds stock")))
+            }
+            AdjustmentReason::Damaged | AdjustmentReason::Lost if quantity > 0 => {
+                Err(FieldError::new(field, format!("must be negative: '{name}' removes stock")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl From<AdjustmentReason> for MovementReason {
@@ -743,14 +737,13 @@ mod tests {
 
     #[test]
     fn an_adjustment_goes_the_way_its_reason_says() {
-        assert!(MovementReason::Received.check_adjustment("quantity", 5).is_ok());
-        assert!(MovementReason::Received.check_adjustment("quantity", -5).is_err());
-        assert!(MovementReason::Damaged.check_adjustment("quantity", 2).is_err());
-        assert!(MovementReason::Lost.check_adjustment("quantity", -2).is_ok());
-        assert!(MovementReason::Correction.check_adjustment("quantity", -2).is_ok());
-        assert!(MovementReason::Correction.check_adjustment("quantity", 0).is_err());
-        assert!(MovementReason::Found.check_adjustment("quantity", i64::from(MAX_QUANTITY) + 1).is_err());
-        assert_eq!(MovementReason::Count.check_adjustment("quantity", 1).unwrap_err().field, "reason");
+        assert!(AdjustmentReason::Received.check("quantity", 5).is_ok());
+        assert!(AdjustmentReason::Received.check("quantity", -5).is_err());
+        assert!(AdjustmentReason::Damaged.check("quantity", 2).is_err());
+        assert!(AdjustmentReason::Lost.check("quantity", -2).is_ok());
+        assert!(AdjustmentReason::Correction.check("quantity", -2).is_ok());
+        assert_eq!(AdjustmentReason::Correction.check("quantity", 0).unwrap_err().field, "quantity");
+        assert!(AdjustmentReason::Found.check("quantity", i64::from(MAX_QUANTITY) + 1).is_err());
         for reason in [AdjustmentReason::Received, AdjustmentReason::Correction] {
             let movement = MovementReason::from(reason);
             assert_eq!(serde_json::to_value(reason).unwrap(), serde_json::to_value(movement).unwrap());
@@ -770,8 +763,10 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(StockStatus::parse("status", s.as_str()), Ok(s));
         }
-        for r in MovementReason::ADJUSTMENTS {
-            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        for r in AdjustmentReason::ALL {
+            let movement = MovementReason::from(r);
+            assert_eq!(serde_json::to_value(r).unwrap(), movement.as_str());
+            assert_eq!(serde_json::to_value(movement).unwrap(), movement.as_str());
         }
     }
 }

@@ -393,6 +393,12 @@ pub async fn by_sku(table: &Table, vendor: VendorId, sku: &str) -> Result<Option
     table.get::<SkuRecord>(&(vendor, sku.to_string())).await
 }
 
+/// The variant a vendor's SKU names, if any (the claim, then the variant: two reads).
+pub async fn variant_by_sku(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<Variant>, StoreError> {
+    let Some(claim) = by_sku(table, vendor, sku).await? else { return Ok(None) };
+    variant(table, claim.product_id, claim.variant_id).await
+}
+
 /// Every vendor's variant with this GTIN (UPC-A and EAN-13 forms of one item meet).
 pub async fn by_gtin(table: &Table, gtin: &Gtin) -> Result<Vec<GtinRecord>, StoreError> {
     table.query_all(&keys::gtin_claims(gtin)).await

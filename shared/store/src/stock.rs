@@ -114,17 +114,8 @@ pub fn change(
 /// Adds `quantity` (negative: takes it away) to what is on its way to a stock item, creating the
 /// item when it does not exist yet; never below zero.
 pub fn add_incoming(table: &Table, item: &StockItem, quantity: i64) -> Result<Tx, StoreError> {
-    let mut fresh = item.clone();
-    fresh.incoming = 0;
-    let mut created = to_item(&fresh)?;
-    created.remove("incoming");
     let mut update = Expr::default();
-    let mut sets = Vec::new();
-    for (i, (name, value)) in created.into_iter().filter(|(n, _)| n != "PK" && n != "SK").enumerate() {
-        sets.push(format!("#f{i} = if_not_exists(#f{i}, :f{i})"));
-        update.names.insert(format!("#f{i}"), name);
-        update.values.insert(format!(":f{i}"), value);
-    }
+    let sets = set_fields(item, &["incoming"], true, &mut update)?;
     update.expression = format!("SET {} ADD incoming :q", sets.join(", "));
     update.values.insert(":q".into(), AttributeValue::N(quantity.to_string()));
     let mut change = Change::new(update);
@@ -146,22 +137,9 @@ pub async fn set_settings(
     reorder_point: Option<Option<u32>>,
     safety_stock: Option<Option<u32>>,
 ) -> Result<StockItem, StoreError> {
-    let mut fresh = item.clone();
-    fresh.bin = None;
-    fresh.reorder_point = None;
-    fresh.safety_stock = None;
-    let created = to_item(&fresh)?;
     let mut update = Expr::default();
-    let mut sets = Vec::new();
+    let mut sets = set_fields(item, &["bin", "reorder_point", "safety_stock", "updated_at"], true, &mut update)?;
     let mut removes = Vec::new();
-    for (i, (name, value)) in created.into_iter().filter(|(n, _)| n != "PK" && n != "SK").enumerate() {
-        if name == "updated_at" {
-            continue;
-        }
-        sets.push(format!("#f{i} = if_not_exists(#f{i}, :f{i})"));
-        update.names.insert(format!("#f{i}"), name);
-        update.values.insert(format!(":f{i}"), value);
-    }
     update = update.val(":now", &item.updated_at);
     sets.push("updated_at = :now".into());
     let mut field = |name: &str, value: Option<AttributeValue>| match value {
@@ -188,6 +166,21 @@ pub async fn set_settings(
     table.update::<StockItem>(&(item.vendor_id, item.variant_id, item.location_id), Change::new(update)).await
 }
 
+/// `SET` clauses for every attribute of `item` (keys aside) but those in `skip`, with their
+/// placeholders added to `update`; `if_missing` sets each only where the item has none yet (the
+/// fields of a stock item created by a write that is not a change of stock).
+fn set_fields(item: &StockItem, skip: &[&str], if_missing: bool, update: &mut Expr) -> Result<Vec<String>, StoreError> {
+    let mut attributes = to_item(item)?;
+    attributes.retain(|name, _| name != "PK" && name != "SK" && !skip.contains(&name.as_str()));
+    let mut sets = Vec::with_capacity(attributes.len());
+    for (i, (name, value)) in attributes.into_iter().enumerate() {
+        sets.push(if if_missing { format!("#f{i} = if_not_exists(#f{i}, :f{i})") } else { format!("#f{i} = :f{i}") });
+        update.names.insert(format!("#f{i}"), name);
+        update.values.insert(format!(":f{i}"), value);
+    }
+    Ok(sets)
+}
+
 fn attribute<T: serde::Serialize>(value: &T) -> AttributeValue {
     serde_dynamo::to_attribute_value(value).expect("plain values always serialise to an attribute")
 }
@@ -198,15 +191,8 @@ const NOT_A_CHANGE_OF_STOCK: [&str; 4] = ["incoming", "bin", "reorder_point", "s
 
 /// `SET` every attribute of `item` but [`NOT_A_CHANGE_OF_STOCK`]; `ADD incoming_change` to `incoming`.
 fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Result<Change, StoreError> {
-    let mut attributes = to_item(item)?;
-    attributes.retain(|name, _| !NOT_A_CHANGE_OF_STOCK.contains(&name.as_str()));
     let mut update = Expr::default();
-    let mut sets = Vec::new();
-    for (i, (name, value)) in attributes.into_iter().filter(|(n, _)| n != "PK" && n != "SK").enumerate() {
-        sets.push(format!("#f{i} = :f{i}"));
-        update.names.insert(format!("#f{i}"), name);
-        update.values.insert(format!(":f{i}"), value);
-    }
+    let sets = set_fields(item, &NOT_A_CHANGE_OF_STOCK, false, &mut update)?;
     // Fields a change leaves out of the record (an emptied batch list, a removed setting) go.
     let mut removes = Vec::new();
     if item.batches.is_empty() {

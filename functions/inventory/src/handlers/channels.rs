@@ -284,10 +284,7 @@ impl Resolved {
         skus.sort_unstable();
         skus.dedup();
         let variants = futures_util::future::try_join_all(skus.into_iter().map(|sku| async move {
-            let variant = match products::by_sku(table, vendor, sku).await? {
-                Some(claim) => products::variant(table, claim.product_id, claim.variant_id).await?,
-                None => None,
-            };
+            let variant = products::variant_by_sku(table, vendor, sku).await?;
             Ok::<_, ApiError>((sku.to_string(), variant))
         }))
         .await?;
@@ -401,20 +398,12 @@ pub async fn record_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>
     let cx = Ctx::new(deps, &req)?;
     cx.path("channelId", ChannelId::parse)?;
     let body: SalesRequest = cx.body()?;
-    if body.sales.is_empty() || body.sales.len() > MAX_LINES {
-        return Err(ApiError::invalid("sales", format!("must hold 1 to {MAX_LINES} sales")));
-    }
-    let mut results: Vec<Option<LineResult>> = vec![None; body.sales.len()];
-    let mut checked = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut ids = LineIds::new("sales", "sale_id", body.sales.len())?;
+    let mut checked = Vec::with_capacity(body.sales.len());
     for (i, line) in body.sales.iter().enumerate() {
-        let field = format!("sales[{i}]");
-        let id = external_id(&format!("{field}.sale_id"), &line.sale_id)?;
-        if !seen.insert(id.clone()) {
-            return Err(ApiError::invalid(&format!("{field}.sale_id"), "is sent twice in this request"));
-        }
+        let id = ids.next(i, &line.sale_id)?;
         let line = check_common(
-            &field,
+            &format!("sales[{i}]"),
             i,
             &id,
             &line.sku,
@@ -423,36 +412,97 @@ pub async fn record_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>
             (line.unit_price, line.currency.as_deref()),
             (line.country.as_deref(), line.region.as_deref()),
             line.sold_at,
-        );
-        checked.push(line?);
+        )?;
+        checked.push((line, ()));
     }
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
-    let table = cx.store().await?;
-    let channel = channel_of(&cx, table, vendor).await?;
-    let resolved = Resolved::read(table, vendor, &checked.iter().collect::<Vec<_>>(), channel.location_id).await?;
-    let actor = Actor::User { id: cx.caller.user_id };
-    let mut work = Vec::new();
-    for line in checked {
-        match resolved.target(&format!("sales[{}]", line.index), &line, channel.location_id) {
-            Ok((variant, location)) => {
-                let key = (variant.id, location);
-                work.push(((line, variant, location), key));
+    let lines = Lines::open(&cx).await?;
+    let response = lines
+        .run("sales", checked, |line, (), variant, location| {
+            let lines = &lines;
+            async move { sell(lines.table, &lines.channel, &line, &variant, location, &lines.actor).await }
+        })
+        .await?;
+    Ok(ok(&response))
+}
+
+/// The ids of a request's lines: each checked, and each once (`<list>[i].<name>`).
+struct LineIds {
+    list: &'static str,
+    name: &'static str,
+    seen: std::collections::HashSet<String>,
+}
+
+impl LineIds {
+    /// Refuses a request of no lines or more than [`MAX_LINES`].
+    fn new(list: &'static str, name: &'static str, count: usize) -> Result<Self, ApiError> {
+        if count == 0 || count > MAX_LINES {
+            return Err(ApiError::invalid(list, format!("must hold 1 to {MAX_LINES} {list}")));
+        }
+        Ok(Self { list, name, seen: std::collections::HashSet::with_capacity(count) })
+    }
+
+    /// Line `i`'s id, checked and not sent before in this request.
+    fn next(&mut self, i: usize, raw: &str) -> Result<String, ApiError> {
+        let field = format!("{}[{i}].{}", self.list, self.name);
+        let id = external_id(&field, raw)?;
+        if !self.seen.insert(id.clone()) {
+            return Err(ApiError::invalid(&field, "is sent twice in this request"));
+        }
+        Ok(id)
+    }
+}
+
+/// The channel a request's lines are reported through, the store, and who reports them.
+struct Lines<'r> {
+    table: &'r Table,
+    channel: Channel,
+    actor: Actor,
+}
+
+impl<'r> Lines<'r> {
+    /// The channel of the path, if the caller may record stock changes for its vendor.
+    async fn open(cx: &'r Ctx<'_>) -> Result<Self, ApiError> {
+        let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+        let table = cx.store().await?;
+        let channel = channel_of(cx, table, vendor).await?;
+        Ok(Self { table, channel, actor: Actor::User { id: cx.caller.user_id } })
+    }
+
+    /// Resolves every line's variant and location (a line naming one the vendor does not have is
+    /// refused), then applies the others with `apply`, per stock item (see [`per_stock_item`]);
+    /// one result per line, in the order sent.
+    async fn run<X, F, Fut>(&self, list: &str, lines: Vec<(Checked, X)>, apply: F) -> Result<LinesResponse, ApiError>
+    where
+        X: Send,
+        F: Fn(Checked, X, Variant, LocationId) -> Fut + Sync,
+        Fut: std::future::Future<Output = LineResult> + Send,
+    {
+        let default = self.channel.location_id;
+        let vendor = self.channel.vendor_id;
+        let resolved =
+            Resolved::read(self.table, vendor, &lines.iter().map(|(c, _)| c).collect::<Vec<_>>(), default).await?;
+        let mut results: Vec<Option<LineResult>> = vec![None; lines.len()];
+        let mut work = Vec::new();
+        for (line, extra) in lines {
+            match resolved.target(&format!("{list}[{}]", line.index), &line, default) {
+                Ok((variant, location)) => {
+                    let key = (variant.id, location);
+                    work.push(((line, extra, variant, location), key));
+                }
+                Err(e) => results[line.index] = Some(refused(&line.id, e)),
             }
-            Err(e) => results[line.index] = Some(refused(&line.id, e)),
         }
-    }
-    let done = per_stock_item(work, |(line, variant, location)| {
-        let (channel, actor) = (&channel, &actor);
-        async move {
-            let result = sell(table, channel, &line, &variant, location, actor).await;
-            (line.index, result)
+        let apply = &apply;
+        let done = per_stock_item(work, |(line, extra, variant, location)| async move {
+            let index = line.index;
+            (index, apply(line, extra, variant, location).await)
+        })
+        .await;
+        for (i, result) in done {
+            results[i] = Some(result);
         }
-    })
-    .await;
-    for (i, result) in done {
-        results[i] = Some(result);
+        Ok(LinesResponse::from_results(results.into_iter().flatten().collect()))
     }
-    Ok(ok(&LinesResponse::from_results(results.into_iter().flatten().collect())))
 }
 
 /// Applies one sale: its units out of the stock item and its record, in one transaction.
@@ -472,7 +522,7 @@ async fn sell(
     }
     let outcome = store::apply(table, (channel.vendor_id, variant.id, location), |before| {
         let mut item = lookup::current_item(before, variant, location);
-        let batches = taken(&item, line.quantity, None, today(), false).map_err(|e| named(e, &field))?;
+        let batches = taken(&item, line.quantity, None, today(), false, &field)?;
         let quantity = -i64::from(line.quantity);
         item.apply(quantity, &batches, Utc::now()).map_err(|e| lookup::stock_error(&field, e))?;
         let record = Record {
@@ -490,14 +540,6 @@ async fn sell(
     })
     .await;
     settle(table, channel, SaleKind::Sale, &line.id, outcome).await
-}
-
-/// A refusal about a line's quantity names that line's field.
-fn named(error: ApiError, field: &str) -> ApiError {
-    match error {
-        ApiError::Conflict { code, message, .. } => ApiError::Conflict { code, message, field: Some(field.into()) },
-        other => other,
-    }
 }
 
 /// What a line's transaction came to: applied, a duplicate found by its condition (a concurrent
@@ -591,26 +633,16 @@ pub async fn record_returns(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let cx = Ctx::new(deps, &req)?;
     cx.path("channelId", ChannelId::parse)?;
     let body: ReturnsRequest = cx.body()?;
-    if body.returns.is_empty() || body.returns.len() > MAX_LINES {
-        return Err(ApiError::invalid("returns", format!("must hold 1 to {MAX_LINES} returns")));
-    }
-    let mut results: Vec<Option<LineResult>> = vec![None; body.returns.len()];
-    let mut checked = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut ids = LineIds::new("returns", "return_id", body.returns.len())?;
+    let mut checked = Vec::with_capacity(body.returns.len());
     for (i, line) in body.returns.iter().enumerate() {
+        let id = ids.next(i, &line.return_id)?;
         let field = format!("returns[{i}]");
-        let id = external_id(&format!("{field}.return_id"), &line.return_id)?;
-        if !seen.insert(id.clone()) {
-            return Err(ApiError::invalid(&format!("{field}.return_id"), "is sent twice in this request"));
+        let sale = line.sale_id.as_deref().map(|s| external_id(&format!("{field}.sale_id"), s)).transpose()?;
+        let lot = line.lot.as_deref().map(|l| LotCode::parse(&format!("{field}.lot"), l)).transpose()?;
+        if !line.restock && (lot.is_some() || line.expires_on.is_some()) {
+            return Err(ApiError::invalid(&format!("{field}.lot"), "is only taken for restocked returns"));
         }
-        let extra = (|| {
-            let sale = line.sale_id.as_deref().map(|s| external_id(&format!("{field}.sale_id"), s)).transpose()?;
-            let lot = line.lot.as_deref().map(|l| LotCode::parse(&format!("{field}.lot"), l)).transpose()?;
-            if !line.restock && (lot.is_some() || line.expires_on.is_some()) {
-                return Err(FieldError::new(format!("{field}.lot"), "is only taken for restocked returns"));
-            }
-            Ok((sale, lot))
-        })();
         let common = check_common(
             &field,
             i,
@@ -621,39 +653,20 @@ pub async fn record_returns(deps: &ApiDeps, req: Request) -> Result<Response<Bod
             (line.unit_price, line.currency.as_deref()),
             (line.country.as_deref(), line.region.as_deref()),
             line.returned_at,
-        );
-        let (sale, lot) = extra?;
-        checked.push((common?, sale, lot, line.expires_on, line.restock));
+        )?;
+        checked.push((common, (sale, lot, line.expires_on, line.restock)));
     }
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
-    let table = cx.store().await?;
-    let channel = channel_of(&cx, table, vendor).await?;
-    let commons: Vec<&Checked> = checked.iter().map(|(c, ..)| c).collect();
-    let resolved = Resolved::read(table, vendor, &commons, channel.location_id).await?;
-    let actor = Actor::User { id: cx.caller.user_id };
-    let mut work = Vec::new();
-    for (line, sale, lot, expires_on, restock) in checked {
-        match resolved.target(&format!("returns[{}]", line.index), &line, channel.location_id) {
-            Ok((variant, location)) => {
-                let key = (variant.id, location);
-                work.push(((line, sale, lot, expires_on, restock, variant, location), key));
+    let lines = Lines::open(&cx).await?;
+    let response = lines
+        .run("returns", checked, |line, (sale, lot, expires_on, restock), variant, location| {
+            let lines = &lines;
+            async move {
+                let back = Back { sale: sale.as_deref(), lot: lot.as_deref(), expires_on, restock };
+                take_back(lines.table, &lines.channel, &line, &variant, location, back, &lines.actor).await
             }
-            Err(e) => results[line.index] = Some(refused(&line.id, e)),
-        }
-    }
-    let done = per_stock_item(work, |(line, sale, lot, expires_on, restock, variant, location)| {
-        let (channel, actor) = (&channel, &actor);
-        async move {
-            let back = Back { sale: sale.as_deref(), lot: lot.as_deref(), expires_on, restock };
-            let result = take_back(table, channel, &line, &variant, location, back, actor).await;
-            (line.index, result)
-        }
-    })
-    .await;
-    for (i, result) in done {
-        results[i] = Some(result);
-    }
-    Ok(ok(&LinesResponse::from_results(results.into_iter().flatten().collect())))
+        })
+        .await?;
+    Ok(ok(&response))
 }
 
 /// What a return says besides what sales say too.

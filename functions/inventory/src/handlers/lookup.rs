@@ -27,8 +27,7 @@ pub async fn variant_in_path(table: &Table, vendor: VendorId, sku: &str) -> Resu
 }
 
 async fn variant(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<Variant>, ApiError> {
-    let Some(claim) = products::by_sku(table, vendor, sku).await? else { return Ok(None) };
-    Ok(products::variant(table, claim.product_id, claim.variant_id).await?)
+    Ok(products::variant_by_sku(table, vendor, sku).await?)
 }
 
 /// The vendor's location an id sent in a body (`field`) names: 422 when it has none such.

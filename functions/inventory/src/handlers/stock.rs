@@ -115,8 +115,8 @@ pub async fn adjust_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>
     let body: AdjustmentRequest = cx.body()?;
     let sku = Sku::parse("sku", &body.sku)?;
     let qty = quantity("quantity", body.quantity, -i64::from(MAX_QUANTITY))?;
+    body.reason.check("quantity", qty)?;
     let reason = MovementReason::from(body.reason);
-    reason.check_adjustment("quantity", qty)?;
     let note = note("note", body.note.as_deref())?;
     if qty < 0 && body.expires_on.is_some() {
         return Err(ApiError::invalid("expires_on", "is only taken when adding stock"));
@@ -141,7 +141,7 @@ pub async fn adjust_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>
                 (Some((lot, expires_on)), _) => {
                     vec![BatchQuantity { lot: lot.clone(), expires_on: *expires_on, quantity: qty }]
                 }
-                (None, true) => taken(&item, qty.unsigned_abs() as u32, lot.as_deref(), today, true)?,
+                (None, true) => taken(&item, qty.unsigned_abs() as u32, lot.as_deref(), today, true, "quantity")?,
                 (None, false) => Vec::new(),
             };
             change_and_record(
@@ -161,19 +161,20 @@ pub async fn adjust_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>
 }
 
 /// Units taken out of `item`: from the named lot, or first-expiring first (expired batches only
-/// when `include_expired`), never more than is free of reservations.
+/// when `include_expired`), never more than is free of reservations; a refusal names `field`.
 pub(crate) fn taken(
     item: &StockItem,
     quantity: u32,
     lot: Option<&str>,
     today: NaiveDate,
     include_expired: bool,
+    field: &str,
 ) -> Result<Vec<BatchQuantity>, ApiError> {
     let free = item.on_hand.saturating_sub(item.reserved);
     if !item.perishable && lot.is_none() {
         if quantity > free {
             return Err(stock_error(
-                "quantity",
+                field,
                 stock::Shortage::Insufficient { requested: quantity, available: free }.into(),
             ));
         }
@@ -185,11 +186,11 @@ pub(crate) fn taken(
                 .batches
                 .iter()
                 .find(|b| b.lot == lot)
-                .ok_or_else(|| stock_error("quantity", stock::Shortage::NoSuchBatch(lot.to_string()).into()))?;
+                .ok_or_else(|| stock_error(field, stock::Shortage::NoSuchBatch(lot.to_string()).into()))?;
             let can = batch.on_hand.min(free);
             if quantity > can {
                 return Err(stock_error(
-                    "quantity",
+                    field,
                     stock::Shortage::Insufficient { requested: quantity, available: can }.into(),
                 ));
             }
@@ -199,8 +200,9 @@ pub(crate) fn taken(
                 quantity: -i64::from(quantity),
             }])
         }
-        None => stock::take_fefo(item, quantity, free, today, include_expired)
-            .map_err(|e| stock_error("quantity", e.into())),
+        None => {
+            stock::take_fefo(item, quantity, free, today, include_expired).map_err(|e| stock_error(field, e.into()))
+        }
     }
 }
 

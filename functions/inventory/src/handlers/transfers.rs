@@ -15,7 +15,7 @@ use stockyard_http::idempotency::remember;
 use stockyard_http::openapi::{IdempotencyParams, PageParams};
 use stockyard_http::response::{json, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
-use stockyard_store::{StoreError, stock as store};
+use stockyard_store::stock as store;
 use utoipa::ToSchema;
 
 use super::lookup::{self, Failed, StockLevel, today};
@@ -83,7 +83,7 @@ pub async fn create_transfer(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     cx.idempotent(async |key| {
         let out = store::apply(table, (vendor, variant.id, body.from_location_id), |before| {
             let mut item = lookup::current_item(before, &variant, body.from_location_id);
-            let batches = taken(&item, quantity, lot.as_deref(), today(), false)?;
+            let batches = taken(&item, quantity, lot.as_deref(), today(), false, "quantity")?;
             let now = Utc::now();
             item.apply(-i64::from(quantity), &batches, now).map_err(|e| lookup::stock_error("quantity", e))?;
             let transfer = StockTransfer {
@@ -182,6 +182,5 @@ pub async fn list_transfers(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let page = cx.page(true)?;
     let status = cx.query_as("status", TransferStatus::parse)?;
     let vendor = cx.vendor(VendorPermission::StockRead).await?.id();
-    let found: Result<_, StoreError> = store::transfers(cx.store().await?, vendor, status, &page).await;
-    Ok(ok(&ListResponse::from(found?)))
+    Ok(ok(&ListResponse::from(store::transfers(cx.store().await?, vendor, status, &page).await?)))
 }

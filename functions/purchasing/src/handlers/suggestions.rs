@@ -90,8 +90,7 @@ fn not_ordered(f: &ForecastRecord, reason: NotOrderedReason, detail: Option<Stri
 }
 
 async fn variant_of(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<Variant>, ApiError> {
-    let Some(claim) = products::by_sku(table, vendor, sku).await? else { return Ok(None) };
-    Ok(products::variant(table, claim.product_id, claim.variant_id).await?)
+    Ok(products::variant_by_sku(table, vendor, sku).await?)
 }
 
 /// Turn the latest replenishment suggestions into draft purchase orders: one per supplier and
