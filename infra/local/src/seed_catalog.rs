@@ -241,14 +241,18 @@ pub async fn seed_vendor(
         return Ok(format!("  Catalogue    {}: already seeded", assortment.prefix));
     }
     let started = Instant::now();
+    let locations =
+        api.expect(Method::GET, &format!("/vendors/{vendor_id}/locations"), Some(owner), None, false).await?;
+    let location = locations.unwrap_or_default()["items"][0]["id"].as_str().context("a demo location")?.to_string();
+    let location = location.as_str();
     let images: Vec<(String, String)> = futures_util::stream::iter(0..PRODUCTS_PER_VENDOR)
-        .map(|n| product(api, owner, vendor_id, assortment, tree, n))
+        .map(|n| product(api, owner, vendor_id, location, assortment, tree, n))
         .buffer_unordered(PARALLEL)
         .try_collect()
         .await?;
     let published = PRODUCTS_PER_VENDOR - PRODUCTS_PER_VENDOR / 20;
     Ok(format!(
-        "  Catalogue    {}: {} products ({published} published), {} variants, {} pictures uploaded in {:.1}s",
+        "  Catalogue    {}: {} products ({published} published), {} variants with opening stock at its first location, {} pictures uploaded in {:.1}s",
         assortment.prefix,
         PRODUCTS_PER_VENDOR,
         PRODUCTS_PER_VENDOR * 2,
@@ -257,12 +261,14 @@ pub async fn seed_vendor(
     ))
 }
 
-/// One product: two variants, a French translation, a picture; published unless it is every
+/// One product: two variants with stock at `location` (every eleventh out of stock, every fourth
+/// with a reorder point of 10), a French translation, a picture; published unless it is every
 /// twentieth. Returns the picture's `(product, image)` ids.
 async fn product(
     api: &Api,
     owner: &str,
     vendor_id: &str,
+    location: &str,
     a: &Assortment,
     tree: &[(&'static str, String)],
     n: usize,
@@ -306,7 +312,27 @@ async fn product(
             "prices": prices,
             "weight_g": 200 + 50 * i,
         });
-        api.expect(Method::POST, &format!("{base}/variants"), Some(owner), Some(variant), true).await?;
+        api.expect(Method::POST, &format!("{base}/variants"), Some(owner), Some(variant.clone()), true).await?;
+        let sku = variant["sku"].as_str().context("a demo SKU")?;
+        let units = (n * 7 + i * 13) % 60;
+        if n % 11 != 10 && units > 0 {
+            let stock = json!({ "sku": sku, "location_id": location, "quantity": units, "reason": "received",
+                                "note": "Opening stock" });
+            api.expect(
+                Method::POST,
+                &format!("/vendors/{vendor_id}/stock/adjustments"),
+                Some(owner),
+                Some(stock),
+                true,
+            )
+            .await?;
+        }
+        if n.is_multiple_of(4) {
+            let settings = json!({ "reorder_point": 10, "safety_stock": 4,
+                                   "bin": { "zone": "A", "aisle": format!("{:02}", n / 10 + 1), "shelf": format!("{}", i + 1), "bin": format!("{:02}", n % 10 + 1) } });
+            let path = format!("/vendors/{vendor_id}/skus/{sku}/stock/{location}");
+            api.expect(Method::PATCH, &path, Some(owner), Some(settings), true).await?;
+        }
     }
     let translation = json!({ "title": title_fr, "description": format!("**{title_fr}**, de {brand}. Expédié sous deux jours ouvrés.") });
     api.expect(Method::PUT, &format!("{base}/translations/fr"), Some(owner), Some(translation), true).await?;
