@@ -206,14 +206,17 @@ fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Result<Change
     Ok(Change::new(update))
 }
 
-/// How long [`apply`] goes on planning a change again after losing races on one stock item.
+/// How long [`apply`] goes on planning a change again after losing races on one stock item...
 const RACE_BUDGET: Duration = Duration::from_secs(6);
+/// ...and how many tries it has at least, whatever the time: when the store itself is slow (a
+/// loaded machine), one lost race must not use up the budget that is meant for contention.
+const RACE_TRIES: u32 = 6;
 
 /// Reads the stock item, lets `plan` build the transaction of one change on what was read (with
 /// [`change`], plus whatever else belongs to it) and commits it; when another change won the race
 /// meanwhile (step [`STOCK_CHANGED`] or `movement`), or a concurrent transaction on the same item
-/// cancelled this one, reads again and plans again, with jittered backoff, for up to 6 s (then
-/// 503, to be retried). `plan` decides on the state it is given (whether there is enough,
+/// cancelled this one, reads again and plans again, with jittered backoff, for up to 6 s and at
+/// least 6 tries (then 503, to be retried). `plan` decides on the state it is given (whether there is enough,
 /// which batches), so a refusal is always a refusal on the latest state.
 pub async fn apply<T, E: From<StoreError>>(
     table: &Table,
@@ -227,7 +230,9 @@ pub async fn apply<T, E: From<StoreError>>(
         .with_jitter()
         .without_max_times()
         .build();
+    let mut tries = 0u32;
     loop {
+        tries += 1;
         let before = table.get::<StockItem>(&id).await?;
         let (tx, out) = plan(before.as_ref())?;
         let raced = |e: &StoreError| match e {
@@ -239,7 +244,7 @@ pub async fn apply<T, E: From<StoreError>>(
         match table.commit_once(tx).await {
             Ok(()) => return Ok(out),
             Err(e) if raced(&e) => {
-                if started.elapsed() > RACE_BUDGET {
+                if started.elapsed() > RACE_BUDGET && tries >= RACE_TRIES {
                     return Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into());
                 }
                 tokio::time::sleep(delays.next().unwrap_or(Duration::from_millis(200))).await;
