@@ -328,3 +328,104 @@ async fn another_vendor_can_neither_read_nor_change_suppliers_or_orders() {
     let detail = app.purchase_order(a.owner.token(), &a.id, &id).await;
     assert_eq!(detail.expect(200)["status"], "sent");
 }
+
+/// The whole story of one perishable SKU: the forecast suggests an order, the draft made from the
+/// suggestion is sent (an email with the PDF) and shows as incoming in the next forecast; it is
+/// received into two batches; two channels sell first-expiring first; crossing the reorder point
+/// sends exactly one alert email; and the nightly forecast sees the day's sales and the real stock.
+#[tokio::test]
+async fn from_a_suggestion_to_two_batches_sold_through_two_channels_and_back_into_the_nightly_forecast() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let t = vendor.owner.token();
+    let (sku, location) = app.variant_and_location(&vendor, Some(30)).await;
+    let (_, code, supplier_email) = supplier(&app, &vendor, 6).await;
+    let yesterday = today() - Duration::days(1);
+    // Settings that declare 500 on hand: once Stockyard holds the SKU here, its real stock counts.
+    let settings = TestApp::demand_settings("PANTRY", &code, 500);
+    app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await.expect(200);
+    app.record_history(t, &vendor.id, &location, &sku, &daily_history(yesterday, 56, |_| 5)).await;
+    let forecast_of = || async { app.sku_forecast(t, &vendor.id, &sku).await.expect(200)["locations"][0].clone() };
+    app.run_forecast(t, &vendor.id).await.expect(201);
+    let declared = forecast_of().await;
+    assert_eq!((declared["stock_source"].as_str(), declared["on_hand"].as_u64()), (Some("declared"), Some(500)));
+    assert_eq!(declared["suggestion"]["order_qty"], 0.0, "500 declared on hand cover it: {declared}");
+
+    // Stockyard now tracks the SKU here (a reorder point of 0 for now): nothing on hand, so an order.
+    let stock_settings = format!("/vendors/{}/skus/{sku}/stock/{location}", vendor.id);
+    app.request(Method::PATCH, &stock_settings, Some(t), Some(&json!({ "reorder_point": 0 })), &[]).await.expect(200);
+    app.run_forecast(t, &vendor.id).await.expect(201);
+    let tracked = forecast_of().await;
+    assert_eq!((tracked["stock_source"].as_str(), tracked["on_hand"].as_u64()), (Some("tracked"), Some(0)));
+    let suggested = tracked["suggestion"]["order_qty"].as_f64().unwrap();
+    assert!(suggested > 0.0, "{tracked}");
+
+    // The draft from the suggestion, sent: an email with the PDF, and incoming in the next run.
+    let made = app.purchase_orders_from_suggestions(t, &vendor.id, &json!({}), None).await;
+    let order = made.expect(201)["purchase_orders"][0].clone();
+    let (id, number) = (order["id"].as_str().unwrap().to_string(), order["number"].as_str().unwrap().to_string());
+    let quantity = order["lines"][0]["quantity"].as_u64().unwrap();
+    let lines = json!({ "lines": [{ "sku": sku, "quantity": quantity, "unit_cost": 85 }] });
+    let path = format!("/vendors/{}/purchase-orders/{id}", vendor.id);
+    app.request(Method::PATCH, &path, Some(t), Some(&lines), &[]).await.expect(200);
+    app.purchase_order_action(t, &vendor.id, &id, "send").await.expect(200);
+    let email = app.eventually_email(&supplier_email, |e| e.subject.contains(&number)).await;
+    assert!(email.attachments.iter().any(|a| a.content_type == "application/pdf"), "{email:?}");
+    app.run_forecast(t, &vendor.id).await.expect(201);
+    let ordered = forecast_of().await;
+    assert_eq!((ordered["on_hand"].as_u64(), ordered["incoming"].as_u64()), (Some(0), Some(quantity)), "{ordered}");
+    assert_eq!(ordered["suggestion"]["order_qty"], 0.0, "what is on its way is not ordered again: {ordered}");
+
+    // Received in two deliveries: lot A expires in 10 days, lot B at the shelf life's default.
+    let lot_a = json!({ "lines": [{ "sku": sku, "quantity": 6, "lot": "LOT-A",
+                                    "expires_on": (today() + Duration::days(10)).to_string() }] });
+    app.receive_purchase_order(t, &vendor.id, &id, &lot_a, None).await.expect(201);
+    let lot_b = json!({ "lines": [{ "sku": sku, "quantity": quantity - 6, "lot": "LOT-B" }] });
+    let done = app.receive_purchase_order(t, &vendor.id, &id, &lot_b, None).await;
+    assert_eq!(done.expect(201)["purchase_order"]["status"], "received");
+
+    // A reorder point 10 below what arrived: two channels sell 8 (no crossing), then 3 (low), then 2.
+    let point = quantity - 10;
+    app.request(Method::PATCH, &stock_settings, Some(t), Some(&json!({ "reorder_point": point })), &[])
+        .await
+        .expect(200);
+    let pos = app.create_channel(t, &vendor.id, "pos", &location).await;
+    let market = app.create_channel(t, &vendor.id, "marketplace", &location).await;
+    for (channel, sale, units) in [(&pos, "p1", 4), (&market, "m1", 4), (&pos, "p2", 3), (&market, "m2", 2)] {
+        let sold =
+            app.channel_sales(t, &vendor.id, channel, json!([{ "sale_id": sale, "sku": sku, "quantity": units }]));
+        assert_eq!(sold.await.expect(200)["applied"], 1);
+    }
+    let item = stock_at(&app, &vendor, &sku, &location).await;
+    let batches: Vec<(String, u64)> = item["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["lot"].as_str().unwrap().to_string(), b["on_hand"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(batches, vec![("LOT-B".to_string(), quantity - 13)], "lot A, first to expire, went first: {item}");
+
+    // The day's 13 units reach the sales history; by then the stream has raised what it raises.
+    let history = format!("/vendors/{}/demand/{location}/{sku}/sales?from={}&to={}", vendor.id, today(), today());
+    stockyard_tests::eventually("the day's channel sales in the history", || async {
+        let resp = app.request(Method::GET, &history, Some(t), None, &[]).await;
+        (resp.expect(200)["days"][0]["units"] == 13).then_some(())
+    })
+    .await;
+    let low =
+        app.eventually_email(&vendor.owner.email, |e| e.subject.starts_with("Low stock") && e.subject.contains(&sku));
+    assert!(low.await.text.as_deref().unwrap_or_default().contains(&format!("down to {} available", quantity - 11)));
+    let alerts = app.all_pages(t, &format!("/vendors/{}/alerts", vendor.id)).await;
+    assert_eq!(alerts.iter().filter(|a| a["sku"] == sku.as_str()).count(), 1, "one crossing, one alert: {alerts:?}");
+    let emails = app.sent_emails_to(&vendor.owner.email).await;
+    let lows = emails.iter().filter(|e| e.subject.starts_with("Low stock") && e.subject.contains(&sku)).count();
+    assert_eq!(lows, 1, "one email for the crossing, none for the sale after it");
+
+    // The nightly forecast of today: today's sales are in its history and the real stock in its position.
+    let nightly = app.invoke("nightly-demand-forecast", &json!({ "vendor_id": vendor.id, "as_of": today() })).await;
+    assert_eq!(nightly.expect(200)["runs"][0]["status"], "finished", "{nightly}");
+    let tonight = forecast_of().await;
+    assert_eq!(tonight["as_of"], today().to_string());
+    assert_eq!((tonight["stock_source"].as_str(), tonight["on_hand"].as_u64()), (Some("tracked"), Some(quantity - 13)));
+    assert_eq!(tonight["incoming"], 0, "{tonight}");
+}

@@ -19,7 +19,7 @@ use stockyard_analytics::replenish::Risk;
 use stockyard_analytics::{forecast_usable, replenish};
 use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
 use stockyard_store::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
-use stockyard_store::{PageRequest, Table};
+use stockyard_store::{PageRequest, Table, stock};
 
 use crate::fanout;
 use crate::panel::{self, RunContext};
@@ -147,8 +147,14 @@ async fn forecast_and_write(
     let locations: Vec<LocationId> =
         settings.iter().map(|s| s.location_id).collect::<BTreeSet<_>>().into_iter().collect();
     let first_year = panel::window_start(run.as_of).year();
-    let histories =
-        demand::read_history(table, run.vendor_id, &locations, first_year).await.context("reading sales history")?;
+    let (histories, items) = tokio::try_join!(
+        async {
+            demand::read_history(table, run.vendor_id, &locations, first_year).await.context("reading sales history")
+        },
+        async { stock::all_of_vendor(table, run.vendor_id).await.context("reading stock") },
+    )?;
+    let stocks = panel::stocks(&settings, &items, Utc::now().date_naive());
+    drop(items);
     let read_ms = t.elapsed().as_millis();
     let context = RunContext { run_id: run.run_id, as_of: run.as_of, generated_at: Utc::now() };
     // The maths is CPU-bound: off the async workers.
@@ -176,9 +182,9 @@ async fn forecast_and_write(
             .filter_map(|(i, (s, f))| f.as_ref().map(|f| (i, s, f)))
             .map(|(i, s, f)| {
                 let largest = panel::largest_cycle_demand(vp.panel.demand.row(i), &f.absurd_days, panel::cover_days(s));
-                let suggestion = replenish::suggest(f, &panel::stock_position(s, Some(largest)))
+                let suggestion = replenish::suggest(f, &panel::stock_position(s, stocks[i], Some(largest)))
                     .with_context(|| format!("suggesting for {} at {}", s.sku, s.location_id))?;
-                Ok(panel::forecast_record(s, f, &suggestion, &context))
+                Ok(panel::forecast_record(s, stocks[i], f, &suggestion, &context))
             })
             .collect::<anyhow::Result<Vec<ForecastRecord>>>()?;
         Ok((records, settings.len(), rejected))

@@ -10,8 +10,9 @@ use stockyard_analytics::replenish::{self, StockPosition, Suggestion};
 use stockyard_analytics::{Calendar, InvalidDemand, Panel};
 use stockyard_analytics::{EngineConfig, SeriesForecast};
 use stockyard_domain::ids::{ForecastRunId, LocationId};
+use stockyard_domain::stock::{StockItem, availability};
 use stockyard_store::StoreError;
-use stockyard_store::demand::{DemandSettingsRecord, ForecastRecord, SalesHistoryRecord};
+use stockyard_store::demand::{DemandSettingsRecord, ForecastRecord, SalesHistoryRecord, StockSource};
 
 /// Days of history a run uses at most (two years).
 pub const MAX_HISTORY_DAYS: usize = 730;
@@ -131,15 +132,52 @@ pub fn largest_cycle_demand(row: ArrayView1<f32>, absurd: &[AbsurdDay], days: us
     replenish::largest_total(&history, days)
 }
 
-/// The stock position of a SKU-location; `largest_cycle_demand` as [`largest_cycle_demand`] gives.
-pub fn stock_position(s: &DemandSettingsRecord, largest_cycle_demand: Option<f64>) -> StockPosition {
+/// The stock a SKU-location's suggestion starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stock {
+    /// Units that can serve demand: available stock (on hand less reserved and expired units).
+    pub on_hand: u32,
+    /// Units on their way: open purchase orders and transfers in transit.
+    pub incoming: u32,
+    pub source: StockSource,
+}
+
+impl Stock {
+    /// What the settings declare (a SKU-location Stockyard holds no stock item for).
+    pub fn declared(s: &DemandSettingsRecord) -> Self {
+        Self { on_hand: s.on_hand, incoming: s.incoming, source: StockSource::Declared }
+    }
+
+    /// A stock item as it stands on `today`.
+    pub fn tracked(item: &StockItem, today: NaiveDate) -> Self {
+        Self { on_hand: availability(item, today).available, incoming: item.incoming, source: StockSource::Tracked }
+    }
+}
+
+/// The stock of each of `settings`, in their order: the vendor's stock item of the SKU at the
+/// location where there is one (`items`, as read for the run), else the declared figures.
+pub fn stocks(settings: &[DemandSettingsRecord], items: &[StockItem], today: NaiveDate) -> Vec<Stock> {
+    let tracked: HashMap<(&str, LocationId), &StockItem> =
+        items.iter().map(|i| ((i.sku.as_str(), i.location_id), i)).collect();
+    settings
+        .iter()
+        .map(|s| match tracked.get(&(s.sku.as_str(), s.location_id)) {
+            Some(item) => Stock::tracked(item, today),
+            None => Stock::declared(s),
+        })
+        .collect()
+}
+
+/// The stock position of a SKU-location holding `stock`; `largest_cycle_demand` as
+/// [`largest_cycle_demand`] gives.
+pub fn stock_position(s: &DemandSettingsRecord, stock: Stock, largest_cycle_demand: Option<f64>) -> StockPosition {
     StockPosition {
         supplier: s.supplier.clone(),
         lead_time_days: s.lead_time_days,
         review_period_days: s.review_period_days,
         service_level: s.service_level,
-        on_hand: f64::from(s.on_hand),
-        incoming: f64::from(s.incoming),
+        on_hand: f64::from(stock.on_hand),
+        incoming: f64::from(stock.incoming),
         min_order_qty: f64::from(s.min_order_qty),
         order_multiple: f64::from(s.pack_multiple.max(1)),
         largest_cycle_demand,
@@ -160,6 +198,7 @@ pub struct RunContext {
 
 pub fn forecast_record(
     s: &DemandSettingsRecord,
+    stock: Stock,
     forecast: &SeriesForecast,
     suggestion: &Suggestion,
     run: &RunContext,
@@ -182,8 +221,9 @@ pub fn forecast_record(
         p90: round(forecast.quantile(days, 0.90).max(0.0), 2),
         p95: round(forecast.quantile(days, 0.95).max(0.0), 2),
         p98: round(forecast.quantile(days, 0.98).max(0.0), 2),
-        on_hand: s.on_hand,
-        incoming: s.incoming,
+        on_hand: stock.on_hand,
+        incoming: stock.incoming,
+        stock_source: stock.source,
         safety_stock: round(suggestion.safety_stock, 2),
         reorder_point: round(suggestion.reorder_point, 2),
         order_up_to: round(suggestion.order_up_to, 2),
@@ -315,5 +355,32 @@ mod tests {
         assert_eq!(config.horizon, 54);
         assert_eq!(config.service_levels, vec![0.90, 0.95, 0.97, 0.98]);
         assert_eq!(engine_config(&[settings(vendor, a, "MILK", "DAIRY")]).horizon, HORIZON_DAYS);
+    }
+
+    #[test]
+    fn a_tracked_sku_counts_what_is_available_and_on_its_way_and_an_untracked_one_what_its_settings_declare() {
+        use stockyard_domain::ids::{ProductId, VariantId};
+        use stockyard_domain::stock::Batch;
+        let (vendor, here, there) = (VendorId::generate(), LocationId::generate(), LocationId::generate());
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let mut milk =
+            StockItem::empty(vendor, VariantId::generate(), ProductId::generate(), "MILK", here, true, Utc::now());
+        // 12 on hand, of which 3 reserved and 4 in a batch that expired yesterday; 20 on order.
+        let batch =
+            |lot: &str, expires_on, on_hand| Batch { lot: lot.into(), expires_on, on_hand, received_at: Utc::now() };
+        milk.batches = vec![batch("OLD", today - Duration::days(1), 4), batch("NEW", today + Duration::days(5), 8)];
+        (milk.on_hand, milk.reserved, milk.incoming) = (12, 3, 20);
+        let settings = [
+            settings(vendor, here, "MILK", "DAIRY"),
+            settings(vendor, there, "MILK", "DAIRY"),
+            settings(vendor, here, "BREAD", "BAKERY"),
+        ];
+        let got = stocks(&settings, &[milk], today);
+        assert_eq!(got[0], Stock { on_hand: 5, incoming: 20, source: StockSource::Tracked });
+        // Elsewhere and another SKU: no stock item, so the declared 10 on hand.
+        assert_eq!(got[1], Stock { on_hand: 10, incoming: 0, source: StockSource::Declared });
+        assert_eq!(got[2], Stock { on_hand: 10, incoming: 0, source: StockSource::Declared });
+        let position = stock_position(&settings[0], got[0], None);
+        assert_eq!((position.on_hand, position.incoming), (5.0, 20.0));
     }
 }

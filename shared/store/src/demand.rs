@@ -264,6 +264,19 @@ impl Entity for ForecastRunRecord {
     }
 }
 
+/// Where a forecast's stock position came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StockSource {
+    /// Stockyard's stock item of the SKU at the location: available and incoming as the run read
+    /// them.
+    Tracked,
+    /// The figures in the SKU-location's demand settings: Stockyard holds no stock item there
+    /// (history imported for goods it does not stock).
+    #[default]
+    Declared,
+}
+
 /// The latest forecast and replenishment suggestion of one SKU-location.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastRecord {
@@ -287,8 +300,15 @@ pub struct ForecastRecord {
     pub p90: f64,
     pub p95: f64,
     pub p98: f64,
+    /// Units the suggestion counted as on hand: available stock (on hand less reserved and
+    /// expired units) when Stockyard tracks the SKU here, else the settings' declared figure.
     pub on_hand: u32,
+    /// Units on their way (open purchase orders, transfers in transit), counted alike.
     pub incoming: u32,
+    /// Where `on_hand` and `incoming` came from. Records written before stock was tracked say
+    /// `declared`.
+    #[serde(default)]
+    pub stock_source: StockSource,
     pub safety_stock: f64,
     pub reorder_point: f64,
     pub order_up_to: f64,

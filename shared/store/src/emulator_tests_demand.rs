@@ -101,6 +101,7 @@ fn forecast(
         p98: 24.0,
         on_hand: 4,
         incoming: 0,
+        stock_source: demand::StockSource::Tracked,
         safety_stock: 6.0,
         reorder_point: 10.0,
         order_up_to: 21.0,

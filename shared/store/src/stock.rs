@@ -86,6 +86,12 @@ pub async fn of_vendor(
     table.query_up_to(&keys::stock_of_vendor(vendor, location), limit).await
 }
 
+/// Every stock item of the vendor, from the index (eventually consistent): what the nightly
+/// forecast reads for its stock positions.
+pub async fn all_of_vendor(table: &Table, vendor: VendorId) -> Result<Vec<StockItem>, StoreError> {
+    table.query_all(&keys::stock_of_vendor(vendor, None)).await
+}
+
 /// Writes `after` (the item as `before` was, changed, with the next version) and its movement,
 /// in one transaction the caller may add to. Fails at step [`STOCK_CHANGED`] when the item is no
 /// longer at `before`'s version (or exists when `before` is `None`). `incoming_change` is added to

@@ -50,10 +50,14 @@ pub struct DemandSettingsRequest {
     #[serde(default = "one")]
     #[schema(minimum = 1, maximum = 10_000)]
     pub pack_multiple: i64,
-    /// Units on hand now (0–10,000,000), until stock levels are tracked.
+    /// Units on hand (0–10,000,000, default 0), for a SKU that Stockyard does not stock at this
+    /// location (history imported for goods it does not hold). Once the location has a stock item
+    /// of the SKU, forecasts count its available units instead and ignore this.
+    #[serde(default)]
     #[schema(minimum = 0, maximum = 10_000_000)]
     pub on_hand: i64,
-    /// Units ordered and not yet received (0–10,000,000).
+    /// Units ordered and not yet received (0–10,000,000, default 0), for a SKU that Stockyard does
+    /// not stock here; a stock item's incoming units (open purchase orders, transfers) replace it.
     #[serde(default)]
     #[schema(minimum = 0, maximum = 10_000_000)]
     pub incoming: i64,

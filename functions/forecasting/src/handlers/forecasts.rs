@@ -15,7 +15,7 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::openapi::PageParams;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
-use stockyard_store::demand::{self, ForecastRecord};
+use stockyard_store::demand::{self, ForecastRecord, StockSource};
 use stockyard_store::locations;
 use utoipa::ToSchema;
 
@@ -62,8 +62,13 @@ pub struct ForecastView {
     /// Expected demand over lead time + review period.
     pub expected_demand: f64,
     pub quantiles: Quantiles,
+    /// Units the suggestion counted as on hand when the run read them: available stock (on hand
+    /// less reserved and expired units) where Stockyard tracks the SKU here (`stock_source`
+    /// `tracked`), else the settings' declared figure.
     pub on_hand: u32,
+    /// Units on their way when the run read them (open purchase orders, transfers in transit).
     pub incoming: u32,
+    pub stock_source: StockSource,
     pub suggestion: SuggestionView,
     pub run_id: ForecastRunId,
     /// The last day of history the forecast used.
@@ -88,6 +93,7 @@ impl From<ForecastRecord> for ForecastView {
             quantiles: Quantiles { p90: f.p90, p95: f.p95, p98: f.p98 },
             on_hand: f.on_hand,
             incoming: f.incoming,
+            stock_source: f.stock_source,
             suggestion: SuggestionView {
                 order_qty: f.order_qty,
                 safety_stock: f.safety_stock,
@@ -178,8 +184,10 @@ pub struct OrderLine {
     pub location_id: LocationId,
     pub sku: String,
     pub order_qty: f64,
+    /// Available units when the forecast ran (see `ForecastView.on_hand`).
     pub on_hand: u32,
     pub incoming: u32,
+    pub stock_source: StockSource,
     pub expected_demand: f64,
     pub order_up_to: f64,
     /// Days the stock position lasts at the forecast rate; null when no demand is expected.
@@ -220,6 +228,7 @@ fn line(f: &ForecastRecord) -> OrderLine {
         order_qty: f.order_qty,
         on_hand: f.on_hand,
         incoming: f.incoming,
+        stock_source: f.stock_source,
         expected_demand: f.expected_demand,
         order_up_to: f.order_up_to,
         days_of_cover: f.days_of_cover,
@@ -286,6 +295,7 @@ mod tests {
             p98: 14.0,
             on_hand: 0,
             incoming: 0,
+            stock_source: StockSource::Tracked,
             safety_stock: 3.0,
             reorder_point: 5.0,
             order_up_to: 13.0,
