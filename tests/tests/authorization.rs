@@ -54,7 +54,7 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 66] = [
+const ACTIONS: [Action; 67] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -122,6 +122,7 @@ const ACTIONS: [Action; 66] = [
     action("get sku stock", "GET /vendors/{vendorId}/skus/{sku}/stock", 200, STOCK_READERS),
     action("list stock", "GET /vendors/{vendorId}/stock", 200, STOCK_READERS),
     action("get stock summary", "GET /vendors/{vendorId}/stock/summary", 200, STOCK_READERS),
+    action("list expiring stock", "GET /vendors/{vendorId}/stock/expiring", 200, STOCK_READERS),
     action("list stock movements", "GET /vendors/{vendorId}/skus/{sku}/movements", 200, STOCK_READERS),
     action("create transfer", "POST /vendors/{vendorId}/transfers", 201, STOCK_WRITERS),
     action("receive transfer", "POST /vendors/{vendorId}/transfers/{transferId}/receive", 200, STOCK_WRITERS),
@@ -284,6 +285,8 @@ impl World {
         app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
         // one alert before the matrix, so that the vendor has one to list
         app.fresh_alert(&vendor, &sku).await;
+        // a near-expiry window of the vendor's own, which its expiry report uses
+        app.update_vendor(owner, &vendor.id, &json!({ "near_expiry_days": 9 })).await.expect(200);
         Self {
             app,
             vendor,
@@ -414,6 +417,9 @@ impl World {
             "list stock" => app.request(Method::GET, &format!("/vendors/{v}/stock"), Some(token), None, &[]).await,
             "get stock summary" => {
                 app.request(Method::GET, &format!("/vendors/{v}/stock/summary"), Some(token), None, &[]).await
+            }
+            "list expiring stock" => {
+                app.request(Method::GET, &format!("/vendors/{v}/stock/expiring"), Some(token), None, &[]).await
             }
             "list stock movements" => {
                 let path = format!("/vendors/{v}/skus/{}/movements", self.sku);
@@ -742,6 +748,7 @@ impl World {
             }
             "list stock" => (all_of_vendor(&items(body)), "the vendor's stock items"),
             "get stock summary" => (body["stock_items"].as_u64() >= Some(1), "the vendor's totals"),
+            "list expiring stock" => (body["within_days"] == 9, "the report in the vendor's own window"),
             "list stock movements" => (all_of_vendor(&items(body)), "the SKU's movements"),
             "create transfer" | "receive transfer" => (
                 body["transfer"]["vendor_id"] == v && body["transfer"]["sku"] == self.sku.as_str(),

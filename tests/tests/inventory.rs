@@ -357,3 +357,88 @@ async fn crossing_the_reorder_point_raises_one_alert_and_one_email_per_crossing(
     let open = app.all_pages(owner, &format!("/vendors/{}/alerts?status=open", vendor.id)).await;
     assert_eq!(open.len(), 1);
 }
+
+/// The vendor's near-expiry window: the report lists the batches inside it first-expiring first,
+/// and the daily check alerts once per batch with units left (an emptied batch never), however
+/// often it runs.
+#[tokio::test]
+async fn batches_nearing_the_vendors_expiry_window_are_reported_and_alerted_once_each() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let owner = vendor.owner.token();
+    let manager = app.staff(&vendor, "inventory_manager").await;
+    let (sku, location) = app.variant_and_location(&vendor, Some(60)).await;
+    for bad in [91, -1] {
+        let refused = app.update_vendor(owner, &vendor.id, &json!({ "near_expiry_days": bad })).await;
+        refused.expect_invalid_field("near_expiry_days");
+    }
+    let text = app.update_vendor(owner, &vendor.id, &json!({ "near_expiry_days": "5" })).await;
+    assert_eq!(text.expect_error(400, "malformed_request")["field"], "near_expiry_days");
+    assert_eq!(app.get_vendor(owner, &vendor.id).await.expect(200)["near_expiry_days"], 7, "the default");
+    app.update_vendor(owner, &vendor.id, &json!({ "near_expiry_days": 5 })).await.expect(200);
+
+    let day = |d: i64| (today() + chrono::Duration::days(d)).to_string();
+    for (lot, days, units) in [("SOON", 3, 5), ("EDGE", 5, 2), ("LATER", 30, 9), ("GONE", 2, 1)] {
+        let received = json!({ "sku": sku, "location_id": location, "quantity": units, "reason": "received",
+                               "lot": lot, "expires_on": day(days) });
+        app.adjust_stock(owner, &vendor.id, &received).await.expect(201);
+    }
+    let written_off =
+        json!({ "sku": sku, "location_id": location, "quantity": -1, "reason": "damaged", "lot": "GONE" });
+    app.adjust_stock(owner, &vendor.id, &written_off).await.expect(201);
+
+    // The report: the vendor's 5 days by default, any window on request.
+    let report = |query: &str| {
+        let (app, path, token) = (&app, format!("/vendors/{}/stock/expiring{query}", vendor.id), manager.token());
+        async move { app.request(Method::GET, &path, Some(token), None, &[]).await }
+    };
+    let listed = report("").await;
+    let listed = listed.expect(200);
+    assert_eq!((listed["within_days"].as_u64(), listed["expiring_units"].as_u64()), (Some(5), Some(7)), "{listed}");
+    let lots: Vec<(&str, i64)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["lot"].as_str().unwrap(), b["days_left"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(lots, [("SOON", 3), ("EDGE", 5)], "{listed}");
+    let wider = report("?within_days=30&limit=2").await;
+    assert_eq!(wider.items().len(), 2);
+    let rest = report(&format!("?within_days=30&limit=2&cursor={}", wider.next_cursor().expect("a second page"))).await;
+    assert_eq!(rest.expect(200)["items"][0]["lot"], "LATER");
+    report("?within_days=366").await.expect_invalid_field("within_days");
+    assert_eq!(report("?cursor=nonsense").await.expect_error(422, "invalid_cursor")["field"], "cursor");
+    let stranger = app.vendor_owner().await;
+    let theirs = format!("/vendors/{}/stock/expiring", vendor.id);
+    app.request(Method::GET, &theirs, Some(stranger.owner.token()), None, &[]).await.expect(403);
+    let expiring = app.all_pages(owner, &format!("/vendors/{}/stock?status=expiring", vendor.id)).await;
+    assert!(expiring.iter().any(|i| i["sku"] == sku.as_str()), "the stock view uses the same window: {expiring:?}");
+
+    // The daily check, twice: one alert and one email per batch inside the window.
+    for _ in 0..2 {
+        app.run_schedule("check-expiring-stock").await.expect(200);
+    }
+    for lot in ["SOON", "EDGE"] {
+        let subject = format!("Expiring soon: {sku} lot {lot}");
+        let email = app.eventually_email(&manager.email, |e| e.subject.starts_with(&subject)).await;
+        assert!(email.to.contains(&vendor.owner.email), "{email:?}");
+    }
+    let alerts = stockyard_tests::eventually("both near-expiry alerts recorded", || async {
+        let alerts = app.all_pages(owner, &format!("/vendors/{}/alerts", vendor.id)).await;
+        (alerts.len() >= 2).then_some(alerts)
+    })
+    .await;
+    app.run_schedule("check-expiring-stock").await.expect(200);
+    let mut lots: Vec<(&str, &str, u64)> = alerts
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["lot"].as_str().unwrap(), a["batch_units"].as_u64().unwrap()))
+        .collect();
+    lots.sort();
+    assert_eq!(lots, [("near_expiry", "EDGE", 2), ("near_expiry", "SOON", 5)], "none for LATER or the emptied GONE");
+    let again = app.all_pages(owner, &format!("/vendors/{}/alerts", vendor.id)).await;
+    assert_eq!(again.len(), 2, "a third run raises nothing new: {again:?}");
+    let emails = app.sent_emails_to(&manager.email).await;
+    let expiry_emails =
+        emails.iter().filter(|e| e.subject.starts_with("Expiring soon") && e.subject.contains(&sku)).count();
+    assert_eq!(expiry_emails, 2, "one email per batch");
+}

@@ -166,6 +166,9 @@ pub struct CreateVendorRequest {
     pub default_locale: Option<String>,
     #[schema(value_type = Option<stockyard_domain::address::CountryCode>)]
     pub country: Option<String>,
+    /// Days (0–90) within which a batch counts as near expiry; 7 when absent.
+    #[schema(minimum = 0, maximum = 90)]
+    pub near_expiry_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -184,6 +187,9 @@ pub struct UpdateVendorRequest {
     #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<stockyard_domain::address::CountryCode>)]
     pub country: Option<Option<String>>,
+    /// Days (0–90) within which a batch counts as near expiry.
+    #[schema(minimum = 0, maximum = 90)]
+    pub near_expiry_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

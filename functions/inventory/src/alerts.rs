@@ -1,5 +1,6 @@
 //! `raise-stock-alerts`: consumes the alerts queue (stock items that crossed below their reorder
-//! point or ran out, from the table's stream) and, once per alert, records it and emails the
+//! point or ran out, from the table's stream; batches nearing expiry, from the daily
+//! `check-expiring-stock`) and, once per alert, records it and emails the
 //! vendor's owner and inventory managers. A message delivered twice finds its alert recorded and
 //! queues the same email again, which the mailer sends once (the email's id is the alert's).
 
@@ -56,6 +57,15 @@ pub fn email(alert: &StockAlert, location: &str, to: Vec<String>) -> EmailMessag
                 "is down to {} available, at or below its reorder point of {}",
                 alert.available,
                 alert.reorder_point.unwrap_or_default()
+            ),
+        ),
+        StockAlertKind::NearExpiry => (
+            format!("Expiring soon: {} lot {} at {location}", alert.sku, alert.lot.as_deref().unwrap_or_default()),
+            format!(
+                "has {} units in lot {} that expire on {}; sell them first or write them off",
+                alert.batch_units.unwrap_or_default(),
+                alert.lot.as_deref().unwrap_or_default(),
+                alert.expires_on.map(|d| d.to_string()).unwrap_or_default()
             ),
         ),
     };

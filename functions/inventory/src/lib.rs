@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod handlers;
+pub mod near_expiry;
 pub mod openapi;
 pub mod reconcile;
 

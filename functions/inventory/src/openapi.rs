@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{alerts, channels, locations, stock, transfers};
+use crate::handlers::{alerts, channels, expiry, locations, stock, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::handlers::{alerts, channels, locations, stock, transfers};
         stock::get_sku_stock,
         stock::list_stock,
         stock::get_stock_summary,
+        expiry::list_expiring_stock,
         stock::list_stock_movements,
         transfers::create_transfer,
         transfers::receive_transfer,

@@ -122,6 +122,30 @@ impl StockAlertId {
         let lo = mix((l >> 64) as u64 ^ mix(l as u64 ^ hi));
         StockAlertId(Ulid::from((u128::from(hi) << 64) | u128::from(lo)))
     }
+
+    /// The near-expiry alert of batch `lot` (expiring on `expires_on`) of the stock item of
+    /// `variant` at `location`: the same every day the check finds it, so one alert and one email
+    /// per batch. Derived like [`Self::of_change`], with the lot and date folded into the version
+    /// part under a tag that no version reaches.
+    pub fn of_batch(variant: VariantId, location: LocationId, lot: &str, expires_on: chrono::NaiveDate) -> Self {
+        use std::hash::Hasher;
+        // FNV-1a: stable across processes and releases (std's default hasher is not).
+        struct Fnv(u64);
+        impl Hasher for Fnv {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                for b in bytes {
+                    self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        h.write(lot.as_bytes());
+        h.write(expires_on.to_string().as_bytes());
+        Self::of_change(variant, location, h.finish() | (1 << 63))
+    }
 }
 
 impl From<StockAlertId> for EmailId {

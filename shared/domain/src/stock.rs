@@ -363,8 +363,7 @@ pub fn status(item: &StockItem, today: NaiveDate, near_expiry_days: u32) -> Stoc
     if low {
         return StockStatus::Low;
     }
-    let horizon = today + chrono::Days::new(u64::from(near_expiry_days));
-    if item.batches.iter().any(|b| b.on_hand > 0 && !b.expired(today) && b.expires_on <= horizon) {
+    if !near_expiry(item, today, near_expiry_days).is_empty() {
         return StockStatus::Expiring;
     }
     StockStatus::InStock
@@ -422,6 +421,8 @@ pub enum StockAlertKind {
     Low,
     /// Nothing is available any more.
     OutOfStock,
+    /// A batch with units expires within the vendor's near-expiry window (the daily check).
+    NearExpiry,
 }
 
 /// A stock item crossing below its reorder point or running out, once per crossing.
@@ -439,8 +440,17 @@ pub struct StockAlert {
     pub available: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorder_point: Option<u32>,
-    /// The stock item's version the change made.
+    /// The stock item's version the change made (for `near_expiry`, the version checked).
     pub version: u64,
+    /// The batch that nears expiry (`near_expiry` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "LOT-2026-11-A")]
+    pub lot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<NaiveDate>,
+    /// Units left in that batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_units: Option<u32>,
     pub raised_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_at: Option<DateTime<Utc>>,
@@ -476,11 +486,36 @@ impl StockAlert {
             available: availability(after, today).available,
             reorder_point: after.reorder_point,
             version: after.version,
+            lot: None,
+            expires_on: None,
+            batch_units: None,
             raised_at: now,
             acknowledged_at: None,
             acknowledged_by: None,
         }
     }
+
+    /// The near-expiry alert of `batch` of `item`: one per batch (lot and expiry date) and stock
+    /// item, whenever and however often the daily check finds it.
+    pub fn near_expiry(item: &StockItem, batch: &Batch, today: NaiveDate, now: DateTime<Utc>) -> Self {
+        Self {
+            id: StockAlertId::of_batch(item.variant_id, item.location_id, &batch.lot, batch.expires_on),
+            lot: Some(batch.lot.clone()),
+            expires_on: Some(batch.expires_on),
+            batch_units: Some(batch.on_hand),
+            ..Self::of(item, StockAlertKind::NearExpiry, today, now)
+        }
+    }
+}
+
+/// The batches of `item` with units that are not expired on `today` and expire within `days`
+/// (inclusive), first-expiring first.
+pub fn near_expiry(item: &StockItem, today: NaiveDate, days: u32) -> Vec<&Batch> {
+    let horizon = today + chrono::Days::new(u64::from(days));
+    let mut found: Vec<&Batch> =
+        item.batches.iter().filter(|b| b.on_hand > 0 && !b.expired(today) && b.expires_on <= horizon).collect();
+    found.sort_by(|a, b| (a.expires_on, &a.lot).cmp(&(b.expires_on, &b.lot)));
+    found
 }
 
 /// Why a change cannot be made to a stock item.

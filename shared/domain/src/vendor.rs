@@ -61,11 +61,34 @@ pub struct Vendor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "GB")]
     pub country: Option<String>,
+    /// A batch expiring within this many days (0–90) is near expiry: the stock views say
+    /// `expiring`, the near-expiry report lists it, and the daily check alerts once per batch.
+    /// Vendors made before it existed get 7.
+    #[serde(default = "Vendor::default_near_expiry_days")]
+    #[schema(minimum = 0, maximum = 90, example = 7)]
+    pub near_expiry_days: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Vendor {
+    /// The most a vendor's near-expiry window can be, in days.
+    pub const MAX_NEAR_EXPIRY_DAYS: u32 = 90;
+
+    pub fn default_near_expiry_days() -> u32 {
+        crate::stock::DEFAULT_NEAR_EXPIRY_DAYS
+    }
+
+    /// A near-expiry window as the API takes it: a whole number of days from 0 to 90.
+    pub fn parse_near_expiry_days(field: &str, days: i64) -> Result<u32, crate::FieldError> {
+        u32::try_from(days).ok().filter(|d| *d <= Self::MAX_NEAR_EXPIRY_DAYS).ok_or_else(|| {
+            crate::FieldError::new(
+                field,
+                format!("must be a whole number of days from 0 to {}", Self::MAX_NEAR_EXPIRY_DAYS),
+            )
+        })
+    }
+
     pub fn default_currency() -> Currency {
         Currency::parse("base_currency", "USD").expect("USD is a currency")
     }

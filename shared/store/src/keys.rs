@@ -251,6 +251,20 @@ pub(crate) fn stock_of_vendor(vendor: VendorId, location: Option<LocationId>) ->
     let prefix = location.map_or_else(|| "AT#".to_string(), |l| format!("AT#{l}#"));
     Collection::index(format!("STOCKS#{vendor}"), prefix)
 }
+/// Batches expiring on `day`, one partition a day (a batch is received once, so a day's partition
+/// takes a receipt's write per batch, never a sale's).
+pub(crate) fn batch_expiry(
+    day: chrono::NaiveDate,
+    vendor: VendorId,
+    variant: VariantId,
+    location: LocationId,
+    lot: &str,
+) -> Key {
+    key(format!("EXPIRIES#{day}"), format!("B#{vendor}#{variant}#{location}#{lot}"))
+}
+pub(crate) fn batch_expiries_on(day: chrono::NaiveDate) -> Collection<crate::stock::BatchExpiry> {
+    Collection::table(format!("EXPIRIES#{day}"), "B#")
+}
 /// Versions are written with 12 digits so that the ledger sorts by version.
 pub(crate) fn movement(vendor: VendorId, variant: VariantId, location: LocationId, version: u64) -> Key {
     key(format!("STOCKLEDGER#{vendor}#{variant}"), format!("AT#{location}#V#{version:012}"))

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::NaiveDate;
 use stockyard_domain::ids::{LocationId, StockTransferId, VariantId, VendorId};
 use stockyard_domain::stock::{BinLocation, Movement, StockItem, StockTransfer, TransferStatus};
 
@@ -53,6 +54,53 @@ impl Entity for StockTransfer {
     fn key_of(&self) -> keys::Key {
         keys::transfer(self.vendor_id, self.id)
     }
+}
+
+/// A batch of a stock item expiring on a day: written with the change that first holds the batch,
+/// so the daily near-expiry check reads the few days ahead instead of every stock item. Kept until
+/// 30 days after the date (TTL); the stock item says whether units are still there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchExpiry {
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    pub location_id: LocationId,
+    pub lot: String,
+    pub expires_on: NaiveDate,
+    /// Epoch seconds after which the table's TTL removes the marker.
+    pub expires_at: i64,
+}
+
+impl Entity for BatchExpiry {
+    type Id = (NaiveDate, VendorId, VariantId, LocationId, String);
+    const NAME: &'static str = "batch expiry";
+    fn key((day, vendor, variant, location, lot): &Self::Id) -> keys::Key {
+        keys::batch_expiry(*day, *vendor, *variant, *location, lot)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::batch_expiry(self.expires_on, self.vendor_id, self.variant_id, self.location_id, &self.lot)
+    }
+}
+
+impl BatchExpiry {
+    fn of(item: &StockItem, lot: &str, expires_on: NaiveDate) -> Self {
+        let kept = expires_on + chrono::Days::new(30);
+        Self {
+            vendor_id: item.vendor_id,
+            variant_id: item.variant_id,
+            location_id: item.location_id,
+            lot: lot.to_string(),
+            expires_on,
+            expires_at: kept.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp()),
+        }
+    }
+}
+
+/// New batches one change marks at most (see [`change`]).
+const MAX_MARKED_PER_CHANGE: usize = 50;
+
+/// The batches expiring on `day`, across every vendor.
+pub async fn expiring_on(table: &Table, day: NaiveDate) -> Result<Vec<BatchExpiry>, StoreError> {
+    table.query_all(&keys::batch_expiries_on(day)).await
 }
 
 /// The step of a change that fails when the stock item changed since it was read.
@@ -114,6 +162,15 @@ pub fn change(
         set_all_but_incoming(after, incoming_change)?.when(condition)
     })?;
     tx.put("movement", movement, Some(Expr::not_exists()))?;
+    // A batch this change brings (a lot and date the item did not hold) is marked on its day. A
+    // transaction holds 100 writes: a change bringing more than 50 batches at once (a transfer of
+    // very many lots) marks the first-expiring 50; the stock views still show the others.
+    let new = after.batches.iter().filter(|batch| {
+        !before.is_some_and(|b| b.batches.iter().any(|o| o.lot == batch.lot && o.expires_on == batch.expires_on))
+    });
+    for batch in new.take(MAX_MARKED_PER_CHANGE) {
+        tx.put("batch_expiry", &BatchExpiry::of(after, &batch.lot, batch.expires_on), None)?;
+    }
     Ok(tx)
 }
 

@@ -161,6 +161,7 @@ pub struct VendorChange {
     pub base_currency: Option<stockyard_domain::money::Currency>,
     pub default_locale: Option<stockyard_domain::locale::Locale>,
     pub country: Option<Option<String>>,
+    pub near_expiry_days: Option<u32>,
 }
 
 pub async fn update_details(table: &Table, id: VendorId, change: &VendorChange) -> Result<Option<Vendor>, StoreError> {
@@ -194,6 +195,10 @@ pub async fn update_details(table: &Table, id: VendorId, change: &VendorChange) 
             update = update.val(":country", country);
             set.push("country = :country");
         }
+    }
+    if let Some(days) = change.near_expiry_days {
+        update = update.val(":near_expiry_days", &days);
+        set.push("near_expiry_days = :near_expiry_days");
     }
     found(table.update::<Vendor>(&id, Change::new(update.set_remove(&set, &remove)).when(Expr::exists())).await)
 }

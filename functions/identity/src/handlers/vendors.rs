@@ -31,6 +31,8 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let base_currency = body.base_currency.as_deref().map(|c| Currency::parse("base_currency", c)).transpose()?;
     let default_locale = body.default_locale.as_deref().map(|l| Locale::parse("default_locale", l)).transpose()?;
     let country = body.country.as_deref().map(|c| country("country", c)).transpose()?;
+    let near_expiry_days =
+        body.near_expiry_days.map(|d| Vendor::parse_near_expiry_days("near_expiry_days", d)).transpose()?;
     cx.idempotent(async |key| {
         let user = cx.account().await?.clone();
         if user.vendor_id.is_some() {
@@ -53,6 +55,7 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
             base_currency: base_currency.unwrap_or_else(Vendor::default_currency),
             default_locale: default_locale.clone().unwrap_or_else(Vendor::default_locale),
             country: country.clone(),
+            near_expiry_days: near_expiry_days.unwrap_or_else(Vendor::default_near_expiry_days),
             created_at: now,
             updated_at: now,
         };
@@ -84,7 +87,8 @@ pub async fn get_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     Ok(ok(&access.vendor))
 }
 
-/// Change the vendor's name, description, base currency, default locale or country (owner only).
+/// Change the vendor's name, description, base currency, default locale, country or near-expiry
+/// window (owner only).
 #[utoipa::path(patch, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = ["vendor_owner"])), request_body = UpdateVendorRequest,
     params(("vendorId" = VendorId, Path)),
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -102,6 +106,10 @@ pub async fn update_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
             Some(None) => Some(None),
             Some(Some(raw)) => Some(Some(country("country", raw)?)),
         },
+        near_expiry_days: body
+            .near_expiry_days
+            .map(|d| Vendor::parse_near_expiry_days("near_expiry_days", d))
+            .transpose()?,
     };
     cx.vendor(VendorPermission::Manage).await?;
     let vendor = vendors::update_details(cx.store().await?, vendor_id, &change).await?;

@@ -6,9 +6,7 @@ use serde::Serialize;
 use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::location::Location;
 use stockyard_domain::product::Variant;
-use stockyard_domain::stock::{
-    self, Availability, DEFAULT_NEAR_EXPIRY_DAYS, Shortage, StockError, StockItem, StockStatus,
-};
+use stockyard_domain::stock::{self, Availability, Shortage, StockError, StockItem, StockStatus};
 use stockyard_domain::values::Sku;
 use stockyard_http::{ApiError, Ctx};
 use stockyard_store::{Table, locations, products};
@@ -73,16 +71,19 @@ pub fn current_item(before: Option<&StockItem>, variant: &Variant, location: Loc
     item
 }
 
-/// `?expiring_within_days=`: 0–365, default 7.
-pub fn near_expiry_days(cx: &Ctx<'_>) -> Result<u32, ApiError> {
-    Ok(cx
-        .query_as("expiring_within_days", |field, raw| {
-            raw.parse::<u32>()
-                .ok()
-                .filter(|d| *d <= 365)
-                .ok_or_else(|| stockyard_domain::FieldError::new(field, "must be a whole number of days from 0 to 365"))
-        })?
-        .unwrap_or(DEFAULT_NEAR_EXPIRY_DAYS))
+/// `?expiring_within_days=`: 0–365; absent, the vendor's own near-expiry window applies.
+pub fn expiring_within_days(cx: &Ctx<'_>) -> Result<Option<u32>, ApiError> {
+    days_query(cx, "expiring_within_days")
+}
+
+/// A query parameter that counts days from today: a whole number from 0 to 365.
+pub fn days_query(cx: &Ctx<'_>, name: &str) -> Result<Option<u32>, ApiError> {
+    cx.query_as(name, |field, raw| {
+        raw.parse::<u32>()
+            .ok()
+            .filter(|d| *d <= 365)
+            .ok_or_else(|| stockyard_domain::FieldError::new(field, "must be a whole number of days from 0 to 365"))
+    })
 }
 
 /// A stock item with what can be promised from it today and its status.

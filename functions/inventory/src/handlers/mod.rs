@@ -1,5 +1,6 @@
 pub mod alerts;
 pub mod channels;
+pub mod expiry;
 pub mod locations;
 pub mod lookup;
 pub mod stock;

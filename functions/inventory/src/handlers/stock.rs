@@ -472,8 +472,9 @@ pub async fn update_stock_settings(deps: &ApiDeps, req: Request) -> Result<Respo
     };
     let reorder_point = level("reorder_point", &body.reorder_point)?;
     let safety_stock = level("safety_stock", &body.safety_stock)?;
-    let days = lookup::near_expiry_days(&cx)?;
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+    let days = lookup::expiring_within_days(&cx)?;
+    let access = cx.vendor(VendorPermission::InventoryWrite).await?;
+    let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
     let table = cx.store().await?;
     let (variant, _) = tokio::try_join!(
         lookup::variant_in_path(table, vendor, &sku),
@@ -508,8 +509,9 @@ pub struct SkuStock {
 pub async fn get_sku_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let sku = cx.path("sku", lookup::sku)?;
-    let days = lookup::near_expiry_days(&cx)?;
-    let vendor = cx.vendor(VendorPermission::StockRead).await?.id();
+    let days = lookup::expiring_within_days(&cx)?;
+    let access = cx.vendor(VendorPermission::StockRead).await?;
+    let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
     let table = cx.store().await?;
     let variant = lookup::variant_in_path(table, vendor, &sku).await?;
     let today = today();
@@ -537,7 +539,8 @@ pub async fn get_sku_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExpiryParams {
-    /// Batches expiring within this many days from today make a stock item `expiring` (0–365, default 7).
+    /// Batches expiring within this many days from today make a stock item `expiring` (0–365;
+    /// default: the vendor's `near_expiry_days`).
     #[param(minimum = 0, maximum = 365)]
     pub expiring_within_days: Option<u32>,
 }
@@ -600,15 +603,15 @@ pub struct StockListParams {
 }
 
 /// Most stock items one listing reads to filter and sort (a vendor with more narrows by location).
-const LIST_READ_LIMIT: usize = 20_000;
+pub(crate) const LIST_READ_LIMIT: usize = 20_000;
 
 /// A cursor of the stock listing: the position and a digest of the filters and sort, so a cursor
 /// of one listing is refused by another.
-fn stock_cursor(offset: usize, digest: &str) -> String {
+pub(crate) fn stock_cursor(offset: usize, digest: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("stock:{digest}:{offset}"))
 }
 
-fn stock_offset(cursor: &str, digest: &str) -> Result<usize, ApiError> {
+pub(crate) fn stock_offset(cursor: &str, digest: &str) -> Result<usize, ApiError> {
     let bad = || ApiError::unprocessable("invalid_cursor", Some("cursor"), "not a cursor of this list");
     let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
     let rest = text.strip_prefix("stock:").and_then(|r| r.strip_prefix(digest)).and_then(|r| r.strip_prefix(':'));
@@ -628,9 +631,9 @@ pub async fn list_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     let status = cx.query_as("status", StockStatus::parse)?;
     let prefix = cx.query_as("sku_prefix", Sku::parse)?;
     let sort = cx.query_as("sort", StockSort::parse)?.unwrap_or(StockSort::Sku);
-    let days = lookup::near_expiry_days(&cx)?;
+    let days = lookup::expiring_within_days(&cx)?;
     let digest = format!(
-        "{}|{}|{}|{:?}|{days}",
+        "{}|{}|{}|{:?}|{days:?}",
         location.map(|l| l.to_string()).unwrap_or_default(),
         status.map(|s| s.as_str()).unwrap_or_default(),
         prefix.clone().unwrap_or_default(),
@@ -638,7 +641,8 @@ pub async fn list_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     );
     let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(digest.as_bytes()))[..16].to_string();
     let offset = page.cursor.as_deref().map(|c| stock_offset(c, &digest)).transpose()?.unwrap_or(0);
-    let vendor = cx.vendor(VendorPermission::StockRead).await?.id();
+    let access = cx.vendor(VendorPermission::StockRead).await?;
+    let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
     let items = store::of_vendor(cx.store().await?, vendor, location, LIST_READ_LIMIT).await?;
     let cut = items.len() >= LIST_READ_LIMIT;
     let today = today();
@@ -707,8 +711,9 @@ pub struct LocationSummary {
     responses((status = 200, body = StockSummary), (status = 403, body = ErrorBody)))]
 pub async fn get_stock_summary(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    let days = lookup::near_expiry_days(&cx)?;
-    let vendor = cx.vendor(VendorPermission::StockRead).await?.id();
+    let days = lookup::expiring_within_days(&cx)?;
+    let access = cx.vendor(VendorPermission::StockRead).await?;
+    let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
     let items = store::of_vendor(cx.store().await?, vendor, None, LIST_READ_LIMIT).await?;
     let mut summary = StockSummary { partial: items.len() >= LIST_READ_LIMIT, ..Default::default() };
     let mut per_location: BTreeMap<LocationId, LocationSummary> = BTreeMap::new();

@@ -1,0 +1,11 @@
+//! `list-expiring-stock`: GET /vendors/{vendorId}/stock/expiring
+
+use stockyard_inventory::handlers::expiry;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_inventory::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, expiry::list_expiring_stock).await
+}
