@@ -319,7 +319,30 @@ impl TestApp {
 
     /// Like [`request`](Self::request) with the body as text (for malformed JSON). A
     /// `content-type` in `headers` replaces the JSON one; an empty value sends none.
+    ///
+    /// Like a well-behaved client, it tries again (up to 5 times, waiting a little longer each
+    /// time) when the API answers 503 `service_busy`, which says to retry in a moment: many tests
+    /// change one stock item from many tasks at once on a loaded machine.
     pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> ApiResponse {
+        let mut tries = 0;
+        loop {
+            let resp = self.request_once(method.clone(), path, token, body.clone(), headers).await;
+            tries += 1;
+            if resp.status != 503 || resp.error_code() != Some("service_busy") || tries > 5 {
+                return resp;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+        }
+    }
+
+    async fn request_once(
         &self,
         method: Method,
         path: &str,
@@ -998,10 +1021,21 @@ impl TestApp {
         resp.expect(201)["id"].as_str().expect("a channel id").to_string()
     }
 
-    /// `POST /vendors/{vendorId}/channels/{channelId}/sales` with these sale lines.
+    /// `POST /vendors/{vendorId}/channels/{channelId}/sales` with these sale lines. A line refused
+    /// as `service_busy` is sent again as a channel would (the same sale id, so at most once).
     pub async fn channel_sales(&self, token: &str, vendor_id: &str, channel: &str, sales: Value) -> ApiResponse {
         let path = format!("/vendors/{vendor_id}/channels/{channel}/sales");
-        self.send(Method::POST, &path, token, &json!({ "sales": sales })).await
+        let mut tries = 0;
+        loop {
+            let resp = self.send(Method::POST, &path, token, &json!({ "sales": sales })).await;
+            tries += 1;
+            let busy =
+                resp.json["results"].as_array().is_some_and(|r| r.iter().any(|l| l["error"]["code"] == "service_busy"));
+            if !busy || tries > 5 {
+                return resp;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+        }
     }
 
     /// `POST /vendors/{vendorId}/channels/{channelId}/returns` with these return lines.

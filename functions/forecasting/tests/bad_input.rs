@@ -68,10 +68,10 @@ async fn settings_with_a_value_out_of_range_are_refused_naming_the_field() {
 #[tokio::test]
 async fn settings_missing_a_required_field_or_with_an_unknown_one_are_malformed() {
     let mut body = settings_body();
-    body.as_object_mut().unwrap().remove("on_hand");
+    body.as_object_mut().unwrap().remove("lead_time_days");
     let resp = put_settings("MILK-1L", body).await;
     assert_eq!(resp.status(), 400);
-    assert_eq!(error_of(&resp)["field"], "on_hand");
+    assert_eq!(error_of(&resp)["field"], "lead_time_days");
     let mut body = settings_body();
     body["reserved"] = json!(1);
     let resp = put_settings("MILK-1L", body).await;

@@ -4,6 +4,7 @@
 mod apigw;
 mod bench;
 mod bench_search;
+mod bench_stock;
 mod bootstrap;
 mod demo_demand;
 mod emulators;
@@ -89,6 +90,9 @@ enum Command {
         /// Only the nightly fan-out benchmark.
         #[arg(long, conflicts_with_all = ["forecast_only", "only"])]
         fanout_only: bool,
+        /// Only the hot-item benchmark (50 writers selling one SKU at one location).
+        #[arg(long, conflicts_with_all = ["forecast_only", "only", "fanout_only", "search_only"])]
+        stock_only: bool,
         /// forecast-vendor invocations at once in the fan-out benchmark (at most the template's
         /// MaximumConcurrency).
         #[arg(long, default_value_t = 4)]
@@ -183,8 +187,15 @@ async fn real_main(cli: Cli) -> Result<i32> {
             only,
             fanout_vendors,
             fanout_only,
+            stock_only,
             concurrency,
         } => {
+            if stock_only {
+                if !no_build {
+                    bench::build(&root, &[])?;
+                }
+                return bench_stock::run(&root).await.map(|_| 0);
+            }
             if search_only {
                 if !no_build {
                     bench::build(&root, &[])?;
@@ -212,6 +223,7 @@ async fn real_main(cli: Cli) -> Result<i32> {
             if fanout_vendors > 0 {
                 bench::fanout(&root, fanout_vendors, concurrency).await?;
             }
+            bench_stock::run(&root).await?;
             bench_search::run(&root).await.map(|_| 0)
         }
         Command::Events { force } => events::write_all(&root, force).map(|_| 0),

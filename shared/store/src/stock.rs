@@ -271,15 +271,17 @@ fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Result<Change
 
 /// How long [`apply`] goes on planning a change again after losing races on one stock item...
 const RACE_BUDGET: Duration = Duration::from_secs(6);
-/// ...and how many tries it has at least, whatever the time: when the store itself is slow (a
+/// ...and how many tries it has at least, within [`RACE_LIMIT`]: when the store itself is slow (a
 /// loaded machine), one lost race must not use up the budget that is meant for contention.
 const RACE_TRIES: u32 = 6;
+/// Never past this, so that a function (10 s timeout) answers 503 rather than timing out.
+const RACE_LIMIT: Duration = Duration::from_secs(8);
 
 /// Reads the stock item, lets `plan` build the transaction of one change on what was read (with
 /// [`change`], plus whatever else belongs to it) and commits it; when another change won the race
 /// meanwhile (step [`STOCK_CHANGED`] or `movement`), or a concurrent transaction on the same item
 /// cancelled this one, reads again and plans again, with jittered backoff, for up to 6 s and at
-/// least 6 tries (then 503, to be retried). `plan` decides on the state it is given (whether there is enough,
+/// least 6 tries, never past 8 s (then 503, to be retried). `plan` decides on the state it is given (whether there is enough,
 /// which batches), so a refusal is always a refusal on the latest state.
 pub async fn apply<T, E: From<StoreError>>(
     table: &Table,
@@ -307,7 +309,8 @@ pub async fn apply<T, E: From<StoreError>>(
         match table.commit_once(tx).await {
             Ok(()) => return Ok(out),
             Err(e) if raced(&e) => {
-                if started.elapsed() > RACE_BUDGET && tries >= RACE_TRIES {
+                let spent = started.elapsed();
+                if spent > RACE_LIMIT || (spent > RACE_BUDGET && tries >= RACE_TRIES) {
                     return Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into());
                 }
                 tokio::time::sleep(delays.next().unwrap_or(Duration::from_millis(200))).await;
