@@ -53,6 +53,16 @@ pub struct WebhookEndpointWithSecret {
     pub secret: String,
 }
 
+/// An endpoint as a change answers it: with the new `secret` when it was rotated.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpdatedWebhookEndpoint {
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// The new signing secret, when the change rotated it (shown only now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
 fn new_secret() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(anyhow::anyhow!("no randomness: {e}")))?;
@@ -175,7 +185,7 @@ pub struct UpdateWebhookEndpointRequest {
 #[utoipa::path(patch, path = "/vendors/{vendorId}/webhooks/{webhookId}", tag = "webhooks", security(("bearer" = ["vendor_owner"])),
     request_body = UpdateWebhookEndpointRequest,
     params(("vendorId" = VendorId, Path), ("webhookId" = WebhookEndpointId, Path)),
-    responses((status = 200, description = "The endpoint; with `secret` when it was rotated", body = WebhookEndpointWithSecret),
+    responses((status = 200, body = UpdatedWebhookEndpoint),
               (status = 403, body = ErrorBody), (status = 409, description = "changed_meanwhile", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn update_webhook_endpoint(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -205,13 +215,12 @@ pub async fn update_webhook_endpoint(deps: &ApiDeps, req: Request) -> Result<Res
         after.endpoint.secret_created_at = now;
     }
     if after == before {
-        return Ok(ok(&before.endpoint));
+        return Ok(ok(&UpdatedWebhookEndpoint { endpoint: before.endpoint, secret: None }));
     }
     after.endpoint.version += 1;
     after.endpoint.updated_at = now;
     match table.commit(webhooks::replace(table, before.endpoint.version, &after)?).await {
-        Ok(()) if rotate => Ok(ok(&WebhookEndpointWithSecret { endpoint: after.endpoint, secret: after.secret })),
-        Ok(()) => Ok(ok(&after.endpoint)),
+        Ok(()) => Ok(ok(&UpdatedWebhookEndpoint { endpoint: after.endpoint, secret: rotate.then_some(after.secret) })),
         Err(StoreError::Conflict { step }) => Err(conflict(&step)),
         Err(e) => Err(e.into()),
     }
