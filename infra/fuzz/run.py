@@ -126,6 +126,9 @@ def prepare(api):
             alert_id = alerts["items"][0]["id"]
             break
         time.sleep(0.1)
+    # a webhook endpoint, disabled: the fuzzing vendor's stock changes are sent nowhere
+    webhook = {"url": "https://hooks.example/fuzz", "events": ["stock.low"], "enabled": False}
+    _, webhook = call(api, "POST", f"/vendors/{vendor_id}/webhooks", webhook, owner_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -143,6 +146,7 @@ def prepare(api):
         "purchaseOrderId": [order["id"]],
         "channelId": [channel["id"]],
         "alertId": [alert_id] if alert_id else [],
+        "webhookId": [webhook["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

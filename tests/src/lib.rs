@@ -1064,6 +1064,23 @@ impl TestApp {
         .await
     }
 
+    // ---- webhooks -----------------------------------------------------------------------------
+
+    /// `POST /vendors/{vendorId}/webhooks`.
+    pub async fn create_webhook(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/webhooks"), token, body).await
+    }
+
+    /// `PATCH /vendors/{vendorId}/webhooks/{webhookId}`.
+    pub async fn update_webhook(&self, token: &str, vendor_id: &str, id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::PATCH, &format!("/vendors/{vendor_id}/webhooks/{id}"), token, body).await
+    }
+
+    /// `GET /vendors/{vendorId}/webhooks/{webhookId}/deliveries` with a query.
+    pub async fn webhook_deliveries(&self, token: &str, vendor_id: &str, id: &str, query: &str) -> ApiResponse {
+        self.get(&with_query(&format!("/vendors/{vendor_id}/webhooks/{id}/deliveries"), query), token).await
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

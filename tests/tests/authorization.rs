@@ -54,7 +54,10 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 67] = [
+/// Who may read the vendor's webhook endpoints and deliveries (the owner alone changes them).
+const WEBHOOK_READERS: &[&str] = &["owner", "inventory_manager"];
+
+const ACTIONS: [Action; 73] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -162,6 +165,12 @@ const ACTIONS: [Action; 67] = [
     action("list stock alerts", "GET /vendors/{vendorId}/alerts", 200, STOCK_READERS),
     action("get daily sales", "GET /vendors/{vendorId}/demand/{locationId}/{sku}/sales", 200, DEMAND_READERS),
     action("acknowledge stock alert", "POST /vendors/{vendorId}/alerts/{alertId}/acknowledge", 200, STOCK_WRITERS),
+    action("create webhook endpoint", "POST /vendors/{vendorId}/webhooks", 201, &["owner"]),
+    action("list webhook endpoints", "GET /vendors/{vendorId}/webhooks", 200, WEBHOOK_READERS),
+    action("get webhook endpoint", "GET /vendors/{vendorId}/webhooks/{webhookId}", 200, WEBHOOK_READERS),
+    action("update webhook endpoint", "PATCH /vendors/{vendorId}/webhooks/{webhookId}", 200, &["owner"]),
+    action("delete webhook endpoint", "DELETE /vendors/{vendorId}/webhooks/{webhookId}", 204, &["owner"]),
+    action("list webhook deliveries", "GET /vendors/{vendorId}/webhooks/{webhookId}/deliveries", 200, WEBHOOK_READERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -202,6 +211,10 @@ struct World {
     receiving: String,
     supplier: String,
     purchase_order: String,
+    /// A webhook endpoint of the vendor, and one the delete cells try to remove (only the owner's
+    /// succeeds: the others are refused before anything is read).
+    webhook: String,
+    doomed_webhook: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -287,6 +300,10 @@ impl World {
         app.fresh_alert(&vendor, &sku).await;
         // a near-expiry window of the vendor's own, which its expiry report uses
         app.update_vendor(owner, &vendor.id, &json!({ "near_expiry_days": 9 })).await.expect(200);
+        // disabled: the matrix's stock changes are sent nowhere
+        let hook = json!({ "url": "https://hooks.example/matrix", "events": ["stock.low"], "enabled": false });
+        let webhook = app.create_webhook(owner, &vendor.id, &hook).await.id();
+        let doomed_webhook = app.create_webhook(owner, &vendor.id, &hook).await.id();
         Self {
             app,
             vendor,
@@ -307,6 +324,8 @@ impl World {
             receiving,
             supplier,
             purchase_order,
+            webhook,
+            doomed_webhook,
             actors,
         }
     }
@@ -511,6 +530,26 @@ impl World {
                 let path = format!("/vendors/{v}/demand/{}/{FORECAST_SKU}/sales", self.location);
                 app.request(Method::GET, &path, Some(token), None, &[]).await
             }
+            "create webhook endpoint" => {
+                let body = json!({ "url": "https://hooks.example/created", "events": ["stock.availability_changed"],
+                                   "enabled": false });
+                app.create_webhook(token, v, &body).await
+            }
+            "list webhook endpoints" => {
+                app.request(Method::GET, &format!("/vendors/{v}/webhooks"), Some(token), None, &[]).await
+            }
+            "get webhook endpoint" => {
+                let path = format!("/vendors/{v}/webhooks/{}", self.webhook);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "update webhook endpoint" => {
+                app.update_webhook(token, v, &self.webhook, &json!({ "description": "changed by the matrix" })).await
+            }
+            "delete webhook endpoint" => {
+                let path = format!("/vendors/{v}/webhooks/{}", self.doomed_webhook);
+                app.request(Method::DELETE, &path, Some(token), None, &[]).await
+            }
+            "list webhook deliveries" => app.webhook_deliveries(token, v, &self.webhook, "").await,
             "acknowledge stock alert" => {
                 let alert = app.fresh_alert(&self.vendor, &self.sku).await;
                 let path = format!("/vendors/{v}/alerts/{alert}/acknowledge");
@@ -812,6 +851,26 @@ impl World {
                 body["vendor_id"] == v && body["acknowledged_by"] == actor.id.as_str(),
                 "the vendor's alert, acknowledged by the caller",
             ),
+            "create webhook endpoint" => (
+                body["vendor_id"] == v && body["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")),
+                "a new endpoint of the vendor with its secret",
+            ),
+            "list webhook endpoints" => {
+                let endpoints = items(body);
+                (
+                    all_of_vendor(&endpoints) && endpoints.iter().all(|e| e.get("secret").is_none()),
+                    "the vendor's endpoints, without secrets",
+                )
+            }
+            "get webhook endpoint" => (
+                body["id"] == self.webhook.as_str() && body["vendor_id"] == v && body.get("secret").is_none(),
+                "the vendor's endpoint, without its secret",
+            ),
+            "update webhook endpoint" => {
+                (body["vendor_id"] == v && body["description"] == "changed by the matrix", "the changed endpoint")
+            }
+            "delete webhook endpoint" => (body.is_null(), "no body"),
+            "list webhook deliveries" => (body["items"].is_array(), "the endpoint's deliveries"),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }

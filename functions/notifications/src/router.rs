@@ -2,7 +2,9 @@
 //! area that acts on it: invitation and account emails on the emails queue (account emails get
 //! their signed links here), catalog changes on the catalog queue (the search indexer reads it),
 //! stock items crossing below their reorder point or running out on the alerts queue, channel
-//! sales and returns on the sales events queue (the sales history counts them).
+//! sales and returns on the sales events queue (the sales history counts them), and webhook events
+//! (stock availability, low stock, purchase order lines received) on the webhook events queue,
+//! which turns them into deliveries to the vendor's endpoints.
 //!
 //! Records are routed in stream order. At the first record that cannot be routed the function
 //! stops and reports that record (`ReportBatchItemFailures`): the stream delivers it and everything
@@ -88,6 +90,7 @@ pub struct RouterDeps {
     pub catalog: Publisher,
     pub alerts: Publisher,
     pub sales: Publisher,
+    pub webhooks: Publisher,
     pub links: Links,
 }
 
@@ -101,6 +104,10 @@ impl RouterDeps {
             ),
             alerts: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("ALERTS_QUEUE_URL")?),
             sales: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("SALES_EVENTS_QUEUE_URL")?),
+            webhooks: Publisher::new(
+                aws_sdk_sqs::Client::new(sdk),
+                stockyard_platform::env("WEBHOOK_EVENTS_QUEUE_URL")?,
+            ),
             links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
         })
     }
@@ -113,14 +120,25 @@ pub enum Outgoing {
     Catalog(CatalogMessage),
     StockAlert(stockyard_domain::stock::StockAlert),
     Sale(stockyard_domain::channel::SaleRecord),
+    Webhook(stockyard_domain::webhook::WebhookEvent),
 }
 
-/// What one stream record asks to send, if anything.
-pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgoing>> {
-    let Some(change) = Change::parse(&record.event_name) else { return Ok(None) };
+/// What one stream record asks to send: its domain event's message, if any, then its webhook
+/// events.
+pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Vec<Outgoing>> {
+    let Some(change) = Change::parse(&record.event_name) else { return Ok(Vec::new()) };
     let images = (record.change.new_image.clone(), record.change.old_image.clone());
-    let Some(event) = events::from_change(change, images.0, images.1)? else { return Ok(None) };
-    Ok(Some(match event {
+    let mut out: Vec<Outgoing> = events::from_change(change, images.0.clone(), images.1.clone())?
+        .map(|event| domain_message(record, links, event))
+        .transpose()?
+        .into_iter()
+        .collect();
+    out.extend(events::webhook_events(change, images.0, images.1)?.into_iter().map(Outgoing::Webhook));
+    Ok(out)
+}
+
+fn domain_message(record: &EventRecord, links: &Links, event: DomainEvent) -> anyhow::Result<Outgoing> {
+    Ok(match event {
         DomainEvent::InvitationCreated(i) => Outgoing::Email(templates::invitation(&Invitation {
             id: i.id,
             vendor_name: &i.vendor_name,
@@ -137,7 +155,7 @@ pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Option<Outgo
         }),
         DomainEvent::StockAlert(alert) => Outgoing::StockAlert(alert),
         DomainEvent::Sale(sale) => Outgoing::Sale(sale),
-    }))
+    })
 }
 
 /// Routes the records in order with `send`, stopping at the first failure and reporting it.
@@ -149,8 +167,16 @@ where
     let mut response = DynamoDbEventResponse::default();
     for record in records {
         let routed = match route(record, links) {
-            Ok(Some(message)) => send(message).await,
-            Ok(None) => Ok(()),
+            Ok(messages) => {
+                let mut sent = Ok(());
+                for message in messages {
+                    sent = send(message).await;
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                sent
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = routed {
@@ -187,6 +213,10 @@ pub async fn handle(
             Outgoing::Sale(sale) => {
                 deps.sales.publish_raw(&serde_json::to_string(&sale)?).await?;
                 tracing::debug!(sale_id = sale.sale_id, sku = sale.sku, "sale queued for the sales history");
+            }
+            Outgoing::Webhook(event) => {
+                deps.webhooks.publish_raw(&serde_json::to_string(&event)?).await?;
+                tracing::debug!(event_id = %event.id, event_type = %event.event_type(), "webhook event queued");
             }
         }
         Ok(())
@@ -279,7 +309,7 @@ mod tests {
             .iter()
             .filter_map(|m| match m {
                 Outgoing::Email(e) => Some(e.to[0].clone()),
-                Outgoing::Catalog(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) => None,
+                Outgoing::Catalog(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) | Outgoing::Webhook(_) => None,
             })
             .collect()
     }
@@ -377,7 +407,9 @@ mod tests {
                     let json = serde_json::to_value(c).unwrap();
                     (json["type"].as_str().unwrap().to_string(), c.event_id.clone())
                 }
-                Outgoing::Email(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) => panic!("only catalog events"),
+                Outgoing::Email(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) | Outgoing::Webhook(_) => {
+                    panic!("only catalog events")
+                }
             })
             .collect();
         let expected =
@@ -408,18 +440,28 @@ mod tests {
         event.records.into_iter().next().unwrap()
     }
 
+    fn alerts(messages: Vec<Outgoing>) -> Vec<stockyard_domain::stock::StockAlert> {
+        messages
+            .into_iter()
+            .filter_map(|m| match m {
+                Outgoing::StockAlert(a) => Some(a),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn a_stock_item_crossing_its_reorder_point_becomes_one_alert_and_a_sale_below_it_none() {
-        match route(&stock_change(6, 4), &links()).unwrap() {
-            Some(Outgoing::StockAlert(alert)) => {
+        match &alerts(route(&stock_change(6, 4), &links()).unwrap())[..] {
+            [alert] => {
                 assert_eq!((alert.available, alert.version, alert.sku.as_str()), (4, 8, "MILK-1L"));
                 assert_eq!(alert.kind, stockyard_domain::stock::StockAlertKind::Low);
             }
             other => panic!("expected an alert, got {other:?}"),
         }
-        assert_eq!(route(&stock_change(4, 3), &links()).unwrap(), None, "already below: no alert");
-        let again = |r: Option<Outgoing>| match r {
-            Some(Outgoing::StockAlert(a)) => a.id,
+        assert!(alerts(route(&stock_change(4, 3), &links()).unwrap()).is_empty(), "already below: no alert");
+        let again = |r: Vec<Outgoing>| match &alerts(r)[..] {
+            [a] => a.id,
             other => panic!("expected an alert, got {other:?}"),
         };
         assert_eq!(
@@ -427,5 +469,19 @@ mod tests {
             again(route(&stock_change(6, 4), &links()).unwrap()),
             "a record delivered twice is one alert"
         );
+    }
+
+    #[test]
+    fn a_stock_change_is_also_queued_as_webhook_events_after_its_alert() {
+        let messages = route(&stock_change(6, 4), &links()).unwrap();
+        let kinds: Vec<&str> = messages
+            .iter()
+            .map(|m| match m {
+                Outgoing::StockAlert(_) => "alert",
+                Outgoing::Webhook(e) => e.event_type().as_str(),
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["alert", "stock.availability_changed", "stock.low"]);
     }
 }

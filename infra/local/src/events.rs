@@ -100,6 +100,10 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         }
         "record-channel-returns" => json!({"returns": [{"return_id": "rma-5531", "sale_id": "till-7/000123/1",
                                                         "sku": "JUMPER-M-NAVY", "quantity": 1, "restock": true}]}),
+        "create-webhook-endpoint" => json!({"url": "https://shop.example/hooks/stockyard",
+                                            "events": ["stock.availability_changed", "stock.low"],
+                                            "description": "Storefront stock sync"}),
+        "update-webhook-endpoint" => json!({"enabled": false}),
         // Bodiless POSTs: the path says it all.
         "create-import"
         | "start-import"
@@ -130,6 +134,7 @@ fn sample_param(name: &str) -> String {
         "purchaseOrderId" => "01JBZ4W9Q6T3M8K2R5X7N1C0P0",
         "channelId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CH",
         "alertId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AL",
+        "webhookId" => "01JBZ4W9Q6T3M8K2R5X7N1C0WH",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }
@@ -230,6 +235,19 @@ fn sample_messages(queue_id: &str) -> Vec<Value> {
             "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC", "kind": "low", "available": 4, "reorder_point": 5,
             "version": 12, "raised_at": "2024-10-27T03:33:20Z"
         })];
+    }
+    let stock_event = json!({
+        "id": "01JBZ4W9Q6T3M8K2R5X7N1C0EV", "created_at": "2024-10-27T03:33:20Z", "vendor_id": vendor,
+        "type": "stock.availability_changed",
+        "data": { "sku": "JUMPER-M-NAVY", "variant_id": "01JBZ4W9Q6T3M8K2R5X7N1C0A1",
+                  "product_id": "01JBZ4W9Q6T3M8K2R5X7N1C0P1", "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+                  "available_before": 5, "available": 4, "on_hand": 4, "reserved": 0, "stock_version": 12 }
+    });
+    if queue_id == "WebhookEventsQueue" {
+        return vec![stock_event];
+    }
+    if queue_id == "WebhookDeliveriesQueue" {
+        return vec![json!({ "vendor_id": vendor, "endpoint_id": "01JBZ4W9Q6T3M8K2R5X7N1C0WH", "event": stock_event })];
     }
     if queue_id == "CatalogEventsQueue" {
         let product = "01JBZ4W9Q6T3M8K2R5X7N1C0P1";

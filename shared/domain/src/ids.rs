@@ -156,6 +156,21 @@ impl From<StockAlertId> for EmailId {
 }
 id_type!(/// A supplier a vendor buys from.
     SupplierId);
+id_type!(/// An endpoint a vendor registered to receive webhooks.
+    WebhookEndpointId);
+id_type!(/// A webhook event: derived from the change that made it (see `webhook::event_id`), so a
+    /// change delivered twice is one event.
+    WebhookEventId);
+
+impl WebhookEventId {
+    /// The id whose time part is `at` (milliseconds) and whose random part is `digest`'s first
+    /// 80 bits: the same whichever process derives it from the same change.
+    pub fn from_parts(at_ms: u64, digest: [u8; 10]) -> Self {
+        let mut random = [0u8; 16];
+        random[6..].copy_from_slice(&digest);
+        WebhookEventId(Ulid::from_parts(at_ms, u128::from_be_bytes(random)))
+    }
+}
 id_type!(/// A purchase order placed with a supplier.
     PurchaseOrderId);
 

@@ -26,6 +26,7 @@ pub mod slug;
 pub mod stock;
 pub mod values;
 pub mod vendor;
+pub mod webhook;
 
 pub use error::FieldError;
 pub use money::{Currency, Money};

@@ -98,6 +98,9 @@ pub enum VendorPermission {
     /// See sales history, demand forecasts and replenishment suggestions (commercially sensitive:
     /// the owner, inventory managers and viewers; not catalog editors, order handlers or platform staff).
     DemandRead,
+    /// See the vendor's webhook endpoints and their deliveries (the owner and inventory managers;
+    /// the owner manages them with `Manage`).
+    WebhooksRead,
 }
 
 impl VendorPermission {
@@ -109,6 +112,7 @@ impl VendorPermission {
                 | VendorPermission::ReadInvitations
                 | VendorPermission::DemandRead
                 | VendorPermission::StockRead
+                | VendorPermission::WebhooksRead
         )
     }
 }
@@ -139,11 +143,19 @@ impl VendorRole {
     pub fn permissions(self) -> &'static [VendorPermission] {
         use VendorPermission::*;
         match self {
-            VendorRole::Owner => {
-                &[Read, ReadInvitations, Manage, CatalogWrite, StockRead, InventoryWrite, OrdersWrite, DemandRead]
-            }
+            VendorRole::Owner => &[
+                Read,
+                ReadInvitations,
+                Manage,
+                CatalogWrite,
+                StockRead,
+                InventoryWrite,
+                OrdersWrite,
+                DemandRead,
+                WebhooksRead,
+            ],
             VendorRole::CatalogEditor => &[Read, CatalogWrite],
-            VendorRole::InventoryManager => &[Read, StockRead, InventoryWrite, DemandRead],
+            VendorRole::InventoryManager => &[Read, StockRead, InventoryWrite, DemandRead, WebhooksRead],
             VendorRole::OrderHandler => &[Read, StockRead, OrdersWrite],
             VendorRole::Viewer => &[Read, StockRead, DemandRead],
         }

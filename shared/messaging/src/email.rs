@@ -122,6 +122,55 @@ impl Publisher {
             .map_err(|e| MessagingError::Publish(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
         Ok(())
     }
+
+    /// Publishes several encoded bodies, ten to a request; fails if any was not accepted (a retry
+    /// publishes them all again: consumers deduplicate).
+    pub async fn publish_all(&self, bodies: &[String]) -> Result<(), MessagingError> {
+        for chunk in bodies.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(format!("m{i}"))
+                        .message_body(body)
+                        .build()
+                        .map_err(|e| MessagingError::Publish(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| MessagingError::Publish(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
+            if let Some(failed) = out.failed().first() {
+                return Err(MessagingError::Publish(format!(
+                    "{} of {} messages refused: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    failed.message().unwrap_or(failed.code())
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes a received message of this queue visible again only after `seconds` (the wait before
+    /// its next attempt; at most 12 hours from its receipt, as SQS allows).
+    pub async fn retry_after(&self, receipt_handle: &str, seconds: u32) -> Result<(), MessagingError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(seconds.min(43_200)).unwrap_or(43_200))
+            .send()
+            .await
+            .map_err(|e| MessagingError::Publish(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
+        Ok(())
+    }
 }
 
 /// Sends email through SES from one verified sender.

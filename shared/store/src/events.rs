@@ -7,17 +7,18 @@
 //! Delivery is at least once: the stream re-delivers a batch from the first record its function
 //! could not route. Every event therefore carries the business id its consumer deduplicates on.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::catalog::ProductStatus;
 use stockyard_domain::channel::SaleRecord;
 use stockyard_domain::exchange::ExchangeRates;
-use stockyard_domain::ids::{ProductId, VariantId, VendorId};
+use stockyard_domain::ids::{ProductId, StockAlertId, VariantId, VendorId};
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::product::{ProductTranslation, Variant};
-use stockyard_domain::purchasing::{PurchaseOrder, PurchaseOrderStatus};
+use stockyard_domain::purchasing::{PurchaseOrder, PurchaseOrderStatus, ReceivedLine};
 use stockyard_domain::stock::{self, StockAlert, StockItem};
 use stockyard_domain::vendor::Vendor;
+use stockyard_domain::webhook::{self, WebhookEvent, WebhookEventData, WebhookEventType};
 
 use crate::StoreError;
 use crate::account_mail::AccountMailRecord;
@@ -229,6 +230,107 @@ pub fn from_change(
     }
 }
 
+/// The webhook events a change of one item means (see `stockyard_domain::webhook`): a stock
+/// item whose available units moved (`stock.availability_changed`), one that crossed to or below
+/// its reorder point or ran out (`stock.low`, the crossing stock alerts use), a purchase order
+/// line received (`purchase_order.received`). Each event's id derives from the change (the stock
+/// item's version, the receipt and line), so a record delivered twice yields the same events.
+pub fn webhook_events(
+    change: Change,
+    new_image: serde_dynamo::Item,
+    old_image: serde_dynamo::Item,
+) -> Result<Vec<WebhookEvent>, StoreError> {
+    if change == Change::Remove {
+        return Ok(Vec::new());
+    }
+    let kind: EntityName = serde_dynamo::from_item(new_image.clone())?;
+    match (change, kind.entity.as_deref()) {
+        (Change::Insert | Change::Modify, Some(StockItem::NAME)) => {
+            let new: StockItem = serde_dynamo::from_item(new_image)?;
+            let old: Option<StockItem> =
+                if change == Change::Modify { Some(serde_dynamo::from_item(old_image)?) } else { None };
+            Ok(stock_webhook_events(old.as_ref(), &new, Utc::now().date_naive()))
+        }
+        (Change::Insert, Some(ReceivedLine::NAME)) => {
+            let line: ReceivedLine = serde_dynamo::from_item(new_image)?;
+            let (vendor, order) = (line.vendor_id.to_string(), line.purchase_order_id.to_string());
+            let id = webhook::event_id(
+                WebhookEventType::PurchaseOrderReceived,
+                &[vendor.as_str(), order.as_str(), line.receipt_id.as_str(), line.sku.as_str()],
+                line.received_at,
+            );
+            Ok(vec![WebhookEvent {
+                id,
+                created_at: line.received_at,
+                vendor_id: line.vendor_id,
+                data: WebhookEventData::PurchaseOrderReceived(webhook::PurchaseOrderReceived {
+                    purchase_order_id: line.purchase_order_id,
+                    receipt_id: line.receipt_id,
+                    sku: line.sku,
+                    quantity: line.quantity,
+                    location_id: line.location_id,
+                    lot: line.lot,
+                    expires_on: line.expires_on,
+                    stock_version: line.movement_version,
+                    received_at: line.received_at,
+                }),
+            }])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The webhook events of a stock item going from `before` (none: a new item) to `after`.
+pub fn stock_webhook_events(before: Option<&StockItem>, after: &StockItem, today: NaiveDate) -> Vec<WebhookEvent> {
+    let mut events = Vec::new();
+    let now = stock::availability(after, today);
+    let available_before = before.map_or(0, |b| stock::availability(b, today).available);
+    let parts = [
+        after.vendor_id.to_string(),
+        after.variant_id.to_string(),
+        after.location_id.to_string(),
+        after.version.to_string(),
+    ];
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    if now.available != available_before {
+        events.push(WebhookEvent {
+            id: webhook::event_id(WebhookEventType::StockAvailabilityChanged, &parts, after.updated_at),
+            created_at: after.updated_at,
+            vendor_id: after.vendor_id,
+            data: WebhookEventData::StockAvailabilityChanged(webhook::StockAvailabilityChanged {
+                sku: after.sku.clone(),
+                variant_id: after.variant_id,
+                product_id: after.product_id,
+                location_id: after.location_id,
+                available_before,
+                available: now.available,
+                on_hand: now.on_hand,
+                reserved: now.reserved,
+                stock_version: after.version,
+            }),
+        });
+    }
+    if let Some(kind) = stock::crossing(before, after, today) {
+        events.push(WebhookEvent {
+            id: webhook::event_id(WebhookEventType::StockLow, &parts, after.updated_at),
+            created_at: after.updated_at,
+            vendor_id: after.vendor_id,
+            data: WebhookEventData::StockLow(webhook::StockLow {
+                sku: after.sku.clone(),
+                variant_id: after.variant_id,
+                product_id: after.product_id,
+                location_id: after.location_id,
+                kind,
+                available: now.available,
+                reorder_point: after.reorder_point,
+                stock_version: after.version,
+                alert_id: StockAlertId::of_change(after.variant_id, after.location_id, after.version),
+            }),
+        });
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +418,80 @@ mod tests {
         let mut item = image(&invitation());
         item.remove("vendor_name");
         assert!(from_change(Change::Insert, item, Default::default()).is_err());
+    }
+
+    fn stock_item(on_hand: u32, version: u64, reorder_point: Option<u32>) -> StockItem {
+        let mut item = StockItem::empty(
+            VendorId::parse("v", "01JDB0000000000000000000V1").unwrap(),
+            stockyard_domain::ids::VariantId::parse("v", "01JDB0000000000000000000A1").unwrap(),
+            stockyard_domain::ids::ProductId::parse("p", "01JDB0000000000000000000P1").unwrap(),
+            "MILK-1L",
+            stockyard_domain::ids::LocationId::parse("l", "01JDB0000000000000000000C1").unwrap(),
+            false,
+            chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z").unwrap().with_timezone(&Utc),
+        );
+        item.on_hand = on_hand;
+        item.version = version;
+        item.reorder_point = reorder_point;
+        item
+    }
+
+    fn types(events: &[WebhookEvent]) -> Vec<&'static str> {
+        events.iter().map(|e| e.event_type().as_str()).collect()
+    }
+
+    #[test]
+    fn a_stock_item_whose_available_units_move_is_an_availability_event_with_both_counts() {
+        let (before, after) = (stock_item(10, 3, None), stock_item(7, 4, None));
+        let events = webhook_events(Change::Modify, image(&after), image(&before)).unwrap();
+        assert_eq!(types(&events), ["stock.availability_changed"]);
+        let WebhookEventData::StockAvailabilityChanged(data) = &events[0].data else { panic!("availability") };
+        assert_eq!((data.available_before, data.available, data.stock_version), (10, 7, 4));
+        let again = webhook_events(Change::Modify, image(&after), image(&before)).unwrap();
+        assert_eq!(again[0].id, events[0].id, "a record delivered twice is the same event");
+        let new = webhook_events(Change::Insert, image(&stock_item(5, 1, None)), Default::default()).unwrap();
+        let WebhookEventData::StockAvailabilityChanged(data) = &new[0].data else { panic!("availability") };
+        assert_eq!((data.available_before, data.available), (0, 5), "a new item starts from nothing");
+    }
+
+    #[test]
+    fn crossing_the_reorder_point_is_also_a_low_stock_event_and_settings_alone_are_nothing() {
+        let (before, after) = (stock_item(6, 3, Some(5)), stock_item(4, 4, Some(5)));
+        let events = webhook_events(Change::Modify, image(&after), image(&before)).unwrap();
+        assert_eq!(types(&events), ["stock.availability_changed", "stock.low"]);
+        let WebhookEventData::StockLow(low) = &events[1].data else { panic!("low") };
+        assert_eq!(low.kind, stock::StockAlertKind::Low);
+        assert_eq!(low.alert_id, StockAlertId::of_change(after.variant_id, after.location_id, 4), "the alert's id");
+        let below = webhook_events(Change::Modify, image(&stock_item(3, 5, Some(5))), image(&after)).unwrap();
+        assert_eq!(types(&below), ["stock.availability_changed"], "already below: no second low event");
+        let mut moved = after.clone();
+        moved.reorder_point = Some(2);
+        moved.version = 5;
+        assert!(webhook_events(Change::Modify, image(&moved), image(&after)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_received_line_is_a_purchase_order_received_event() {
+        use crate::emulator_tests_purchasing::{order, supplier};
+        let vendor = VendorId::generate();
+        let po = order(vendor, &supplier(vendor, "ACME"));
+        let line = ReceivedLine {
+            vendor_id: vendor,
+            purchase_order_id: po.id,
+            receipt_id: "r-1".into(),
+            sku: "MILK".into(),
+            quantity: 4,
+            lot: None,
+            expires_on: None,
+            location_id: po.deliver_to.location_id,
+            movement_version: 9,
+            received_by: stockyard_domain::stock::Actor::System { name: "test".into() },
+            received_at: Utc::now(),
+        };
+        let events = webhook_events(Change::Insert, image(&line), Default::default()).unwrap();
+        assert_eq!(types(&events), ["purchase_order.received"]);
+        assert_eq!(events[0].vendor_id, vendor);
+        let WebhookEventData::PurchaseOrderReceived(data) = &events[0].data else { panic!("received") };
+        assert_eq!((data.quantity, data.stock_version, data.receipt_id.as_str()), (4, 9, "r-1"));
     }
 }

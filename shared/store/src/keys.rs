@@ -13,6 +13,7 @@ use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
     AddressId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId,
     ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId, TokenFamilyId, UserId, VariantId, VendorId,
+    WebhookEndpointId, WebhookEventId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
@@ -33,6 +34,7 @@ pub(crate) use crate::entity::{Collection, Sharded};
 use crate::products::ProductRecord;
 use crate::users::UserRecord;
 use crate::vendors::InvitationRecord;
+use crate::webhooks::{WebhookDeliveryRecord, WebhookEndpointRecord};
 use stockyard_domain::address::Address;
 
 pub(crate) const PK: &str = "PK";
@@ -290,6 +292,28 @@ pub(crate) fn supplier(vendor: VendorId, id: SupplierId) -> Key {
 }
 pub(crate) fn suppliers_of(vendor: VendorId) -> Collection<Supplier> {
     Collection::table(format!("VENDOR#{vendor}"), "SUPPLIER#")
+}
+
+// Webhooks
+pub(crate) fn webhook_endpoint(vendor: VendorId, id: WebhookEndpointId) -> Key {
+    key(format!("VENDOR#{vendor}"), format!("WEBHOOK#{id}"))
+}
+pub(crate) fn webhook_endpoints_of(vendor: VendorId) -> Collection<WebhookEndpointRecord> {
+    Collection::table(format!("VENDOR#{vendor}"), "WEBHOOK#")
+}
+/// How many endpoints the vendor has (the guard of the limit); outside the `WEBHOOK#` prefix.
+pub(crate) fn webhook_count(vendor: VendorId) -> Key {
+    key(format!("VENDOR#{vendor}"), "WEBHOOKCOUNT")
+}
+/// One event's delivery to one endpoint: sorted by event id, which is time-ordered.
+pub(crate) fn webhook_delivery(vendor: VendorId, endpoint: WebhookEndpointId, event: WebhookEventId) -> Key {
+    key(format!("WEBHOOKDELIVERIES#{vendor}#{endpoint}"), format!("EVENT#{event}"))
+}
+pub(crate) fn webhook_deliveries_of(
+    vendor: VendorId,
+    endpoint: WebhookEndpointId,
+) -> Collection<WebhookDeliveryRecord> {
+    Collection::table(format!("WEBHOOKDELIVERIES#{vendor}#{endpoint}"), "EVENT#")
 }
 /// Supplier codes are unique within a vendor (codes never contain '#').
 pub(crate) fn supplier_code(vendor: VendorId, code: &str) -> Key {

@@ -34,6 +34,7 @@ pub mod throttle;
 pub mod tx;
 pub mod users;
 pub mod vendors;
+pub mod webhooks;
 
 pub use entity::Entity;
 pub use error::StoreError;
