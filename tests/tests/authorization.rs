@@ -1,4 +1,5 @@
-//! Who may do what: every role against every vendor and admin action, vendor isolation, suspension.
+//! Who may do what: every role and every kind of API key against every vendor and admin action,
+//! vendor isolation, suspension.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use stockyard_tests::{
     ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email, unique_tag,
 };
 
-/// Everyone the matrix asks, by the name the expectations use.
-const ACTORS: [&str; 11] = [
+/// Everyone the matrix asks, by the name the expectations use: people, then API keys.
+const ACTORS: [&str; 16] = [
     "owner",
     "catalog_editor",
     "inventory_manager",
@@ -22,7 +23,19 @@ const ACTORS: [&str; 11] = [
     "support",
     "warehouse_staff",
     "content_manager",
+    // the vendor's keys: one for the world's channel (sales and returns), one for another channel of
+    // the vendor, one for the world's location (every scan), one for the whole vendor (everything)
+    "channel_key",
+    "other_channel_key",
+    "location_key",
+    "vendor_key",
+    // a key of another vendor, for its whole vendor, with every permission
+    "other_vendor_key",
 ];
+
+/// Every key permission there is.
+const ALL_KEY_PERMISSIONS: [&str; 6] =
+    ["channel_sales", "channel_returns", "scan_receive", "scan_count", "scan_move", "scan_sell"];
 
 /// Who may read a vendor: its members, and platform admin and support.
 const READERS: &[&str] =
@@ -54,7 +67,14 @@ const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 /// Who may read stock: every member but catalog editors, and platform admin and support.
 const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", "viewer", "admin", "support"];
 
-const ACTIONS: [Action; 66] = [
+/// Who may post sales and returns to the world's channel: stock writers, and the keys whose scope
+/// covers that channel.
+const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", "vendor_key"];
+
+/// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
+const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
+
+const ACTIONS: [Action; 70] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -155,12 +175,16 @@ const ACTIONS: [Action; 66] = [
     action("orders from suggestions", "POST /vendors/{vendorId}/purchase-orders/from-suggestions", 201, STOCK_WRITERS),
     action("create channel", "POST /vendors/{vendorId}/channels", 201, STOCK_WRITERS),
     action("list channels", "GET /vendors/{vendorId}/channels", 200, READERS),
-    action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, STOCK_WRITERS),
-    action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, STOCK_WRITERS),
+    action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, CHANNEL_WRITERS),
+    action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, CHANNEL_WRITERS),
     action("list sales", "GET /vendors/{vendorId}/sales", 200, DEMAND_READERS),
     action("list stock alerts", "GET /vendors/{vendorId}/alerts", 200, STOCK_READERS),
     action("get daily sales", "GET /vendors/{vendorId}/demand/{locationId}/{sku}/sales", 200, DEMAND_READERS),
     action("acknowledge stock alert", "POST /vendors/{vendorId}/alerts/{alertId}/acknowledge", 200, STOCK_WRITERS),
+    action("create api key", "POST /vendors/{vendorId}/api-keys", 201, &["owner"]),
+    action("list api keys", "GET /vendors/{vendorId}/api-keys", 200, &["owner"]),
+    action("revoke api key", "POST /vendors/{vendorId}/api-keys/{apiKeyId}/revoke", 200, &["owner"]),
+    action("record scans", "POST /vendors/{vendorId}/scans", 200, SCANNERS),
 ];
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
@@ -226,7 +250,8 @@ impl World {
             app.user_with_platform_role("content_manager"),
             app.customer(),
         );
-        let actors = vec![
+        let (_, other_vendor_key) = app.api_key(&other, json!({ "kind": "vendor" }), &ALL_KEY_PERMISSIONS).await;
+        let mut actors = vec![
             ("owner", vendor.owner.clone()),
             ("catalog_editor", catalog),
             ("inventory_manager", inventory),
@@ -282,6 +307,20 @@ impl World {
         let channel = app.create_channel(owner, &vendor.id, "pos", &location).await;
         let first_sale = json!([{ "sale_id": "matrix-0", "sku": sku, "quantity": 1 }]);
         app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
+        let other_channel = app.create_channel(owner, &vendor.id, "marketplace", &location).await;
+        let sales_and_returns = ["channel_sales", "channel_returns"];
+        let scans = ["scan_receive", "scan_count", "scan_move", "scan_sell"];
+        let keys = [
+            ("channel_key", json!({ "kind": "channel", "channel_id": channel }), &sales_and_returns[..]),
+            ("other_channel_key", json!({ "kind": "channel", "channel_id": other_channel }), &sales_and_returns[..]),
+            ("location_key", json!({ "kind": "location", "location_id": location }), &scans[..]),
+            ("vendor_key", json!({ "kind": "vendor" }), &ALL_KEY_PERMISSIONS[..]),
+        ];
+        for (name, scope, permissions) in keys {
+            let (id, key) = app.api_key(&vendor, scope, permissions).await;
+            actors.push((name, TestApp::key_caller(&id, &key)));
+        }
+        actors.push(("other_vendor_key", TestApp::key_caller("other-vendor", &other_vendor_key)));
         // one alert before the matrix, so that the vendor has one to list
         app.fresh_alert(&vendor, &sku).await;
         Self {
@@ -504,6 +543,26 @@ impl World {
             "get daily sales" => {
                 let path = format!("/vendors/{v}/demand/{}/{FORECAST_SKU}/sales", self.location);
                 app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "create api key" => {
+                let body = json!({ "name": "Matrix till", "scope": { "kind": "channel", "channel_id": self.channel },
+                                   "permissions": ["channel_sales"] });
+                app.create_api_key(token, v, &body).await
+            }
+            "list api keys" => {
+                app.request(Method::GET, &format!("/vendors/{v}/api-keys"), Some(token), None, &[]).await
+            }
+            "revoke api key" => {
+                // a fresh key each time, issued by the owner
+                let scope = json!({ "kind": "location", "location_id": self.location });
+                let (key, _) = app.api_key(&self.vendor, scope, &["scan_count"]).await;
+                app.revoke_api_key(token, v, &key).await
+            }
+            "record scans" => {
+                let body = json!({ "scan_id": format!("matrix-{}", &unique_tag()[..20]), "reader_id": "MATRIX",
+                                   "action": "receive", "location_id": self.location,
+                                   "reads": [{ "code": self.sku }] });
+                app.scan(token, v, &body).await
             }
             "acknowledge stock alert" => {
                 let alert = app.fresh_alert(&self.vendor, &self.sku).await;
@@ -804,6 +863,30 @@ impl World {
             "acknowledge stock alert" => (
                 body["vendor_id"] == v && body["acknowledged_by"] == actor.id.as_str(),
                 "the vendor's alert, acknowledged by the caller",
+            ),
+            "create api key" => (
+                body["api_key"]["vendor_id"] == v
+                    && body["api_key"]["status"] == "active"
+                    && body["secret"].as_str().is_some_and(|k| k.starts_with("syk_")),
+                "a new key of the vendor, with its secret shown once",
+            ),
+            "list api keys" => {
+                let keys = items(body);
+                (
+                    all_of_vendor(&keys) && keys.iter().all(|k| k.get("secret").is_none()),
+                    "the vendor's keys, without secrets",
+                )
+            }
+            "revoke api key" => (
+                body["vendor_id"] == v && body["status"] == "revoked" && body["revoked_by"] == actor.id.as_str(),
+                "the vendor's key, revoked by the caller",
+            ),
+            "record scans" => (
+                body["applied"] == 1
+                    && body["location_id"] == location
+                    && body["changes"][0]["sku"] == self.sku.as_str()
+                    && body["changes"][0]["status"] == "applied",
+                "the scanned unit received at the vendor's location",
             ),
             other => panic!("no body check for {other}"),
         };

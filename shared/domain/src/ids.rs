@@ -132,6 +132,8 @@ impl From<StockAlertId> for EmailId {
 }
 id_type!(/// A supplier a vendor buys from.
     SupplierId);
+id_type!(/// An API key a vendor's owner issued to a device or an integration.
+    ApiKeyId);
 id_type!(/// A purchase order placed with a supplier.
     PurchaseOrderId);
 
