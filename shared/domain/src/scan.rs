@@ -508,7 +508,7 @@ mod tests {
         assert_eq!(epc.gtin.as_str(), "80614141123458");
         assert_eq!((epc.serial, epc.filter), (6789, 3));
         assert_eq!(read(hex), ScannedCode::Epc(epc.clone()));
-        assert_eq!(read(&hex.to_lowercase()), ScannedCode::Epc(epc.clone()), "hex digits in either case");
+        assert_eq!(read(hex.to_lowercase()), ScannedCode::Epc(epc.clone()), "hex digits in either case");
         assert_eq!(read("urn:epc:tag:sgtin-96:3.0614141.812345.6789"), ScannedCode::Epc(epc.clone()));
         assert_eq!(read("urn:epc:id:sgtin:0614141.812345.6789"), ScannedCode::Epc(Sgtin { filter: 0, ..epc }));
     }
@@ -566,7 +566,7 @@ mod tests {
         assert_eq!(read("4006381333932"), ScannedCode::Sku("4006381333932".into()), "a wrong check digit is no GTIN");
         assert_eq!(read("jumper-m-navy"), ScannedCode::Sku("JUMPER-M-NAVY".into()));
         assert!(matches!(read("https://example.com/p/1"), ScannedCode::Unreadable(_)));
-        assert!(matches!(read(&"A".repeat(65)), ScannedCode::Unreadable(_)), "longer than a SKU");
+        assert!(matches!(read("A".repeat(65)), ScannedCode::Unreadable(_)), "longer than a SKU");
     }
 
     #[test]
