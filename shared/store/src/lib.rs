@@ -56,6 +56,8 @@ mod emulator_tests_bulk;
 #[cfg(test)]
 mod emulator_tests_demand;
 #[cfg(test)]
+mod emulator_tests_devices;
+#[cfg(test)]
 mod emulator_tests_purchasing;
 #[cfg(test)]
 mod fault_tests;

@@ -1058,6 +1058,69 @@ mod tests {
         assert!(!all.contains(&KeyPermission::ChannelSales));
     }
 
+    /// A scan request with `body`, as `bearer`, to handlers whose store nothing answers: a 4xx
+    /// proves the request was refused before anything was read or written.
+    async fn refused_before_the_store(body: &str, bearer: &str) -> (u16, serde_json::Value) {
+        let deps = stockyard_testkit::unreachable_api_deps();
+        let params = serde_json::json!({ "vendorId": "01JBZ4W9Q6T3M8K2R5X7N1C0VD" });
+        let req = stockyard_testkit::request(
+            "POST",
+            "/vendors/{vendorId}/scans",
+            params,
+            serde_json::Value::Null,
+            Some(body),
+            Some(bearer),
+        );
+        let resp = stockyard_http::serve::handle(req, |r| record_scans(&deps, r)).await;
+        (resp.status().as_u16(), stockyard_testkit::error_of(&resp))
+    }
+
+    #[tokio::test]
+    async fn a_malformed_scan_is_refused_naming_the_field_before_anything_is_read() {
+        let token = stockyard_testkit::customer_token("ada@example.com");
+        let scan = |extra: &str| {
+            format!(r#"{{"scan_id":"s1","reader_id":"DOCK-1","location_id":"01JBZ4W9Q6T3M8K2R5X7N1C0QC",{extra}}}"#)
+        };
+        for (extra, field) in [
+            (r#""action":"receive","reads":[{"code":"4006381333931","quantity":0}]"#, "reads[0].quantity"),
+            (r#""action":"sell","reads":[{"code":"4006381333931"}]"#, "channel_id"),
+            (r#""action":"move","reads":[{"code":"4006381333931"}]"#, "bin"),
+            (r#""action":"count","reads":[]"#, "reads"),
+        ] {
+            let (status, error) = refused_before_the_store(&scan(extra), &token).await;
+            assert_eq!((status, error["field"].as_str()), (422, Some(field)), "{extra}: {error}");
+        }
+        let (status, error) = refused_before_the_store(&scan(r#""action":"teleport","reads":[]"#), &token).await;
+        assert_eq!((status, error["code"].as_str()), (400, Some("malformed_request")));
+    }
+
+    #[tokio::test]
+    async fn an_api_key_that_is_malformed_is_refused_before_anything_is_read() {
+        let body = r#"{"scan_id":"s1","reader_id":"R","action":"receive","location_id":"01JBZ4W9Q6T3M8K2R5X7N1C0QC","reads":[{"code":"A"}]}"#;
+        let (status, error) = refused_before_the_store(body, "syk_not-a-key").await;
+        assert_eq!((status, error["code"].as_str()), (401, Some("unauthorized")));
+    }
+
+    #[tokio::test]
+    async fn a_route_that_takes_no_keys_refuses_a_key_before_anything_is_read() {
+        let deps = stockyard_testkit::unreachable_api_deps();
+        let key = stockyard_http::api_keys::ApiKeyToken::generate().unwrap().reveal();
+        let params = serde_json::json!({ "vendorId": "01JBZ4W9Q6T3M8K2R5X7N1C0VD" });
+        let req = stockyard_testkit::request(
+            "GET",
+            "/vendors/{vendorId}/stock",
+            params,
+            serde_json::Value::Null,
+            None,
+            Some(&key),
+        );
+        let resp = stockyard_http::serve::handle(req, |r| super::super::stock::list_stock(&deps, r)).await;
+        assert_eq!(resp.status(), 403);
+        let error = stockyard_testkit::error_of(&resp);
+        assert_eq!(error["code"], "forbidden");
+        assert!(error["message"].as_str().unwrap().contains("API key"), "{error}");
+    }
+
     #[test]
     fn the_summary_says_what_applied_and_why_the_rest_did_not() {
         assert_eq!(summary(3, 3, 0, 0, 0, 0), "3 of 3 reads applied");
