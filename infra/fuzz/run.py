@@ -9,9 +9,10 @@ this file declares, per operation, the statuses of rules a schema cannot express
     run.py [--max-examples N] [--phases examples,coverage,fuzzing,stateful] [--seed N] [--report DIR]
            [--callers owner,customer,admin,anonymous] [--jobs N]
 
-Signs the callers up (fresh accounts each run), gives the owner a vendor with a stock location and
-demand settings, and lets the generated path parameters be those ids half of the time, so that
-requests reach the handlers' business rules and not only their 404s. Exits non-zero on any failure.
+Signs the callers up (fresh accounts each run), gives the owner a vendor with a stock location,
+demand settings, a channel and an API key, and lets the generated path parameters be those ids
+half of the time, so that requests reach the handlers' business rules and not only their 404s.
+Exits non-zero on any failure.
 """
 
 import argparse
@@ -117,6 +118,9 @@ def prepare(api):
     _, channel = call(api, "POST", f"/vendors/{vendor_id}/channels", channel, owner_token)
     sale = {"sales": [{"sale_id": "fuzz-1", "sku": "FUZZ-1", "quantity": 1}]}
     call(api, "POST", f"/vendors/{vendor_id}/channels/{channel['id']}/sales", sale, owner_token)
+    key = {"name": "Fuzzing till", "scope": {"kind": "channel", "channel_id": channel["id"]},
+           "permissions": ["channel_sales"]}
+    _, key = call(api, "POST", f"/vendors/{vendor_id}/api-keys", key, owner_token)
     # a stock alert: the reorder point raised above what is available (the stream raises it)
     call(api, "PATCH", f"/vendors/{vendor_id}/skus/FUZZ-1/stock/{location['id']}", {"reorder_point": 1000}, owner_token)
     alert_id = None
@@ -147,6 +151,7 @@ def prepare(api):
         "channelId": [channel["id"]],
         "alertId": [alert_id] if alert_id else [],
         "webhookId": [webhook["id"]],
+        "apiKeyId": [key["api_key"]["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

@@ -263,6 +263,25 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     doc.extract_text(&pages).expect("the PDF's text")
 }
 
+/// The SGTIN-96 EPC (24 hexadecimal digits) an RFID tag of `gtin` (any length) carries with
+/// `serial`, its company prefix `prefix_digits` long (6 to 12): packed the way the GS1 tag data
+/// standard lays it out (header 0x30, filter 1, partition, company prefix, indicator digit and item
+/// reference, serial), as a tag printer would.
+pub fn sgtin96(gtin: &str, prefix_digits: usize, serial: u64) -> String {
+    let gtin14 = format!("{gtin:0>14}");
+    let partition = 12 - prefix_digits;
+    let prefix_bits = [40, 37, 34, 30, 27, 24, 20][partition];
+    let prefix: u128 = gtin14[1..1 + prefix_digits].parse().expect("digits");
+    let item: u128 = format!("{}{}", &gtin14[..1], &gtin14[1 + prefix_digits..13]).parse().expect("digits");
+    let mut value: u128 = 0x30;
+    value = (value << 3) | 1;
+    value = (value << 3) | partition as u128;
+    value = (value << prefix_bits) | prefix;
+    value = (value << (44 - prefix_bits)) | item;
+    value = (value << 38) | u128::from(serial);
+    format!("{value:024X}")
+}
+
 /// A client of the local API, with the stack's settings.
 #[derive(Debug, Clone)]
 pub struct TestApp {
@@ -1042,6 +1061,51 @@ impl TestApp {
     pub async fn channel_returns(&self, token: &str, vendor_id: &str, channel: &str, returns: Value) -> ApiResponse {
         let path = format!("/vendors/{vendor_id}/channels/{channel}/returns");
         self.send(Method::POST, &path, token, &json!({ "returns": returns })).await
+    }
+
+    // ---- API keys and scans --------------------------------------------------------------------
+
+    /// `POST /vendors/{vendorId}/api-keys`.
+    pub async fn create_api_key(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/api-keys"), token, body).await
+    }
+
+    /// A key the owner of `vendor` issues with `scope` (`{"kind": "channel", "channel_id": ..}`, ..)
+    /// and `permissions`: `(id, the key to send as the bearer)`.
+    pub async fn api_key(&self, vendor: &TestVendor, scope: Value, permissions: &[&str]) -> (String, String) {
+        let body = json!({ "name": format!("Device {}", unique_tag()), "scope": scope, "permissions": permissions });
+        let issued = self.create_api_key(vendor.owner.token(), &vendor.id, &body).await;
+        let issued = issued.expect(201);
+        let id = issued["api_key"]["id"].as_str().expect("a key id").to_string();
+        (id, issued["secret"].as_str().expect("the key, shown once").to_string())
+    }
+
+    /// `GET /vendors/{vendorId}/api-keys`, every page.
+    pub async fn api_keys(&self, token: &str, vendor_id: &str) -> Vec<Value> {
+        self.all_pages(token, &format!("/vendors/{vendor_id}/api-keys?limit=100")).await
+    }
+
+    /// `POST /vendors/{vendorId}/api-keys/{apiKeyId}/revoke`.
+    pub async fn revoke_api_key(&self, token: &str, vendor_id: &str, key_id: &str) -> ApiResponse {
+        let path = format!("/vendors/{vendor_id}/api-keys/{key_id}/revoke");
+        self.request(Method::POST, &path, Some(token), None, &[]).await
+    }
+
+    /// `POST /vendors/{vendorId}/scans`.
+    pub async fn scan(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, &format!("/vendors/{vendor_id}/scans"), token, body).await
+    }
+
+    /// An API key as a caller of the authorisation matrix (its token is the key; its id the key's).
+    pub fn key_caller(id: &str, key: &str) -> TestUser {
+        TestUser {
+            id: id.to_string(),
+            email: String::new(),
+            password: String::new(),
+            name: format!("API key {id}"),
+            access_token: key.to_string(),
+            refresh_token: String::new(),
+        }
     }
 
     /// An open stock alert of `vendor` for `sku` at a fresh location (stock 2, then a reorder

@@ -1,4 +1,5 @@
-//! Who may do what: every role against every vendor and admin action, vendor isolation, suspension.
+//! Who may do what: every role and every kind of API key against every vendor and admin action,
+//! vendor isolation, suspension.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use stockyard_tests::{
     ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email, unique_tag,
 };
 
-/// Everyone the matrix asks, by the name the expectations use.
-const ACTORS: [&str; 11] = [
+/// Everyone the matrix asks, by the name the expectations use: people, then API keys.
+const ACTORS: [&str; 16] = [
     "owner",
     "catalog_editor",
     "inventory_manager",
@@ -22,7 +23,19 @@ const ACTORS: [&str; 11] = [
     "support",
     "warehouse_staff",
     "content_manager",
+    // the vendor's keys: one for the world's channel (sales and returns), one for another channel of
+    // the vendor, one for the world's location (every scan), one for the whole vendor (everything)
+    "channel_key",
+    "other_channel_key",
+    "location_key",
+    "vendor_key",
+    // a key of another vendor, for its whole vendor, with every permission
+    "other_vendor_key",
 ];
+
+/// Every key permission there is.
+const ALL_KEY_PERMISSIONS: [&str; 6] =
+    ["channel_sales", "channel_returns", "scan_receive", "scan_count", "scan_move", "scan_sell"];
 
 /// Who may read a vendor: its members, and platform admin and support.
 const READERS: &[&str] =
@@ -57,7 +70,14 @@ const STOCK_READERS: &[&str] = &["owner", "inventory_manager", "order_handler", 
 /// Who may read the vendor's webhook endpoints and deliveries (the owner alone changes them).
 const WEBHOOK_READERS: &[&str] = &["owner", "inventory_manager"];
 
-const ACTIONS: [Action; 73] = [
+/// Who may post sales and returns to the world's channel: stock writers, and the keys whose scope
+/// covers that channel.
+const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", "vendor_key"];
+
+/// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
+const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
+
+const ACTIONS: [Action; 77] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -159,8 +179,8 @@ const ACTIONS: [Action; 73] = [
     action("orders from suggestions", "POST /vendors/{vendorId}/purchase-orders/from-suggestions", 201, STOCK_WRITERS),
     action("create channel", "POST /vendors/{vendorId}/channels", 201, STOCK_WRITERS),
     action("list channels", "GET /vendors/{vendorId}/channels", 200, READERS),
-    action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, STOCK_WRITERS),
-    action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, STOCK_WRITERS),
+    action("record channel sales", "POST /vendors/{vendorId}/channels/{channelId}/sales", 200, CHANNEL_WRITERS),
+    action("record channel returns", "POST /vendors/{vendorId}/channels/{channelId}/returns", 200, CHANNEL_WRITERS),
     action("list sales", "GET /vendors/{vendorId}/sales", 200, DEMAND_READERS),
     action("list stock alerts", "GET /vendors/{vendorId}/alerts", 200, STOCK_READERS),
     action("get daily sales", "GET /vendors/{vendorId}/demand/{locationId}/{sku}/sales", 200, DEMAND_READERS),
@@ -171,7 +191,15 @@ const ACTIONS: [Action; 73] = [
     action("update webhook endpoint", "PATCH /vendors/{vendorId}/webhooks/{webhookId}", 200, &["owner"]),
     action("delete webhook endpoint", "DELETE /vendors/{vendorId}/webhooks/{webhookId}", 204, &["owner"]),
     action("list webhook deliveries", "GET /vendors/{vendorId}/webhooks/{webhookId}/deliveries", 200, WEBHOOK_READERS),
+    action("create api key", "POST /vendors/{vendorId}/api-keys", 201, &["owner"]),
+    action("list api keys", "GET /vendors/{vendorId}/api-keys", 200, &["owner"]),
+    action("revoke api key", "POST /vendors/{vendorId}/api-keys/{apiKeyId}/revoke", 200, &["owner"]),
+    action("record scans", "POST /vendors/{vendorId}/scans", 200, SCANNERS),
 ];
+
+/// Cells of the matrix running at one moment, so that the local stack on two shared cores answers
+/// within its functions' timeouts (the whole matrix at once, 1,120 cells, did not).
+const CELLS_IN_FLIGHT: usize = 512;
 
 /// The SKU the vendor has forecasts for before the matrix runs (it orders from ACME: none on hand).
 const FORECAST_SKU: &str = "STOCKED";
@@ -209,6 +237,10 @@ struct World {
     /// A supplier of the vendor (packs of 2) and a draft purchase order to it, for a location of
     /// its own (receipts and incoming do not contend with the other cells' stock changes).
     receiving: String,
+    /// A location of its own where the cells scan (the location key's scope).
+    scanning: String,
+    /// A transfer in transit to `destination` for each caller (by its id) to receive.
+    shipments: HashMap<String, String>,
     supplier: String,
     purchase_order: String,
     /// A webhook endpoint of the vendor, and one the delete cells try to remove (only the owner's
@@ -240,7 +272,8 @@ impl World {
             app.user_with_platform_role("content_manager"),
             app.customer(),
         );
-        let actors = vec![
+        let (_, other_vendor_key) = app.api_key(&other, json!({ "kind": "vendor" }), &ALL_KEY_PERMISSIONS).await;
+        let mut actors = vec![
             ("owner", vendor.owner.clone()),
             ("catalog_editor", catalog),
             ("inventory_manager", inventory),
@@ -293,9 +326,43 @@ impl World {
         let order = json!({ "supplier_id": supplier, "location_id": receiving,
                             "lines": [{ "sku": sku, "quantity": 2, "unit_cost": 150 }] });
         let purchase_order = app.create_purchase_order(owner, &vendor.id, &order).await.id();
-        let channel = app.create_channel(owner, &vendor.id, "pos", &location).await;
+        // The channel sells from a location of its own, and scans happen at another: the cells'
+        // sales and scans do not contend with the other cells' changes of the world's stock item.
+        let selling = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
+        let stock = json!({ "sku": sku, "location_id": selling, "quantity": 1000, "reason": "received" });
+        app.adjust_stock(owner, &vendor.id, &stock).await.expect(201);
+        let scanning = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
+        let channel = app.create_channel(owner, &vendor.id, "pos", &selling).await;
         let first_sale = json!([{ "sale_id": "matrix-0", "sku": sku, "quantity": 1 }]);
         app.channel_sales(owner, &vendor.id, &channel, first_sale).await.expect(200);
+        let other_channel = app.create_channel(owner, &vendor.id, "marketplace", &selling).await;
+        let sales_and_returns = ["channel_sales", "channel_returns"];
+        let scans = ["scan_receive", "scan_count", "scan_move", "scan_sell"];
+        let keys = [
+            ("channel_key", json!({ "kind": "channel", "channel_id": channel }), &sales_and_returns[..]),
+            ("other_channel_key", json!({ "kind": "channel", "channel_id": other_channel }), &sales_and_returns[..]),
+            ("location_key", json!({ "kind": "location", "location_id": scanning }), &scans[..]),
+            ("vendor_key", json!({ "kind": "vendor" }), &ALL_KEY_PERMISSIONS[..]),
+        ];
+        for (name, scope, permissions) in keys {
+            let (id, key) = app.api_key(&vendor, scope, permissions).await;
+            actors.push((name, TestApp::key_caller(&id, &key)));
+        }
+        actors.push(("other_vendor_key", TestApp::key_caller("other-vendor", &other_vendor_key)));
+        // A transfer in transit for each caller to receive, sent one after another now: sixteen
+        // sent at once from one stock item by the cells would contend for it longer than a change
+        // waits (503).
+        let shipping = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
+        let stock = json!({ "sku": sku, "location_id": shipping, "quantity": 100, "reason": "received" });
+        app.adjust_stock(owner, &vendor.id, &stock).await.expect(201);
+        let mut shipments = HashMap::new();
+        for (_, user) in &actors {
+            let body =
+                json!({ "sku": sku, "from_location_id": shipping, "to_location_id": destination, "quantity": 1 });
+            let path = format!("/vendors/{}/transfers", vendor.id);
+            let sent = app.request(Method::POST, &path, Some(owner), Some(&body), &[]).await;
+            shipments.insert(user.id.clone(), sent.expect(201)["transfer"]["id"].as_str().unwrap().to_string());
+        }
         // one alert before the matrix, so that the vendor has one to list
         app.fresh_alert(&vendor, &sku).await;
         // a near-expiry window of the vendor's own, which its expiry report uses
@@ -322,6 +389,8 @@ impl World {
             import,
             export,
             receiving,
+            scanning,
+            shipments,
             supplier,
             purchase_order,
             webhook,
@@ -449,19 +518,8 @@ impl World {
                 app.request(Method::POST, &format!("/vendors/{v}/transfers"), Some(token), Some(&body), &[]).await
             }
             "receive transfer" => {
-                // a fresh transfer each time, sent by the owner
-                let owner = self.vendor.owner.token();
-                let sent = app
-                    .request(
-                        Method::POST,
-                        &format!("/vendors/{v}/transfers"),
-                        Some(owner),
-                        Some(&self.transfer_body()),
-                        &[],
-                    )
-                    .await;
-                let transfer = sent.expect(201)["transfer"]["id"].as_str().unwrap().to_string();
-                let path = format!("/vendors/{v}/transfers/{transfer}/receive");
+                // the caller's own transfer, sent by the owner before the matrix
+                let path = format!("/vendors/{v}/transfers/{}/receive", self.shipments[&actor.id]);
                 app.request(Method::POST, &path, Some(token), None, &[]).await
             }
             "list transfers" => {
@@ -550,6 +608,26 @@ impl World {
                 app.request(Method::DELETE, &path, Some(token), None, &[]).await
             }
             "list webhook deliveries" => app.webhook_deliveries(token, v, &self.webhook, "").await,
+            "create api key" => {
+                let body = json!({ "name": "Matrix till", "scope": { "kind": "channel", "channel_id": self.channel },
+                                   "permissions": ["channel_sales"] });
+                app.create_api_key(token, v, &body).await
+            }
+            "list api keys" => {
+                app.request(Method::GET, &format!("/vendors/{v}/api-keys"), Some(token), None, &[]).await
+            }
+            "revoke api key" => {
+                // a fresh key each time, issued by the owner
+                let scope = json!({ "kind": "location", "location_id": self.scanning });
+                let (key, _) = app.api_key(&self.vendor, scope, &["scan_count"]).await;
+                app.revoke_api_key(token, v, &key).await
+            }
+            "record scans" => {
+                let body = json!({ "scan_id": format!("matrix-{}", &unique_tag()[..20]), "reader_id": "MATRIX",
+                                   "action": "receive", "location_id": self.scanning,
+                                   "reads": [{ "code": self.sku }] });
+                app.scan(token, v, &body).await
+            }
             "acknowledge stock alert" => {
                 let alert = app.fresh_alert(&self.vendor, &self.sku).await;
                 let path = format!("/vendors/{v}/alerts/{alert}/acknowledge");
@@ -871,6 +949,30 @@ impl World {
             }
             "delete webhook endpoint" => (body.is_null(), "no body"),
             "list webhook deliveries" => (body["items"].is_array(), "the endpoint's deliveries"),
+            "create api key" => (
+                body["api_key"]["vendor_id"] == v
+                    && body["api_key"]["status"] == "active"
+                    && body["secret"].as_str().is_some_and(|k| k.starts_with("syk_")),
+                "a new key of the vendor, with its secret shown once",
+            ),
+            "list api keys" => {
+                let keys = items(body);
+                (
+                    all_of_vendor(&keys) && keys.iter().all(|k| k.get("secret").is_none()),
+                    "the vendor's keys, without secrets",
+                )
+            }
+            "revoke api key" => (
+                body["vendor_id"] == v && body["status"] == "revoked" && body["revoked_by"] == actor.id.as_str(),
+                "the vendor's key, revoked by the caller",
+            ),
+            "record scans" => (
+                body["applied"] == 1
+                    && body["location_id"] == self.scanning.as_str()
+                    && body["changes"][0]["sku"] == self.sku.as_str()
+                    && body["changes"][0]["status"] == "applied",
+                "the scanned unit received at the vendor's location",
+            ),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }
@@ -899,13 +1001,16 @@ impl World {
 async fn every_role_may_do_exactly_what_its_permissions_allow_and_is_answered_with_that_vendors_data() {
     let world = Arc::new(World::new().await);
     assert_eq!(world.actors.iter().map(|(name, _)| *name).collect::<Vec<_>>(), ACTORS);
-    // Every cell at once; each reports by name what it got wrong.
+    // Every cell at once, up to CELLS_IN_FLIGHT at a time (so that the local stack on two shared
+    // cores answers within its functions' timeouts); each reports by name what it got wrong.
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(CELLS_IN_FLIGHT));
     let mut cells = tokio::task::JoinSet::new();
     let mut names = HashMap::new();
     for (index, action) in ACTIONS.iter().enumerate() {
         for (actor, user) in world.actors.clone() {
-            let world = world.clone();
+            let (world, in_flight) = (world.clone(), in_flight.clone());
             let task = cells.spawn(async move {
+                let _turn = in_flight.acquire_owned().await.expect("the semaphore stays open");
                 let resp = world.perform(ACTIONS[index].name, &user).await;
                 world.judge(&ACTIONS[index], actor, &user, &resp)
             });

@@ -196,6 +196,32 @@ fn the_openapi_document_describes_exactly_the_templates_routes() {
 }
 
 #[test]
+fn exactly_the_functions_that_issue_or_take_api_keys_get_the_key_hash_key() {
+    let document = serde_json::to_value(stockyard_apidocs::document()).expect("the document serialises");
+    let paths = document["paths"].as_object().expect("the document has paths");
+    // operations that list an `api_key` security requirement take keys
+    let mut need: BTreeSet<String> = paths
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations.as_object().into_iter().flatten().filter_map(move |(method, op)| {
+                let takes_keys =
+                    op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
+                takes_keys.then(|| format!("{} {path}", method.to_uppercase()))
+            })
+        })
+        .collect();
+    need.insert("POST /vendors/{vendorId}/api-keys".into()); // issues them
+    let template = template();
+    let given: BTreeSet<String> = functions(&template)
+        .iter()
+        .filter(|f| !f.properties()["Environment"]["Variables"]["API_KEY_HASH_KEY"].is_null())
+        .flat_map(Function::routes)
+        .collect();
+    assert!(need.len() >= 4, "the channel sales and returns and scan routes take keys: {need:?}");
+    assert_eq!(given, need, "API_KEY_HASH_KEY goes to the functions that issue or take API keys, and only those");
+}
+
+#[test]
 fn functions_that_only_read_get_read_only_table_access() {
     for f in functions(&template()) {
         let routes = f.routes();

@@ -3,7 +3,7 @@
 
 use stockyard_http::openapi::ErrorResponses;
 use stockyard_http::{ApiError, Body, Request, Response};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi as Document};
 use utoipa::{Modify, OpenApi};
 
@@ -37,6 +37,16 @@ pub fn document() -> Document {
         .build();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    let api_key = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("syk_<key id>_<secret>")
+        .description(Some(
+            "An API key the vendor's owner issued (POST /vendors/{vendorId}/api-keys), sent as \
+             `Authorization: Bearer syk_...`. Its scopes here are the key permissions an operation takes; the key's \
+             own scope (the vendor, one channel or one location) must cover what the request touches.",
+        ))
+        .build();
+    components.add_security_scheme("api_key", SecurityScheme::Http(api_key));
     ErrorResponses.modify(&mut doc);
     doc
 }

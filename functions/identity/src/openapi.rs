@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{addresses, admin, auth, profile, recovery, staff, vendors};
+use crate::handlers::{addresses, admin, api_keys, auth, profile, recovery, staff, vendors};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -33,6 +33,9 @@ use crate::handlers::{addresses, admin, auth, profile, recovery, staff, vendors}
     staff::accept_invitation,
     staff::update_staff_role,
     staff::remove_staff,
+    api_keys::create_api_key,
+    api_keys::list_api_keys,
+    api_keys::revoke_api_key,
     admin::list_users,
     admin::set_user_roles,
     admin::list_vendors,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use stockyard_http::ApiDeps;
 use stockyard_http::serve::handle;
 use stockyard_identity::AuthDeps;
-use stockyard_identity::handlers::{addresses, auth, recovery, vendors};
+use stockyard_identity::handlers::{addresses, api_keys, auth, profile, recovery, vendors};
 use stockyard_testkit::{self as testing, error_of};
 
 fn api() -> ApiDeps {
@@ -146,4 +146,39 @@ async fn changing_the_password_or_address_needs_a_signed_in_caller_and_a_well_fo
         handle(request("POST", "/me/email", bad_email, Some(&token())), |r| recovery::request_email_change(&deps, r))
             .await;
     assert_eq!((resp.status().as_u16(), error_of(&resp)["field"].as_str()), (422, Some("email")));
+}
+
+#[tokio::test]
+async fn an_api_key_request_with_permissions_its_scope_cannot_hold_is_refused_before_anything_is_read() {
+    let deps = api();
+    let params = serde_json::json!({ "vendorId": "01JBZ4W9Q6T3M8K2R5X7N1C0VD" });
+    for (body, field) in [
+        (
+            r#"{"name":"Till","scope":{"kind":"location","location_id":"01JBZ4W9Q6T3M8K2R5X7N1C0QC"},"permissions":["channel_sales"]}"#,
+            "permissions[0]",
+        ),
+        (r#"{"name":"Till","scope":{"kind":"vendor"},"permissions":[]}"#, "permissions"),
+        (r#"{"name":"","scope":{"kind":"vendor"},"permissions":["scan_sell"]}"#, "name"),
+    ] {
+        let req = testing::request(
+            "POST",
+            "/vendors/{vendorId}/api-keys",
+            params.clone(),
+            Value::Null,
+            Some(body),
+            Some(&token()),
+        );
+        let resp = handle(req, |r| api_keys::create_api_key(&deps, r)).await;
+        assert_eq!(resp.status(), 422, "{body}");
+        assert_eq!(error_of(&resp)["field"], field);
+    }
+}
+
+#[tokio::test]
+async fn an_api_key_is_no_person_and_is_refused_on_a_persons_route_before_anything_is_read() {
+    let key = stockyard_http::api_keys::ApiKeyToken::generate().unwrap().reveal();
+    let deps = api();
+    let resp = handle(request("GET", "/me", "", Some(&key)), |r| profile::get_profile(&deps, r)).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(error_of(&resp)["code"], "forbidden");
 }

@@ -1,5 +1,6 @@
 //! Inventory: stock locations, stock levels per variant and location with their ledger, batches
-//! and expiry, counts, transfers between locations, and the reconciler.
+//! and expiry, counts, transfers between locations, sales channels, stock alerts, scans from
+//! barcode scanners and RFID readers, and the reconciler.
 
 pub mod alerts;
 pub mod handlers;

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{alerts, channels, expiry, locations, stock, transfers};
+use crate::handlers::{alerts, channels, expiry, locations, scans, stock, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use crate::handlers::{alerts, channels, expiry, locations, stock, transfers};
         channels::list_sales,
         alerts::list_alerts,
         alerts::acknowledge_alert,
+        scans::record_scans,
     ),
     components(schemas(
         stock::StockSort,

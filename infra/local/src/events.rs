@@ -104,6 +104,14 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                                             "events": ["stock.availability_changed", "stock.low"],
                                             "description": "Storefront stock sync"}),
         "update-webhook-endpoint" => json!({"enabled": false}),
+        "create-api-key" => json!({"name": "Soho till 2",
+                                   "scope": {"kind": "channel", "channel_id": "01JBZ4W9Q6T3M8K2R5X7N1C0CH"},
+                                   "permissions": ["channel_sales", "channel_returns"]}),
+        "record-scans" => json!({"scan_id": "dock-1/000482", "reader_id": "DOCK-DOOR-1", "action": "receive",
+                                 "location_id": "01JBZ4W9Q6T3M8K2R5X7N1C0QC",
+                                 "reads": [{"code": "4006381333931", "quantity": 12},
+                                           {"code": "(01)04006381333931(17)271231(10)LOT-7"},
+                                           {"code": "3074257BF7194E4000001A85"}]}),
         // Bodiless POSTs: the path says it all.
         "create-import"
         | "start-import"
@@ -111,7 +119,8 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
         | "receive-stock-transfer"
         | "acknowledge-stock-alert"
         | "send-purchase-order"
-        | "cancel-purchase-order" => return None,
+        | "cancel-purchase-order"
+        | "revoke-api-key" => return None,
         _ if matches!(method, "POST" | "PUT" | "PATCH") => json!({}),
         _ => return None,
     })
@@ -135,6 +144,7 @@ fn sample_param(name: &str) -> String {
         "channelId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CH",
         "alertId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AL",
         "webhookId" => "01JBZ4W9Q6T3M8K2R5X7N1C0WH",
+        "apiKeyId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AK",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }

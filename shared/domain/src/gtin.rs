@@ -36,7 +36,7 @@ pub struct Gtin(String);
 
 /// The GS1 check digit for the digits before it: from the right, weights 3, 1, 3, 1, ...; the
 /// check digit brings the weighted sum up to a multiple of ten.
-fn check_digit(body: &[u8]) -> u8 {
+pub(crate) fn check_digit(body: &[u8]) -> u8 {
     let sum: u32 =
         body.iter().rev().enumerate().map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
     ((10 - sum % 10) % 10) as u8

@@ -171,6 +171,8 @@ impl WebhookEventId {
         WebhookEventId(Ulid::from_parts(at_ms, u128::from_be_bytes(random)))
     }
 }
+id_type!(/// An API key a vendor's owner issued to a device or an integration.
+    ApiKeyId);
 id_type!(/// A purchase order placed with a supplier.
     PurchaseOrderId);
 

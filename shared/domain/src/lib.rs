@@ -1,9 +1,11 @@
 //! Stockyard's domain: identifiers, validated values, entities, money, roles and permissions,
-//! and the catalog's rules (locales, GTINs, exchange rates, descriptions, slugs, attribute schemas).
+//! the catalog's rules (locales, GTINs, exchange rates, descriptions, slugs, attribute schemas), API
+//! keys' scopes and permissions, and what scanners and RFID readers read (GTINs, GS1 codes, EPCs).
 //! Pure Rust with no AWS or Lambda dependency, so everything here is unit-tested fast.
 
 pub mod account;
 pub mod address;
+pub mod api_key;
 pub mod bulk;
 pub mod catalog;
 pub mod category;
@@ -22,6 +24,7 @@ pub mod password;
 pub mod product;
 pub mod purchasing;
 pub mod roles;
+pub mod scan;
 pub mod slug;
 pub mod stock;
 pub mod values;

@@ -85,6 +85,8 @@ pub enum VendorPermission {
     Read,
     /// See who was invited and whether they accepted (owner only; changes nothing).
     ReadInvitations,
+    /// See the vendor's API keys (owner only; changes nothing). Issuing and revoking them is `Manage`.
+    ReadApiKeys,
     /// Change the vendor's profile, invite staff, change or remove their roles.
     Manage,
     /// Create and change products.
@@ -110,6 +112,7 @@ impl VendorPermission {
             self,
             VendorPermission::Read
                 | VendorPermission::ReadInvitations
+                | VendorPermission::ReadApiKeys
                 | VendorPermission::DemandRead
                 | VendorPermission::StockRead
                 | VendorPermission::WebhooksRead
@@ -146,6 +149,7 @@ impl VendorRole {
             VendorRole::Owner => &[
                 Read,
                 ReadInvitations,
+                ReadApiKeys,
                 Manage,
                 CatalogWrite,
                 StockRead,
@@ -195,15 +199,18 @@ mod tests {
     #[test]
     fn only_the_owner_manages_the_vendor_and_its_staff() {
         assert!(VendorRole::Owner.allows(Manage) && VendorRole::Owner.allows(ReadInvitations));
+        assert!(VendorRole::Owner.allows(ReadApiKeys));
         for role in VendorRole::STAFF {
             assert!(!role.allows(Manage), "{role}");
             assert!(!role.allows(ReadInvitations), "{role}");
+            assert!(!role.allows(ReadApiKeys), "{role}");
         }
     }
 
     #[test]
     fn only_reading_permissions_are_allowed_to_change_nothing() {
         assert!(!Read.changes_data() && !ReadInvitations.changes_data() && !DemandRead.changes_data());
+        assert!(!ReadApiKeys.changes_data());
         assert!([Manage, CatalogWrite, InventoryWrite, OrdersWrite].iter().all(|p| p.changes_data()));
     }
 

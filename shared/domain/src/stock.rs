@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::FieldError;
-use crate::ids::{LocationId, ProductId, StockAlertId, StockTransferId, UserId, VariantId, VendorId};
+use crate::ids::{ApiKeyId, LocationId, ProductId, StockAlertId, StockTransferId, UserId, VariantId, VendorId};
 
 /// The largest quantity one change may move, and the most a stock item or batch may hold.
 pub const MAX_QUANTITY: u32 = 1_000_000_000;
@@ -248,6 +248,8 @@ impl From<AdjustmentReason> for MovementReason {
 pub enum Actor {
     /// A signed-in person.
     User { id: UserId },
+    /// A device or integration with an API key the vendor's owner issued.
+    ApiKey { id: ApiKeyId },
     /// Stockyard itself (a scheduled job, a queue consumer).
     System { name: String },
 }

@@ -363,6 +363,8 @@ code_kind!(/// A stock location's code, unique within its vendor.
     LocationCode, 32, "A stock location's code, unique within the vendor.");
 code_kind!(/// A batch's lot code.
     LotCode, 40, "A batch's lot code, as the supplier prints it.");
+code_kind!(/// A barcode scanner's or RFID reader's id.
+    ReaderCode, 64, "A barcode scanner's or RFID reader's id.");
 code_kind!(/// One part of a bin location (zone, aisle, shelf or bin).
     BinPart, 16, "One part of a bin location: zone, aisle, shelf or bin.");
 

@@ -10,6 +10,8 @@ use stockyard_domain::roles::{PlatformRole, VendorRole};
 use stockyard_domain::values::Email;
 
 use crate::ApiError;
+use crate::api_keys::{ApiKeyHasher, ApiKeyToken};
+use crate::context::Caller;
 use crate::request::header;
 
 /// What an access token says about its bearer.
@@ -74,10 +76,12 @@ fn pem_from_env(value: &str) -> Vec<u8> {
     value.replace("\\n", "\n").into_bytes()
 }
 
-/// Checks access tokens. Built once per process.
+/// Checks access tokens, and where the function is given the hash key, API keys' secrets. Built
+/// once per process.
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    api_keys: Option<ApiKeyHasher>,
 }
 
 impl TokenVerifier {
@@ -89,13 +93,25 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        Ok(Self { key, validation })
+        Ok(Self { key, validation, api_keys: None })
     }
 
-    /// From `JWT_VERIFYING_KEY`, `JWT_ISSUER` and `JWT_AUDIENCE`.
+    /// From `JWT_VERIFYING_KEY`, `JWT_ISSUER` and `JWT_AUDIENCE`; API keys with `API_KEY_HASH_KEY`
+    /// when the function is given it.
     pub fn from_env() -> anyhow::Result<Self> {
         let env = stockyard_platform_env;
-        Self::new(&env("JWT_VERIFYING_KEY")?, &env("JWT_ISSUER")?, &env("JWT_AUDIENCE")?)
+        let verifier = Self::new(&env("JWT_VERIFYING_KEY")?, &env("JWT_ISSUER")?, &env("JWT_AUDIENCE")?)?;
+        Ok(Self { api_keys: ApiKeyHasher::from_env()?, ..verifier })
+    }
+
+    /// The same verifier, checking API keys with `hasher`.
+    pub fn with_api_keys(self, hasher: ApiKeyHasher) -> Self {
+        Self { api_keys: Some(hasher), ..self }
+    }
+
+    /// What checks API keys' secrets here, if this function takes or issues keys.
+    pub fn api_keys(&self) -> Option<&ApiKeyHasher> {
+        self.api_keys.as_ref()
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
@@ -113,22 +129,29 @@ impl TokenVerifier {
         })
     }
 
-    /// The caller, from `Authorization: Bearer <token>`.
-    pub fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
+    /// The caller, from `Authorization: Bearer <access token>` (a person) or `Bearer syk_...` (an
+    /// API key, whose secret is checked where a route takes keys).
+    pub fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
         let value = header(req, "authorization")
             .ok_or_else(|| ApiError::Unauthorized("sign in: send Authorization: Bearer <access token>".into()))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <access token>".into()))?;
-        let claims = self.verify(token.trim())?;
-        Ok(Principal {
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be Bearer <access token>".into()))?
+            .trim();
+        if ApiKeyToken::looks_like(token) {
+            return ApiKeyToken::parse(token)
+                .map(Caller::ApiKey)
+                .ok_or_else(|| ApiError::Unauthorized("this API key is malformed".into()));
+        }
+        let claims = self.verify(token)?;
+        Ok(Caller::Person(Principal {
             user_id: claims.sub,
             email: claims.email,
             roles: claims.roles,
             session: claims.sid,
             credentials_version: claims.ver,
-        })
+        }))
     }
 }
 

@@ -1,7 +1,8 @@
 //! HTTP glue for Stockyard's API functions: parsing and validating requests, one error type
 //! rendered as `{ "error": { code, message, field?, request_id } }`, authentication with
-//! access tokens, vendor authorisation, pagination and idempotent creates.
+//! access tokens and API keys, vendor authorisation, pagination and idempotent creates.
 
+pub mod api_keys;
 pub mod auth;
 pub mod context;
 pub mod deps;
@@ -15,8 +16,9 @@ pub mod serve;
 pub mod vendor_access;
 
 pub use auth::{Claims, Principal, TokenIssuer, TokenVerifier};
-pub use context::Ctx;
+pub use context::{Caller, Ctx};
 pub use deps::ApiDeps;
 pub use error::ApiError;
 pub use lambda_http::{Body, Request, Response};
 pub use response::{ListResponse, created, json, no_content};
+pub use vendor_access::Need;

@@ -1,11 +1,44 @@
 //! The one place that decides whether a caller may touch a vendor's data.
-//! Membership is read from the store on every call, so a removed member loses access at once.
+//! Membership is read from the store on every call, so a removed member loses access at once;
+//! so is an API key, so a revoked key is refused at once.
 
+use stockyard_domain::api_key::{ApiKey, KeyPermission, KeyRefusal, KeyTarget};
 use stockyard_domain::ids::VendorId;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
 use stockyard_domain::vendor::{Vendor, VendorStatus};
 
 use crate::{ApiError, Principal};
+
+/// What a vendor route needs of its caller: the permission a member needs and, on the few routes
+/// devices and integrations call, the permission an API key needs with what the request touches
+/// (its channel or location). Every other route takes no key: `VendorPermission` converts into a
+/// need without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    member: VendorPermission,
+    api_key: Option<(KeyPermission, KeyTarget)>,
+}
+
+impl Need {
+    /// Members with `member`, or an API key with `key` whose scope covers `target`.
+    pub fn or_api_key(member: VendorPermission, key: KeyPermission, target: KeyTarget) -> Self {
+        Self { member, api_key: Some((key, target)) }
+    }
+
+    pub fn member(&self) -> VendorPermission {
+        self.member
+    }
+
+    pub fn api_key(&self) -> Option<(KeyPermission, KeyTarget)> {
+        self.api_key
+    }
+}
+
+impl From<VendorPermission> for Need {
+    fn from(member: VendorPermission) -> Self {
+        Self { member, api_key: None }
+    }
+}
 
 /// A vendor the caller may act on, and the caller's role in it (none for platform staff).
 #[derive(Debug, Clone)]
@@ -50,11 +83,33 @@ pub fn decide(
     Ok(())
 }
 
+/// The rule for an API key (found, its secret right and not revoked), without I/O: a key acts on
+/// its own vendor only (403 before anything says whether the path's vendor exists), with a
+/// permission it holds, within its scope; a suspended vendor's keys change nothing.
+pub fn decide_key(
+    key: &ApiKey,
+    vendor_id: VendorId,
+    vendor: Option<&Vendor>,
+    permission: KeyPermission,
+    target: KeyTarget,
+) -> Result<(), ApiError> {
+    key.allows(vendor_id, permission, target)
+        .map_err(|refusal: KeyRefusal| ApiError::Forbidden(refusal.to_string()))?;
+    if vendor.is_some_and(|v| v.status == VendorStatus::Suspended) {
+        return Err(ApiError::ForbiddenBecause {
+            code: "vendor_suspended",
+            message: "this vendor is suspended; its data can be read but not changed".into(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
-    use stockyard_domain::ids::UserId;
+    use stockyard_domain::api_key::{ApiKeyScope, ApiKeyStatus};
+    use stockyard_domain::ids::{ChannelId, LocationId, UserId};
     use stockyard_domain::roles::PlatformRole;
     use stockyard_domain::values::Email;
 
@@ -122,5 +177,50 @@ mod tests {
         assert!(decide(&staff, &v, Some(VendorRole::InventoryManager), VendorPermission::InventoryWrite).is_ok());
         assert!(decide(&staff, &v, Some(VendorRole::CatalogEditor), VendorPermission::InventoryWrite).is_err());
         assert!(decide(&staff, &v, Some(VendorRole::Viewer), VendorPermission::Manage).is_err());
+    }
+
+    fn key(vendor: VendorId, scope: ApiKeyScope, permissions: &[KeyPermission]) -> ApiKey {
+        ApiKey {
+            id: stockyard_domain::ids::ApiKeyId::generate(),
+            vendor_id: vendor,
+            name: "Till".into(),
+            scope,
+            permissions: permissions.to_vec(),
+            hint: "syk_…".into(),
+            status: ApiKeyStatus::Active,
+            created_at: Utc::now(),
+            created_by: UserId::generate(),
+            revoked_at: None,
+            revoked_by: None,
+        }
+    }
+
+    #[test]
+    fn a_key_acts_on_its_own_vendor_within_its_scope_and_never_while_the_vendor_is_suspended() {
+        let v = vendor(VendorStatus::Active);
+        let channel = ChannelId::generate();
+        let till = key(v.id, ApiKeyScope::Channel { channel_id: channel }, &[KeyPermission::ChannelSales]);
+        let sales = KeyPermission::ChannelSales;
+        assert!(decide_key(&till, v.id, Some(&v), sales, KeyTarget::Channel(channel)).is_ok());
+        let elsewhere = decide_key(&till, v.id, Some(&v), sales, KeyTarget::Channel(ChannelId::generate()));
+        assert_eq!(elsewhere.unwrap_err().code(), "forbidden");
+        let other = vendor(VendorStatus::Active);
+        let foreign = decide_key(&till, other.id, None, sales, KeyTarget::Channel(channel)).unwrap_err();
+        assert_eq!(
+            (foreign.code(), foreign.to_string().as_str()),
+            ("forbidden", "this API key belongs to another vendor")
+        );
+        let suspended = Vendor { status: VendorStatus::Suspended, ..v.clone() };
+        let err = decide_key(&till, v.id, Some(&suspended), sales, KeyTarget::Channel(channel)).unwrap_err();
+        assert_eq!(err.code(), "vendor_suspended");
+    }
+
+    #[test]
+    fn a_need_without_a_key_permission_is_what_a_member_permission_converts_into() {
+        let need: Need = VendorPermission::Manage.into();
+        assert_eq!((need.member(), need.api_key()), (VendorPermission::Manage, None));
+        let target = KeyTarget::Location(LocationId::generate());
+        let scans = Need::or_api_key(VendorPermission::InventoryWrite, KeyPermission::ScanCount, target);
+        assert_eq!(scans.api_key(), Some((KeyPermission::ScanCount, target)));
     }
 }

@@ -11,15 +11,16 @@ use stockyard_domain::category::Category;
 use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId, LocationId,
-    ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId, TokenFamilyId, UserId, VariantId, VendorId,
-    WebhookEndpointId, WebhookEventId,
+    AddressId, ApiKeyId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId,
+    LocationId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId, TokenFamilyId, UserId,
+    VariantId, VendorId, WebhookEndpointId, WebhookEventId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
 use stockyard_domain::product::{ProductTranslation, Variant};
 use stockyard_domain::purchasing::{PurchaseOrder, ReceivedLine, Supplier};
+use stockyard_domain::scan::Unit;
 use stockyard_domain::slug::Slug;
 use stockyard_domain::stock::{Movement, StockAlert, StockItem, StockTransfer};
 use stockyard_domain::values::Email;
@@ -185,6 +186,33 @@ pub(crate) fn invitations_for(email: &Email) -> Collection<InvitationRecord> {
 /// At most one pending invitation per vendor and email.
 pub(crate) fn pending_invitation_guard(vendor: VendorId, email: &Email) -> Key {
     key(format!("VENDOR#{vendor}"), format!("INVITEE#{email}"))
+}
+
+// API keys
+/// A key in a partition of its own: a request presenting it reads it by its id alone.
+pub(crate) fn api_key(id: ApiKeyId) -> Key {
+    key(format!("APIKEY#{id}"), "APIKEY")
+}
+/// Lists the key under its vendor, by creation.
+pub(crate) fn api_key_listing(vendor: VendorId, id: ApiKeyId) -> IndexKey {
+    IndexKey { pk: format!("APIKEYS#{vendor}"), sk: format!("APIKEY#{id}") }
+}
+pub(crate) fn api_keys_of(vendor: VendorId) -> Collection<crate::api_keys::ApiKeyRecord> {
+    Collection::index(format!("APIKEYS#{vendor}"), "APIKEY#")
+}
+
+// Scans
+/// A change one scan made; the scan's own partition.
+pub(crate) fn scan_line(vendor: VendorId, scan_id: &str, line: &str) -> Key {
+    key(format!("SCAN#{vendor}#{scan_id}"), format!("LINE#{line}"))
+}
+/// A serialised unit received (GTIN-14 digits; serials are GS1 set 82, which has no `#`).
+pub(crate) fn received_unit(vendor: VendorId, unit: &Unit) -> Key {
+    key(format!("UNIT#{vendor}#{}#{}", unit.gtin14, unit.serial), "UNIT")
+}
+/// A reader's last counted read of a tag (reader ids are codes: no `#`).
+pub(crate) fn tag_read(vendor: VendorId, reader: &str, unit: &Unit) -> Key {
+    key(format!("TAGREAD#{vendor}#{reader}#{}#{}", unit.gtin14, unit.serial), "TAGREAD")
 }
 
 // Inventory locations

@@ -7,6 +7,7 @@
 pub mod account_mail;
 pub mod addresses;
 pub mod alerts;
+pub mod api_keys;
 pub mod catalog_files;
 pub mod categories;
 pub mod channels;
@@ -23,6 +24,7 @@ pub mod page;
 pub mod products;
 pub mod purchase_orders;
 mod retry;
+pub mod scans;
 pub mod search_index;
 pub mod sent_emails;
 pub mod sessions;
@@ -54,6 +56,8 @@ mod emulator_tests;
 mod emulator_tests_bulk;
 #[cfg(test)]
 mod emulator_tests_demand;
+#[cfg(test)]
+mod emulator_tests_devices;
 #[cfg(test)]
 mod emulator_tests_purchasing;
 #[cfg(test)]

@@ -473,6 +473,13 @@ pub async fn sku_owner(table: &Table, vendor: VendorId, sku: &str) -> Result<Opt
     Ok(by_sku(table, vendor, sku).await?.map(|c| c.product_id))
 }
 
+/// The vendor's variant with this GTIN (any of its lengths), if any: the vendor's claim on the
+/// GTIN, then the variant (two reads), as a barcode look-up within one vendor finds it.
+pub async fn variant_by_gtin(table: &Table, vendor: VendorId, gtin: &Gtin) -> Result<Option<Variant>, StoreError> {
+    let Some(claim) = table.get::<GtinRecord>(&(gtin.clone(), vendor)).await? else { return Ok(None) };
+    variant(table, claim.product_id, claim.variant_id).await
+}
+
 /// The product holding a GTIN among the vendor's, if any.
 pub async fn gtin_owner(table: &Table, vendor: VendorId, gtin: &Gtin) -> Result<Option<ProductId>, StoreError> {
     Ok(table.get::<GtinRecord>(&(gtin.clone(), vendor)).await?.map(|c| c.product_id))

@@ -44,7 +44,7 @@ fn refused(e: AddressError) -> ApiError {
     responses((status = 200, body = ListResponse<Address>), (status = 401, body = ErrorBody)))]
 pub async fn list_addresses(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    let items = addresses::list(cx.store().await?, cx.caller.user_id).await?;
+    let items = addresses::list(cx.store().await?, cx.person()?.user_id).await?;
     Ok(ok(&ListResponse::all(items)))
 }
 
@@ -58,7 +58,7 @@ pub async fn create_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let fields = parse(&body)?;
     cx.idempotent(async |key| {
         let remember = |a: &Address, tx: &mut _| idempotency::remember(key, StatusCode::CREATED, a, tx);
-        let address = addresses::add(cx.store().await?, cx.caller.user_id, fields, body.is_default, remember)
+        let address = addresses::add(cx.store().await?, cx.person()?.user_id, fields, body.is_default, remember)
             .await
             .map_err(refused)?;
         Ok(json(StatusCode::CREATED, &address))
@@ -75,8 +75,9 @@ pub async fn update_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let id = cx.path("addressId", AddressId::parse)?;
     let body: AddressRequest = cx.body()?;
     let fields = parse(&body)?;
-    let address =
-        addresses::replace(cx.store().await?, cx.caller.user_id, id, fields, body.is_default).await.map_err(refused)?;
+    let address = addresses::replace(cx.store().await?, cx.person()?.user_id, id, fields, body.is_default)
+        .await
+        .map_err(refused)?;
     Ok(ok(&address))
 }
 
@@ -87,6 +88,6 @@ pub async fn update_address(deps: &ApiDeps, req: Request) -> Result<Response<Bod
 pub async fn delete_address(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let id = cx.path("addressId", AddressId::parse)?;
-    addresses::remove(cx.store().await?, cx.caller.user_id, id).await.map_err(refused)?;
+    addresses::remove(cx.store().await?, cx.person()?.user_id, id).await.map_err(refused)?;
     Ok(no_content())
 }

@@ -54,7 +54,7 @@ pub async fn set_user_roles(deps: &ApiDeps, req: Request) -> Result<Response<Bod
         }
     }
     roles.sort();
-    if user_id == cx.caller.user_id && !roles.contains(&PlatformRole::Admin) {
+    if user_id == cx.person()?.user_id && !roles.contains(&PlatformRole::Admin) {
         return Err(ApiError::unprocessable(
             "cannot_demote_self",
             Some("roles"),
@@ -92,6 +92,6 @@ pub async fn set_vendor_status(deps: &ApiDeps, req: Request) -> Result<Response<
     let reason = body.reason.as_deref().map(|r| Reason::parse("reason", r)).transpose()?;
     let vendor = vendors::set_status(cx.store().await?, vendor_id, status, reason.as_deref()).await?;
     let vendor = vendor.ok_or(ApiError::NotFound("vendor"))?;
-    tracing::info!(vendor_id = %vendor_id, status = status.as_str(), by = %cx.caller.user_id, "vendor status changed");
+    tracing::info!(vendor_id = %vendor_id, status = status.as_str(), by = %cx.person()?.user_id, "vendor status changed");
     Ok(ok(&vendor))
 }

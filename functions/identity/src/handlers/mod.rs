@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod profile;
 pub mod recovery;

@@ -27,6 +27,6 @@ pub async fn update_profile(deps: &ApiDeps, req: Request) -> Result<Response<Bod
         name: body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?,
         phone: body.phone.as_deref().map(|raw| optional_phone("phone", raw)).transpose()?,
     };
-    let user = users::update_profile(cx.store().await?, cx.caller.user_id, &change).await?;
+    let user = users::update_profile(cx.store().await?, cx.person()?.user_id, &change).await?;
     Ok(ok(&user.ok_or(ApiError::NotFound("user"))?))
 }

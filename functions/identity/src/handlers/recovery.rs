@@ -191,7 +191,7 @@ pub async fn change_password(deps: &AuthDeps, req: Request) -> Result<Response<B
     let hash = password::hash(&body.password).map_err(ApiError::internal)?;
     let notice =
         mail(AccountMailKind::PasswordChanged, &account.user, account.credentials_version, &account.user.email);
-    let version = match users::set_password(table, account, &hash, Some(cx.caller.session), false, notice).await {
+    let version = match users::set_password(table, account, &hash, Some(cx.person()?.session), false, notice).await {
         Ok(version) => version,
         Err(e) if e.failed_at(users::CREDENTIALS) => {
             return Err(ApiError::conflict("credentials_changed", "the password was changed meanwhile; sign in again"));
@@ -201,7 +201,7 @@ pub async fn change_password(deps: &AuthDeps, req: Request) -> Result<Response<B
         }
         Err(e) => return Err(e.into()),
     };
-    let response = super::auth::access_token(deps, account.user.clone(), cx.caller.session, version)?;
+    let response = super::auth::access_token(deps, account.user.clone(), cx.person()?.session, version)?;
     Ok(ok(&response))
 }
 

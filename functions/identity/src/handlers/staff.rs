@@ -68,7 +68,7 @@ pub async fn invite_staff(deps: &ApiDeps, req: Request) -> Result<Response<Body>
             email: email.clone(),
             role,
             status: InvitationStatus::Pending,
-            invited_by: cx.caller.user_id,
+            invited_by: cx.person()?.user_id,
             created_at: now,
             expires_on: now + INVITATION_VALIDITY,
             accepted_at: None,

@@ -40,7 +40,7 @@ pub async fn acknowledge_alert(deps: &ApiDeps, req: Request) -> Result<Response<
     let cx = Ctx::new(deps, &req)?;
     let id = cx.path("alertId", StockAlertId::parse)?;
     let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
-    match alerts::acknowledge(cx.store().await?, vendor, id, cx.caller.user_id, Utc::now()).await {
+    match alerts::acknowledge(cx.store().await?, vendor, id, cx.person()?.user_id, Utc::now()).await {
         Ok(Some(alert)) => Ok(ok(&alert)),
         Ok(None) => Err(ApiError::NotFound("alert")),
         Err(StoreError::ConditionFailed) => {

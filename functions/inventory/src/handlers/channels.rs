@@ -11,6 +11,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::FieldError;
 use stockyard_domain::address::country;
+use stockyard_domain::api_key::{KeyPermission, KeyTarget};
 use stockyard_domain::channel::{Channel, ChannelKind, SaleRecord, external_id};
 use stockyard_domain::ids::{ChannelId, LocationId, VendorId};
 use stockyard_domain::money::Currency;
@@ -22,7 +23,7 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
 use stockyard_http::openapi::{IdempotencyParams, PageParams};
 use stockyard_http::response::ok;
-use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
+use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Need, Request, Response};
 use stockyard_store::channels::{self, SaleKind};
 use stockyard_store::{Table, locations, products, stock as store};
 use utoipa::ToSchema;
@@ -321,13 +322,14 @@ impl Resolved {
     }
 }
 
-/// Runs `apply` on the lines, those of one stock item one after another in the order sent, up to
-/// [`PARALLEL_ITEMS`] stock items at once; results in the order sent.
-async fn per_stock_item<L, F, Fut>(lines: Vec<(L, VariantKey)>, apply: F) -> Vec<(usize, LineResult)>
+/// Runs `apply` on the lines, those of one stock item one after another in the order given, up
+/// to [`PARALLEL_ITEMS`] stock items at once; the results grouped by stock item.
+pub(crate) async fn per_stock_item<L, R, F, Fut>(lines: Vec<(L, VariantKey)>, apply: F) -> Vec<R>
 where
     L: Send,
+    R: Send,
     F: Fn(L) -> Fut + Sync,
-    Fut: std::future::Future<Output = (usize, LineResult)> + Send,
+    Fut: std::future::Future<Output = R> + Send,
 {
     let mut groups: Vec<(VariantKey, Vec<L>)> = Vec::new();
     for (line, key) in lines {
@@ -337,7 +339,7 @@ where
         }
     }
     let apply = &apply;
-    let results: Vec<Vec<(usize, LineResult)>> = futures_util::stream::iter(groups)
+    let results: Vec<Vec<R>> = futures_util::stream::iter(groups)
         .map(|(_, group)| async move {
             let mut out = Vec::with_capacity(group.len());
             for line in group {
@@ -352,12 +354,7 @@ where
 }
 
 /// A stock item: the variant at the location.
-type VariantKey = (stockyard_domain::ids::VariantId, LocationId);
-
-async fn channel_of(cx: &Ctx<'_>, table: &Table, vendor: VendorId) -> Result<Channel, ApiError> {
-    let id = cx.path("channelId", ChannelId::parse)?;
-    channels::get(table, vendor, id).await?.ok_or(ApiError::NotFound("channel"))
-}
+pub(crate) type VariantKey = (stockyard_domain::ids::VariantId, LocationId);
 
 fn record_of(channel: &Channel, line: &Checked, variant: &Variant, location: LocationId, sign: i64) -> SaleRecord {
     SaleRecord {
@@ -390,7 +387,8 @@ fn record_of(channel: &Channel, line: &Checked, variant: &Variant, location: Loc
 /// request (422, nothing applies); otherwise each sale applies on its own and the response reports
 /// each one (`refused` with the reason, such as `insufficient_stock` or `unknown_sku`, changes
 /// nothing).
-#[utoipa::path(post, path = "/vendors/{vendorId}/channels/{channelId}/sales", tag = "inventory", security(("bearer" = ["vendor_owner", "inventory_manager"])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/channels/{channelId}/sales", tag = "inventory",
+    security(("bearer" = ["vendor_owner", "inventory_manager"]), ("api_key" = ["channel_sales"])),
     request_body = SalesRequest,
     params(("vendorId" = VendorId, Path), ("channelId" = ChannelId, Path)),
     responses((status = 200, body = LinesResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -415,11 +413,14 @@ pub async fn record_sales(deps: &ApiDeps, req: Request) -> Result<Response<Body>
         )?;
         checked.push((line, ()));
     }
-    let lines = Lines::open(&cx).await?;
+    let lines = Lines::open(&cx, KeyPermission::ChannelSales).await?;
     let response = lines
         .run("sales", checked, |line, (), variant, location| {
             let lines = &lines;
-            async move { sell(lines.table, &lines.channel, &line, &variant, location, &lines.actor).await }
+            async move {
+                let field = format!("sales[{}].quantity", line.index);
+                sell(lines.table, &lines.channel, &line, &variant, location, &lines.actor, &field).await
+            }
         })
         .await?;
     Ok(ok(&response))
@@ -460,12 +461,15 @@ struct Lines<'r> {
 }
 
 impl<'r> Lines<'r> {
-    /// The channel of the path, if the caller may record stock changes for its vendor.
-    async fn open(cx: &'r Ctx<'_>) -> Result<Self, ApiError> {
-        let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+    /// The channel of the path, if the caller may record stock changes for its vendor: a member
+    /// who manages stock, or an API key with `permission` on this channel.
+    async fn open(cx: &'r Ctx<'_>, permission: KeyPermission) -> Result<Self, ApiError> {
+        let channel = cx.path("channelId", ChannelId::parse)?;
+        let need = Need::or_api_key(VendorPermission::InventoryWrite, permission, KeyTarget::Channel(channel));
+        let vendor = cx.vendor(need).await?.id();
         let table = cx.store().await?;
-        let channel = channel_of(cx, table, vendor).await?;
-        Ok(Self { table, channel, actor: Actor::User { id: cx.caller.user_id } })
+        let channel = channels::get(table, vendor, channel).await?.ok_or(ApiError::NotFound("channel"))?;
+        Ok(Self { table, channel, actor: cx.actor() })
     }
 
     /// Resolves every line's variant and location (a line naming one the vendor does not have is
@@ -505,7 +509,36 @@ impl<'r> Lines<'r> {
     }
 }
 
-/// Applies one sale: its units out of the stock item and its record, in one transaction.
+/// Sells `quantity` units of `variant` scanned at `location` through `channel`, as the channel's
+/// sale `sale_id` (see [`sell`]); a refusal names `field`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn sell_scanned(
+    table: &Table,
+    channel: &Channel,
+    sale_id: &str,
+    variant: &Variant,
+    location: LocationId,
+    quantity: u32,
+    actor: &Actor,
+    field: &str,
+) -> LineResult {
+    let line = Checked {
+        index: 0,
+        id: sale_id.to_string(),
+        sku: variant.sku.clone(),
+        quantity,
+        location: Some(location),
+        unit_price: None,
+        currency: None,
+        country: None,
+        region: None,
+        at: Utc::now(),
+    };
+    sell(table, channel, &line, variant, location, actor, field).await
+}
+
+/// Applies one sale: its units out of the stock item and its record, in one transaction, once per
+/// channel and sale id; a refusal names `field`.
 async fn sell(
     table: &Table,
     channel: &Channel,
@@ -513,8 +546,8 @@ async fn sell(
     variant: &Variant,
     location: LocationId,
     actor: &Actor,
+    field: &str,
 ) -> LineResult {
-    let field = format!("sales[{}].quantity", line.index);
     match channels::sale(table, channel.vendor_id, channel.id, SaleKind::Sale, &line.id).await {
         Ok(Some(before)) => return duplicate(&line.id, before),
         Ok(None) => {}
@@ -522,9 +555,9 @@ async fn sell(
     }
     let outcome = store::apply(table, (channel.vendor_id, variant.id, location), |before| {
         let mut item = lookup::current_item(before, variant, location);
-        let batches = taken(&item, line.quantity, None, today(), false, &field)?;
+        let batches = taken(&item, line.quantity, None, today(), false, field)?;
         let quantity = -i64::from(line.quantity);
-        item.apply(quantity, &batches, Utc::now()).map_err(|e| lookup::stock_error(&field, e))?;
+        item.apply(quantity, &batches, Utc::now()).map_err(|e| lookup::stock_error(field, e))?;
         let record = Record {
             reason: MovementReason::Sale,
             reference: Some(format!("sale:{}:{}", channel.id, line.id)),
@@ -625,7 +658,8 @@ pub struct ReturnsRequest {
 /// Record returns through a channel: each is restocked (back on hand, ledger reason
 /// `channel_return`) or written off, and lands in the consolidated sales record as a negative
 /// quantity, once per return id. Against a named sale, at most what it sold comes back.
-#[utoipa::path(post, path = "/vendors/{vendorId}/channels/{channelId}/returns", tag = "inventory", security(("bearer" = ["vendor_owner", "inventory_manager"])),
+#[utoipa::path(post, path = "/vendors/{vendorId}/channels/{channelId}/returns", tag = "inventory",
+    security(("bearer" = ["vendor_owner", "inventory_manager"]), ("api_key" = ["channel_returns"])),
     request_body = ReturnsRequest,
     params(("vendorId" = VendorId, Path), ("channelId" = ChannelId, Path)),
     responses((status = 200, body = LinesResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -656,7 +690,7 @@ pub async fn record_returns(deps: &ApiDeps, req: Request) -> Result<Response<Bod
         )?;
         checked.push((common, (sale, lot, line.expires_on, line.restock)));
     }
-    let lines = Lines::open(&cx).await?;
+    let lines = Lines::open(&cx, KeyPermission::ChannelReturns).await?;
     let response = lines
         .run("returns", checked, |line, (sale, lot, expires_on, restock), variant, location| {
             let lines = &lines;

@@ -41,10 +41,6 @@ fn quantity(field: &str, raw: i64, min: i64) -> Result<i64, FieldError> {
     Ok(raw)
 }
 
-fn actor(cx: &Ctx<'_>) -> Actor {
-    Actor::User { id: cx.caller.user_id }
-}
-
 /// Which batch an addition goes into: the lot, and its expiry date (default: today + the
 /// variant's shelf life). Refused for variants without a shelf life.
 fn batch_in(
@@ -133,7 +129,7 @@ pub async fn adjust_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>
     if qty < 0 && lot.is_some() && variant.shelf_life_days.is_none() {
         return Err(ApiError::invalid("lot", "only perishable variants (with a shelf life) are held in batches"));
     }
-    let actor = actor(&cx);
+    let actor = cx.actor();
     cx.idempotent(async |key| {
         let out = store::apply(table, (vendor, variant.id, body.location_id), |before| {
             let mut item = lookup::current_item(before, &variant, body.location_id);
@@ -255,6 +251,29 @@ pub fn movement(item: &StockItem, quantity: i64, batches: Vec<BatchQuantity>, re
     }
 }
 
+/// What counting `counted` units (of `batch`, for a perishable variant) changes on `item`: what was
+/// on record before, the batch's change, and the difference the count posts. A batch not on record
+/// is added with the expiry date given; one on record keeps its own.
+pub(crate) fn count_change(
+    item: &StockItem,
+    counted: u32,
+    batch: Option<&(String, NaiveDate)>,
+) -> (u32, Vec<BatchQuantity>, i64) {
+    let Some((lot, expires_on)) = batch else {
+        return (item.on_hand, Vec::new(), i64::from(counted) - i64::from(item.on_hand));
+    };
+    let held = item.batches.iter().find(|b| &b.lot == lot);
+    let previous = held.map_or(0, |b| b.on_hand);
+    let expires_on = held.map_or(*expires_on, |b| b.expires_on);
+    let difference = i64::from(counted) - i64::from(previous);
+    let changes = if difference == 0 {
+        Vec::new()
+    } else {
+        vec![BatchQuantity { lot: lot.clone(), expires_on, quantity: difference }]
+    };
+    (previous, changes, difference)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountLine {
@@ -370,28 +389,13 @@ pub async fn count_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
         };
         targets.push((variant, counted, batch));
     }
-    let actor = actor(&cx);
+    let actor = cx.actor();
     cx.idempotent(async |key| {
         let mut counted_lines = Vec::with_capacity(targets.len());
         for (variant, counted, batch) in &targets {
             let line = store::apply(table, (vendor, variant.id, body.location_id), |before| {
                 let mut item = lookup::current_item(before, variant, body.location_id);
-                let (previous, batches) = match batch {
-                    Some((lot, expires_on)) => {
-                        let held = item.batches.iter().find(|b| &b.lot == lot);
-                        let previous = held.map_or(0, |b| b.on_hand);
-                        let expires_on = held.map_or(*expires_on, |b| b.expires_on);
-                        let diff = i64::from(*counted) - i64::from(previous);
-                        let changes = if diff == 0 {
-                            Vec::new()
-                        } else {
-                            vec![BatchQuantity { lot: lot.clone(), expires_on, quantity: diff }]
-                        };
-                        (previous, changes)
-                    }
-                    None => (item.on_hand, Vec::new()),
-                };
-                let difference = i64::from(*counted) - i64::from(previous);
+                let (previous, batches, difference) = count_change(&item, *counted, batch.as_ref());
                 let record =
                     Record { reason: MovementReason::Count, reference: None, note: note.clone(), actor: actor.clone() };
                 let (tx, out) = change_and_record(table, before, &mut item, difference, batches, record, None)?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, StockTransferId, VendorId};
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::stock::{
-    Actor, BatchQuantity, DEFAULT_NEAR_EXPIRY_DAYS, MAX_QUANTITY, MovementReason, StockTransfer, TransferStatus,
+    BatchQuantity, DEFAULT_NEAR_EXPIRY_DAYS, MAX_QUANTITY, MovementReason, StockTransfer, TransferStatus,
 };
 use stockyard_domain::values::{LotCode, Sku};
 use stockyard_http::error::ErrorBody;
@@ -78,7 +78,7 @@ pub async fn create_transfer(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     if lot.is_some() && variant.shelf_life_days.is_none() {
         return Err(ApiError::invalid("lot", "only perishable variants (with a shelf life) are held in batches"));
     }
-    let actor = Actor::User { id: cx.caller.user_id };
+    let actor = cx.actor();
     let id = StockTransferId::generate();
     cx.idempotent(async |key| {
         let out = store::apply(table, (vendor, variant.id, body.from_location_id), |before| {
@@ -139,7 +139,7 @@ pub async fn receive_transfer(deps: &ApiDeps, req: Request) -> Result<Response<B
     if transfer.status != TransferStatus::InTransit {
         return Err(not_in_transit());
     }
-    let actor = Actor::User { id: cx.caller.user_id };
+    let actor = cx.actor();
     let target = (vendor, transfer.variant_id, transfer.to_location_id);
     let result = store::apply(table, target, |before| {
         let before_item = before

@@ -13,7 +13,7 @@ use stockyard_domain::purchasing::{
     ReceivedLine,
 };
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::stock::{Actor, StockItem};
+use stockyard_domain::stock::StockItem;
 use stockyard_domain::values::{self, Sku};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
@@ -143,7 +143,7 @@ pub async fn create_purchase_order(deps: &ApiDeps, req: Request) -> Result<Respo
     )?;
     let lines = order_lines(table, vendor, &raw, supplier.pack_size).await?;
     let total = purchasing::order_total(&lines).map_err(|e| order_error(e, "lines"))?;
-    let actor = Actor::User { id: cx.caller.user_id };
+    let actor = cx.actor();
     cx.idempotent(async |key| {
         let number = orders::take_numbers(table, vendor, 1).await?;
         let now = Utc::now();

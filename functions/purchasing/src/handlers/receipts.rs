@@ -14,7 +14,7 @@ use stockyard_domain::ids::{PurchaseOrderId, VendorId};
 use stockyard_domain::product::Variant;
 use stockyard_domain::purchasing::{self, PurchaseOrder, ReceivedLine};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::stock::{Actor, BatchQuantity, MAX_QUANTITY, MovementReason};
+use stockyard_domain::stock::{BatchQuantity, MAX_QUANTITY, MovementReason};
 use stockyard_domain::values::{self, LotCode, Sku};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::remember;
@@ -172,7 +172,7 @@ pub async fn receive_purchase_order(deps: &ApiDeps, req: Request) -> Result<Resp
         let batch = batch_of(i, &variant, lot, expires_on, today)?;
         planned.push(Planned { field, sku, quantity, variant, batch });
     }
-    let actor = Actor::User { id: cx.caller.user_id };
+    let actor = cx.actor();
     cx.idempotent(async |key| {
         let receipt_id = key.map(|k| k.fingerprint()).unwrap_or_else(purchasing::new_receipt_id);
         let mut posted: Vec<ReceivedLine> = Vec::new();

@@ -13,7 +13,6 @@ use stockyard_domain::purchasing::{
     self, DeliverTo, OrderOrigin, OrderedFrom, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier,
 };
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::stock::Actor;
 use stockyard_domain::values::SupplierCode;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
@@ -174,7 +173,7 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
             format!("the suggestions make {} orders, more than {MAX_ORDERS}: ask per supplier", drafts.len()),
         ));
     }
-    let actor = Actor::User { id: cx.caller.user_id };
+    let actor = cx.actor();
     cx.idempotent(async |key| {
         let first =
             if drafts.is_empty() { 0 } else { orders::take_numbers(table, vendor, drafts.len() as u64).await? };

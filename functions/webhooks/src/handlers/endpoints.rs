@@ -113,7 +113,7 @@ pub async fn create_webhook_endpoint(deps: &ApiDeps, req: Request) -> Result<Res
             enabled: body.enabled.unwrap_or(true),
             version: 1,
             secret_created_at: now,
-            created_by: cx.caller.user_id,
+            created_by: cx.person()?.user_id,
             created_at: now,
             updated_at: now,
         };

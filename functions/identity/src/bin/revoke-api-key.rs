@@ -1,0 +1,11 @@
+//! `revoke-api-key`: POST /vendors/{vendorId}/api-keys/{apiKeyId}/revoke
+
+use stockyard_identity::handlers::api_keys;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_identity::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, api_keys::revoke_api_key).await
+}
