@@ -19,10 +19,7 @@ pub struct AlertDeps {
 
 impl AlertDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            table: Table::from_env(sdk)?,
-            emails: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("EMAILS_QUEUE_URL")?),
-        })
+        Ok(Self { table: Table::from_env(sdk)?, emails: Publisher::from_env(sdk, "EMAILS_QUEUE_URL")? })
     }
 }
 

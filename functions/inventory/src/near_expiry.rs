@@ -30,10 +30,7 @@ pub struct CheckDeps {
 
 impl CheckDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            table: Table::from_env(sdk)?,
-            alerts: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("ALERTS_QUEUE_URL")?),
-        })
+        Ok(Self { table: Table::from_env(sdk)?, alerts: Publisher::from_env(sdk, "ALERTS_QUEUE_URL")? })
     }
 }
 

@@ -97,17 +97,11 @@ pub struct RouterDeps {
 impl RouterDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            emails: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("EMAILS_QUEUE_URL")?),
-            catalog: Publisher::new(
-                aws_sdk_sqs::Client::new(sdk),
-                stockyard_platform::env("CATALOG_EVENTS_QUEUE_URL")?,
-            ),
-            alerts: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("ALERTS_QUEUE_URL")?),
-            sales: Publisher::new(aws_sdk_sqs::Client::new(sdk), stockyard_platform::env("SALES_EVENTS_QUEUE_URL")?),
-            webhooks: Publisher::new(
-                aws_sdk_sqs::Client::new(sdk),
-                stockyard_platform::env("WEBHOOK_EVENTS_QUEUE_URL")?,
-            ),
+            emails: Publisher::from_env(sdk, "EMAILS_QUEUE_URL")?,
+            catalog: Publisher::from_env(sdk, "CATALOG_EVENTS_QUEUE_URL")?,
+            alerts: Publisher::from_env(sdk, "ALERTS_QUEUE_URL")?,
+            sales: Publisher::from_env(sdk, "SALES_EVENTS_QUEUE_URL")?,
+            webhooks: Publisher::from_env(sdk, "WEBHOOK_EVENTS_QUEUE_URL")?,
             links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
         })
     }

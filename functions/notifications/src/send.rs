@@ -15,10 +15,7 @@ pub struct SendDeps {
 
 impl SendDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            table: Table::from_env(sdk)?,
-            mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk), stockyard_platform::env("EMAIL_FROM")?),
-        })
+        Ok(Self { table: Table::from_env(sdk)?, mailer: Mailer::from_env(sdk, "EMAIL_FROM")? })
     }
 }
 

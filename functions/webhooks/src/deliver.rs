@@ -46,14 +46,8 @@ impl DeliverDeps {
         let config = DeliveryConfig::from_env()?;
         Ok(Self {
             table: Table::from_env(sdk)?,
-            queue: Publisher::new(
-                aws_sdk_sqs::Client::new(sdk),
-                stockyard_platform::env("WEBHOOK_DELIVERIES_QUEUE_URL")?,
-            ),
-            dead_letters: Publisher::new(
-                aws_sdk_sqs::Client::new(sdk),
-                stockyard_platform::env("WEBHOOK_DELIVERIES_DLQ_URL")?,
-            ),
+            queue: Publisher::from_env(sdk, "WEBHOOK_DELIVERIES_QUEUE_URL")?,
+            dead_letters: Publisher::from_env(sdk, "WEBHOOK_DELIVERIES_DLQ_URL")?,
             client: client(&config)?,
             config,
         })

@@ -51,13 +51,7 @@ pub struct FanOutDeps {
 
 impl FanOutDeps {
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            table: Table::from_env(sdk)?,
-            deliveries: Publisher::new(
-                aws_sdk_sqs::Client::new(sdk),
-                stockyard_platform::env("WEBHOOK_DELIVERIES_QUEUE_URL")?,
-            ),
-        })
+        Ok(Self { table: Table::from_env(sdk)?, deliveries: Publisher::from_env(sdk, "WEBHOOK_DELIVERIES_QUEUE_URL")? })
     }
 }
 

@@ -97,6 +97,13 @@ pub enum MessagingError {
     Publish(String),
     #[error("could not send the email: {0}")]
     Send(String),
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+}
+
+/// The value of environment variable `name` (a queue URL, a sender), refused when unset or blank.
+fn env(name: &str) -> Result<String, MessagingError> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| MessagingError::MissingEnv(name.into()))
 }
 
 /// Puts messages on one SQS queue.
@@ -109,6 +116,12 @@ pub struct Publisher {
 impl Publisher {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         Self { client, queue_url: queue_url.into() }
+    }
+
+    /// A publisher to the queue whose URL is in environment variable `queue_url_var`, so a
+    /// function's wiring names the queue and never the SDK.
+    pub fn from_env(sdk: &aws_config::SdkConfig, queue_url_var: &str) -> Result<Self, MessagingError> {
+        Ok(Self::new(aws_sdk_sqs::Client::new(sdk), env(queue_url_var)?))
     }
 
     /// Publishes an already-encoded message body.
@@ -187,6 +200,11 @@ fn content(text: &str) -> Result<Content, MessagingError> {
 impl Mailer {
     pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
         Self { client, from: from.into() }
+    }
+
+    /// A mailer sending from the address in environment variable `from_var`.
+    pub fn from_env(sdk: &aws_config::SdkConfig, from_var: &str) -> Result<Self, MessagingError> {
+        Ok(Self::new(aws_sdk_sesv2::Client::new(sdk), env(from_var)?))
     }
 
     /// Sends the email: as SES's simple content, or as a raw MIME message when it has attachments.

@@ -112,6 +112,22 @@ pub fn count_return(tx: &mut Tx, sale: &SaleRecord, quantity: u32) -> Result<(),
     Ok(())
 }
 
+/// Records a return that puts nothing back on hand (written off), counted against the sale it
+/// names if any, in one transaction (steps [`ALREADY_RECORDED`], [`RETURNS_EXCEED_SALE`]).
+pub async fn record_written_off_return(
+    table: &Table,
+    record: &SaleRecord,
+    against: Option<&SaleRecord>,
+    quantity: u32,
+) -> Result<(), StoreError> {
+    let mut tx = table.tx();
+    self::record(&mut tx, record)?;
+    if let Some(sale) = against {
+        count_return(&mut tx, sale, quantity)?;
+    }
+    table.commit(tx).await
+}
+
 /// A sale (or return) a channel reported, if it did.
 pub async fn sale(
     table: &Table,

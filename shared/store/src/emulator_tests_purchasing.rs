@@ -113,9 +113,7 @@ async fn an_order_is_written_only_at_the_version_read_and_a_receipt_line_is_clai
     let vendor = VendorId::generate();
     let acme = supplier(vendor, "ACME");
     let sent = order(vendor, &acme);
-    let mut tx = table.tx();
-    purchase_orders::create(&mut tx, &sent).unwrap();
-    table.commit(tx).await.unwrap();
+    table.commit(purchase_orders::create(&table, std::slice::from_ref(&sent)).unwrap()).await.unwrap();
 
     let mut after = sent.clone();
     after.receive("MILK", 4, Utc::now()).unwrap();

@@ -76,9 +76,12 @@ pub async fn take_numbers(table: &Table, vendor: VendorId, count: u64) -> Result
 }
 
 /// Adds new orders (drafts) to `tx`.
-pub fn create(tx: &mut Tx, order: &PurchaseOrder) -> Result<(), StoreError> {
-    tx.put("purchase_order_new", order, Some(Expr::not_exists()))?;
-    Ok(())
+pub fn create(table: &Table, orders: &[PurchaseOrder]) -> Result<Tx, StoreError> {
+    let mut tx = table.tx();
+    for order in orders {
+        tx.put("purchase_order_new", order, Some(Expr::not_exists()))?;
+    }
+    Ok(tx)
 }
 
 /// A transaction writing `after` over the order as it was at `read_version` (step
@@ -86,6 +89,32 @@ pub fn create(tx: &mut Tx, order: &PurchaseOrder) -> Result<(), StoreError> {
 pub fn replace(table: &Table, read_version: u64, after: &PurchaseOrder) -> Result<Tx, StoreError> {
     let mut tx = table.tx();
     tx.put(ORDER_CHANGED, after, Some(Expr::new("version = :read").val(":read", &read_version)))?;
+    Ok(tx)
+}
+
+/// [`replace`] with, for each `(line index, units)` of `changes`, the units added to (or, when
+/// negative, taken off) the incoming stock of that line at the order's destination, the stock item
+/// created when absent (at most 99 lines: 100 items, one transaction).
+pub fn replace_with_incoming(
+    table: &Table,
+    read_version: u64,
+    after: &PurchaseOrder,
+    changes: &[(usize, i64)],
+) -> Result<Tx, StoreError> {
+    let mut tx = replace(table, read_version, after)?;
+    for (i, units) in changes {
+        let line = &after.lines[*i];
+        let item = stockyard_domain::stock::StockItem::empty(
+            after.vendor_id,
+            line.variant_id,
+            line.product_id,
+            &line.sku,
+            after.deliver_to.location_id,
+            line.perishable,
+            chrono::Utc::now(),
+        );
+        tx = tx.and(crate::stock::add_incoming(table, &item, *units)?);
+    }
     Ok(tx)
 }
 

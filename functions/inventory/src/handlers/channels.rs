@@ -755,14 +755,10 @@ async fn take_back(
         Ok(())
     };
     if !back.restock {
-        let outcome = async {
-            let mut tx = table.tx();
-            channels::record(&mut tx, &record)?;
-            with_sale(&mut tx)?;
-            table.commit(tx).await?;
-            Ok::<_, Failed>(record.clone())
-        }
-        .await;
+        let outcome = channels::record_written_off_return(table, &record, sold.as_ref(), line.quantity)
+            .await
+            .map(|()| record.clone())
+            .map_err(Failed::from);
         return settle(table, channel, SaleKind::Return, &line.id, outcome).await;
     }
     let today = today();

@@ -13,7 +13,6 @@ use stockyard_domain::purchasing::{
     ReceivedLine,
 };
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::stock::StockItem;
 use stockyard_domain::values::{self, Sku};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
@@ -22,7 +21,7 @@ use stockyard_http::request::present;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_inventory::handlers::lookup;
-use stockyard_store::{StoreError, Table, Tx, purchase_orders as orders, stock, suppliers};
+use stockyard_store::{StoreError, Table, purchase_orders as orders, suppliers};
 use utoipa::ToSchema;
 
 /// A line as the client sends it.
@@ -171,8 +170,7 @@ pub async fn create_purchase_order(deps: &ApiDeps, req: Request) -> Result<Respo
             sent_at: None,
             closed_at: None,
         };
-        let mut tx = table.tx();
-        orders::create(&mut tx, &order)?;
+        let tx = orders::create(table, std::slice::from_ref(&order))?;
         commit(table, tx, key, StatusCode::CREATED, &order, |_| changed_meanwhile()).await
     })
     .await
@@ -276,34 +274,6 @@ pub async fn update_purchase_order(deps: &ApiDeps, req: Request) -> Result<Respo
     }
 }
 
-/// The stock item a line goes to, as it is created if nothing was held or expected there yet.
-fn destination(order: &PurchaseOrder, line: &PurchaseOrderLine) -> StockItem {
-    StockItem::empty(
-        order.vendor_id,
-        line.variant_id,
-        line.product_id,
-        &line.sku,
-        order.deliver_to.location_id,
-        line.perishable,
-        Utc::now(),
-    )
-}
-
-/// The order's transition (conditioned on the version read) with one `incoming` change per line
-/// (at most 99 lines: 100 items, one transaction).
-fn with_incoming(
-    table: &Table,
-    read_version: u64,
-    after: &PurchaseOrder,
-    changes: &[(usize, i64)],
-) -> Result<Tx, StoreError> {
-    let mut tx = orders::replace(table, read_version, after)?;
-    for (i, quantity) in changes {
-        tx = tx.and(stock::add_incoming(table, &destination(after, &after.lines[*i]), *quantity)?);
-    }
-    Ok(tx)
-}
-
 /// Send a draft to its supplier: every line becomes incoming stock at the destination in the same
 /// transaction, and the supplier is emailed the order as a PDF. 409 `purchase_order_not_draft`
 /// when it was sent already, `below_minimum_order` under the supplier's minimum.
@@ -320,7 +290,7 @@ pub async fn send_purchase_order(deps: &ApiDeps, req: Request) -> Result<Respons
     let mut after = before.clone();
     after.send(&access.vendor.name, Utc::now()).map_err(|e| order_error(e, "status"))?;
     let incoming: Vec<(usize, i64)> = after.lines.iter().enumerate().map(|(i, l)| (i, i64::from(l.quantity))).collect();
-    match table.commit(with_incoming(table, before.version, &after, &incoming)?).await {
+    match table.commit(orders::replace_with_incoming(table, before.version, &after, &incoming)?).await {
         Ok(()) => Ok(ok(&after)),
         Err(e) if e.failed_at(orders::ORDER_CHANGED) => Err(changed_meanwhile()),
         Err(e) => Err(e.into()),
@@ -342,7 +312,7 @@ pub async fn cancel_purchase_order(deps: &ApiDeps, req: Request) -> Result<Respo
     let mut after = before.clone();
     let released = after.cancel(Utc::now()).map_err(|e| order_error(e, "status"))?;
     let changes: Vec<(usize, i64)> = released.into_iter().map(|(i, q)| (i, -i64::from(q))).collect();
-    match table.commit(with_incoming(table, before.version, &after, &changes)?).await {
+    match table.commit(orders::replace_with_incoming(table, before.version, &after, &changes)?).await {
         Ok(()) => Ok(ok(&after)),
         Err(e) if e.failed_at(orders::ORDER_CHANGED) => Err(changed_meanwhile()),
         Err(e) => Err(e.into()),

@@ -178,7 +178,6 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
         let first =
             if drafts.is_empty() { 0 } else { orders::take_numbers(table, vendor, drafts.len() as u64).await? };
         let now = Utc::now();
-        let mut tx = table.tx();
         let mut made = Vec::with_capacity(drafts.len());
         for (n, (supplier, location, lines)) in drafts.iter().enumerate() {
             let order = PurchaseOrder {
@@ -205,9 +204,9 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
                 sent_at: None,
                 closed_at: None,
             };
-            orders::create(&mut tx, &order)?;
             made.push(order);
         }
+        let tx = orders::create(table, &made)?;
         let response = FromSuggestionsResponse { purchase_orders: made, not_ordered: skipped.clone(), as_of };
         commit(table, tx, key, StatusCode::CREATED, &response, |_| changed_meanwhile()).await
     })
