@@ -10,3 +10,6 @@ pub mod tokens;
 
 pub use deps::AuthDeps;
 pub use stockyard_http::ApiDeps;
+
+#[cfg(test)]
+mod bad_input_tests;

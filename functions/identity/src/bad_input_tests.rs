@@ -6,8 +6,8 @@ use lambda_http::Request;
 use serde_json::Value;
 use stockyard_http::ApiDeps;
 use stockyard_http::serve::handle;
-use stockyard_identity::AuthDeps;
-use stockyard_identity::handlers::{addresses, api_keys, auth, profile, recovery, vendors};
+use crate::AuthDeps;
+use crate::handlers::{addresses, api_keys, auth, profile, recovery, vendors};
 use stockyard_testkit::{self as testing, error_of};
 
 fn api() -> ApiDeps {

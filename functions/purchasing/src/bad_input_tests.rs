@@ -1,15 +1,13 @@
 //! Purchasing handlers answer bad input with a 4xx naming the field before they touch the store.
 //! The store client points at a port where nothing listens: any store call would turn the answer
 //! into a 500, so a 4xx proves nothing was read or written.
-// The handlers' futures nest deeply enough to pass the default query depth when laid out here.
-#![recursion_limit = "256"]
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use stockyard_http::ApiError;
 use stockyard_http::serve::handle;
-use stockyard_purchasing::ApiDeps;
-use stockyard_purchasing::handlers::{orders, receipts, suggestions, suppliers};
+use crate::ApiDeps;
+use crate::handlers::{orders, receipts, suggestions, suppliers};
 use stockyard_testkit::{self as testing, error_of};
 
 const VENDOR: &str = "01JBZ4W9Q6T3M8K2R5X7N1C0VD";

@@ -1,13 +1,11 @@
 //! Forecasting handlers answer bad input with a 4xx naming the field before they touch the store.
 //! The store client points at a port where nothing listens: any store call would turn the answer
 //! into a 500, so a 4xx proves nothing was read or written.
-// The handlers' futures nest deeply enough to pass the default query depth when laid out here.
-#![recursion_limit = "256"]
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use stockyard_forecasting::ApiDeps;
-use stockyard_forecasting::handlers::{demand, forecasts};
+use crate::ApiDeps;
+use crate::handlers::{demand, forecasts};
 use stockyard_http::serve::handle;
 use stockyard_testkit::{self as testing, error_of};
 
