@@ -2,10 +2,10 @@
 //! The store client points at a port where nothing listens: any store call would turn the answer
 //! into a 500, so a 4xx proves nothing was read or written.
 
-use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
 use crate::ApiDeps;
 use crate::handlers::{demand, forecasts};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
 use stockyard_http::serve::handle;
 use stockyard_testkit::{self as testing, error_of};
 

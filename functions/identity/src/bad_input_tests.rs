@@ -2,12 +2,12 @@
 //! The store client here points at a port where nothing listens: any store call would
 //! turn the answer into a 500, so a 4xx proves nothing was read or written.
 
+use crate::AuthDeps;
+use crate::handlers::{addresses, api_keys, auth, profile, recovery, vendors};
 use lambda_http::Request;
 use serde_json::Value;
 use stockyard_http::ApiDeps;
 use stockyard_http::serve::handle;
-use crate::AuthDeps;
-use crate::handlers::{addresses, api_keys, auth, profile, recovery, vendors};
 use stockyard_testkit::{self as testing, error_of};
 
 fn api() -> ApiDeps {

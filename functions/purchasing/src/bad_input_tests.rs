@@ -2,12 +2,12 @@
 //! The store client points at a port where nothing listens: any store call would turn the answer
 //! into a 500, so a 4xx proves nothing was read or written.
 
+use crate::ApiDeps;
+use crate::handlers::{orders, receipts, suggestions, suppliers};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use stockyard_http::ApiError;
 use stockyard_http::serve::handle;
-use crate::ApiDeps;
-use crate::handlers::{orders, receipts, suggestions, suppliers};
 use stockyard_testkit::{self as testing, error_of};
 
 const VENDOR: &str = "01JBZ4W9Q6T3M8K2R5X7N1C0VD";
