@@ -22,7 +22,7 @@ EVAL_ARGS ?=
 # a test harness for each of them cost a link and ~50 MB of disk apiece, for no test.
 TEST_BINS := stockyard-local stockyard-eval
 
-.PHONY: help run test fuzz bench build deploy invoke lint fmt events openapi eval
+.PHONY: help run test fuzz bench build deploy migrate invoke lint fmt events openapi eval
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,6 +79,10 @@ deploy: ## Build with cargo-lambda and deploy with AWS SAM (needs AWS credential
 	@$(INSTALL) --with-sam --with-cargo-lambda
 	PATH="$(VENV):$$PATH" $(ROOT)/.local/sam/bin/sam build --beta-features
 	$(ROOT)/.local/sam/bin/sam deploy $$([ -f samconfig.toml ] || echo --guided)
+
+migrate: ## Data migrations on the deployed stack, after `make deploy` (idempotent; needs AWS credentials)
+	@$(INSTALL) --with-sam
+	$(ROOT)/.local/sam/bin/sam remote invoke MigrateDemandReferencesFunction --event '{}' $(if $(STACK),--stack-name $(STACK))
 
 invoke: ## Invoke one function with events/$(FN).json through a running `make run`: make invoke FN=login
 	@[ -n "$(FN)" ] || { echo "usage: make invoke FN=<function>   (functions: $$(ls events | sed 's/\.json$$//' | tr '\n' ' '))"; exit 2; }

@@ -85,15 +85,6 @@ def prepare(api):
     vendor_id = vendor["id"]
     location = {"code": "WH-1", "name": "Main warehouse", "kind": "warehouse", "country": "GB"}
     _, location = call(api, "POST", f"/vendors/{vendor_id}/locations", location, owner_token)
-    settings = {
-        "category": "DAIRY",
-        "supplier": "ACME",
-        "lead_time_days": 2,
-        "review_period_days": 7,
-        "service_level": 0.95,
-        "on_hand": 10,
-    }
-    call(api, "PUT", f"/vendors/{vendor_id}/demand/{location['id']}/MILK", settings, owner_token)
     _, invitation = call(
         api, "POST", f"/vendors/{vendor_id}/invitations", {"email": customer_email, "role": "viewer"}, owner_token
     )
@@ -111,6 +102,9 @@ def prepare(api):
     supplier = {"code": "ACME", "name": "Acme Dairy", "email": "orders@acme.example", "currency": "EUR",
                 "lead_time_days": 2, "pack_size": 1}
     _, supplier = call(api, "POST", f"/vendors/{vendor_id}/suppliers", supplier, owner_token)
+    settings = {"supplier_id": supplier["id"], "lead_time_days": 2, "review_period_days": 7, "service_level": 0.95,
+                "on_hand": 10}
+    call(api, "PUT", f"/vendors/{vendor_id}/demand/{location['id']}/MILK", settings, owner_token)
     order = {"supplier_id": supplier["id"], "location_id": location["id"],
              "lines": [{"sku": "FUZZ-1", "quantity": 10, "unit_cost": 450}]}
     _, order = call(api, "POST", f"/vendors/{vendor_id}/purchase-orders", order, owner_token)

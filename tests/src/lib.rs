@@ -581,12 +581,16 @@ impl TestApp {
         self.request(Method::POST, &path, None, Some(payload), &[]).await
     }
 
-    /// Replenishment settings with these values and sensible defaults.
-    pub fn demand_settings(category: &str, supplier: &str, on_hand: i64) -> Value {
-        json!({
-            "category": category, "supplier": supplier, "lead_time_days": 3, "review_period_days": 7,
+    /// Replenishment settings with this supplier (`None`: none), on hand and sensible defaults.
+    pub fn demand_settings(supplier_id: Option<&str>, on_hand: i64) -> Value {
+        let mut body = json!({
+            "lead_time_days": 3, "review_period_days": 7,
             "service_level": 0.95, "min_order_qty": 0, "pack_multiple": 1, "on_hand": on_hand, "incoming": 0
-        })
+        });
+        if let Some(id) = supplier_id {
+            body["supplier_id"] = json!(id);
+        }
+        body
     }
 
     // ---- platform administration ---------------------------------------------------------------
@@ -987,6 +991,14 @@ impl TestApp {
     /// `POST /vendors/{vendorId}/suppliers`.
     pub async fn create_supplier(&self, token: &str, vendor_id: &str, body: &Value) -> ApiResponse {
         self.send(Method::POST, &format!("/vendors/{vendor_id}/suppliers"), token, body).await
+    }
+
+    /// A new supplier of the vendor, ordering in packs of `pack_size`: its id, code and email.
+    pub async fn new_supplier(&self, token: &str, vendor_id: &str, pack_size: u32) -> (String, String, String) {
+        let email = unique_email();
+        let created = self.create_supplier(token, vendor_id, &Self::supplier_body(&email, pack_size)).await;
+        let created = created.expect(201);
+        (created["id"].as_str().unwrap().to_string(), created["code"].as_str().unwrap().to_string(), email)
     }
 
     /// `POST /vendors/{vendorId}/purchase-orders`.

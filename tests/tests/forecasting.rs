@@ -27,26 +27,25 @@ fn last_day_for_api_runs() -> NaiveDate {
     today()
 }
 
-/// STEADY sells 10 a day for two years; IDLE never sold. Both at one location, supplier ACME,
-/// with history up to `last_day`.
-async fn steady_and_idle(app: &TestApp, last_day: NaiveDate) -> (TestVendor, String) {
+/// STEADY sells 10 a day for two years; IDLE never sold. Both at one location, from one supplier,
+/// with history up to `last_day`. Returns the vendor, the location and the supplier's id and code.
+async fn steady_and_idle(app: &TestApp, last_day: NaiveDate) -> (TestVendor, String, (String, String)) {
     let (vendor, location) = vendor_with_location(app).await;
     let t = vendor.owner.token();
-    app.put_demand_settings(t, &vendor.id, &location, "STEADY", &TestApp::demand_settings("PANTRY", "ACME", 20))
-        .await
-        .expect(200);
-    app.put_demand_settings(t, &vendor.id, &location, "IDLE", &TestApp::demand_settings("PANTRY", "ACME", 0))
-        .await
-        .expect(200);
+    let (supplier, code, _) = app.new_supplier(t, &vendor.id, 1).await;
+    for (sku, on_hand) in [("STEADY", 20), ("IDLE", 0)] {
+        let settings = TestApp::demand_settings(Some(&supplier), on_hand);
+        app.put_demand_settings(t, &vendor.id, &location, sku, &settings).await.expect(200);
+    }
     app.record_history(t, &vendor.id, &location, "STEADY", &daily_history(last_day, 730, |_| 10)).await;
     app.record_history(t, &vendor.id, &location, "IDLE", &daily_history(last_day, 366, |_| 0)).await;
-    (vendor, location)
+    (vendor, location, (supplier, code))
 }
 
 #[tokio::test]
 async fn a_steady_seller_is_forecast_near_its_rate_and_ordered_up_to_its_need_while_an_idle_sku_orders_nothing() {
     let app = TestApp::new();
-    let (vendor, location) = steady_and_idle(&app, last_day_for_api_runs()).await;
+    let (vendor, location, (supplier, code)) = steady_and_idle(&app, last_day_for_api_runs()).await;
     let t = vendor.owner.token();
 
     let run = app.run_forecast(t, &vendor.id).await;
@@ -83,13 +82,21 @@ async fn a_steady_seller_is_forecast_near_its_rate_and_ordered_up_to_its_need_wh
     let plan = app.replenishment(t, &vendor.id, "").await;
     let plan = plan.expect(200);
     assert_eq!(plan["suppliers"].as_array().map(Vec::len), Some(1), "{plan}");
-    assert_eq!(plan["suppliers"][0]["supplier"], "ACME");
+    assert_eq!(plan["suppliers"][0]["supplier_id"], supplier.as_str());
+    assert_eq!(
+        (plan["suppliers"][0]["supplier_code"].as_str(), plan["suppliers"][0]["supplier_name"].as_str()),
+        (Some(code.as_str()), Some("Acme Dairy"))
+    );
     assert_eq!(plan["suppliers"][0]["lines"].as_array().map(Vec::len), Some(1), "only STEADY orders: {plan}");
     assert_eq!(plan["suppliers"][0]["lines"][0]["sku"], "STEADY");
     assert_eq!(num(plan, "/suppliers/0/total_units"), order_qty);
     assert!(plan["at_risk"].as_array().unwrap().iter().any(|l| l["sku"] == "STEADY" && l["risk"] == "stock_out"));
-    let other = app.replenishment(t, &vendor.id, "supplier=OTHER").await;
-    assert!(other.expect(200)["suppliers"].as_array().unwrap().is_empty());
+    let (other, ..) = app.new_supplier(t, &vendor.id, 1).await;
+    let of_other = app.replenishment(t, &vendor.id, &format!("supplier_id={other}")).await;
+    assert!(of_other.expect(200)["suppliers"].as_array().unwrap().is_empty());
+    let of_ours = app.replenishment(t, &vendor.id, &format!("supplier_id={supplier}")).await;
+    assert_eq!(of_ours.expect(200)["suppliers"].as_array().map(Vec::len), Some(1));
+    app.replenishment(t, &vendor.id, "supplier_id=ACME").await.expect_invalid_field("supplier_id");
 
     let all = app.list_forecasts(t, &vendor.id, "").await;
     let skus: Vec<&str> = all.items().iter().filter_map(|f| f["sku"].as_str()).collect();
@@ -109,7 +116,7 @@ async fn a_weekly_pattern_shows_in_the_daily_forecast() {
     let app = TestApp::new();
     let (vendor, location) = vendor_with_location(&app).await;
     let t = vendor.owner.token();
-    app.put_demand_settings(t, &vendor.id, &location, "WEEKEND", &TestApp::demand_settings("BAKERY", "ACME", 100))
+    app.put_demand_settings(t, &vendor.id, &location, "WEEKEND", &TestApp::demand_settings(None, 100))
         .await
         .expect(200);
     // 30 a day on Saturdays and Sundays, 5 on weekdays.
@@ -139,12 +146,12 @@ async fn bad_settings_and_sales_are_refused_naming_the_field_and_change_nothing(
     let (vendor, location) = vendor_with_location(&app).await;
     let other = vendor_with_location(&app).await;
     let t = vendor.owner.token();
-    let mut bad = TestApp::demand_settings("DAIRY", "ACME", 5);
+    let mut bad = TestApp::demand_settings(None, 5);
     bad["service_level"] = json!(1.2);
     app.put_demand_settings(t, &vendor.id, &location, "MILK", &bad).await.expect_invalid_field("service_level");
-    bad = TestApp::demand_settings("DAIRY", "ACME", -1);
+    bad = TestApp::demand_settings(None, -1);
     app.put_demand_settings(t, &vendor.id, &location, "MILK", &bad).await.expect_invalid_field("on_hand");
-    let good = TestApp::demand_settings("DAIRY", "ACME", 5);
+    let good = TestApp::demand_settings(None, 5);
     app.put_demand_settings(t, &vendor.id, &other.1, "MILK", &good).await.expect_error(404, "not_found");
 
     let today = today();
@@ -165,15 +172,16 @@ async fn bad_settings_and_sales_are_refused_naming_the_field_and_change_nothing(
 #[tokio::test]
 async fn vendor_b_can_never_read_or_change_vendor_a_forecasts() {
     let app = TestApp::new();
-    let (a, a_location) = steady_and_idle(&app, last_day_for_api_runs()).await;
+    let (a, a_location, _) = steady_and_idle(&app, last_day_for_api_runs()).await;
     app.run_forecast(a.owner.token(), &a.id).await.expect(201);
     let before = app.list_forecasts(a.owner.token(), &a.id, "").await.expect(200).clone();
     let (b, _) = vendor_with_location(&app).await;
     let b_manager = app.staff(&b, "inventory_manager").await;
+    let (b_supplier, ..) = app.new_supplier(b.owner.token(), &b.id, 1).await;
 
     for attacker in [&b.owner, &b_manager] {
         let t = attacker.token();
-        let settings = TestApp::demand_settings("PANTRY", "EVIL", 0);
+        let settings = TestApp::demand_settings(Some(&b_supplier), 0);
         let answers = [
             app.list_forecasts(t, &a.id, "").await,
             app.sku_forecast(t, &a.id, "STEADY").await,
@@ -203,7 +211,7 @@ async fn viewers_read_forecasts_but_catalog_editors_and_support_do_not() {
         app.user_with_platform_role("support"),
     );
     app.list_forecasts(viewer.token(), &vendor.id, "").await.expect(200);
-    let settings = TestApp::demand_settings("DAIRY", "ACME", 1);
+    let settings = TestApp::demand_settings(None, 1);
     app.put_demand_settings(viewer.token(), &vendor.id, &location, "MILK", &settings)
         .await
         .expect_error(403, "forbidden");
@@ -217,7 +225,7 @@ async fn viewers_read_forecasts_but_catalog_editors_and_support_do_not() {
 async fn the_nightly_job_forecasts_just_the_vendor_it_is_given_from_history_up_to_the_given_day() {
     let app = TestApp::new();
     let as_of = today() - chrono::Duration::days(1);
-    let ((vendor, _), (neighbour, _)) = tokio::join!(steady_and_idle(&app, as_of), steady_and_idle(&app, as_of));
+    let ((vendor, ..), (neighbour, ..)) = tokio::join!(steady_and_idle(&app, as_of), steady_and_idle(&app, as_of));
     let t = vendor.owner.token();
     let request = json!({ "vendor_id": vendor.id, "as_of": as_of });
 
@@ -271,9 +279,7 @@ async fn a_sku_stocked_at_two_locations_has_a_forecast_for_each() {
     let second = second.expect(201)["id"].as_str().unwrap().to_string();
     let sku = format!("TEA-{}", &unique_tag()[..8]).to_uppercase();
     for (location, rate) in [(&first, 4), (&second, 12)] {
-        app.put_demand_settings(t, &vendor.id, location, &sku, &TestApp::demand_settings("DRINKS", "LEAF", 50))
-            .await
-            .expect(200);
+        app.put_demand_settings(t, &vendor.id, location, &sku, &TestApp::demand_settings(None, 50)).await.expect(200);
         app.record_history(t, &vendor.id, location, &sku, &daily_history(last_day, 200, |_| rate)).await;
     }
     app.run_forecast(t, &vendor.id).await.expect(201);
@@ -285,4 +291,123 @@ async fn a_sku_stocked_at_two_locations_has_a_forecast_for_each() {
     assert!((low - 112.0).abs() <= 12.0 && (high - 336.0).abs() <= 34.0, "{low} {high}");
     let one = app.list_forecasts(t, &vendor.id, &format!("location_id={second}")).await;
     assert_eq!(one.items().len(), 1);
+}
+
+/// Rewrites a SKU-location's settings behind the API into the form they had before settings
+/// referred to suppliers and categories: free codes, no ids.
+async fn settings_as_written_before_references(
+    app: &TestApp,
+    vendor: &str,
+    location: &str,
+    sku: &str,
+    supplier_code: &str,
+    category_code: &str,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let key = [
+        ("PK".to_string(), S(format!("DEMAND#{vendor}"))),
+        ("SK".to_string(), S(format!("SETTINGS#{location}#{sku}"))),
+    ];
+    app.dynamodb()
+        .await
+        .update_item()
+        .table_name(app.table_name())
+        .set_key(Some(key.into_iter().collect()))
+        .update_expression("SET supplier = :s, category = :c REMOVE supplier_id, category_id")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":s", S(supplier_code.into()))
+        .expression_attribute_values(":c", S(category_code.into()))
+        .send()
+        .await
+        .expect("the settings are rewritten");
+}
+
+/// The forecast of `sku` at the vendor's first location.
+async fn forecast_of(app: &TestApp, vendor: &TestVendor, sku: &str) -> Value {
+    app.sku_forecast(vendor.owner.token(), &vendor.id, sku).await.expect(200)["locations"][0].clone()
+}
+
+#[tokio::test]
+async fn settings_written_with_codes_are_migrated_to_references_once_and_their_suggestions_ordered_from_the_supplier() {
+    let app = TestApp::new();
+    let admin = app.admin().await;
+    let (vendor, location) = vendor_with_location(&app).await;
+    let t = vendor.owner.token();
+    // A catalog SKU (its product lends the category) and one Stockyard does not list.
+    let category = app.plain_category(&admin).await;
+    let product = app.draft_product(t, &vendor.id, &category).await;
+    let sku = app.create_variant(t, &vendor.id, &product, &TestApp::variant_body()).await.expect(201)["sku"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (supplier, code, _) = app.new_supplier(t, &vendor.id, 1).await;
+    let loose = format!("LOOSE-{}", &unique_tag()[..8]).to_uppercase();
+    for s in [sku.as_str(), loose.as_str()] {
+        app.put_demand_settings(t, &vendor.id, &location, s, &TestApp::demand_settings(None, 0)).await.expect(200);
+        app.record_history(t, &vendor.id, &location, s, &daily_history(last_day_for_api_runs(), 56, |_| 5)).await;
+    }
+    app.run_forecast(t, &vendor.id).await.expect(201);
+    // As an earlier version left them: the supplier by its code (lower case, as typed), a
+    // category code; the loose SKU's codes match nothing.
+    settings_as_written_before_references(&app, &vendor.id, &location, &sku, &code.to_lowercase(), "PANTRY").await;
+    settings_as_written_before_references(&app, &vendor.id, &location, &loose, "NOBODY", "NO-SUCH-CATEGORY").await;
+
+    let payload = json!({ "vendor_id": vendor.id });
+    let report = app.invoke("migrate-demand-references", &payload).await;
+    let report = report.expect(200).clone();
+    let counts =
+        ["vendors", "settings", "migrated", "unresolved_suppliers", "unresolved_categories", "forecasts_relabelled"]
+            .map(|k| report[k].as_u64().unwrap_or_else(|| panic!("{k}: {report}")));
+    assert_eq!(counts, [1, 2, 1, 1, 1, 1], "{report}");
+    let migrated = forecast_of(&app, &vendor, &sku).await;
+    assert_eq!(
+        (migrated["supplier_id"].as_str(), migrated["category_id"].as_str()),
+        (Some(supplier.as_str()), Some(category.as_str()))
+    );
+    let unresolved = forecast_of(&app, &vendor, &loose).await;
+    assert!(unresolved.get("supplier_id").is_none() && unresolved.get("category_id").is_none(), "{unresolved}");
+
+    // Again: nothing left to do but the codes that match nothing.
+    let again = app.invoke("migrate-demand-references", &payload).await;
+    let again = again.expect(200);
+    assert_eq!((again["migrated"].as_u64(), again["forecasts_relabelled"].as_u64()), (Some(0), Some(0)), "{again}");
+    assert_eq!(again["unresolved_suppliers"], 1);
+
+    // The supplier's draft holds the catalog SKU; the loose one names no supplier.
+    let plan = app.replenishment(t, &vendor.id, "").await;
+    let plan = plan.expect(200);
+    let named: Vec<Option<&str>> =
+        plan["suppliers"].as_array().unwrap().iter().map(|s| s["supplier_code"].as_str()).collect();
+    assert_eq!(named, vec![Some(code.as_str()), None], "the supplier's order first, then those without: {plan}");
+    let made = app.purchase_orders_from_suggestions(t, &vendor.id, &json!({}), None).await;
+    let made = made.expect(201);
+    assert_eq!(made["purchase_orders"].as_array().map(Vec::len), Some(1), "{made}");
+    assert_eq!(made["purchase_orders"][0]["supplier"]["supplier_id"], supplier.as_str());
+    assert_eq!(made["purchase_orders"][0]["lines"][0]["sku"], sku.as_str());
+    assert_eq!(
+        (made["not_ordered"][0]["sku"].as_str(), made["not_ordered"][0]["reason"].as_str()),
+        (Some(loose.as_str()), Some("no_supplier"))
+    );
+}
+
+#[tokio::test]
+async fn a_forecast_run_migrates_the_settings_it_finds_with_codes_before_it_forecasts() {
+    let app = TestApp::new();
+    let (vendor, location) = vendor_with_location(&app).await;
+    let t = vendor.owner.token();
+    let (supplier, code, _) = app.new_supplier(t, &vendor.id, 1).await;
+    app.put_demand_settings(t, &vendor.id, &location, "OATS", &TestApp::demand_settings(None, 0)).await.expect(200);
+    app.record_history(t, &vendor.id, &location, "OATS", &daily_history(last_day_for_api_runs(), 56, |_| 5)).await;
+    let category_code = format!("NO-SUCH-{}", &unique_tag()[..8]).to_uppercase();
+    settings_as_written_before_references(&app, &vendor.id, &location, "OATS", &code, &category_code).await;
+
+    app.run_forecast(t, &vendor.id).await.expect(201);
+    let f = forecast_of(&app, &vendor, "OATS").await;
+    assert_eq!(f["supplier_id"], supplier.as_str(), "{f}");
+    let plan = app.replenishment(t, &vendor.id, &format!("supplier_id={supplier}")).await;
+    assert_eq!(plan.expect(200)["suppliers"][0]["lines"][0]["sku"], "OATS");
+    // What the run migrated stays migrated: the migration finds only the unmatched category code.
+    let report = app.invoke("migrate-demand-references", &json!({ "vendor_id": vendor.id })).await;
+    let report = report.expect(200);
+    assert_eq!((report["migrated"].as_u64(), report["unresolved_categories"].as_u64()), (Some(0), Some(1)), "{report}");
 }

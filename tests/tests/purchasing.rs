@@ -23,11 +23,7 @@ fn units(item: &Value, field: &str) -> u64 {
 
 /// A supplier of `vendor` selling in packs of `pack_size`: `(id, code, email)`.
 async fn supplier(app: &TestApp, vendor: &TestVendor, pack_size: u32) -> (String, String, String) {
-    let email = unique_email();
-    let created =
-        app.create_supplier(vendor.owner.token(), &vendor.id, &TestApp::supplier_body(&email, pack_size)).await;
-    let created = created.expect(201);
-    (created["id"].as_str().unwrap().to_string(), created["code"].as_str().unwrap().to_string(), email)
+    app.new_supplier(vendor.owner.token(), &vendor.id, pack_size).await
 }
 
 /// A sent order of `quantity` units of `sku`: its id.
@@ -56,12 +52,18 @@ async fn an_order_from_suggestions_is_emailed_as_a_pdf_shows_as_incoming_and_is_
     let (supplier_id, code, supplier_email) = supplier(&app, &vendor, 6).await;
 
     // Eight weeks of 5 a day and nothing on hand: the forecast suggests an order from the supplier.
-    let settings = TestApp::demand_settings("PANTRY", &code, 0);
+    let settings = TestApp::demand_settings(Some(&supplier_id), 0);
     app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await.expect(200);
     app.record_history(t, &vendor.id, &location, &sku, &daily_history(today(), 56, |_| 5)).await;
     app.run_forecast(t, &vendor.id).await.expect(201);
     let plan = app.replenishment(t, &vendor.id, "").await;
-    let suggested = plan.expect(200)["suppliers"][0]["lines"][0]["order_qty"].as_f64().expect("a suggestion");
+    let plan = plan.expect(200);
+    assert_eq!(
+        (plan["suppliers"][0]["supplier_id"].as_str(), plan["suppliers"][0]["supplier_code"].as_str()),
+        (Some(supplier_id.as_str()), Some(code.as_str())),
+        "{plan}"
+    );
+    let suggested = plan["suppliers"][0]["lines"][0]["order_qty"].as_f64().expect("a suggestion");
     assert!(suggested > 0.0);
 
     // One draft for the supplier, in whole packs; the same key replays it.
@@ -157,20 +159,32 @@ async fn an_order_from_suggestions_is_emailed_as_a_pdf_shows_as_incoming_and_is_
 }
 
 #[tokio::test]
-async fn suggestions_whose_supplier_is_unknown_are_not_ordered_and_say_why() {
+async fn settings_name_only_the_vendors_own_suppliers_and_suggestions_without_one_are_not_ordered() {
     let app = TestApp::new();
-    let vendor = app.vendor_owner().await;
+    let (vendor, stranger) = tokio::join!(app.vendor_owner(), app.vendor_owner());
     let t = vendor.owner.token();
     let (sku, location) = app.variant_and_location(&vendor, None).await;
-    let settings = TestApp::demand_settings("PANTRY", "NOBODY", 0);
-    app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await.expect(200);
+    let (theirs, ..) = supplier(&app, &stranger, 1).await;
+    for supplier_id in [theirs.as_str(), "01JB0000000000000000000000"] {
+        let settings = TestApp::demand_settings(Some(supplier_id), 0);
+        let refused = app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await;
+        assert_eq!(refused.expect_error(422, "unknown_supplier")["field"], "supplier_id");
+    }
+    let mut settings = TestApp::demand_settings(None, 0);
+    settings["category_id"] = json!("01JB0000000000000000000000");
+    app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await.expect_invalid_field("category_id");
+    // Without a category the SKU's catalog product lends its own.
+    let settings = TestApp::demand_settings(None, 0);
+    let stored = app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await;
+    let stored = stored.expect(200);
+    assert!(stored["category_id"].is_string() && stored.get("supplier_id").is_none(), "{stored}");
     app.record_history(t, &vendor.id, &location, &sku, &daily_history(today(), 56, |_| 3)).await;
     app.run_forecast(t, &vendor.id).await.expect(201);
     let made = app.purchase_orders_from_suggestions(t, &vendor.id, &json!({}), None).await;
     let made = made.expect(201);
     assert_eq!(made["purchase_orders"], json!([]));
     let skipped = &made["not_ordered"][0];
-    assert_eq!((skipped["sku"].as_str(), skipped["reason"].as_str()), (Some(sku.as_str()), Some("unknown_supplier")));
+    assert_eq!((skipped["sku"].as_str(), skipped["reason"].as_str()), (Some(sku.as_str()), Some("no_supplier")));
     assert!(app.all_pages(t, &format!("/vendors/{}/purchase-orders", vendor.id)).await.is_empty());
 }
 
@@ -339,10 +353,10 @@ async fn from_a_suggestion_to_two_batches_sold_through_two_channels_and_back_int
     let vendor = app.vendor_owner().await;
     let t = vendor.owner.token();
     let (sku, location) = app.variant_and_location(&vendor, Some(30)).await;
-    let (_, code, supplier_email) = supplier(&app, &vendor, 6).await;
+    let (supplier_id, _, supplier_email) = supplier(&app, &vendor, 6).await;
     let yesterday = today() - Duration::days(1);
     // Settings that declare 500 on hand: once Stockyard holds the SKU here, its real stock counts.
-    let settings = TestApp::demand_settings("PANTRY", &code, 500);
+    let settings = TestApp::demand_settings(Some(&supplier_id), 500);
     app.put_demand_settings(t, &vendor.id, &location, &sku, &settings).await.expect(200);
     app.record_history(t, &vendor.id, &location, &sku, &daily_history(yesterday, 56, |_| 5)).await;
     let forecast_of = || async { app.sku_forecast(t, &vendor.id, &sku).await.expect(200)["locations"][0].clone() };

@@ -27,7 +27,7 @@ const SETTINGS_ROUTE: &str = "/vendors/{vendorId}/demand/{locationId}/{sku}";
 const SALES_ROUTE: &str = "/vendors/{vendorId}/demand/{locationId}/{sku}/sales";
 
 fn settings_body() -> Value {
-    json!({"category": "DAIRY", "supplier": "ACME", "lead_time_days": 3, "review_period_days": 7,
+    json!({"supplier_id": "01JBZ4W9Q6T3M8K2R5X7N1C0SP", "lead_time_days": 3, "review_period_days": 7,
            "service_level": 0.95, "min_order_qty": 0, "pack_multiple": 1, "on_hand": 10, "incoming": 0})
 }
 
@@ -53,7 +53,6 @@ async fn settings_with_a_value_out_of_range_are_refused_naming_the_field() {
         ("service_level", json!(1.5)),
         ("pack_multiple", json!(0)),
         ("on_hand", json!(-3)),
-        ("supplier", json!("acme#1")),
     ] {
         let mut body = settings_body();
         body[field] = value;
@@ -70,11 +69,20 @@ async fn settings_missing_a_required_field_or_with_an_unknown_one_are_malformed(
     let resp = put_settings("MILK-1L", body).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(error_of(&resp)["field"], "lead_time_days");
-    let mut body = settings_body();
-    body["reserved"] = json!(1);
-    let resp = put_settings("MILK-1L", body).await;
-    assert_eq!(resp.status(), 400);
-    assert_eq!(error_of(&resp)["field"], "reserved");
+    // The free codes settings once held are no longer fields; ids must be ids.
+    for (field, value) in [
+        ("reserved", json!(1)),
+        ("supplier", json!("ACME")),
+        ("category", json!("DAIRY")),
+        ("supplier_id", json!("acme#1")),
+        ("category_id", json!(7)),
+    ] {
+        let mut body = settings_body();
+        body[field] = value;
+        let resp = put_settings("MILK-1L", body).await;
+        assert_eq!(resp.status(), 400, "{field}");
+        assert_eq!(error_of(&resp)["field"], field);
+    }
 }
 
 #[tokio::test]

@@ -107,6 +107,15 @@ pub async fn run_settings(
     trigger: &str,
     started: Instant,
 ) -> anyhow::Result<RunSummary> {
+    // Settings from before they referred to suppliers and categories are migrated first, so a
+    // run never waits for `migrate-demand-references`.
+    let settings = if settings.iter().any(DemandSettingsRecord::unresolved) {
+        let (done, now) = crate::migrate::vendor_settings(table, vendor, settings).await?;
+        tracing::info!(%vendor, migrated = done.migrated, "settings with codes migrated before the run");
+        now
+    } else {
+        settings
+    };
     let mut run = ForecastRunRecord {
         run_id: ForecastRunId::generate(),
         vendor_id: vendor,

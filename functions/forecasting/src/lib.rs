@@ -6,6 +6,7 @@
 pub mod fanout;
 pub mod handlers;
 pub mod job;
+pub mod migrate;
 pub mod openapi;
 pub mod panel;
 pub mod sales;

@@ -12,7 +12,7 @@ use stockyard_analytics::{EngineConfig, SeriesForecast};
 use stockyard_domain::ids::{ForecastRunId, LocationId};
 use stockyard_domain::stock::{StockItem, availability};
 use stockyard_store::StoreError;
-use stockyard_store::demand::{DemandSettingsRecord, ForecastRecord, SalesHistoryRecord, StockSource};
+use stockyard_store::demand::{DemandSettingsRecord, ForecastRecord, Pool, SalesHistoryRecord, StockSource};
 
 /// Days of history a run uses at most (two years).
 pub const MAX_HISTORY_DAYS: usize = 730;
@@ -68,12 +68,12 @@ pub fn build_panel(
     let demand = demand.slice(ndarray::s![.., trim..]).to_owned();
     let start = start + Duration::days(trim as i64);
 
-    let mut groups: HashMap<(&str, LocationId), u32> = HashMap::new();
+    let mut groups: HashMap<(Pool, LocationId), u32> = HashMap::new();
     let group = settings
         .iter()
         .map(|s| {
             let next = groups.len() as u32;
-            *groups.entry((s.category.as_str(), s.location_id)).or_insert(next)
+            *groups.entry((s.pool(), s.location_id)).or_insert(next)
         })
         .collect();
     let days = demand.ncols();
@@ -172,7 +172,6 @@ pub fn stocks(settings: &[DemandSettingsRecord], items: &[StockItem], today: Nai
 /// [`largest_cycle_demand`] gives.
 pub fn stock_position(s: &DemandSettingsRecord, stock: Stock, largest_cycle_demand: Option<f64>) -> StockPosition {
     StockPosition {
-        supplier: s.supplier.clone(),
         lead_time_days: s.lead_time_days,
         review_period_days: s.review_period_days,
         service_level: s.service_level,
@@ -209,8 +208,8 @@ pub fn forecast_record(
         vendor_id: s.vendor_id,
         location_id: s.location_id,
         sku: s.sku.clone(),
-        category: s.category.clone(),
-        supplier: s.supplier.clone(),
+        supplier_id: s.supplier_id,
+        category_id: s.category_id,
         model: forecast.model.name().to_string(),
         demand_28d: round(forecast.demand_over(HORIZON_DAYS).max(0.0), 2),
         daily,
@@ -240,16 +239,30 @@ pub fn forecast_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stockyard_domain::ids::VendorId;
+    use stockyard_domain::ids::{CategoryId, SupplierId, VendorId};
     use stockyard_store::demand::encode_units;
 
-    fn settings(vendor: VendorId, location: LocationId, sku: &str, category: &str) -> DemandSettingsRecord {
+    /// One id per category name, the same within a test run.
+    fn category(name: &str) -> CategoryId {
+        static IDS: std::sync::Mutex<Vec<(String, CategoryId)>> = std::sync::Mutex::new(Vec::new());
+        let mut ids = IDS.lock().unwrap();
+        if let Some((_, id)) = ids.iter().find(|(n, _)| n == name) {
+            return *id;
+        }
+        let id = CategoryId::generate();
+        ids.push((name.to_string(), id));
+        id
+    }
+
+    fn settings(vendor: VendorId, location: LocationId, sku: &str, category_name: &str) -> DemandSettingsRecord {
         DemandSettingsRecord {
             vendor_id: vendor,
             location_id: location,
             sku: sku.into(),
-            category: category.into(),
-            supplier: "ACME".into(),
+            supplier_id: Some(SupplierId::generate()),
+            category_id: Some(category(category_name)),
+            unresolved_supplier_code: None,
+            unresolved_category_code: None,
             lead_time_days: 5,
             review_period_days: 7,
             service_level: 0.97,
@@ -318,6 +331,26 @@ mod tests {
         assert_eq!(vp.panel.n_days(), 365 + 181);
         assert_eq!(vp.panel.demand.sum(), 2.0 * 365.0, "2023 lies outside the last two years");
         assert_eq!(vp.panel.group, vec![0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn a_sku_without_a_category_keeps_its_own_pattern_and_an_unmatched_old_code_still_pools() {
+        let (vendor, a) = (VendorId::generate(), LocationId::generate());
+        let mut s = vec![
+            settings(vendor, a, "MILK", "DAIRY"),
+            settings(vendor, a, "SOAP", "DAIRY"),
+            settings(vendor, a, "BREAD", "DAIRY"),
+            settings(vendor, a, "ROLLS", "DAIRY"),
+        ];
+        (s[0].category_id, s[1].category_id) = (None, None);
+        for bakery in &mut s[2..] {
+            bakery.category_id = None;
+            bakery.unresolved_category_code = Some("BAKERY".into());
+        }
+        let h = vec![history(a, "MILK", 2026, &[1; 90])];
+        let vp = build_panel(&s, &h, date("2026-03-31")).unwrap();
+        assert_eq!(vp.panel.group, vec![0, 1, 2, 2]);
+        assert!(s[2].unresolved() && !s[0].unresolved());
     }
 
     #[test]

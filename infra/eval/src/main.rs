@@ -700,7 +700,6 @@ fn replenishment(
     }
     let demand: Vec<Vec<f64>> = data.demand.outer_iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
     let position = |on_hand: f64, incoming: f64| StockPosition {
-        supplier: "eval".into(),
         lead_time_days: cycle.lead_time as u32,
         review_period_days: cycle.review_period as u32,
         service_level: args.service_level,

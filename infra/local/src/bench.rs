@@ -275,12 +275,15 @@ fn vendor_demand(
     last: chrono::NaiveDate,
 ) -> (Vec<stockyard_store::demand::DemandSettingsRecord>, Vec<stockyard_store::demand::SalesHistoryRecord>) {
     use chrono::Datelike;
-    use stockyard_domain::ids::LocationId;
+    use stockyard_domain::ids::{CategoryId, LocationId, SupplierId};
     use stockyard_store::demand::{DemandSettingsRecord, SalesHistoryRecord, encode_units};
 
     use crate::demo_demand::Profile;
 
     let locations = [LocationId::generate(), LocationId::generate()];
+    // Five categories and twelve suppliers, as a mid-sized grocer has.
+    let categories: Vec<CategoryId> = (0..5).map(|_| CategoryId::generate()).collect();
+    let suppliers: Vec<SupplierId> = (0..12).map(|_| SupplierId::generate()).collect();
     let (mut settings, mut history) = (Vec::new(), Vec::new());
     for i in 0..series {
         let location = locations[i % 2];
@@ -313,8 +316,10 @@ fn vendor_demand(
             vendor_id: vendor,
             location_id: location,
             sku,
-            category: ["DAIRY", "BAKERY", "PANTRY", "VEG", "DRINKS"][(i / 2) % 5].into(),
-            supplier: format!("SUPPLIER-{}", (i / 2) % 12),
+            supplier_id: Some(suppliers[(i / 2) % suppliers.len()]),
+            category_id: Some(categories[(i / 2) % categories.len()]),
+            unresolved_supplier_code: None,
+            unresolved_category_code: None,
             lead_time_days: 2 + (i % 5) as u32,
             review_period_days: 7,
             service_level: 0.95,

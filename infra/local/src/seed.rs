@@ -241,7 +241,7 @@ pub async fn seed(running: &Running) -> Result<String> {
         lines.push(format!("    {:<22} {vendor_id}  {}", v.name, staff_desc.join(", ")));
         if let Some(catalogue) = v.demand {
             demand_lines.push(
-                demand::seed_vendor(&api, &owner, &vendor_id, catalogue)
+                demand::seed_vendor(&api, &owner, &vendor_id, catalogue, &tree)
                     .await
                     .with_context(|| format!("demand history of {}", v.name))?,
             );
@@ -324,7 +324,9 @@ mod demand {
     use crate::demo_demand::{self, Profile};
     use rand::Rng as _;
 
-    /// Categories (each with its supplier) and how many SKUs of each a vendor sells at every location.
+    /// Groups of SKUs, each with the demo tree's leaf category its weekly pattern is pooled with
+    /// and the supplier (by code) that replenishes it, and the SKUs a vendor sells at every
+    /// location.
     pub struct Catalogue {
         pub prefix: &'static str,
         pub categories: &'static [(&'static str, &'static str, &'static [&'static str])],
@@ -335,23 +337,23 @@ mod demand {
         prefix: "GV",
         categories: &[
             (
-                "DAIRY",
+                "dairy",
                 "COTSWOLD-DAIRY",
                 &["MILK-1L", "MILK-2L", "BUTTER", "YOGHURT", "CREAM", "CHEDDAR", "BRIE", "KEFIR"],
             ),
             (
-                "VEG",
+                "pantry",
                 "VALLEY-GROWERS",
                 &["CARROTS", "POTATOES", "KALE", "LEEKS", "ONIONS", "BEETROOT", "SQUASH", "SPINACH"],
             ),
             (
-                "BAKERY",
+                "bakery",
                 "MILL-LANE-BAKERY",
                 &["SOURDOUGH", "RYE", "BAGUETTE", "FLAPJACK", "SCONES", "CROISSANT", "BROWNIE", "OATCAKES"],
             ),
-            ("EGGS", "HILLSIDE-HENS", &["EGGS-6", "EGGS-12", "DUCK-EGGS", "QUAIL-EGGS"]),
+            ("dairy", "HILLSIDE-HENS", &["EGGS-6", "EGGS-12", "DUCK-EGGS", "QUAIL-EGGS"]),
             (
-                "PANTRY",
+                "pantry",
                 "PANTRY-WHOLESALE",
                 &[
                     "HONEY",
@@ -375,19 +377,64 @@ mod demand {
     pub const OUTFITTERS: Catalogue = Catalogue {
         prefix: "NW",
         categories: &[
-            ("JACKETS", "ALPINE-TEXTILES", &["RAIN-JACKET", "DOWN-JACKET", "FLEECE", "SOFTSHELL", "GILET"]),
-            ("TENTS", "TRAILWORKS", &["TENT-2P", "TENT-4P", "TARP", "BIVVY"]),
-            ("BOOTS", "PEAK-FOOTWEAR", &["HIKING-BOOT", "TRAIL-SHOE", "GAITERS", "WOOL-SOCKS"]),
-            ("GEAR", "TRAILWORKS", &["HEADTORCH", "STOVE", "MUG", "DRY-BAG", "MAP-CASE", "COMPASS", "POLES"]),
+            ("jackets", "ALPINE-TEXTILES", &["RAIN-JACKET", "DOWN-JACKET", "FLEECE", "SOFTSHELL", "GILET"]),
+            ("gear", "TRAILWORKS", &["TENT-2P", "TENT-4P", "TARP", "BIVVY"]),
+            ("boots", "PEAK-FOOTWEAR", &["HIKING-BOOT", "TRAIL-SHOE", "GAITERS", "WOOL-SOCKS"]),
+            ("gear", "TRAILWORKS", &["HEADTORCH", "STOVE", "MUG", "DRY-BAG", "MAP-CASE", "COMPASS", "POLES"]),
         ],
         seed: 1999,
     };
+
+    /// The vendor's demo suppliers, created unless it has them, as `(code, id)`.
+    async fn suppliers(
+        api: &Api,
+        token: &str,
+        vendor_id: &str,
+        catalogue: &Catalogue,
+    ) -> Result<Vec<(&'static str, String)>> {
+        let path = format!("/vendors/{vendor_id}/suppliers?limit=100");
+        let listed = api.expect(Method::GET, &path, Some(token), None, false).await?.unwrap_or_default();
+        let mut codes: Vec<&'static str> = catalogue.categories.iter().map(|(_, code, _)| *code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut out = Vec::new();
+        for code in codes {
+            let existing = listed["items"].as_array().into_iter().flatten().find(|s| s["code"] == code);
+            let id = match existing {
+                Some(s) => s["id"].as_str().context("a supplier id")?.to_string(),
+                None => {
+                    let name = code.split('-').map(title_case).collect::<Vec<_>>().join(" ");
+                    let body = json!({
+                        "code": code, "name": name, "email": format!("orders@{}.example", code.to_lowercase()),
+                        "currency": "EUR", "lead_time_days": 3, "pack_size": 1
+                    });
+                    let path = format!("/vendors/{vendor_id}/suppliers");
+                    let created = api.expect(Method::POST, &path, Some(token), Some(body), true).await?;
+                    created.unwrap_or_default()["id"].as_str().context("a supplier id")?.to_string()
+                }
+            };
+            out.push((code, id));
+        }
+        Ok(out)
+    }
+
+    fn title_case(word: &str) -> String {
+        let lower = word.to_lowercase();
+        let mut chars = lower.chars();
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    }
 
     const DAYS: usize = 730;
     const PARALLEL: usize = 8;
 
     /// Seeds the vendor's demand data unless it already has forecasts; returns a summary line.
-    pub async fn seed_vendor(api: &Api, token: &str, vendor_id: &str, catalogue: &Catalogue) -> Result<String> {
+    pub async fn seed_vendor(
+        api: &Api,
+        token: &str,
+        vendor_id: &str,
+        catalogue: &Catalogue,
+        tree: &[(&'static str, String)],
+    ) -> Result<String> {
         let existing = api
             .expect(Method::GET, &format!("/vendors/{vendor_id}/forecasts?limit=1"), Some(token), None, false)
             .await?;
@@ -402,11 +449,15 @@ mod demand {
             .flatten()
             .filter_map(|l| l["id"].as_str().map(String::from))
             .collect();
+        let suppliers = suppliers(api, token, vendor_id, catalogue).await?;
         let last = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
         let mut rng = demo_demand::rng(catalogue.seed);
         let mut jobs = Vec::new();
         let mut i = 0;
-        for (category, supplier, skus) in catalogue.categories {
+        for (leaf, supplier, skus) in catalogue.categories {
+            let category =
+                tree.iter().find(|(key, _)| key == leaf).map(|(_, id)| id.as_str()).context("a demo leaf")?;
+            let supplier = suppliers.iter().find(|(code, _)| code == supplier).map(|(_, id)| id.as_str());
             for sku in *skus {
                 for (l, location) in locations.iter().enumerate() {
                     let mut profile = Profile::varied(&mut rng, i, DAYS);
@@ -422,7 +473,7 @@ mod demand {
                     };
                     let (level, pack) = ([0.9, 0.95, 0.98][i % 3], [1, 6, 12][i % 3]);
                     let settings = json!({
-                        "category": category, "supplier": supplier,
+                        "category_id": category, "supplier_id": supplier,
                         "lead_time_days": 2 + (i % 5) as u32, "review_period_days": if i.is_multiple_of(2) { 7 } else { 14 },
                         "service_level": level, "min_order_qty": if i.is_multiple_of(4) { 12 } else { 0 },
                         "pack_multiple": pack, "on_hand": on_hand, "incoming": 0

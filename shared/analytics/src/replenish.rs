@@ -19,7 +19,6 @@ use crate::engine::SeriesForecast;
 /// What is known about one SKU-location besides its forecast.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StockPosition {
-    pub supplier: String,
     pub lead_time_days: u32,
     pub review_period_days: u32,
     /// Target cycle service level (0..1), e.g. 0.95.
@@ -259,7 +258,6 @@ mod tests {
 
     fn position(on_hand: f64, min_order_qty: f64, order_multiple: f64) -> StockPosition {
         StockPosition {
-            supplier: "acme".into(),
             lead_time_days: 5,
             review_period_days: 7,
             service_level: 0.95,

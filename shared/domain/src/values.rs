@@ -357,8 +357,6 @@ code_kind!(/// A stock-keeping unit's code.
     Sku, 64, "A stock-keeping unit.");
 code_kind!(/// A supplier's code.
     SupplierCode, 40, "A supplier's code.");
-code_kind!(/// A category of SKUs that share a weekly pattern.
-    CategoryCode, 40, "A category of SKUs sharing a weekly pattern, such as DAIRY.");
 code_kind!(/// A stock location's code, unique within its vendor.
     LocationCode, 32, "A stock location's code, unique within the vendor.");
 code_kind!(/// A batch's lot code.

@@ -41,6 +41,11 @@ impl Entity for CategoryTreeRecord {
     }
 }
 
+/// One category (a plain read, for checking a reference).
+pub async fn get(table: &Table, id: CategoryId) -> Result<Option<Category>, StoreError> {
+    table.get::<Category>(&id).await
+}
+
 /// The tree as read at one version.
 pub struct VersionedTree {
     pub tree: Tree,

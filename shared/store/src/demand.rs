@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::channel::SaleRecord;
 use stockyard_domain::demand::Risk;
-use stockyard_domain::ids::{ChannelId, ForecastRunId, LocationId, VendorId};
+use stockyard_domain::ids::{CategoryId, ChannelId, ForecastRunId, LocationId, SupplierId, VendorId};
 
 use crate::channels::SaleKind;
 
@@ -31,8 +31,22 @@ pub struct DemandSettingsRecord {
     pub vendor_id: VendorId,
     pub location_id: LocationId,
     pub sku: String,
-    pub category: String,
-    pub supplier: String,
+    /// The vendor's supplier that replenishes the SKU here: suggestions are grouped, and drafts
+    /// made, per supplier. Absent when none is set: the suggestion is listed but not ordered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<SupplierId>,
+    /// The catalog category whose SKUs share a weekly pattern with this one (the forecast pools
+    /// them per location). Absent: the SKU's pattern is its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<CategoryId>,
+    /// A supplier code written before settings referred to suppliers, kept while it matches none
+    /// of the vendor's suppliers (`migrate-demand-references` tries again on every run).
+    #[serde(default, alias = "supplier", skip_serializing_if = "Option::is_none")]
+    pub unresolved_supplier_code: Option<String>,
+    /// A category code from before, kept while it matches no catalog category; the forecast still
+    /// pools the SKUs that share it.
+    #[serde(default, alias = "category", skip_serializing_if = "Option::is_none")]
+    pub unresolved_category_code: Option<String>,
     pub lead_time_days: u32,
     pub review_period_days: u32,
     /// Target cycle service level (0.5..1).
@@ -55,6 +69,33 @@ impl Entity for DemandMarkerRecord {
     }
     fn index_key(&self) -> Option<keys::IndexKey> {
         Some(keys::demand_vendor_listing(self.vendor_id))
+    }
+}
+
+/// What the forecast pools a SKU's weekly pattern by, together with its location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pool<'a> {
+    /// The SKUs of one catalog category.
+    Category(CategoryId),
+    /// The SKUs that share a category code no catalog category matched.
+    Code(&'a str),
+    /// The SKU alone.
+    Own(&'a str),
+}
+
+impl DemandSettingsRecord {
+    pub fn pool(&self) -> Pool<'_> {
+        match (self.category_id, &self.unresolved_category_code) {
+            (Some(id), _) => Pool::Category(id),
+            (None, Some(code)) => Pool::Code(code),
+            (None, None) => Pool::Own(&self.sku),
+        }
+    }
+
+    /// Whether it still holds a code from before settings referred to suppliers and categories.
+    pub fn unresolved(&self) -> bool {
+        (self.supplier_id.is_none() && self.unresolved_supplier_code.is_some())
+            || (self.category_id.is_none() && self.unresolved_category_code.is_some())
     }
 }
 
@@ -283,8 +324,13 @@ pub struct ForecastRecord {
     pub vendor_id: VendorId,
     pub location_id: LocationId,
     pub sku: String,
-    pub category: String,
-    pub supplier: String,
+    /// The settings' supplier when the forecast ran (absent: none set). Forecasts written before
+    /// settings referred to suppliers lack it until the migration or the next run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<SupplierId>,
+    /// The settings' catalog category when the forecast ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<CategoryId>,
     /// The model the engine chose.
     pub model: String,
     /// Expected units per day, from the day after `as_of`, 28 days.
@@ -592,7 +638,7 @@ impl Entity for ForecastRecord {
     /// Only forecasts that order or are at risk are listed for replenishment.
     fn index_key(&self) -> Option<keys::IndexKey> {
         self.actionable()
-            .then(|| keys::replenishment_listing(self.vendor_id, &self.supplier, self.location_id, &self.sku))
+            .then(|| keys::replenishment_listing(self.vendor_id, self.supplier_id, self.location_id, &self.sku))
     }
 }
 
@@ -880,13 +926,45 @@ pub async fn forecasts_of_sku(
     Ok(found.into_iter().map(|(_, f)| f).collect())
 }
 
-/// Every actionable forecast of the vendor (optionally of one supplier), by supplier, location, SKU.
+/// Every actionable forecast of the vendor (optionally of one supplier), by supplier (those
+/// without one last), location, SKU.
 pub async fn actionable(
     table: &Table,
     vendor: VendorId,
-    supplier: Option<&str>,
+    supplier: Option<SupplierId>,
 ) -> Result<Vec<ForecastRecord>, StoreError> {
     table.query_all(&keys::replenishment_of(vendor, supplier)).await
+}
+
+/// Every forecast of the vendor, by location then SKU.
+pub async fn all_forecasts(table: &Table, vendor: VendorId) -> Result<Vec<ForecastRecord>, StoreError> {
+    table.query_all(&keys::forecasts_of(vendor, None)).await
+}
+
+/// Rewrites a forecast with new labels unless a newer run replaced it since it was read
+/// (`Ok(false)`: the newer one stands).
+pub async fn relabel_forecast(table: &Table, forecast: &ForecastRecord) -> Result<bool, StoreError> {
+    let same_run = Expr::new("run_id = :run").val(":run", &forecast.run_id);
+    match table.put(forecast, Some(same_run)).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces a SKU-location's settings with `after` unless they changed since `before` was read
+/// (`Ok(false)`: someone wrote them meanwhile, and theirs stand).
+pub async fn replace_settings(
+    table: &Table,
+    before: &DemandSettingsRecord,
+    after: &DemandSettingsRecord,
+) -> Result<bool, StoreError> {
+    let unchanged = Expr::new("updated_at = :read").val(":read", &before.updated_at);
+    match table.put(after, Some(unchanged)).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use stockyard_domain::demand::Risk;
-use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_domain::ids::{CategoryId, ForecastRunId, LocationId, SupplierId, VendorId};
 
 use crate::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
 use crate::{PageRequest, Table};
@@ -79,7 +79,7 @@ fn forecast(
     vendor: VendorId,
     location: LocationId,
     sku: &str,
-    supplier: &str,
+    supplier: Option<SupplierId>,
     order_qty: f64,
     risk: Risk,
 ) -> ForecastRecord {
@@ -87,8 +87,8 @@ fn forecast(
         vendor_id: vendor,
         location_id: location,
         sku: sku.into(),
-        category: "DAIRY".into(),
-        supplier: supplier.into(),
+        supplier_id: supplier,
+        category_id: Some(CategoryId::generate()),
         model: if risk == Risk::None { "pooled_profile".into() } else { "croston_sba".into() },
         daily: vec![1.5; 28],
         demand_28d: 42.0,
@@ -120,6 +120,7 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
     let table = table().await;
     let vendor = VendorId::generate();
     let (a, b) = (LocationId::generate(), LocationId::generate());
+    let (acme, other) = (SupplierId::generate(), SupplierId::generate());
     let mut all = Vec::new();
     for i in 0..40u32 {
         let location = if i.is_multiple_of(2) { a } else { b };
@@ -129,7 +130,7 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
             2 => (6.0, Risk::None),
             _ => (0.0, Risk::None),
         };
-        let supplier = if i.is_multiple_of(3) { "ACME" } else { "ACME-2" };
+        let supplier = [Some(acme), Some(other), None][i as usize % 3];
         all.push(forecast(vendor, location, &format!("SKU-{i:03}"), supplier, qty, risk));
     }
     assert_eq!(demand::write_forecasts(&table, &all, 4).await.unwrap(), 40);
@@ -174,8 +175,10 @@ async fn forecasts_are_written_in_batches_and_read_back_in_pages_by_location_the
 
     let actionable = demand::actionable(&table, vendor, None).await.unwrap();
     assert_eq!(actionable.len(), all.iter().filter(|f| f.actionable()).count());
-    let acme = demand::actionable(&table, vendor, Some("ACME")).await.unwrap();
-    assert!(!acme.is_empty() && acme.iter().all(|f| f.supplier == "ACME"), "ACME-2 is not ACME");
+    let unassigned = actionable.iter().position(|f| f.supplier_id.is_none()).expect("some without a supplier");
+    assert!(actionable[unassigned..].iter().all(|f| f.supplier_id.is_none()), "those without a supplier come last");
+    let of_acme = demand::actionable(&table, vendor, Some(acme)).await.unwrap();
+    assert!(!of_acme.is_empty() && of_acme.iter().all(|f| f.supplier_id == Some(acme)));
     let elsewhere = demand::actionable(&table, VendorId::generate(), None).await.unwrap();
     assert!(elsewhere.is_empty());
 }
@@ -188,8 +191,10 @@ async fn a_vendor_is_listed_for_the_nightly_run_once_however_often_its_settings_
         vendor_id: vendor,
         location_id: LocationId::generate(),
         sku: "MILK-1L".into(),
-        category: "DAIRY".into(),
-        supplier: "ACME".into(),
+        supplier_id: Some(SupplierId::generate()),
+        category_id: None,
+        unresolved_supplier_code: None,
+        unresolved_category_code: None,
         lead_time_days: 3,
         review_period_days: 7,
         service_level: 0.95,

@@ -426,12 +426,23 @@ pub(crate) fn forecasts_of(vendor: VendorId, location: Option<LocationId>) -> Co
     Collection::table(format!("FORECAST#{vendor}"), prefix)
 }
 /// Only forecasts that order or are at risk carry this index key.
-pub(crate) fn replenishment_listing(vendor: VendorId, supplier: &str, location: LocationId, sku: &str) -> IndexKey {
+/// A forecast's supplier in the replenishment listing: its id, or `~` for none, which sorts after
+/// every id so that unassigned suggestions come last.
+fn replenishment_supplier(supplier: Option<SupplierId>) -> String {
+    supplier.map_or_else(|| "~".to_string(), |s| s.to_string())
+}
+pub(crate) fn replenishment_listing(
+    vendor: VendorId,
+    supplier: Option<SupplierId>,
+    location: LocationId,
+    sku: &str,
+) -> IndexKey {
+    let supplier = replenishment_supplier(supplier);
     IndexKey { pk: format!("REPLENISH#{vendor}"), sk: format!("SUPPLIER#{supplier}#{location}#{sku}") }
 }
-pub(crate) fn replenishment_of(vendor: VendorId, supplier: Option<&str>) -> Collection<ForecastRecord> {
+pub(crate) fn replenishment_of(vendor: VendorId, supplier: Option<SupplierId>) -> Collection<ForecastRecord> {
     let prefix = match supplier {
-        Some(supplier) => format!("SUPPLIER#{supplier}#"),
+        Some(supplier) => format!("SUPPLIER#{}#", replenishment_supplier(Some(supplier))),
         None => "SUPPLIER#".into(),
     };
     Collection::index(format!("REPLENISH#{vendor}"), prefix)
@@ -650,9 +661,13 @@ mod tests {
                 .starts_with(&sales_history_at(vendor, location).prefix)
         );
         assert_eq!(demand_marker(vendor).pk, history.pk);
-        let listing = replenishment_listing(vendor, "ACME", location, "MILK-1L");
-        assert!(listing.sk.starts_with(&replenishment_of(vendor, Some("ACME")).prefix));
-        assert!(!listing.sk.starts_with(&replenishment_of(vendor, Some("ACM")).prefix));
+        let (acme, other) = (SupplierId::generate(), SupplierId::generate());
+        let listing = replenishment_listing(vendor, Some(acme), location, "MILK-1L");
+        assert!(listing.sk.starts_with(&replenishment_of(vendor, Some(acme)).prefix));
+        assert!(!listing.sk.starts_with(&replenishment_of(vendor, Some(other)).prefix));
+        let unassigned = replenishment_listing(vendor, None, location, "MILK-1L");
+        assert!(unassigned.sk.starts_with(&replenishment_of(vendor, None).prefix));
+        assert!(unassigned.sk > listing.sk, "a suggestion without a supplier is listed after every supplier's");
         assert!(forecast(vendor, location, "MILK-1L").sk.starts_with(&forecasts_of(vendor, Some(location)).prefix));
     }
 }

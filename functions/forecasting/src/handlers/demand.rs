@@ -7,14 +7,14 @@ use std::time::Instant;
 use chrono::{Datelike, NaiveDate, Utc};
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::{LocationId, VendorId};
+use stockyard_domain::ids::{CategoryId, LocationId, SupplierId, VendorId};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::values::{CategoryCode, Sku, SupplierCode};
+use stockyard_domain::values::Sku;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::{json, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::demand::{self, DemandSettingsRecord};
-use stockyard_store::locations;
+use stockyard_store::{Table, categories, locations, products, suppliers};
 use utoipa::ToSchema;
 
 use crate::job::{self, RunSummary};
@@ -27,12 +27,17 @@ pub fn sku(field: &str, raw: &str) -> Result<String, stockyard_domain::FieldErro
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemandSettingsRequest {
-    /// Groups SKUs that share a weekly pattern (a code, e.g. `DAIRY`).
-    #[schema(value_type = CategoryCode, example = "DAIRY")]
-    pub category: String,
-    /// Supplier code; suggestions are grouped by it.
-    #[schema(value_type = SupplierCode, example = "COTSWOLD-DAIRY")]
-    pub supplier: String,
+    /// The vendor's supplier that replenishes the SKU here (`GET /vendors/{v}/suppliers`):
+    /// suggestions are grouped by it and drafts made from them are addressed to it. Absent: the
+    /// suggestion is listed but not ordered. 422 `unknown_supplier` when the vendor has no such
+    /// supplier.
+    #[serde(default)]
+    pub supplier_id: Option<SupplierId>,
+    /// The catalog category whose SKUs share this one's weekly pattern (the forecast pools them
+    /// per location). Absent: the category of the vendor's catalog product with this SKU, when
+    /// there is one; otherwise the SKU's pattern is its own. 422 when no such category exists.
+    #[serde(default)]
+    pub category_id: Option<CategoryId>,
     /// 0–120 days from order to receipt.
     #[schema(example = 3, minimum = 0, maximum = 120)]
     pub lead_time_days: i64,
@@ -82,8 +87,6 @@ pub fn settings_record(
     sku: String,
     body: &DemandSettingsRequest,
 ) -> Result<DemandSettingsRecord, ApiError> {
-    let category = CategoryCode::parse("category", &body.category)?;
-    let supplier = SupplierCode::parse("supplier", &body.supplier)?;
     let lead_time_days = whole("lead_time_days", body.lead_time_days, 0, 120)?;
     let review_period_days = whole("review_period_days", body.review_period_days, 1, 60)?;
     if !(body.service_level.is_finite() && (0.5..=0.999).contains(&body.service_level)) {
@@ -93,8 +96,10 @@ pub fn settings_record(
         vendor_id,
         location_id,
         sku,
-        category,
-        supplier,
+        supplier_id: body.supplier_id,
+        category_id: body.category_id,
+        unresolved_supplier_code: None,
+        unresolved_category_code: None,
         lead_time_days,
         review_period_days,
         service_level: body.service_level,
@@ -125,16 +130,46 @@ async fn authorize_at_location(cx: &Ctx<'_>, vendor_id: VendorId, location_id: L
     request_body = DemandSettingsRequest,
     params(("vendorId" = VendorId, Path), ("locationId" = LocationId, Path), ("sku" = Sku, Path)),
     responses((status = 200, body = DemandSettingsRecord), (status = 403, body = ErrorBody),
-              (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 404, description = "no such location in this vendor", body = ErrorBody), (status = 422, description = "invalid_field or unknown_supplier", body = ErrorBody)))]
 pub async fn put_demand_settings(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let (vendor_id, location_id) = (cx.vendor_id()?, cx.path("locationId", LocationId::parse)?);
     let sku = cx.path("sku", sku)?;
     let body: DemandSettingsRequest = cx.body()?;
-    let record = settings_record(vendor_id, location_id, sku, &body)?;
+    let mut record = settings_record(vendor_id, location_id, sku, &body)?;
     authorize_at_location(&cx, vendor_id, location_id).await?;
-    demand::put_settings(cx.store().await?, &record).await?;
+    let table = cx.store().await?;
+    record.category_id = check_references(table, &record).await?;
+    demand::put_settings(table, &record).await?;
     Ok(ok(&record))
+}
+
+/// Checks that the settings' supplier is the vendor's and their category exists, and returns the
+/// category to store: the one given, else the category of the vendor's catalog product with the
+/// SKU, if any.
+async fn check_references(table: &Table, record: &DemandSettingsRecord) -> Result<Option<CategoryId>, ApiError> {
+    if let Some(supplier) = record.supplier_id
+        && suppliers::get(table, record.vendor_id, supplier).await?.is_none()
+    {
+        return Err(ApiError::unprocessable(
+            "unknown_supplier",
+            Some("supplier_id"),
+            "this vendor has no such supplier",
+        ));
+    }
+    match record.category_id {
+        Some(category) => match categories::get(table, category).await? {
+            Some(_) => Ok(Some(category)),
+            None => Err(ApiError::invalid("category_id", "is not a category")),
+        },
+        None => catalog_category(table, record.vendor_id, &record.sku).await,
+    }
+}
+
+/// The category of the vendor's catalog product that has a variant with this SKU, if any.
+pub async fn catalog_category(table: &Table, vendor: VendorId, sku: &str) -> Result<Option<CategoryId>, ApiError> {
+    let Some(product) = products::sku_owner(table, vendor, sku).await? else { return Ok(None) };
+    Ok(products::get(table, product).await?.map(|p| p.product.category_id))
 }
 
 /// A day of sales as the API takes it: a date (`values::date`) from [`EARLIEST_DATE`], which the
@@ -386,8 +421,8 @@ mod tests {
     #[test]
     fn settings_outside_their_ranges_are_refused_naming_the_field() {
         let good = || DemandSettingsRequest {
-            category: "dairy".into(),
-            supplier: "acme".into(),
+            supplier_id: Some(SupplierId::generate()),
+            category_id: None,
             lead_time_days: 3,
             review_period_days: 7,
             service_level: 0.95,
@@ -397,12 +432,12 @@ mod tests {
             incoming: 0,
         };
         let (v, l) = (VendorId::generate(), LocationId::generate());
-        let record = settings_record(v, l, "MILK".into(), &good()).unwrap();
-        assert_eq!((record.category.as_str(), record.supplier.as_str()), ("DAIRY", "ACME"));
+        let body = good();
+        let record = settings_record(v, l, "MILK".into(), &body).unwrap();
+        assert_eq!((record.supplier_id, record.category_id), (body.supplier_id, None));
+        assert!(record.unresolved_supplier_code.is_none() && record.unresolved_category_code.is_none());
         type Spoil = Box<dyn Fn(&mut DemandSettingsRequest)>;
         let cases: Vec<(&str, Spoil)> = vec![
-            ("category", Box::new(|b| b.category = "da iry".into())),
-            ("supplier", Box::new(|b| b.supplier = "".into())),
             ("lead_time_days", Box::new(|b| b.lead_time_days = 121)),
             ("review_period_days", Box::new(|b| b.review_period_days = 0)),
             ("service_level", Box::new(|b| b.service_level = 1.0)),

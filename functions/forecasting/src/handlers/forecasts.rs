@@ -1,22 +1,22 @@
 //! Reading forecasts and replenishment suggestions: the owner, inventory managers and viewers
 //! (`DemandRead`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_analytics::Model;
 use stockyard_analytics::replenish::Risk;
-use stockyard_domain::ids::{ForecastRunId, LocationId, VendorId};
+use stockyard_domain::ids::{CategoryId, ForecastRunId, LocationId, SupplierId, VendorId};
+use stockyard_domain::purchasing::Supplier;
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::values::Sku;
-use stockyard_domain::values::SupplierCode;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::openapi::PageParams;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, ListResponse, Request, Response};
 use stockyard_store::demand::{self, ForecastRecord, StockSource};
-use stockyard_store::locations;
+use stockyard_store::{Table, locations, suppliers};
 use utoipa::ToSchema;
 
 use super::demand::sku;
@@ -49,8 +49,12 @@ pub struct SuggestionView {
 pub struct ForecastView {
     pub location_id: LocationId,
     pub sku: String,
-    pub category: String,
-    pub supplier: String,
+    /// The settings' supplier when the forecast ran; absent when they name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<SupplierId>,
+    /// The catalog category the SKU's weekly pattern was pooled with; absent: its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<CategoryId>,
     /// The model the engine chose for this SKU-location.
     pub model: String,
     /// Expected units per day for the 28 days after `as_of`.
@@ -81,8 +85,8 @@ impl From<ForecastRecord> for ForecastView {
         Self {
             location_id: f.location_id,
             sku: f.sku,
-            category: f.category,
-            supplier: f.supplier,
+            supplier_id: f.supplier_id,
+            category_id: f.category_id,
             model: f.model,
             daily: f.daily,
             demand_28d: f.demand_28d,
@@ -200,7 +204,14 @@ pub struct OrderLine {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SupplierOrder {
-    pub supplier: String,
+    /// The supplier the demand settings name; null for the suggestions of settings that name
+    /// none (listed last: set a supplier to order them from suggestions).
+    pub supplier_id: Option<SupplierId>,
+    /// The supplier's code and name as they are now (null without a supplier).
+    #[schema(example = "ACME")]
+    pub supplier_code: Option<String>,
+    #[schema(example = "Acme Dairy Ltd")]
+    pub supplier_name: Option<String>,
     /// Units over every line.
     pub total_units: f64,
     pub lines: Vec<OrderLine>,
@@ -208,8 +219,8 @@ pub struct SupplierOrder {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReplenishmentResponse {
-    /// Suggested orders (order_qty > 0) per supplier, by supplier code; lines held for review
-    /// are not among them.
+    /// Suggested orders (order_qty > 0) per supplier, by supplier code, those without a supplier
+    /// last; lines held for review are not among them.
     pub suppliers: Vec<SupplierOrder>,
     /// Orders not suggested until someone has looked at them, each with its reason: far beyond
     /// anything the SKU-location ever sold over lead time + review period (a sales history
@@ -237,22 +248,34 @@ fn line(f: &ForecastRecord) -> OrderLine {
     }
 }
 
-/// Groups actionable forecasts (as the replenishment index returns them, by supplier, location, SKU).
-pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
-    let mut suppliers: BTreeMap<&str, SupplierOrder> = BTreeMap::new();
+/// Groups actionable forecasts (as the replenishment index returns them, by supplier, location,
+/// SKU) per supplier, named from `suppliers` (the vendor's, by id).
+pub fn replenishment(forecasts: &[ForecastRecord], suppliers: &HashMap<SupplierId, Supplier>) -> ReplenishmentResponse {
+    let mut orders: BTreeMap<Option<SupplierId>, SupplierOrder> = BTreeMap::new();
     for f in forecasts.iter().filter(|f| f.order_qty > 0.0 && f.review.is_none()) {
-        let order = suppliers.entry(&f.supplier).or_insert_with(|| SupplierOrder {
-            supplier: f.supplier.clone(),
-            total_units: 0.0,
-            lines: Vec::new(),
+        let order = orders.entry(f.supplier_id).or_insert_with(|| {
+            let supplier = f.supplier_id.and_then(|id| suppliers.get(&id));
+            SupplierOrder {
+                supplier_id: f.supplier_id,
+                supplier_code: supplier.map(|s| s.code.clone()),
+                supplier_name: supplier.map(|s| s.name.clone()),
+                total_units: 0.0,
+                lines: Vec::new(),
+            }
         });
         order.total_units += f.order_qty;
         order.lines.push(line(f));
     }
+    let mut orders: Vec<SupplierOrder> = orders.into_values().collect();
+    // By code; a supplier not found (none is ever deleted) after the named ones, then none.
+    orders.sort_by(|a, b| {
+        let key = |o: &SupplierOrder| (o.supplier_id.is_none(), o.supplier_code.is_none(), o.supplier_code.clone());
+        key(a).cmp(&key(b))
+    });
     let mut at_risk: Vec<OrderLine> = forecasts.iter().filter(|f| f.risk != Risk::None).map(line).collect();
     at_risk.sort_by_key(|l| l.risk != Risk::StockOut);
     ReplenishmentResponse {
-        suppliers: suppliers.into_values().collect(),
+        suppliers: orders,
         held_for_review: forecasts.iter().filter(|f| f.review.is_some()).map(line).collect(),
         at_risk,
         as_of: forecasts.iter().map(|f| f.as_of).max(),
@@ -261,14 +284,29 @@ pub fn replenishment(forecasts: &[ForecastRecord]) -> ReplenishmentResponse {
 
 /// What to order now, per supplier, and what is at risk.
 #[utoipa::path(get, path = "/vendors/{vendorId}/replenishment", tag = "forecasting", security(("bearer" = ["vendor_owner", "inventory_manager", "viewer"])),
-    params(("vendorId" = VendorId, Path), ("supplier" = Option<SupplierCode>, Query)),
+    params(("vendorId" = VendorId, Path),
+           ("supplier_id" = Option<SupplierId>, Query, description = "Only this supplier's suggestions")),
     responses((status = 200, body = ReplenishmentResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_replenishment(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
-    let supplier = cx.query_as("supplier", SupplierCode::parse)?;
+    let supplier = cx.query_as("supplier_id", SupplierId::parse)?;
     let vendor_id = cx.vendor(VendorPermission::DemandRead).await?.id();
-    let actionable = demand::actionable(cx.store().await?, vendor_id, supplier.as_deref()).await?;
-    Ok(ok(&replenishment(&actionable)))
+    let table = cx.store().await?;
+    let actionable = demand::actionable(table, vendor_id, supplier).await?;
+    let named = suppliers_of(table, vendor_id, &actionable).await?;
+    Ok(ok(&replenishment(&actionable, &named)))
+}
+
+/// The vendor's suppliers that `forecasts` name, by id (one read each, at once).
+pub async fn suppliers_of(
+    table: &Table,
+    vendor: VendorId,
+    forecasts: &[ForecastRecord],
+) -> Result<HashMap<SupplierId, Supplier>, ApiError> {
+    let ids: BTreeSet<SupplierId> = forecasts.iter().filter_map(|f| f.supplier_id).collect();
+    let reads = ids.into_iter().map(|id| suppliers::get(table, vendor, id));
+    let found = futures_util::future::try_join_all(reads).await?;
+    Ok(found.into_iter().flatten().map(|s| (s.id, s)).collect())
 }
 
 #[cfg(test)]
@@ -276,13 +314,13 @@ mod tests {
     use super::*;
     use stockyard_domain::ids::VendorId;
 
-    fn forecast(supplier: &str, sku: &str, order_qty: f64, risk: Risk) -> ForecastRecord {
+    fn forecast(supplier: Option<&Supplier>, sku: &str, order_qty: f64, risk: Risk) -> ForecastRecord {
         ForecastRecord {
             vendor_id: VendorId::generate(),
             location_id: LocationId::generate(),
             sku: sku.into(),
-            category: "DAIRY".into(),
-            supplier: supplier.into(),
+            supplier_id: supplier.map(|s| s.id),
+            category_id: None,
             model: "pooled_profile".into(),
             daily: vec![1.0; 28],
             demand_28d: 28.0,
@@ -309,28 +347,51 @@ mod tests {
         }
     }
 
+    fn supplier(code: &str) -> Supplier {
+        let body = serde_json::json!({
+            "id": SupplierId::generate(), "vendor_id": VendorId::generate(), "code": code,
+            "name": format!("{code} Ltd"), "email": "orders@example.com", "currency": "EUR",
+            "lead_time_days": 3, "pack_size": 1, "version": 1,
+            "created_at": Utc::now(), "updated_at": Utc::now()
+        });
+        serde_json::from_value(body).expect("a supplier")
+    }
+
+    fn by_id(suppliers: &[&Supplier]) -> HashMap<SupplierId, Supplier> {
+        suppliers.iter().map(|s| (s.id, (*s).clone())).collect()
+    }
+
     #[test]
-    fn orders_are_grouped_per_supplier_with_totals_and_stock_outs_lead_the_risk_list() {
+    fn orders_are_grouped_per_supplier_by_code_with_totals_and_stock_outs_lead_the_risk_list() {
+        let (acme, beta) = (supplier("ACME"), supplier("BETA"));
         let all = vec![
-            forecast("ACME", "A", 12.0, Risk::None),
-            forecast("ACME", "B", 8.0, Risk::StockOut),
-            forecast("BETA", "C", 0.0, Risk::Overstock),
-            forecast("BETA", "D", 5.0, Risk::StockOut),
+            forecast(Some(&beta), "C", 0.0, Risk::Overstock),
+            forecast(Some(&beta), "D", 5.0, Risk::StockOut),
+            forecast(None, "E", 3.0, Risk::None),
+            forecast(Some(&acme), "A", 12.0, Risk::None),
+            forecast(Some(&acme), "B", 8.0, Risk::StockOut),
         ];
-        let r = replenishment(&all);
-        let totals: Vec<(&str, f64, usize)> =
-            r.suppliers.iter().map(|s| (s.supplier.as_str(), s.total_units, s.lines.len())).collect();
-        assert_eq!(totals, vec![("ACME", 20.0, 2), ("BETA", 5.0, 1)]);
+        let r = replenishment(&all, &by_id(&[&acme, &beta]));
+        let totals: Vec<(Option<&str>, f64, usize)> =
+            r.suppliers.iter().map(|s| (s.supplier_code.as_deref(), s.total_units, s.lines.len())).collect();
+        assert_eq!(totals, vec![(Some("ACME"), 20.0, 2), (Some("BETA"), 5.0, 1), (None, 3.0, 1)]);
+        assert_eq!(r.suppliers[0].supplier_name.as_deref(), Some("ACME Ltd"));
+        assert_eq!(r.suppliers[2].supplier_id, None, "suggestions without a supplier come last");
         let risks: Vec<(&str, &str)> = r.at_risk.iter().map(|l| (l.sku.as_str(), l.risk.as_str())).collect();
-        assert_eq!(risks, vec![("B", "stock_out"), ("D", "stock_out"), ("C", "overstock")]);
+        assert_eq!(
+            risks,
+            vec![("D", "stock_out"), ("B", "stock_out"), ("C", "overstock")],
+            "in listing order, stock-outs first"
+        );
         assert!(r.held_for_review.is_empty());
     }
 
     #[test]
     fn an_order_held_for_review_is_listed_with_its_reason_and_left_out_of_the_supplier_order() {
-        let mut held = forecast("ACME", "B", 43_742.0, Risk::None);
+        let acme = supplier("ACME");
+        let mut held = forecast(Some(&acme), "B", 43_742.0, Risk::None);
         held.review = Some("the order needs 43742 units, more than 3 times the most ever sold".into());
-        let r = replenishment(&[forecast("ACME", "A", 12.0, Risk::None), held]);
+        let r = replenishment(&[forecast(Some(&acme), "A", 12.0, Risk::None), held], &by_id(&[&acme]));
         assert_eq!(r.suppliers.len(), 1);
         assert_eq!((r.suppliers[0].total_units, r.suppliers[0].lines.len()), (12.0, 1));
         assert_eq!(r.held_for_review.len(), 1);

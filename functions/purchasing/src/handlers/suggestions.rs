@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, Utc};
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::{LocationId, PurchaseOrderId, VendorId};
+use stockyard_domain::ids::{LocationId, PurchaseOrderId, SupplierId, VendorId};
 use stockyard_domain::location::Location;
 use stockyard_domain::product::Variant;
 use stockyard_domain::purchasing::{
     self, DeliverTo, OrderOrigin, OrderedFrom, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier,
 };
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::values::SupplierCode;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
 use stockyard_http::openapi::IdempotencyParams;
@@ -27,10 +26,9 @@ use super::orders::changed_meanwhile;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FromSuggestionsRequest {
-    /// Only this supplier's suggestions (its code).
+    /// Only this supplier's suggestions.
     #[serde(default)]
-    #[schema(value_type = Option<SupplierCode>, example = "ACME")]
-    pub supplier: Option<String>,
+    pub supplier_id: Option<SupplierId>,
     /// Only suggestions for this location.
     #[serde(default)]
     pub location_id: Option<LocationId>,
@@ -42,8 +40,9 @@ pub struct FromSuggestionsRequest {
 pub enum NotOrderedReason {
     /// The sanity guard holds it until someone has looked at it (`detail` says why).
     HeldForReview,
-    /// The demand settings name a supplier code this vendor has no supplier for.
-    UnknownSupplier,
+    /// The demand settings name no supplier (or only a code from before settings referred to
+    /// suppliers that matches none of the vendor's): set `supplier_id` in them.
+    NoSupplier,
     /// No variant of the vendor has the SKU any more.
     UnknownSku,
     /// The location is no longer the vendor's.
@@ -54,8 +53,8 @@ pub enum NotOrderedReason {
 pub struct NotOrdered {
     pub sku: String,
     pub location_id: LocationId,
-    /// The supplier code the demand settings name.
-    pub supplier: String,
+    /// The supplier the demand settings name, if any.
+    pub supplier_id: Option<SupplierId>,
     /// Units the forecast suggested.
     pub order_qty: f64,
     pub reason: NotOrderedReason,
@@ -81,7 +80,7 @@ fn not_ordered(f: &ForecastRecord, reason: NotOrderedReason, detail: Option<Stri
     NotOrdered {
         sku: f.sku.clone(),
         location_id: f.location_id,
-        supplier: f.supplier.clone(),
+        supplier_id: f.supplier_id,
         order_qty: f.order_qty,
         reason,
         detail,
@@ -94,10 +93,10 @@ async fn variant_of(table: &Table, vendor: VendorId, sku: &str) -> Result<Option
 
 /// Turn the latest replenishment suggestions into draft purchase orders: one per supplier and
 /// destination location (at most 99 lines each; more make another draft), quantities rounded up
-/// to the supplier's pack size. A suggestion's supplier is the demand settings' supplier code,
-/// looked up among the vendor's suppliers; suggestions held for review by the sanity guard, and
-/// those whose supplier (or SKU, or location) is unknown, are not ordered and are listed with the
-/// reason. Idempotent per `Idempotency-Key`.
+/// to the supplier's pack size. A suggestion's supplier is the one its demand settings name;
+/// suggestions held for review by the sanity guard, those without a supplier, and those whose SKU
+/// or location is gone, are not ordered and are listed with the reason. Idempotent per
+/// `Idempotency-Key`.
 #[utoipa::path(post, path = "/vendors/{vendorId}/purchase-orders/from-suggestions", tag = "purchasing", security(("bearer" = ["vendor_owner", "inventory_manager"])),
     request_body = FromSuggestionsRequest,
     params(("vendorId" = VendorId, Path), IdempotencyParams),
@@ -106,18 +105,17 @@ async fn variant_of(table: &Table, vendor: VendorId, sku: &str) -> Result<Option
 pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let body: FromSuggestionsRequest = cx.body()?;
-    let supplier_filter = body.supplier.as_deref().map(|s| SupplierCode::parse("supplier", s)).transpose()?;
     let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
     let table = cx.store().await?;
-    let forecasts = demand::actionable(table, vendor, supplier_filter.as_deref()).await?;
+    let forecasts = demand::actionable(table, vendor, body.supplier_id).await?;
     let forecasts: Vec<ForecastRecord> =
         forecasts.into_iter().filter(|f| body.location_id.is_none_or(|l| f.location_id == l)).collect();
     let as_of = forecasts.iter().map(|f| f.as_of).max();
 
     let mut skipped = Vec::new();
-    let mut found_suppliers: HashMap<String, Option<Supplier>> = HashMap::new();
+    let mut found_suppliers: HashMap<SupplierId, Option<Supplier>> = HashMap::new();
     let mut found_locations: HashMap<LocationId, Option<Location>> = HashMap::new();
-    // (supplier code, location) → lines, in the index's order (supplier, location, SKU).
+    // (supplier code, location) → lines; the index reads them by supplier id, location, SKU.
     let mut groups: BTreeMap<(String, LocationId), Vec<PurchaseOrderLine>> = BTreeMap::new();
     for f in &forecasts {
         if let Some(review) = &f.review {
@@ -127,12 +125,17 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
         if f.order_qty <= 0.0 {
             continue;
         }
-        if let std::collections::hash_map::Entry::Vacant(slot) = found_suppliers.entry(f.supplier.clone()) {
-            slot.insert(suppliers::by_code(table, vendor, &f.supplier).await?);
+        let Some(supplier_id) = f.supplier_id else {
+            let detail = "the demand settings name no supplier".to_string();
+            skipped.push(not_ordered(f, NotOrderedReason::NoSupplier, Some(detail)));
+            continue;
+        };
+        if let std::collections::hash_map::Entry::Vacant(slot) = found_suppliers.entry(supplier_id) {
+            slot.insert(suppliers::get(table, vendor, supplier_id).await?);
         }
-        let Some(Some(supplier)) = found_suppliers.get(&f.supplier) else {
-            let detail = format!("this vendor has no supplier with the code {}", f.supplier);
-            skipped.push(not_ordered(f, NotOrderedReason::UnknownSupplier, Some(detail)));
+        let Some(Some(supplier)) = found_suppliers.get(&supplier_id) else {
+            let detail = "the demand settings name a supplier this vendor does not have".to_string();
+            skipped.push(not_ordered(f, NotOrderedReason::NoSupplier, Some(detail)));
             continue;
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = found_locations.entry(f.location_id) {
@@ -147,7 +150,7 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
             continue;
         };
         let quantity = purchasing::round_up_to_pack(f.order_qty, supplier.pack_size);
-        groups.entry((f.supplier.clone(), f.location_id)).or_default().push(PurchaseOrderLine {
+        groups.entry((supplier.code.clone(), f.location_id)).or_default().push(PurchaseOrderLine {
             sku: variant.sku.clone(),
             variant_id: variant.id,
             product_id: variant.product_id,
@@ -160,7 +163,7 @@ pub async fn create_purchase_orders_from_suggestions(deps: &ApiDeps, req: Reques
     let drafts: Vec<(&Supplier, &Location, Vec<PurchaseOrderLine>)> = groups
         .into_iter()
         .flat_map(|((code, location), lines)| {
-            let supplier = found_suppliers.get(&code).and_then(Option::as_ref);
+            let supplier = found_suppliers.values().flatten().find(|s| s.code == code);
             let location = found_locations.get(&location).and_then(Option::as_ref);
             let chunks: Vec<Vec<PurchaseOrderLine>> =
                 lines.chunks(purchasing::MAX_LINES).map(<[PurchaseOrderLine]>::to_vec).collect();
