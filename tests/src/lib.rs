@@ -301,8 +301,11 @@ impl TestApp {
     /// Reads the stack's environment; panics with instructions when it is missing.
     pub fn new() -> Self {
         let api_url = required_env("STOCKYARD_API_URL").trim_end_matches('/').to_string();
+        // Generous: under a flood of requests (1,000 at once on one stock item) a request waits
+        // for a free function instance of the local stack before its own work starts; a hang
+        // still ends the test.
         let client =
-            reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("an HTTP client can be built");
+            reqwest::Client::builder().timeout(Duration::from_secs(90)).build().expect("an HTTP client can be built");
         Self {
             api_url,
             client,

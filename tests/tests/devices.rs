@@ -451,6 +451,47 @@ async fn a_selling_scan_lands_in_the_sales_record_once_per_scan_and_item() {
 }
 
 #[tokio::test]
+async fn a_selling_scan_of_a_batch_code_takes_that_batch_and_a_plain_code_the_first_expiring() {
+    let shop = Shop::new().await;
+    let sku = item(&shop.app, &shop.vendor, FRESH_GTIN, Some(10)).await;
+    let later = (today() + Days::new(20)).format("%y%m%d").to_string();
+    let lots =
+        [codes(&format!("(01)0{FRESH_GTIN}(17){later}(10)LATE"), 4), codes(&format!("(01)0{FRESH_GTIN}(10)SOON"), 4)];
+    let received = shop.scan(shop.owner(), scan_body("receive", &shop.location, "DOCK-1", &lots)).await;
+    assert_eq!(statuses(&received), ["applied", "applied"]);
+
+    // LATE expires after SOON: first-expiring-first would take SOON, but the till scanned LATE
+    let reads = [codes(&format!("(01)0{FRESH_GTIN}(10)LATE"), 3), code(FRESH_GTIN)];
+    let mut body = scan_body("sell", &shop.location, "TILL-SCANNER", &reads);
+    body["channel_id"] = json!(shop.channel);
+    let sold = shop.scan(shop.owner(), body.clone()).await;
+    assert_eq!(statuses(&sold), ["applied", "applied"], "{sold}");
+    let by_lot: Vec<(Option<&str>, i64)> =
+        sold["changes"].as_array().unwrap().iter().map(|c| (c["lot"].as_str(), c["units"].as_i64().unwrap())).collect();
+    assert_eq!(by_lot, [(Some("LATE"), 3), (None, 1)]);
+    let sale_ids: Vec<&str> =
+        sold["changes"].as_array().unwrap().iter().map(|c| c["sale"]["sale_id"].as_str().unwrap()).collect();
+    assert!(sale_ids[0].ends_with("/LATE") && sale_ids[0] != sale_ids[1], "one sale per batch: {sale_ids:?}");
+    let stock = shop.stock(&sku, &shop.location).await.unwrap();
+    let left: Vec<(&str, i64)> = stock["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["lot"].as_str().unwrap(), b["on_hand"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(left, [("SOON", 3), ("LATE", 1)], "the plain code took the first-expiring batch");
+    let again = shop.scan(shop.owner(), body).await;
+    assert_eq!(statuses(&again), ["duplicate", "duplicate"]);
+
+    // a batch the location does not hold is refused by name, and nothing is sold
+    let mut none = scan_body("sell", &shop.location, "TILL-SCANNER", &[code(&format!("(01)0{FRESH_GTIN}(10)GHOST"))]);
+    none["channel_id"] = json!(shop.channel);
+    let refused = shop.scan(shop.owner(), none).await;
+    assert_eq!(refused["reads"][0]["error"]["code"], "unknown_batch", "{refused}");
+    assert_eq!(shop.stock(&sku, &shop.location).await.unwrap()["on_hand"], 4);
+}
+
+#[tokio::test]
 async fn a_scan_with_bad_input_is_refused_naming_the_field_and_changes_nothing() {
     let shop = Shop::new().await;
     let (app, v) = (&shop.app, shop.vendor.id.as_str());

@@ -380,6 +380,9 @@ pub enum Shortage {
     /// The named batch is not held here.
     #[error("no batch {0} at this location")]
     NoSuchBatch(String),
+    /// The named batch is past its expiry date: it can be written off, never sold or moved.
+    #[error("batch {lot} expired on {expires_on}")]
+    Expired { lot: String, expires_on: NaiveDate },
 }
 
 /// Which batches `quantity` units of `item` come out of, first-expiring first (FEFO): batches past

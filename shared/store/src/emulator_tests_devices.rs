@@ -1,7 +1,8 @@
 //! API keys and what scans leave behind, against DynamoDB Local through the real SDK: a key read
 //! by its id and listed by its vendor, revoked once and only by its vendor; a reader's window on a
 //! tag claimed once under concurrency, lapsing, kept by the scan that holds it and given back; a
-//! unit received once. Run like `emulator_tests`; every test uses a fresh vendor.
+//! unit received once; a stock change that lost its race learns the state it lost to. Run like
+//! `emulator_tests`; every test uses a fresh vendor.
 
 use chrono::Utc;
 use stockyard_domain::api_key::{ApiKey, ApiKeyScope, ApiKeyStatus, KeyPermission};
@@ -145,4 +146,51 @@ async fn a_unit_is_received_once_and_its_record_says_by_which_scan() {
         found.iter().map(|r| r.as_ref().map(|r| r.scan_id.as_str())).collect::<Vec<_>>(),
         [None, Some("first"), None]
     );
+}
+
+/// One stock change of `quantity` on `before` (its item at the next version, and the movement).
+fn stock_change(table: &Table, before: &stockyard_domain::stock::StockItem, quantity: i64) -> crate::Tx {
+    use stockyard_domain::stock::{Actor, Movement, MovementReason};
+    let mut after = before.clone();
+    after.apply(quantity, &[], Utc::now()).unwrap();
+    let movement = Movement {
+        vendor_id: after.vendor_id,
+        variant_id: after.variant_id,
+        location_id: after.location_id,
+        sku: after.sku.clone(),
+        version: after.version,
+        reason: MovementReason::Correction,
+        quantity,
+        on_hand_after: after.on_hand,
+        reserved_change: 0,
+        batches: Vec::new(),
+        reference: None,
+        note: None,
+        actor: Actor::System { name: "test".into() },
+        at: Utc::now(),
+    };
+    let known = (before.version > 0).then_some(before);
+    crate::stock::change(table, known, &after, &movement, 0).unwrap()
+}
+
+#[tokio::test]
+async fn a_stock_change_that_lost_the_race_hands_back_the_item_the_winner_left() {
+    use stockyard_domain::ids::ProductId;
+    use stockyard_domain::stock::StockItem;
+    let table = table().await;
+    let id = (VendorId::generate(), VariantId::generate(), LocationId::generate());
+    let empty = StockItem::empty(id.0, id.1, ProductId::generate(), "MILK", id.2, false, Utc::now());
+    table.commit_once_seeing(stock_change(&table, &empty, 10), crate::stock::STOCK_CHANGED).await.unwrap();
+    let first = table.get::<StockItem>(&id).await.unwrap().unwrap();
+    // Two changes planned on the same state: the second loses, and learns the state it lost to.
+    table.commit_once_seeing(stock_change(&table, &first, -3), crate::stock::STOCK_CHANGED).await.unwrap();
+    let (error, seen) =
+        table.commit_once_seeing(stock_change(&table, &first, -4), crate::stock::STOCK_CHANGED).await.unwrap_err();
+    assert!(error.failed_at(crate::stock::STOCK_CHANGED), "{error:?}");
+    let seen: StockItem = crate::table::from_item(seen.expect("the item comes back with the lost race")).unwrap();
+    assert_eq!((seen.on_hand, seen.version), (7, 2));
+    // Planned on what came back, it applies.
+    table.commit_once_seeing(stock_change(&table, &seen, -4), crate::stock::STOCK_CHANGED).await.unwrap();
+    let last = table.get::<StockItem>(&id).await.unwrap().unwrap();
+    assert_eq!((last.on_hand, last.version), (3, 3));
 }

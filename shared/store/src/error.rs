@@ -64,6 +64,17 @@ where
 
 /// Maps a cancelled transaction: the first failed condition names its step; a cancellation only
 /// by concurrent transactions or throttling is transient.
+/// The item each step of a cancelled transaction handed back (only steps that asked for it, and
+/// whose condition failed, hand one back).
+pub(crate) fn cancelled_items<R>(err: &SdkError<TransactWriteItemsError, R>) -> Vec<Option<crate::table::Item>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().iter().map(|r| r.item().cloned()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) fn from_transaction<R: std::fmt::Debug>(
     err: SdkError<TransactWriteItemsError, R>,
     steps: &[StepName],

@@ -159,7 +159,7 @@ pub fn change(
     };
     let mut tx = table.tx();
     tx.update::<StockItem>(STOCK_CHANGED, &(after.vendor_id, after.variant_id, after.location_id), {
-        set_all_but_incoming(after, incoming_change)?.when(condition)
+        set_all_but_incoming(after, incoming_change)?.when(condition).returning_item_on_failure()
     })?;
     tx.put("movement", movement, Some(Expr::not_exists()))?;
     // A batch this change brings (a lot and date the item did not hold) is marked on its day. A
@@ -280,9 +280,12 @@ const RACE_LIMIT: Duration = Duration::from_secs(8);
 /// Reads the stock item, lets `plan` build the transaction of one change on what was read (with
 /// [`change`], plus whatever else belongs to it) and commits it; when another change won the race
 /// meanwhile (step [`STOCK_CHANGED`] or `movement`), or a concurrent transaction on the same item
-/// cancelled this one, reads again and plans again, with jittered backoff, for up to 6 s and at
-/// least 6 tries, never past 8 s (then 503, to be retried). `plan` decides on the state it is given (whether there is enough,
-/// which batches), so a refusal is always a refusal on the latest state.
+/// cancelled this one, plans again after a jittered backoff, for up to 6 s and at least 6 tries,
+/// never past 8 s (then 503, to be retried). A lost race on the item's version hands back the
+/// item as the winner left it, and the next plan starts from that without reading it again; a
+/// cancellation without it (a concurrent transaction, throttling) reads again. `plan` decides
+/// on the state it is given (whether there is enough, which batches), so a refusal is always a
+/// refusal on the latest state.
 pub async fn apply<T, E: From<StoreError>>(
     table: &Table,
     id: (VendorId, VariantId, LocationId),
@@ -296,9 +299,14 @@ pub async fn apply<T, E: From<StoreError>>(
         .without_max_times()
         .build();
     let mut tries = 0u32;
+    // The item as a lost race handed it back, to plan on instead of reading.
+    let mut seen: Option<StockItem> = None;
     loop {
         tries += 1;
-        let before = table.get::<StockItem>(&id).await?;
+        let before = match seen.take() {
+            Some(item) => Some(item),
+            None => table.get::<StockItem>(&id).await?,
+        };
         let (tx, out) = plan(before.as_ref())?;
         let raced = |e: &StoreError| match e {
             StoreError::Conflict { step } => step == STOCK_CHANGED || step == "movement",
@@ -306,16 +314,20 @@ pub async fn apply<T, E: From<StoreError>>(
             StoreError::Throttled(_) => true,
             _ => false,
         };
-        match table.commit_once(tx).await {
+        match table.commit_once_seeing(tx, STOCK_CHANGED).await {
             Ok(()) => return Ok(out),
-            Err(e) if raced(&e) => {
+            Err((e, item)) if raced(&e) => {
                 let spent = started.elapsed();
                 if spent > RACE_LIMIT || (spent > RACE_BUDGET && tries >= RACE_TRIES) {
                     return Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into());
                 }
-                tokio::time::sleep(delays.next().unwrap_or(Duration::from_millis(200))).await;
+                match item.map(crate::table::from_item::<StockItem>) {
+                    // The state it lost to, fresh: plan on it at once (a pause would only age it).
+                    Some(Ok(item)) if e.failed_at(STOCK_CHANGED) => seen = Some(item),
+                    _ => tokio::time::sleep(delays.next().unwrap_or(Duration::from_millis(200))).await,
+                }
             }
-            Err(e) => return Err(e.into()),
+            Err((e, _)) => return Err(e.into()),
         }
     }
 }

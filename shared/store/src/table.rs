@@ -80,14 +80,23 @@ impl Expr {
 pub(crate) struct Change {
     pub update: Expr,
     pub condition: Option<Expr>,
+    /// Whether a failed condition hands back the item as it is (in a transaction, through the
+    /// cancellation reason; see [`Table::commit_once_seeing`]).
+    pub return_item_on_failure: bool,
 }
 
 impl Change {
     pub fn new(update: Expr) -> Self {
-        Self { update, condition: None }
+        Self { update, condition: None, return_item_on_failure: false }
     }
     pub fn when(mut self, condition: Expr) -> Self {
         self.condition = Some(condition);
+        self
+    }
+    /// On a failed condition, the item as it is comes back with the error (no read needed to
+    /// decide again).
+    pub fn returning_item_on_failure(mut self) -> Self {
+        self.return_item_on_failure = true;
         self
     }
     /// Update and condition share one set of placeholders in DynamoDB.
@@ -149,7 +158,7 @@ fn add_index(item: &mut Item, index: &IndexKey) {
     item.insert(keys::GSI1SK.into(), AttributeValue::S(index.sk.clone()));
 }
 
-fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
+pub(crate) fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Malformed(format!("{}: {e}", E::NAME)))
 }
 
@@ -591,15 +600,22 @@ impl Table {
 
     /// Applies every step of `tx` or none, once: a cancellation by a concurrent transaction comes
     /// back at once as `Throttled` instead of being tried again with the same conditions. For
-    /// optimistic writers that read again before another try (`stock::apply`): retrying a
+    /// optimistic writers that plan again before another try (`stock::apply`): retrying a
     /// transaction whose version condition a concurrent one is about to break only wastes time.
-    pub(crate) async fn commit_once(&self, tx: Tx) -> Result<(), StoreError> {
+    /// With a cancelled transaction comes the item of the step called `seeing`, when that step
+    /// asked for it ([`Change::returning_item_on_failure`]) and its condition failed: the state
+    /// to plan on next, without reading it.
+    pub(crate) async fn commit_once_seeing(&self, tx: Tx, seeing: &str) -> Result<(), (StoreError, Option<Item>)> {
         if tx.is_empty() {
             return Ok(());
         }
         let (steps, writes) = tx.into_parts();
         let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
-        result.map(|_| ()).map_err(|e| crate::error::from_transaction(e, &steps))
+        result.map(|_| ()).map_err(|e| {
+            let at = steps.iter().position(|s| s == seeing);
+            let item = at.and_then(|i| crate::error::cancelled_items(&e).into_iter().nth(i).flatten());
+            (crate::error::from_transaction(e, &steps), item)
+        })
     }
 }
 

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
 use crate::StoreError;
 use crate::entity::Entity;
@@ -97,6 +99,9 @@ impl Tx {
             .set_condition_expression(change.condition.map(|c| c.expression))
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
+            .set_return_values_on_condition_check_failure(
+                change.return_item_on_failure.then_some(ReturnValuesOnConditionCheckFailure::AllOld),
+            )
             .build()
             .map_err(invalid)?;
         Ok(self.push(step, TransactWriteItem::builder().update(update).build()))

@@ -224,6 +224,8 @@ struct Checked {
     country: Option<String>,
     region: Option<String>,
     at: DateTime<Utc>,
+    /// The batch the units come out of, when a scanned batch code named it (otherwise FEFO).
+    lot: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -269,6 +271,7 @@ fn check_common(
         country,
         region,
         at,
+        lot: None,
     })
 }
 
@@ -510,7 +513,8 @@ impl<'r> Lines<'r> {
 }
 
 /// Sells `quantity` units of `variant` scanned at `location` through `channel`, as the channel's
-/// sale `sale_id` (see [`sell`]); a refusal names `field`.
+/// sale `sale_id` (see [`sell`]), out of batch `lot` when the scanned code named one (otherwise
+/// first-expiring first); a refusal names `field`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn sell_scanned(
     table: &Table,
@@ -518,7 +522,7 @@ pub(crate) async fn sell_scanned(
     sale_id: &str,
     variant: &Variant,
     location: LocationId,
-    quantity: u32,
+    (quantity, lot): (u32, Option<String>),
     actor: &Actor,
     field: &str,
 ) -> LineResult {
@@ -533,6 +537,7 @@ pub(crate) async fn sell_scanned(
         country: None,
         region: None,
         at: Utc::now(),
+        lot,
     };
     sell(table, channel, &line, variant, location, actor, field).await
 }
@@ -555,7 +560,7 @@ async fn sell(
     }
     let outcome = store::apply(table, (channel.vendor_id, variant.id, location), |before| {
         let mut item = lookup::current_item(before, variant, location);
-        let batches = taken(&item, line.quantity, None, today(), false, field)?;
+        let batches = taken(&item, line.quantity, line.lot.as_deref(), today(), false, field)?;
         let quantity = -i64::from(line.quantity);
         item.apply(quantity, &batches, Utc::now()).map_err(|e| lookup::stock_error(field, e))?;
         let record = Record {

@@ -122,6 +122,11 @@ pub fn stock_error(field: &str, error: StockError) -> ApiError {
         StockError::Short(Shortage::NoSuchBatch(lot)) => {
             ApiError::unprocessable("unknown_batch", Some("lot"), format!("no batch {lot} is held at this location"))
         }
+        StockError::Short(Shortage::Expired { lot, expires_on }) => ApiError::Conflict {
+            code: "batch_expired",
+            message: format!("batch {lot} expired on {expires_on}: it can only be written off"),
+            field: Some("lot".into()),
+        },
         StockError::TooMany => ApiError::invalid(field, error.to_string()),
         StockError::TooManyBatches => ApiError::conflict("too_many_batches", error.to_string()),
         StockError::LotExpiryMismatch { .. } => {

@@ -519,7 +519,8 @@ impl Scan<'_> {
     /// item, for receipts and counts), in the order each item was first read; a receipt of many
     /// serialised units in parts of [`UNITS_PER_CHANGE`].
     fn plan(&self, reads: &[Read], known: &[Option<Variant>]) -> Vec<Plan> {
-        let by_batch = matches!(self.action, ScanAction::Receive | ScanAction::Count);
+        // A sale of a scanned batch code takes that batch, not the first-expiring one.
+        let by_batch = matches!(self.action, ScanAction::Receive | ScanAction::Count | ScanAction::Sell);
         let mut order: Vec<(VariantId, Option<String>)> = Vec::new();
         let mut groups: HashMap<(VariantId, Option<String>), Plan> = HashMap::new();
         for (i, (read, variant)) in reads.iter().zip(known).enumerate() {
@@ -876,12 +877,16 @@ impl Scan<'_> {
         }
     }
 
-    /// A channel sale of the units, recorded as sale `<scan id>/<variant id>`.
+    /// A channel sale of the units, recorded as sale `<scan id>/<variant id>` (and `/<lot>` when
+    /// the codes named a batch).
     async fn sell(&self, plan: Plan, channel: Option<&Channel>) -> Done {
         let Some(channel) = channel else {
             return self.refused(&plan, &ApiError::internal(anyhow::anyhow!("a sale without a channel")));
         };
-        let sale_id = format!("{}/{}", self.scan_id, plan.variant.id);
+        let sale_id = match &plan.lot {
+            Some(lot) => format!("{}/{}/{lot}", self.scan_id, plan.variant.id),
+            None => format!("{}/{}", self.scan_id, plan.variant.id),
+        };
         let field = plan.field();
         let result = sell_scanned(
             self.table,
@@ -889,7 +894,7 @@ impl Scan<'_> {
             &sale_id,
             &plan.variant,
             self.location,
-            plan.total(),
+            (plan.total(), plan.lot.clone()),
             &self.actor,
             &field,
         )

@@ -118,7 +118,8 @@ pub async fn adjust_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>
         return Err(ApiError::invalid("expires_on", "is only taken when adding stock"));
     }
     let lot = body.lot.as_deref().map(|l| LotCode::parse("lot", l)).transpose()?;
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+    let access = cx.vendor(VendorPermission::InventoryWrite).await?;
+    let (vendor, window) = (access.id(), access.vendor.near_expiry_days);
     let table = cx.store().await?;
     let (variant, _) = tokio::try_join!(
         lookup::variant_in_body(table, vendor, "sku", &sku),
@@ -148,6 +149,7 @@ pub async fn adjust_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>
                 batches,
                 Record { reason, reference: None, note: note.clone(), actor: actor.clone() },
                 key,
+                window,
             )
         })
         .await?;
@@ -183,6 +185,10 @@ pub(crate) fn taken(
                 .iter()
                 .find(|b| b.lot == lot)
                 .ok_or_else(|| stock_error(field, stock::Shortage::NoSuchBatch(lot.to_string()).into()))?;
+            if !include_expired && batch.expired(today) {
+                let expired = stock::Shortage::Expired { lot: batch.lot.clone(), expires_on: batch.expires_on };
+                return Err(stock_error(field, expired.into()));
+            }
             let can = batch.on_hand.min(free);
             if quantity > can {
                 return Err(stock_error(
@@ -211,7 +217,9 @@ pub struct Record {
 }
 
 /// Applies one change to `item` (read as `before`) and builds its transaction: the item at its next
-/// version, the movement, and the idempotent response.
+/// version, the movement, and the idempotent response (its status under the vendor's near-expiry
+/// `window`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn change_and_record(
     table: &Table,
     before: Option<&StockItem>,
@@ -220,12 +228,12 @@ pub(crate) fn change_and_record(
     batches: Vec<BatchQuantity>,
     record: Record,
     key: Option<&Idempotency>,
+    window: u32,
 ) -> Result<(Tx, ChangeResponse), ApiError> {
     let now = Utc::now();
     item.apply(quantity, &batches, now).map_err(|e| stock_error("quantity", e))?;
     let movement = movement(item, quantity, batches, record);
-    let response =
-        ChangeResponse { movement, stock: StockLevel::of(item.clone(), today(), stock::DEFAULT_NEAR_EXPIRY_DAYS) };
+    let response = ChangeResponse { movement, stock: StockLevel::of(item.clone(), today(), window) };
     let mut tx = store::change(table, before, item, &response.movement, 0)?;
     remember(key, StatusCode::CREATED, &response, &mut tx)?;
     Ok((tx, response))
@@ -352,7 +360,8 @@ pub async fn count_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
         }
         lines.push((sku, counted, lot, line.expires_on));
     }
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+    let access = cx.vendor(VendorPermission::InventoryWrite).await?;
+    let (vendor, window) = (access.id(), access.vendor.near_expiry_days);
     let table = cx.store().await?;
     lookup::location_in_body(table, vendor, "location_id", body.location_id).await?;
     let variants = futures_util::future::try_join_all(lines.iter().enumerate().map(|(i, (sku, ..))| async move {
@@ -398,7 +407,7 @@ pub async fn count_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
                 let (previous, batches, difference) = count_change(&item, *counted, batch.as_ref());
                 let record =
                     Record { reason: MovementReason::Count, reference: None, note: note.clone(), actor: actor.clone() };
-                let (tx, out) = change_and_record(table, before, &mut item, difference, batches, record, None)?;
+                let (tx, out) = change_and_record(table, before, &mut item, difference, batches, record, None, window)?;
                 let line = CountedLine {
                     sku: variant.sku.clone(),
                     lot: batch.as_ref().map(|(lot, _)| lot.clone()),
@@ -769,4 +778,28 @@ pub async fn list_stock_movements(deps: &ApiDeps, req: Request) -> Result<Respon
     let table = cx.store().await?;
     let variant = lookup::variant_in_path(table, vendor, &sku).await?;
     Ok(ok(&ListResponse::from(store::movements(table, vendor, variant.id, location, &page).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockyard_domain::stock::Batch;
+
+    #[test]
+    fn a_named_batch_past_its_date_is_refused_unless_it_is_being_written_off() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let now = Utc::now();
+        let (vendor, variant, product, location) =
+            (VendorId::generate(), VariantId::generate(), ProductId::generate(), LocationId::generate());
+        let mut item = StockItem::empty(vendor, variant, product, "MILK", location, true, now);
+        item.on_hand = 5;
+        item.batches =
+            vec![Batch { lot: "OLD".into(), expires_on: today.pred_opt().unwrap(), on_hand: 5, received_at: now }];
+        let refused = taken(&item, 2, Some("OLD"), today, false, "reads[0]").unwrap_err();
+        assert!(matches!(&refused, ApiError::Conflict { code: "batch_expired", .. }), "{refused:?}");
+        let written_off = taken(&item, 2, Some("OLD"), today, true, "quantity").unwrap();
+        assert_eq!(written_off[0].quantity, -2);
+        let unexpired = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        assert_eq!(taken(&item, 2, Some("OLD"), unexpired, false, "quantity").unwrap()[0].lot, "OLD");
+    }
 }

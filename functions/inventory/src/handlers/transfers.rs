@@ -6,9 +6,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, StockTransferId, VendorId};
 use stockyard_domain::roles::VendorPermission;
-use stockyard_domain::stock::{
-    BatchQuantity, DEFAULT_NEAR_EXPIRY_DAYS, MAX_QUANTITY, MovementReason, StockTransfer, TransferStatus,
-};
+use stockyard_domain::stock::{BatchQuantity, MAX_QUANTITY, MovementReason, StockTransfer, TransferStatus};
 use stockyard_domain::values::{LotCode, Sku};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::remember;
@@ -68,7 +66,8 @@ pub async fn create_transfer(deps: &ApiDeps, req: Request) -> Result<Response<Bo
     let lot = body.lot.as_deref().map(|l| LotCode::parse("lot", l)).transpose()?;
     let note =
         body.note.as_deref().map(|n| stockyard_domain::values::optional_text("note", n, 500)).transpose()?.flatten();
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+    let access = cx.vendor(VendorPermission::InventoryWrite).await?;
+    let (vendor, window) = (access.id(), access.vendor.near_expiry_days);
     let table = cx.store().await?;
     let (variant, _, _) = tokio::try_join!(
         lookup::variant_in_body(table, vendor, "sku", &sku),
@@ -112,8 +111,7 @@ pub async fn create_transfer(deps: &ApiDeps, req: Request) -> Result<Response<Bo
             store::create_transfer(&mut tx, &transfer)?;
             let destination = lookup::empty_item(&variant, body.to_location_id);
             tx = tx.and(store::add_incoming(table, &destination, i64::from(quantity))?);
-            let response =
-                TransferResponse { transfer, stock: StockLevel::of(item, today(), DEFAULT_NEAR_EXPIRY_DAYS) };
+            let response = TransferResponse { transfer, stock: StockLevel::of(item, today(), window) };
             remember(key, StatusCode::CREATED, &response, &mut tx)?;
             Ok::<_, ApiError>((tx, response))
         })
@@ -132,7 +130,8 @@ pub async fn create_transfer(deps: &ApiDeps, req: Request) -> Result<Response<Bo
 pub async fn receive_transfer(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let id = cx.path("transferId", StockTransferId::parse)?;
-    let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
+    let access = cx.vendor(VendorPermission::InventoryWrite).await?;
+    let (vendor, window) = (access.id(), access.vendor.near_expiry_days);
     let table = cx.store().await?;
     let transfer = store::transfer(table, vendor, id).await?.ok_or(ApiError::NotFound("transfer"))?;
     let not_in_transit = || ApiError::conflict("transfer_not_in_transit", "this transfer has been received already");
@@ -161,7 +160,7 @@ pub async fn receive_transfer(deps: &ApiDeps, req: Request) -> Result<Response<B
         let mut tx = store::change(table, before, &item, &movement, -quantity)?;
         store::receive_transfer(&mut tx, &received)?;
         item.incoming = item.incoming.saturating_sub(transfer.quantity);
-        let stock = StockLevel::of(item, today(), DEFAULT_NEAR_EXPIRY_DAYS);
+        let stock = StockLevel::of(item, today(), window);
         Ok::<_, Failed>((tx, TransferResponse { transfer: received, stock }))
     })
     .await;
