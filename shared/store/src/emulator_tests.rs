@@ -39,7 +39,8 @@ fn required_env(name: &str) -> String {
 }
 
 /// The stack's table, reached through the SDK configuration every function uses.
-async fn table() -> Table {
+/// The stack's table, through the real SDK (every emulator test module's).
+pub(crate) async fn table() -> Table {
     let name = required_env("STOCKYARD_TABLE_NAME");
     // Never let these tests reach a real AWS account.
     required_env("AWS_ENDPOINT_URL_DYNAMODB");

@@ -13,15 +13,11 @@ use stockyard_domain::product::{Product, Variant};
 use stockyard_domain::slug::Slug;
 use ulid::Ulid;
 
+use crate::StoreError;
 use crate::catalog_files::{self, ImportRecord};
 use crate::products;
-use crate::{StoreError, Table};
 
-async fn table() -> Table {
-    let name = std::env::var("STOCKYARD_TABLE_NAME").expect("run through stockyard-local exec (see emulator_tests)");
-    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("never a real AWS account");
-    Table::new(aws_sdk_dynamodb::Client::new(&stockyard_platform::aws_config().await), name)
-}
+use crate::emulator_tests::table;
 
 fn product(vendor: VendorId, slug: &str) -> Product {
     let now = Utc::now();

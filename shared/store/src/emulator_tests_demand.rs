@@ -7,19 +7,10 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use stockyard_domain::demand::Risk;
 use stockyard_domain::ids::{CategoryId, ForecastRunId, LocationId, SupplierId, VendorId};
 
+use crate::PageRequest;
 use crate::demand::{self, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, RunStatus};
-use crate::{PageRequest, Table};
 
-async fn table() -> Table {
-    for name in ["STOCKYARD_TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB"] {
-        assert!(
-            std::env::var(name).is_ok_and(|v| !v.is_empty()),
-            "{name} is not set: run through `target/debug/stockyard-local exec -- cargo test -p stockyard-store --lib`"
-        );
-    }
-    let sdk = stockyard_platform::aws_config().await;
-    Table::new(aws_sdk_dynamodb::Client::new(&sdk), std::env::var("STOCKYARD_TABLE_NAME").unwrap())
-}
+use crate::emulator_tests::table;
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -13,16 +13,7 @@ use crate::api_keys::{self, RevokeRefusal};
 use crate::scans::{self, TagReadRecord, UnitRecord};
 use crate::{PageRequest, Table};
 
-async fn table() -> Table {
-    for name in ["STOCKYARD_TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB"] {
-        assert!(
-            std::env::var(name).is_ok_and(|v| !v.is_empty()),
-            "{name} is not set: run through `target/debug/stockyard-local exec -- cargo test -p stockyard-store --lib`"
-        );
-    }
-    let sdk = stockyard_platform::aws_config().await;
-    Table::new(aws_sdk_dynamodb::Client::new(&sdk), std::env::var("STOCKYARD_TABLE_NAME").unwrap())
-}
+use crate::emulator_tests::table;
 
 fn key(vendor: VendorId) -> ApiKey {
     ApiKey {

@@ -10,18 +10,9 @@ use stockyard_domain::purchasing::{
 };
 use stockyard_domain::stock::Actor;
 
-use crate::{PageRequest, StoreError, Table, purchase_orders, suppliers};
+use crate::{PageRequest, StoreError, purchase_orders, suppliers};
 
-async fn table() -> Table {
-    for name in ["STOCKYARD_TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB"] {
-        assert!(
-            std::env::var(name).is_ok_and(|v| !v.is_empty()),
-            "{name} is not set: run through `target/debug/stockyard-local exec -- cargo test -p stockyard-store --lib`"
-        );
-    }
-    let sdk = stockyard_platform::aws_config().await;
-    Table::new(aws_sdk_dynamodb::Client::new(&sdk), std::env::var("STOCKYARD_TABLE_NAME").unwrap())
-}
+use crate::emulator_tests::table;
 
 pub(crate) fn supplier(vendor: VendorId, code: &str) -> Supplier {
     Supplier {

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{LocationId, VariantId, VendorId};
 use stockyard_domain::scan::{ScanAction, Unit};
+use stockyard_domain::stock::{Movement, StockItem};
 
 use crate::entity::Entity;
 use crate::table::Expr;
@@ -134,7 +135,26 @@ pub async fn line(
 
 /// Adds the record of a scan's change to its transaction, once: step [`LINE_CLAIMED`] fails when
 /// the scan made this change before.
-pub fn claim_line(tx: &mut Tx, record: &ScanLineRecord) -> Result<(), StoreError> {
+/// A scan's change of one stock item (see [`crate::stock::change`]) with the scan's line and the
+/// serialised units it receives, each claimed once: the line under [`LINE_CLAIMED`], unit `i` of
+/// `units` under `unit:<i>` (see [`unit_step`]).
+pub fn change(
+    table: &Table,
+    before: Option<&StockItem>,
+    after: &StockItem,
+    movement: &Movement,
+    line: &ScanLineRecord,
+    units: &[UnitRecord],
+) -> Result<Tx, StoreError> {
+    let mut tx = crate::stock::change(table, before, after, movement, 0)?;
+    claim_line(&mut tx, line)?;
+    for (index, unit) in units.iter().enumerate() {
+        claim_unit(&mut tx, index, unit)?;
+    }
+    Ok(tx)
+}
+
+pub(crate) fn claim_line(tx: &mut Tx, record: &ScanLineRecord) -> Result<(), StoreError> {
     tx.put(LINE_CLAIMED, record, Some(Expr::not_exists()))?;
     Ok(())
 }
@@ -148,7 +168,7 @@ pub async fn units(table: &Table, vendor: VendorId, units: Vec<Unit>) -> Result<
 
 /// Adds the receipt of a unit to a transaction, once: step `unit:<index>` fails (see
 /// [`unit_step`]) when the unit was received before.
-pub fn claim_unit(tx: &mut Tx, index: usize, record: &UnitRecord) -> Result<(), StoreError> {
+pub(crate) fn claim_unit(tx: &mut Tx, index: usize, record: &UnitRecord) -> Result<(), StoreError> {
     tx.put(format!("{UNIT_STEP}:{index}"), record, Some(Expr::not_exists()))?;
     Ok(())
 }

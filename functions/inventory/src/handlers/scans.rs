@@ -798,10 +798,9 @@ impl Scan<'_> {
                 .collect();
             item.apply(quantity, &batches, Utc::now()).map_err(|e| lookup::stock_error(&field, e))?;
             let movement = movement(&item, quantity, batches, self.record(MovementReason::Received));
-            let mut tx = store::change(self.table, before, &item, &movement, 0)?;
-            scans::claim_line(&mut tx, &self.line_record(plan, units, None, item.version))?;
-            for (index, (_, unit)) in fresh.iter().enumerate() {
-                let record = UnitRecord {
+            let received: Vec<UnitRecord> = fresh
+                .iter()
+                .map(|(_, unit)| UnitRecord {
                     vendor_id: self.vendor,
                     gtin14: unit.gtin14.clone(),
                     serial: unit.serial.clone(),
@@ -810,10 +809,10 @@ impl Scan<'_> {
                     location_id: self.location,
                     scan_id: self.scan_id.clone(),
                     received_at: item.updated_at,
-                };
-                scans::claim_unit(&mut tx, index, &record)?;
-            }
-            Ok::<_, Failed>((tx, item.version))
+                })
+                .collect();
+            let line = self.line_record(plan, units, None, item.version);
+            Ok::<_, Failed>((scans::change(self.table, before, &item, &movement, &line, &received)?, item.version))
         })
         .await
     }
@@ -836,8 +835,8 @@ impl Scan<'_> {
             let (previous, batches, difference) = count_change(&item, counted, batch.as_ref());
             item.apply(difference, &batches, Utc::now()).map_err(|e| lookup::stock_error(&field, e))?;
             let movement = movement(&item, difference, batches, self.record(MovementReason::Count));
-            let mut tx = store::change(self.table, before, &item, &movement, 0)?;
-            scans::claim_line(&mut tx, &self.line_record(&plan, counted, Some(previous), item.version))?;
+            let line = self.line_record(&plan, counted, Some(previous), item.version);
+            let tx = scans::change(self.table, before, &item, &movement, &line, &[])?;
             Ok::<_, Failed>((tx, (previous, difference, item.version)))
         })
         .await;
