@@ -13,7 +13,7 @@ FN       ?=
 # The bounded Schemathesis pass of `make test` (examples per operation and phase, two callers at a
 # time); `make fuzz` runs the callers one after another with Schemathesis's default of 100 examples
 # unless FUZZ_ARGS says otherwise.
-FUZZ_TEST_ARGS ?= --max-examples 3 --jobs 2
+FUZZ_TEST_ARGS ?= --max-examples 3 --jobs 2 --quiet
 FUZZ_ARGS ?=
 EVAL_PY   := $(ROOT)/.local/eval/bin/python
 EVAL_DATA := $(ROOT)/.local/eval-data

@@ -19,6 +19,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -168,6 +169,12 @@ def config_for(known, workdir):
     return path
 
 
+def case_count(report):
+    """Schemathesis's own count of test cases ("N generated, N passed, ..."), or "unknown"."""
+    counts = re.findall(r"^\s*(\d+ generated, .*)$", report, re.MULTILINE)
+    return counts[-1].strip() if counts else "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-examples", type=int, default=None)
@@ -176,6 +183,11 @@ def main():
     parser.add_argument("--report", default=None, help="directory for the JUnit reports")
     parser.add_argument("--callers", default="owner,customer,admin,anonymous")
     parser.add_argument("--jobs", type=int, default=1, help="callers run at once (each with one worker)")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print a caller's whole report only when it fails (make test: the test runner's summary stays last)",
+    )
     args = parser.parse_args()
 
     api = os.environ["STOCKYARD_API_URL"].rstrip("/")
@@ -210,14 +222,17 @@ def main():
     results = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for who, status, seconds, output in pool.map(run, args.callers.split(",")):
-            print(f"\n===== fuzz as {who} =====\n{output.read_text()}", flush=True)
-            results.append((who, status, seconds))
+            report = output.read_text()
+            if status != 0 or not args.quiet:
+                print(f"\n===== fuzz as {who} =====\n{report}", flush=True)
+            results.append((who, status, seconds, case_count(report), output))
 
     print("\n===== fuzz summary =====")
-    for who, status, seconds in results:
-        print(f"  {who:<10} {'passed' if status == 0 else f'FAILED (exit {status})':<16} {seconds:6.0f}s")
+    for who, status, seconds, cases, output in results:
+        outcome = "passed" if status == 0 else f"FAILED (exit {status})"
+        print(f"  {who:<10} {outcome:<16} {seconds:6.0f}s  test cases: {cases}  ({output})")
     print(f"  total {time.monotonic() - started:.0f}s")
-    sys.exit(0 if all(status == 0 for _, status, _ in results) else 1)
+    sys.exit(0 if all(status == 0 for _, status, *_ in results) else 1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 //! The index is loaded into memory on first use and followed: at most every
 //! [`REFRESH_EVERY`] a request reads which version is current (one small read) and, when a newer
 //! one was published, loads only its new files. The category tree and exchange rates are read at
-//! most every [`REFERENCE_TTL`].
+//! most every [`REFERENCE_TTL`], and again when a request names a category the tree read does not
+//! have (one created since).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -334,7 +335,11 @@ pub async fn search(deps: &SearchDeps, req: Request) -> Result<Response<Body>, A
     // A new index version may rest on new rates or a new tree (the indexer re-prices on a rates
     // change): read them again with it, so prices shown agree with the prices filtered on.
     let moved = state.loaded.as_ref().and_then(|(l, _)| l.generation) != before;
-    if moved || state.reference.as_ref().is_none_or(|(_, _, at)| at.elapsed() >= REFERENCE_TTL) {
+    let stale = state.reference.as_ref().is_none_or(|(_, _, at)| at.elapsed() >= REFERENCE_TTL);
+    // A category the cached tree does not know may be newer than the cache: read the tree again
+    // before refusing it.
+    let unknown = category.is_some_and(|c| state.reference.as_ref().is_some_and(|(t, _, _)| t.get(c).is_none()));
+    if moved || stale || unknown {
         let (tree, rates) =
             tokio::try_join!(categories::tree(&deps.api.table), exchange_rates::current(&deps.api.table))?;
         state.reference = Some((tree.tree, rates, Instant::now()));

@@ -4,7 +4,9 @@
 //! 1. Stockyard: 50 clients post channel sales of one unit each of one SKU at one location, as
 //!    fast as they can, through the API (`record-channel-sales`: the stock item under its version,
 //!    the ledger movement and the sale record in one transaction, a lost race read and planned
-//!    again). Throughput of applied sales, p50/p99 latency, how many were refused as busy (503, or a line refused `service_busy`).
+//!    again). Throughput of applied sales, p50/p99 latency, how many were refused as busy (503, or
+//!    a line refused `service_busy`), and the races the applied ones lost first (from the
+//!    function's log).
 //! 2. DynamoDB Local alone, the same write shape from 50 tasks of this process: read the item
 //!    (strongly consistent), then TransactWriteItems of the item (`version = :read`, on hand
 //!    down by one), a movement and a sale record (`attribute_not_exists`), at once again on a
@@ -24,8 +26,6 @@ use crate::{bootstrap, stack};
 
 /// Clients writing at once.
 pub const WRITERS: usize = 50;
-/// Changes each measurement applies in all.
-const CHANGES: u64 = 2_000;
 
 /// Applied changes, their latencies, and refusals, of one measurement.
 struct Outcome {
@@ -55,35 +55,50 @@ impl Outcome {
     }
 }
 
-pub async fn run(root: &std::path::Path) -> Result<()> {
+/// Runs both measurements with `changes` sales each (2,000 by default).
+pub async fn run(root: &std::path::Path, changes: u64) -> Result<()> {
     let release = crate::stack::binary_path(root, "record-channel-sales", true).is_file();
     let kind = if release { "release" } else { "debug (no release build found)" };
     println!(
-        "\nHot item: {WRITERS} writers, {CHANGES} sales of 1 unit of one SKU at one location; the stack runs {kind} binaries"
+        "\nHot item: {WRITERS} writers, {changes} sales of 1 unit of one SKU at one location; the stack runs {kind} binaries"
     );
     let running = crate::bench::bench_stack(root, release, WRITERS).await?;
-    let result = measure(&running).await;
+    let result = measure(&running, changes).await;
     running.stop(false).await;
     result
 }
 
-async fn measure(running: &stack::Running) -> Result<()> {
+async fn measure(running: &stack::Running, changes: u64) -> Result<()> {
     let (vendor, token, channel, sku) = setup(running).await.context("setting up the hot item")?;
     println!(
         "  {:<34} {:>6} {:>9} {:>9} {:>9} {:>7} {:>11}",
         "", "sales", "per s", "p50 ms", "p99 ms", "busy", "lost races"
     );
-    let ours = through_api(running, &vendor, &token, &channel, &sku).await?;
+    let log = running.info["functions"]["record-channel-sales"]["log"].as_str().map(std::path::PathBuf::from);
+    let logged_before = log.as_deref().map_or(0, lost_races_logged);
+    let mut ours = through_api(running, &vendor, &token, &channel, &sku, changes).await?;
+    ours.lost_races = log.as_deref().map_or(0, lost_races_logged) - logged_before;
     let ours_rate = ours.print("Stockyard, through the API");
     let env = |name: &str| running.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let clients = bootstrap::Clients::new(&env("AWS_ENDPOINT_URL_DYNAMODB"), &env("AWS_ENDPOINT_URL")).await;
-    let raw = raw_dynamodb(&clients.dynamodb, &env("STOCKYARD_TABLE_NAME")).await?;
+    let raw = raw_dynamodb(&clients.dynamodb, &env("STOCKYARD_TABLE_NAME"), changes).await?;
     let raw_rate = raw.print("DynamoDB Local, same write shape");
     println!(
         "  Stockyard reaches {:.0}% of the emulator's rate for this write (goal: at least 50%); figures only, nothing asserted",
         100.0 * ours_rate / raw_rate.max(f64::MIN_POSITIVE)
     );
     Ok(())
+}
+
+/// The races that stock changes lost before they committed, as the function logged them
+/// (`lost_races=N` on "stock change committed after lost races"); a change refused as busy lost
+/// races too but logs none, so this is a floor.
+fn lost_races_logged(log: &std::path::Path) -> u64 {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.split("lost_races=").nth(1))
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// A vendor with one SKU holding a million units at one location, and a POS channel selling
@@ -122,7 +137,14 @@ async fn setup(running: &stack::Running) -> Result<(String, String, String, Stri
     Ok((vendor, owner, channel, sku))
 }
 
-async fn through_api(running: &stack::Running, vendor: &str, token: &str, channel: &str, sku: &str) -> Result<Outcome> {
+async fn through_api(
+    running: &stack::Running,
+    vendor: &str,
+    token: &str,
+    channel: &str,
+    sku: &str,
+    changes: u64,
+) -> Result<Outcome> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(WRITERS).build()?;
     let url = format!("{}/vendors/{vendor}/channels/{channel}/sales", running.api_url);
     // Warm every function instance first, as a flash sale's would be after its first seconds.
@@ -142,7 +164,7 @@ async fn through_api(running: &stack::Running, vendor: &str, token: &str, channe
                 let mut latencies = Vec::new();
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= CHANGES {
+                    if n >= changes {
                         return Ok::<_, anyhow::Error>(latencies);
                     }
                     let body = json!({ "sales": [{ "sale_id": format!("hot-{n}"), "sku": sku, "quantity": 1 }] });
@@ -171,7 +193,7 @@ async fn through_api(running: &stack::Running, vendor: &str, token: &str, channe
 }
 
 /// The channel sale's write on a raw item of the benchmark's own: item, movement, sale record.
-async fn raw_dynamodb(db: &aws_sdk_dynamodb::Client, table: &str) -> Result<Outcome> {
+async fn raw_dynamodb(db: &aws_sdk_dynamodb::Client, table: &str, changes: u64) -> Result<Outcome> {
     let pk = format!("BENCHHOT#{}", ulid::Ulid::new());
     let s = |v: &str| AttributeValue::S(v.to_string());
     let n = |v: u64| AttributeValue::N(v.to_string());
@@ -194,7 +216,7 @@ async fn raw_dynamodb(db: &aws_sdk_dynamodb::Client, table: &str) -> Result<Outc
                 let mut latencies = Vec::new();
                 loop {
                     let sale = next.fetch_add(1, Ordering::Relaxed);
-                    if sale >= CHANGES {
+                    if sale >= changes {
                         return Ok::<_, anyhow::Error>(latencies);
                     }
                     let t = Instant::now();

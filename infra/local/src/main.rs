@@ -93,6 +93,9 @@ enum Command {
         /// Only the hot-item benchmark (50 writers selling one SKU at one location).
         #[arg(long, conflicts_with_all = ["forecast_only", "only", "fanout_only", "search_only"])]
         stock_only: bool,
+        /// Sales of the hot-item benchmark (each measurement).
+        #[arg(long, default_value_t = 2_000)]
+        hot_sales: u64,
         /// forecast-vendor invocations at once in the fan-out benchmark (at most the template's
         /// MaximumConcurrency).
         #[arg(long, default_value_t = 4)]
@@ -188,13 +191,14 @@ async fn real_main(cli: Cli) -> Result<i32> {
             fanout_vendors,
             fanout_only,
             stock_only,
+            hot_sales,
             concurrency,
         } => {
             if stock_only {
                 if !no_build {
                     bench::build(&root, &[])?;
                 }
-                return bench_stock::run(&root).await.map(|_| 0);
+                return bench_stock::run(&root, hot_sales).await.map(|_| 0);
             }
             if search_only {
                 if !no_build {
@@ -223,7 +227,7 @@ async fn real_main(cli: Cli) -> Result<i32> {
             if fanout_vendors > 0 {
                 bench::fanout(&root, fanout_vendors, concurrency).await?;
             }
-            bench_stock::run(&root).await?;
+            bench_stock::run(&root, hot_sales).await?;
             bench_search::run(&root).await.map(|_| 0)
         }
         Command::Events { force } => events::write_all(&root, force).map(|_| 0),

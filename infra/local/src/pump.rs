@@ -28,6 +28,9 @@ pub struct Consumer {
     /// The trigger's `ScalingConfig.MaximumConcurrency`: batches in flight at most (and never more
     /// than the function's workers).
     pub maximum_concurrency: Option<usize>,
+    /// The trigger's `MaximumBatchingWindowInSeconds`: after the first messages of a batch, how
+    /// long it goes on gathering more, up to `batch_size`, before the function gets it.
+    pub batching_window: Duration,
 }
 
 /// The event Lambda delivers for a batch of SQS messages.
@@ -89,45 +92,46 @@ pub fn batch_item_failures(response: &[u8], batch_ids: &[String]) -> Result<Hash
     Ok(out)
 }
 
+/// Like Lambda's event source mapping: a batch that has its first `messages` goes on gathering
+/// (`more(count)`: up to `count` more, waiting for them up to a second) until it holds
+/// `batch_size` or the batching `window` has passed (a flash sale's sales become one invocation,
+/// not one each). Never calls `more` for a batch without messages or without a window.
+async fn gather<T, F, Fut>(mut messages: Vec<T>, batch_size: usize, window: Duration, mut more: F) -> Vec<T>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Vec<T>>,
+{
+    let started = Instant::now();
+    while !messages.is_empty() && messages.len() < batch_size && started.elapsed() < window {
+        let next = more(batch_size - messages.len()).await;
+        messages.extend(next);
+    }
+    messages.truncate(batch_size.max(1));
+    messages
+}
+
 impl Consumer {
     /// Polls until `shutdown` flips, invoking up to the pool's worker count batches at once (or
     /// the trigger's maximum concurrency, if lower).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let workers = self.pool.spec.max_workers.max(1);
         let permits = Arc::new(Semaphore::new(self.maximum_concurrency.map_or(workers, |n| n.clamp(1, workers))));
-        let mut last_error: Option<String> = None;
+        let last_error = std::sync::Mutex::new(None);
         loop {
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
                 _ = shutdown.changed() => return,
             };
-            let receive = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(self.batch_size.clamp(1, 10) as i32)
-                .wait_time_seconds(5)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .send();
-            let result = tokio::select! {
-                r = receive => r,
+            let messages = tokio::select! {
+                r = self.receive(self.batch_size, 5, &last_error) => r,
                 _ = shutdown.changed() => return,
             };
-            let messages = match result {
-                Ok(out) => {
-                    last_error = None;
-                    out.messages.unwrap_or_default()
-                }
-                Err(e) => {
-                    let msg = aws_sdk_sqs::error::DisplayErrorContext(e).to_string();
-                    if last_error.as_ref() != Some(&msg) {
-                        eprintln!("sqs: receiving from {} failed: {msg}", self.queue_url);
-                        last_error = Some(msg);
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+            let batch = self.batch_size as usize;
+            let (this, last_error) = (&self, &last_error);
+            let more = |count: usize| async move { this.receive(count as u32, 1, last_error).await };
+            let messages = tokio::select! {
+                all = gather(messages, batch, self.batching_window, more) => all,
+                _ = shutdown.changed() => return,
             };
             if messages.is_empty() {
                 continue;
@@ -137,6 +141,39 @@ impl Consumer {
                 this.handle(messages).await;
                 drop(permit);
             });
+        }
+    }
+
+    /// Up to `count` (at most 10) messages, waiting up to `wait` seconds for the first; none on an
+    /// error, which is reported once until it changes.
+    async fn receive(&self, count: u32, wait: i32, last_error: &std::sync::Mutex<Option<String>>) -> Vec<Message> {
+        let result = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(count.clamp(1, 10) as i32)
+            .wait_time_seconds(wait)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                *last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                out.messages.unwrap_or_default()
+            }
+            Err(e) => {
+                let msg = aws_sdk_sqs::error::DisplayErrorContext(e).to_string();
+                {
+                    let mut last = last_error.lock().unwrap_or_else(|e| e.into_inner());
+                    if last.as_ref() != Some(&msg) {
+                        eprintln!("sqs: receiving from {} failed: {msg}", self.queue_url);
+                        *last = Some(msg);
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Vec::new()
+            }
         }
     }
 
@@ -194,6 +231,50 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_batch_gathers_until_it_is_full_or_its_window_has_passed() {
+        // Three messages a call: a batch of ten is full after three more calls, well within its window.
+        let mut asked = Vec::new();
+        let full = gather(vec![0; 3], 10, Duration::from_secs(60), |count| {
+            asked.push(count);
+            async move { vec![1; count.min(3)] }
+        })
+        .await;
+        assert_eq!((full.len(), asked), (10, vec![7, 4, 1]));
+        // Nothing more arrives: the window ends the gathering with what there is.
+        let mut calls = 0;
+        let short = gather(vec![0; 2], 10, Duration::from_millis(300), |_| {
+            calls += 1;
+            async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Vec::new()
+            }
+        })
+        .await;
+        assert_eq!(short.len(), 2);
+        assert!(calls >= 1, "it asked for more within the window");
+        // No window, or no first message: no further call at all.
+        let mut called = false;
+        assert_eq!(
+            gather(vec![0; 2], 10, Duration::ZERO, |_| {
+                called = true;
+                async { vec![1] }
+            })
+            .await
+            .len(),
+            2
+        );
+        assert!(
+            gather(Vec::<u8>::new(), 10, Duration::from_secs(60), |_| {
+                called = true;
+                async { vec![1] }
+            })
+            .await
+            .is_empty()
+        );
+        assert!(!called);
+    }
 
     fn message(id: &str) -> Message {
         let kind = aws_sdk_sqs::types::MessageAttributeValue::builder().data_type("String").string_value("invoice");

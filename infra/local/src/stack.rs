@@ -297,6 +297,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
                         batch_size,
                         report_batch_item_failures,
                         maximum_concurrency,
+                        batching_window_seconds,
                         enabled,
                         name,
                     } => {
@@ -316,6 +317,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
                                 batch_size: *batch_size,
                                 report_batch_item_failures: *report_batch_item_failures,
                                 maximum_concurrency: *maximum_concurrency,
+                                batching_window: Duration::from_secs(*batching_window_seconds),
                             });
                         }
                     }

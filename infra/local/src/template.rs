@@ -63,6 +63,9 @@ pub enum FunctionEvent {
         report_batch_item_failures: bool,
         /// `ScalingConfig.MaximumConcurrency`: invocations of the function this trigger runs at once.
         maximum_concurrency: Option<usize>,
+        /// `MaximumBatchingWindowInSeconds`: how long a batch gathers messages before it is
+        /// delivered short of `batch_size` (0: at once).
+        batching_window_seconds: u64,
         enabled: bool,
     },
     Schedule {
@@ -208,6 +211,7 @@ fn parse_event(name: &str, ev: &Value) -> Result<Option<FunctionEvent>> {
                 .and_then(|c| c.get("MaximumConcurrency"))
                 .and_then(Value::as_u64)
                 .map(|n| n as usize),
+            batching_window_seconds: p.get("MaximumBatchingWindowInSeconds").and_then(Value::as_u64).unwrap_or(0),
             enabled: enabled(&p),
         }),
         "DynamoDB" => {
@@ -355,7 +359,7 @@ Resources:
       Environment: { Variables: { TABLE_NAME: override, Q_URL: !Ref Q } }
       Events:
         Api: { Type: HttpApi, Properties: { Method: get, Path: "/things/{id}" } }
-        Jobs: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: { MaximumConcurrency: 3 } } }
+        Jobs: { Type: SQS, Properties: { Queue: !GetAtt Q.Arn, BatchSize: 5, MaximumBatchingWindowInSeconds: 2, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: { MaximumConcurrency: 3 } } }
         Tick: { Type: Schedule, Properties: { Schedule: rate(5 minutes) } }
   NoMetaFunction:
     Type: AWS::Serverless::Function
@@ -392,7 +396,13 @@ Outputs:
         }));
         assert!(f.events.iter().any(|e| matches!(
             e,
-            FunctionEvent::Sqs { batch_size: 5, report_batch_item_failures: true, maximum_concurrency: Some(3), .. }
+            FunctionEvent::Sqs {
+                batch_size: 5,
+                report_batch_item_failures: true,
+                maximum_concurrency: Some(3),
+                batching_window_seconds: 2,
+                ..
+            }
         )));
         let n = fns.iter().find(|f| f.logical_id == "NoMetaFunction").unwrap();
         assert_eq!((n.binary.as_str(), n.memory_mb), ("no-meta", 1024));

@@ -315,7 +315,13 @@ pub async fn apply<T, E: From<StoreError>>(
             _ => false,
         };
         match table.commit_once_seeing(tx, STOCK_CHANGED).await {
-            Ok(()) => return Ok(out),
+            Ok(()) => {
+                if tries > 1 {
+                    // A hot item shows in the logs: how many races this change lost first.
+                    tracing::info!(lost_races = tries - 1, "stock change committed after lost races");
+                }
+                return Ok(out);
+            }
             Err((e, item)) if raced(&e) => {
                 let spent = started.elapsed();
                 if spent > RACE_LIMIT || (spent > RACE_BUDGET && tries >= RACE_TRIES) {
