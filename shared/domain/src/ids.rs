@@ -175,6 +175,20 @@ id_type!(/// An API key a vendor's owner issued to a device or an integration.
     ApiKeyId);
 id_type!(/// A purchase order placed with a supplier.
     PurchaseOrderId);
+id_type!(/// A shopping cart: a customer's, or a guest's (reached through its cart token).
+    CartId);
+id_type!(/// What one checkout placed: the customer's payment covers it; it holds one order per vendor.
+    OrderGroupId);
+id_type!(/// One vendor's part of an order group: what that vendor sells, ships and invoices.
+    OrderId);
+id_type!(/// A coupon code and the promotion behind it (one vendor's or the platform's).
+    CouponId);
+id_type!(/// A payment attempt at a provider for one order group.
+    PaymentId);
+id_type!(/// A shipping zone of a vendor: the countries and regions its rates serve.
+    ShippingZoneId);
+id_type!(/// A tax rate admin keeps: one country (or region) and tax class.
+    TaxRateId);
 
 impl From<InvitationId> for EmailId {
     /// The email announcing an invitation carries the invitation's id, so every delivery of the
