@@ -29,6 +29,7 @@ pub mod roles;
 pub mod scan;
 pub mod slug;
 pub mod stock;
+pub mod tax;
 pub mod values;
 pub mod vendor;
 pub mod webhook;
