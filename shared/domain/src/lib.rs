@@ -27,6 +27,7 @@ pub mod product;
 pub mod purchasing;
 pub mod roles;
 pub mod scan;
+pub mod shipping;
 pub mod slug;
 pub mod stock;
 pub mod tax;
