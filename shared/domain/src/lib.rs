@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod address;
+pub mod allocation;
 pub mod api_key;
 pub mod bulk;
 pub mod catalog;
@@ -22,6 +23,7 @@ pub mod markdown;
 pub mod money;
 pub mod password;
 pub mod product;
+pub mod promotion;
 pub mod purchasing;
 pub mod roles;
 pub mod scan;
