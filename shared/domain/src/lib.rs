@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod address;
+pub mod allocation;
 pub mod api_key;
 pub mod bulk;
 pub mod catalog;
@@ -24,6 +25,7 @@ pub mod order;
 pub mod password;
 pub mod payment;
 pub mod product;
+pub mod promotion;
 pub mod purchasing;
 pub mod roles;
 pub mod scan;
