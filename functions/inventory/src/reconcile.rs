@@ -4,7 +4,8 @@
 //! A stock item and its movement are written in one transaction, so the ledger of an item at
 //! version n sums to its on hand at version n. The item is read first (strongly consistent), then
 //! its ledger, and only movements up to the item's version count: a change committed between the
-//! two reads is not drift.
+//! two reads is not drift. Reserved units are checked the same way (the movements' reserved
+//! changes add up to the item's reserved units).
 
 use anyhow::{Context, anyhow};
 use lambda_runtime::LambdaEvent;
@@ -39,6 +40,11 @@ pub struct Drift {
     pub on_hand: u32,
     /// What the ledger's movements up to `version` add up to.
     pub ledger_on_hand: i64,
+    /// Units reserved on the item, and what the ledger's reserved changes add up to.
+    #[serde(default)]
+    pub reserved: u32,
+    #[serde(default)]
+    pub ledger_reserved: i64,
     /// Movements found up to `version` (a complete ledger has exactly `version`).
     pub movements: u64,
 }
@@ -58,8 +64,12 @@ pub async fn reconcile_item(table: &Table, item: &stockyard_domain::stock::Stock
     let ledger = stock::all_movements(table, item.vendor_id, item.variant_id, item.location_id).await?;
     let counted: Vec<_> = ledger.iter().filter(|m| m.version <= item.version).collect();
     let ledger_on_hand: i64 = counted.iter().map(|m| m.quantity).sum();
+    let ledger_reserved: i64 = counted.iter().map(|m| m.reserved_change).sum();
     let movements = counted.len() as u64;
-    if ledger_on_hand == i64::from(item.on_hand) && movements == item.version {
+    if ledger_on_hand == i64::from(item.on_hand)
+        && ledger_reserved == i64::from(item.reserved)
+        && movements == item.version
+    {
         return Ok(None);
     }
     Ok(Some(Drift {
@@ -69,6 +79,8 @@ pub async fn reconcile_item(table: &Table, item: &stockyard_domain::stock::Stock
         version: item.version,
         on_hand: item.on_hand,
         ledger_on_hand,
+        reserved: item.reserved,
+        ledger_reserved,
         movements,
     }))
 }
@@ -81,8 +93,9 @@ async fn reconcile_vendor(table: &Table, vendor: VendorId, report: &mut Reconcil
         if let Some(drift) = reconcile_item(table, item).await? {
             tracing::error!(
                 vendor = %drift.vendor_id, sku = drift.sku, location = %drift.location_id, on_hand = drift.on_hand,
-                ledger_on_hand = drift.ledger_on_hand, version = drift.version, movements = drift.movements,
-                "stock drift: on hand disagrees with the ledger"
+                ledger_on_hand = drift.ledger_on_hand, reserved = drift.reserved,
+                ledger_reserved = drift.ledger_reserved, version = drift.version, movements = drift.movements,
+                "stock drift: on hand or reserved disagrees with the ledger"
             );
             report.drifted.push(drift);
         }

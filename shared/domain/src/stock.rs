@@ -164,6 +164,10 @@ pub enum MovementReason {
     Sale,
     /// Returned through a channel and put back on hand (adds).
     ChannelReturn,
+    /// Promised to an order at checkout: on hand unchanged, reserved up (`reserved_change`).
+    Reserved,
+    /// An order's promise given back (unpaid and expired, or cancelled): reserved down.
+    ReservationReleased,
 }
 
 impl MovementReason {
@@ -179,6 +183,8 @@ impl MovementReason {
             MovementReason::TransferIn => "transfer_in",
             MovementReason::Sale => "sale",
             MovementReason::ChannelReturn => "channel_return",
+            MovementReason::Reserved => "reserved",
+            MovementReason::ReservationReleased => "reservation_released",
         }
     }
 }
@@ -278,7 +284,7 @@ pub struct Movement {
     pub quantity: i64,
     /// On hand after the change (before it: `on_hand_after - quantity`).
     pub on_hand_after: u32,
-    /// Change of reserved units (0 for every reason of this version of the ledger).
+    /// Change of reserved units: up for `reserved`, down for `reservation_released`, 0 otherwise.
     #[serde(default)]
     pub reserved_change: i64,
     /// The batches the units went into or came out of (perishable variants).
@@ -588,6 +594,34 @@ impl StockItem {
     }
 }
 
+impl StockItem {
+    /// Promises `quantity` units to an order: only units available on `today` (on hand, less what
+    /// is reserved already and less expired batches), counted as a new version; on hand does not
+    /// change until the order ships.
+    pub fn reserve(&mut self, quantity: u32, today: NaiveDate, now: DateTime<Utc>) -> Result<(), StockError> {
+        let available = availability(self, today).available;
+        if quantity > available {
+            return Err(Shortage::Insufficient { requested: quantity, available }.into());
+        }
+        self.reserved += quantity;
+        self.version += 1;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Gives back `quantity` reserved units, counted as a new version; never more than are
+    /// reserved (`Insufficient` with the reserved units as what is available).
+    pub fn release(&mut self, quantity: u32, now: DateTime<Utc>) -> Result<(), StockError> {
+        if quantity > self.reserved {
+            return Err(Shortage::Insufficient { requested: quantity, available: self.reserved }.into());
+        }
+        self.reserved -= quantity;
+        self.version += 1;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
 /// A transfer of stock between two of a vendor's locations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StockTransfer {
@@ -655,6 +689,23 @@ mod tests {
 
     fn batch(lot: &str, expires_on: NaiveDate, on_hand: u32) -> Batch {
         Batch { lot: lot.into(), expires_on, on_hand, received_at: Utc::now() }
+    }
+
+    #[test]
+    fn a_reservation_takes_only_available_units_and_a_release_gives_back_no_more_than_reserved() {
+        let mut it = item(10, 3);
+        it.batches = vec![batch("OLD", day(1), 4), batch("NEW", day(20), 6)];
+        // 10 on hand, 3 reserved, 4 expired: 3 can be promised.
+        let short = it.clone().reserve(4, day(5), Utc::now()).unwrap_err();
+        assert_eq!(short, StockError::Short(Shortage::Insufficient { requested: 4, available: 3 }));
+        let version = it.version;
+        it.reserve(3, day(5), Utc::now()).unwrap();
+        assert_eq!((it.on_hand, it.reserved, it.version), (10, 6, version + 1));
+        assert_eq!(availability(&it, day(5)).available, 0);
+        let too_many = it.clone().release(7, Utc::now()).unwrap_err();
+        assert_eq!(too_many, StockError::Short(Shortage::Insufficient { requested: 7, available: 6 }));
+        it.release(2, Utc::now()).unwrap();
+        assert_eq!((it.on_hand, it.reserved, it.version), (10, 4, version + 2));
     }
 
     #[test]

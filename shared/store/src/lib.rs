@@ -23,6 +23,7 @@ pub mod objects;
 pub mod page;
 pub mod products;
 pub mod purchase_orders;
+pub mod reservations;
 mod retry;
 pub mod scans;
 pub mod search_index;
@@ -60,5 +61,7 @@ mod emulator_tests_demand;
 mod emulator_tests_devices;
 #[cfg(test)]
 mod emulator_tests_purchasing;
+#[cfg(test)]
+mod emulator_tests_reservations;
 #[cfg(test)]
 mod fault_tests;

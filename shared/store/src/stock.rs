@@ -253,7 +253,7 @@ fn attribute<T: serde::Serialize>(value: &T) -> AttributeValue {
 const NOT_A_CHANGE_OF_STOCK: [&str; 4] = ["incoming", "bin", "reorder_point", "safety_stock"];
 
 /// `SET` every attribute of `item` but [`NOT_A_CHANGE_OF_STOCK`]; `ADD incoming_change` to `incoming`.
-fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Result<Change, StoreError> {
+pub(crate) fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Result<Change, StoreError> {
     let mut update = Expr::default();
     let sets = set_fields(item, &NOT_A_CHANGE_OF_STOCK, false, &mut update)?;
     // Fields a change leaves out of the record (an emptied batch list, a removed setting) go.

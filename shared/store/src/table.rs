@@ -606,15 +606,22 @@ impl Table {
     /// asked for it ([`Change::returning_item_on_failure`]) and its condition failed: the state
     /// to plan on next, without reading it.
     pub(crate) async fn commit_once_seeing(&self, tx: Tx, seeing: &str) -> Result<(), (StoreError, Option<Item>)> {
+        let at = tx.step_names().iter().position(|s| *s == seeing);
+        self.commit_once(tx).await.map_err(|(e, items)| (e, at.and_then(|i| items.into_iter().nth(i).flatten())))
+    }
+
+    /// Applies every step of `tx` or none, once (see [`Self::commit_once_seeing`]); a cancelled
+    /// transaction hands back, per step in order, the item of each step that asked for it and whose
+    /// condition failed.
+    pub(crate) async fn commit_once(&self, tx: Tx) -> Result<(), (StoreError, Vec<Option<Item>>)> {
         if tx.is_empty() {
             return Ok(());
         }
         let (steps, writes) = tx.into_parts();
         let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
         result.map(|_| ()).map_err(|e| {
-            let at = steps.iter().position(|s| s == seeing);
-            let item = at.and_then(|i| crate::error::cancelled_items(&e).into_iter().nth(i).flatten());
-            (crate::error::from_transaction(e, &steps), item)
+            let items = crate::error::cancelled_items(&e);
+            (crate::error::from_transaction(e, &steps), items)
         })
     }
 }
