@@ -35,11 +35,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::FieldError;
+use crate::ids::{LocationId, OrderGroupId, OrderId, ProductId, UserId, VariantId, VendorId};
 use crate::money::{Currency, Money, MoneyError};
 
 /// Where an order is in its life.
@@ -396,6 +397,104 @@ pub fn check_amount(expected: Money, paid_minor: i64, paid_currency: &str) -> Re
         return Ok(());
     }
     Err(PaymentMismatch { expected, paid_minor, paid_currency: paid_currency.to_string() })
+}
+
+/// Units of one stock item an order group holds: given back when it expires unpaid or is
+/// cancelled, kept (still reserved) once it is paid, until fulfilment ships them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeldStock {
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    pub location_id: LocationId,
+    pub quantity: u32,
+}
+
+/// Where one line's units come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineAllocation {
+    pub location_id: LocationId,
+    pub quantity: u32,
+}
+
+/// One line of a vendor order, priced, discounted and taxed at checkout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    #[schema(example = "JUMPER-M-NAVY")]
+    pub sku: String,
+    pub title: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    /// The coupon's share of this line.
+    pub discount: Money,
+    pub tax: Money,
+    /// What the customer pays for the line (tax included).
+    pub total: Money,
+    pub allocations: Vec<LineAllocation>,
+}
+
+/// A vendor order's sums, in the order's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderTotals {
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+}
+
+/// One vendor's part of an order group: what that vendor sells, ships and invoices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VendorOrder {
+    pub id: OrderId,
+    pub group_id: OrderGroupId,
+    pub vendor_id: VendorId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<UserId>,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub totals: OrderTotals,
+    /// The platform's commission on this order, frozen when it was placed (a fraction: 0.12).
+    #[schema(value_type = String, example = "0.12")]
+    pub commission_rate: rust_decimal::Decimal,
+    /// The ship date promised by the chosen shipping option (what the fulfilment KPI measures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promised_ship_by: Option<NaiveDate>,
+    pub timeline: Vec<TimelineEntry>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What one checkout placed: one payment covers it; one vendor order per vendor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderGroup {
+    pub id: OrderGroupId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<UserId>,
+    /// Where confirmations go (the guest's contact email, or the customer's).
+    pub email: String,
+    pub currency: Currency,
+    #[schema(example = "fr-FR")]
+    pub locale: String,
+    /// The vendor orders, by vendor.
+    pub orders: Vec<(VendorId, OrderId)>,
+    pub total: Money,
+    /// The payment's status: moves with every vendor order until the order is paid.
+    pub status: OrderStatus,
+    pub holds: Vec<HeldStock>,
+    /// Unpaid by then, the reservation is given back and the group expires.
+    pub expires_at: DateTime<Utc>,
+    /// The provider's reference of the payment that paid it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
+    /// Payments the provider took for this group after it expired or was cancelled: to refund.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds_due: Vec<String>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

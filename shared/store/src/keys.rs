@@ -12,12 +12,13 @@ use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
     AddressId, ApiKeyId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId,
-    LocationId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId, TokenFamilyId, UserId,
-    VariantId, VendorId, WebhookEndpointId, WebhookEventId,
+    LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId,
+    TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
+use stockyard_domain::order::{OrderGroup, VendorOrder};
 use stockyard_domain::product::{ProductTranslation, Variant};
 use stockyard_domain::purchasing::{PurchaseOrder, ReceivedLine, Supplier};
 use stockyard_domain::scan::Unit;
@@ -265,6 +266,40 @@ pub(crate) fn stock_alert_listing(alert: &StockAlert) -> IndexKey {
 }
 pub(crate) fn stock_alerts_of(vendor: VendorId) -> Collection<StockAlert> {
     Collection::index(format!("STOCKALERTS#{vendor}"), "ALERT#")
+}
+
+// Orders
+/// An order group: its own partition, with its vendor orders beside it.
+pub(crate) fn order_group(id: OrderGroupId) -> Key {
+    key(format!("ORDERGROUP#{id}"), "GROUP")
+}
+pub(crate) fn customer_order_listing(customer: UserId, id: OrderGroupId) -> IndexKey {
+    IndexKey { pk: format!("CUSTOMERORDERS#{customer}"), sk: format!("GROUP#{id}") }
+}
+pub(crate) fn customer_orders(customer: UserId) -> Collection<OrderGroup> {
+    Collection::index(format!("CUSTOMERORDERS#{customer}"), "GROUP#")
+}
+pub(crate) fn vendor_order(group: OrderGroupId, vendor: VendorId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("ORDER#{vendor}"))
+}
+pub(crate) fn vendor_orders_of_group(group: OrderGroupId) -> Collection<VendorOrder> {
+    Collection::table(format!("ORDERGROUP#{group}"), "ORDER#")
+}
+pub(crate) fn vendor_order_listing(vendor: VendorId, id: OrderId) -> IndexKey {
+    IndexKey { pk: format!("VENDORORDERS#{vendor}"), sk: format!("ORDER#{id}") }
+}
+pub(crate) fn vendor_orders(vendor: VendorId) -> Collection<VendorOrder> {
+    Collection::index(format!("VENDORORDERS#{vendor}"), "ORDER#")
+}
+/// Partitions of the reservation timer: a flash sale's checkouts spread over them.
+pub(crate) const EXPIRY_SHARDS: usize = 8;
+/// A group's reservation timer, sorted by when it runs out (fixed-width UTC time, then the id).
+pub(crate) fn reservation_expiry(at: chrono::DateTime<chrono::Utc>, group: OrderGroupId) -> Key {
+    let shard = listing_shard(&group.to_string()) % EXPIRY_SHARDS;
+    key(format!("EXPIRING#{shard}"), format!("AT#{}#{group}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")))
+}
+pub(crate) fn reservations_expiring(shard: usize) -> Collection<crate::orders::ReservationExpiry> {
+    Collection::table(format!("EXPIRING#{shard}"), "AT#")
 }
 
 // Stock

@@ -20,6 +20,7 @@ pub mod idempotency;
 mod keys;
 pub mod locations;
 pub mod objects;
+pub mod orders;
 pub mod page;
 pub mod products;
 pub mod purchase_orders;
@@ -59,6 +60,8 @@ mod emulator_tests_bulk;
 mod emulator_tests_demand;
 #[cfg(test)]
 mod emulator_tests_devices;
+#[cfg(test)]
+mod emulator_tests_orders;
 #[cfg(test)]
 mod emulator_tests_purchasing;
 #[cfg(test)]

@@ -1,0 +1,257 @@
+//! Orders: an order group (what one checkout placed and one payment covers) in its own partition,
+//! with one vendor order per vendor beside it, and the group's reservation timer.
+//!
+//! Placing writes the group, its vendor orders and its timer in the transaction that reserves
+//! every line's stock ([`crate::reservations`]): an order exists exactly when its stock is held.
+//! Every later move (paid, expired, cancelled, ...) is judged by the domain's status machine
+//! (`stockyard_domain::order::apply`) on what was read and written under the versions read, the
+//! group and each vendor order alike, so two workers never both apply one; a move that frees the
+//! reservation gives the stock back in the same transaction, and a move off `pending_payment`
+//! stops the timer. Customers list their groups (`CUSTOMERORDERS#<user>` on GSI1), vendors their
+//! orders (`VENDORORDERS#<vendor>`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::{OrderGroupId, UserId, VendorId};
+use stockyard_domain::order::{
+    self, OrderEvent, OrderGroup, OrderStatus, Outcome, ReservationEffect, TimelineEntry, VendorOrder,
+};
+use stockyard_domain::stock::Actor;
+
+use crate::entity::Entity;
+use crate::reservations::{self, Hold, ReserveError};
+use crate::table::{Change, Expr};
+use crate::tx::Tx;
+use crate::{Page, PageRequest, StoreError, Table, keys};
+
+/// The step of the group's own write (placing: it must not exist; moving: its version).
+pub const ORDER_GROUP: &str = "order_group";
+/// The step of each vendor order's write.
+pub const VENDOR_ORDER: &str = "vendor_order";
+/// Tries of a move that lost a race on the group or one of its orders.
+const MOVE_TRIES: u32 = 5;
+
+impl Entity for OrderGroup {
+    type Id = OrderGroupId;
+    const NAME: &'static str = "order group";
+    fn key(id: &Self::Id) -> keys::Key {
+        keys::order_group(*id)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::order_group(self.id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        self.customer_id.map(|customer| keys::customer_order_listing(customer, self.id))
+    }
+}
+
+impl Entity for VendorOrder {
+    type Id = (OrderGroupId, VendorId);
+    const NAME: &'static str = "vendor order";
+    fn key((group, vendor): &Self::Id) -> keys::Key {
+        keys::vendor_order(*group, *vendor)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::vendor_order(self.group_id, self.vendor_id)
+    }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::vendor_order_listing(self.vendor_id, self.id))
+    }
+}
+
+/// A group's reservation timer: when it runs out, the group expires unless it was paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReservationExpiry {
+    pub group_id: OrderGroupId,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Entity for ReservationExpiry {
+    type Id = (DateTime<Utc>, OrderGroupId);
+    const NAME: &'static str = "reservation expiry";
+    fn key((at, group): &Self::Id) -> keys::Key {
+        keys::reservation_expiry(*at, *group)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::reservation_expiry(self.expires_at, self.group_id)
+    }
+}
+
+/// How the ledger names an order group's reservations.
+pub fn reference(group: OrderGroupId) -> String {
+    format!("order:{group}")
+}
+
+fn holds(group: &OrderGroup) -> Vec<Hold> {
+    group
+        .holds
+        .iter()
+        .map(|h| Hold { item: (h.vendor_id, h.variant_id, h.location_id), quantity: h.quantity })
+        .collect()
+}
+
+/// Places an order group: reserves every hold, and writes the group (step [`ORDER_GROUP`]: it
+/// must not exist yet), its vendor orders and its timer, all or nothing. `Short` names the first
+/// hold that cannot be served, in the order of `group.holds`.
+pub async fn place(
+    table: &Table,
+    group: &OrderGroup,
+    orders: &[VendorOrder],
+    actor: &Actor,
+    today: NaiveDate,
+) -> Result<(), ReserveError> {
+    let timer = ReservationExpiry { group_id: group.id, expires_at: group.expires_at };
+    reservations::reserve(table, &holds(group), &reference(group.id), actor, today, |tx| {
+        tx.put(ORDER_GROUP, group, Some(Expr::not_exists()))?;
+        for order in orders {
+            tx.put(VENDOR_ORDER, order, Some(Expr::not_exists()))?;
+        }
+        tx.put("reservation_expiry", &timer, None)?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn group(table: &Table, id: OrderGroupId) -> Result<Option<OrderGroup>, StoreError> {
+    table.get::<OrderGroup>(&id).await
+}
+
+/// The vendor orders of a group, by vendor id.
+pub async fn orders_of(table: &Table, id: OrderGroupId) -> Result<Vec<VendorOrder>, StoreError> {
+    table.query_all(&keys::vendor_orders_of_group(id)).await
+}
+
+/// A customer's order groups, oldest first unless the page asks for newest first.
+pub async fn of_customer(table: &Table, customer: UserId, page: &PageRequest) -> Result<Page<OrderGroup>, StoreError> {
+    table.query(&keys::customer_orders(customer), page).await
+}
+
+/// A vendor's orders, oldest first unless the page asks for newest first.
+pub async fn of_vendor(table: &Table, vendor: VendorId, page: &PageRequest) -> Result<Page<VendorOrder>, StoreError> {
+    table.query(&keys::vendor_orders(vendor), page).await
+}
+
+/// Applies `event` to a group and every vendor order in it (the payment's events, its timer, a
+/// cancellation before payment), as the status machine judges it on what is stored now:
+/// - a move is written under the versions read, with the stock given back in the same
+///   transaction when the move frees the reservation, and the timer stopped when the group
+///   leaves `pending_payment`; a lost race reads again (up to 5 tries, then `Throttled`);
+/// - a payment for a group that expired or was cancelled is recorded among its refunds due
+///   (`payment_reference`, once), never kept silently;
+/// - a duplicate, stale or refused event writes nothing.
+///
+/// `None`: no such group.
+pub async fn apply_event(
+    table: &Table,
+    id: OrderGroupId,
+    event: OrderEvent,
+    payment_reference: Option<&str>,
+    note: Option<&str>,
+    actor: &Actor,
+) -> Result<Option<Outcome>, ReserveError> {
+    for _ in 0..MOVE_TRIES {
+        let Some(group) = table.get::<OrderGroup>(&id).await? else { return Ok(None) };
+        let outcome = order::apply(group.status, event);
+        let now = Utc::now();
+        let written = match outcome {
+            Outcome::Moved { to, reservation } => {
+                let orders = orders_of(table, id).await?;
+                let steps =
+                    |tx: &mut Tx| move_steps(tx, (&group, &orders), to, reservation, payment_reference, note, now);
+                match reservation {
+                    ReservationEffect::Release => {
+                        reservations::release(table, &holds(&group), &reference(id), actor, steps).await
+                    }
+                    ReservationEffect::None | ReservationEffect::Confirm => {
+                        let mut tx = table.tx();
+                        steps(&mut tx)?;
+                        table.commit(tx).await.map_err(ReserveError::from)
+                    }
+                }
+            }
+            Outcome::RefundDue => match payment_reference {
+                Some(paid) if !group.refunds_due.iter().any(|r| r == paid) => {
+                    let change = Change::new(
+                        Expr::new("SET refunds_due = list_append(if_not_exists(refunds_due, :none), :paid), version = :next, updated_at = :now")
+                            .val(":none", &Vec::<String>::new())
+                            .val(":paid", &vec![paid.to_string()])
+                            .val(":next", &(group.version + 1))
+                            .val(":now", &now),
+                    )
+                    .when(Expr::new("version = :read").val(":read", &group.version));
+                    let mut tx = table.tx();
+                    tx.update::<OrderGroup>(ORDER_GROUP, &id, change)?;
+                    table.commit(tx).await.map_err(ReserveError::from)
+                }
+                _ => Ok(()),
+            },
+            Outcome::AlreadyApplied | Outcome::Stale | Outcome::NotAllowed => Ok(()),
+        };
+        match written {
+            Ok(()) => return Ok(Some(outcome)),
+            Err(ReserveError::Store(e)) if e.failed_at(ORDER_GROUP) || e.failed_at(VENDOR_ORDER) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Throttled("the order is changing too fast; try again".into()).into())
+}
+
+/// The writes of one move: the group and every vendor order to `to` under the versions read, each
+/// order's timeline told, and the timer stopped when the reservation is confirmed or released.
+fn move_steps(
+    tx: &mut Tx,
+    (group, orders): (&OrderGroup, &[VendorOrder]),
+    to: OrderStatus,
+    reservation: ReservationEffect,
+    payment_reference: Option<&str>,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut set = Expr::new("SET #status = :to, version = :next, updated_at = :now")
+        .name("#status", "status")
+        .val(":to", &to)
+        .val(":next", &(group.version + 1))
+        .val(":now", &now);
+    if let (Some(paid), OrderStatus::Paid) = (payment_reference, to) {
+        set.expression.push_str(", payment_reference = :paid");
+        set = set.val(":paid", paid);
+    }
+    let read = Expr::new("version = :read").val(":read", &group.version);
+    tx.update::<OrderGroup>(ORDER_GROUP, &group.id, Change::new(set).when(read))?;
+    let entry = TimelineEntry { at: now, status: to, note: note.map(str::to_owned) };
+    for order in orders {
+        let set = Expr::new(
+            "SET #status = :to, version = :next, updated_at = :now, timeline = list_append(timeline, :entry)",
+        )
+        .name("#status", "status")
+        .val(":to", &to)
+        .val(":next", &(order.version + 1))
+        .val(":now", &now)
+        .val(":entry", &vec![entry.clone()]);
+        let read = Expr::new("version = :read").val(":read", &order.version);
+        tx.update::<VendorOrder>(VENDOR_ORDER, &(order.group_id, order.vendor_id), Change::new(set).when(read))?;
+    }
+    if reservation != ReservationEffect::None {
+        tx.delete::<ReservationExpiry>("reservation_expiry", &(group.expires_at, group.id), None)?;
+    }
+    Ok(())
+}
+
+/// Expires every group whose timer ran out by `now` and is still unpaid, giving its stock back;
+/// timers of groups that moved on meanwhile are dropped. Returns the groups expired. Each shard
+/// is read up to 200 timers a run (the scheduled job runs every minute).
+pub async fn expire_due(table: &Table, now: DateTime<Utc>, actor: &Actor) -> Result<Vec<OrderGroupId>, ReserveError> {
+    let mut expired = Vec::new();
+    for shard in 0..keys::EXPIRY_SHARDS {
+        let timers = table.query_up_to(&keys::reservations_expiring(shard), 200).await?;
+        for timer in timers.into_iter().take_while(|t| t.expires_at <= now) {
+            let outcome =
+                apply_event(table, timer.group_id, OrderEvent::Expired, None, Some("unpaid in time"), actor).await?;
+            match outcome {
+                Some(Outcome::Moved { .. }) => expired.push(timer.group_id),
+                _ => table.delete::<ReservationExpiry>(&(timer.expires_at, timer.group_id), None).await?,
+            }
+        }
+    }
+    Ok(expired)
+}
