@@ -1,5 +1,6 @@
 //! The local HTTP gateway: every template route as API Gateway v2 events, the Lambda Invoke
-//! API, and a few `/_local/*` helpers (emails, schedules on demand, health, routes).
+//! API, and a few `/_local/*` helpers (emails, schedules on demand, health, routes, the payment
+//! providers' stand-in).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,6 +79,8 @@ pub struct Gateway {
     pub http: reqwest::Client,
     /// Raw messages the functions sent through SES v2 (see `mail`).
     pub sent_raw: crate::mail::SentRaw,
+    /// The card and wallet providers' stand-in, under `/_local/payments/` (see `payments`).
+    pub payments: Arc<crate::payments::Payments>,
 }
 
 impl Gateway {
@@ -350,6 +353,9 @@ async fn invoke_api(gw: &Gateway, name: &str, req: Request) -> Response {
 }
 
 async fn local_endpoint(gw: &Gateway, method: &Method, path: &str, req: Request, request_id: &str) -> Response {
+    if path.starts_with("payments/") {
+        return gw.payments.handle(req).await;
+    }
     match (method.as_str(), path) {
         ("GET", "health") => json_response(
             StatusCode::OK,
