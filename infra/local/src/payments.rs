@@ -1474,3 +1474,636 @@ fn not_found(method: &str, segments: &[&str]) -> Refusal {
         None,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use axum::body::Bytes;
+    use stockyard_domain::ids::OrderGroupId;
+    use stockyard_domain::payment::{
+        DEFAULT_TOLERANCE, EventKind, ProviderEvent, WalletHeaders, parse_card_event, parse_wallet_event, verify_card,
+        verify_wallet,
+    };
+
+    use super::*;
+
+    const CARD_SECRET: &str = "whsec_test_card";
+    const WALLET_SECRET: &str = "wallet_test_secret";
+    const WEBHOOK_ID: &str = "WH-TEST";
+
+    fn settings(base: &str) -> Settings {
+        Settings {
+            duplicates: 1,
+            shuffle: false,
+            hold: false,
+            card_webhook_url: format!("{base}/card"),
+            wallet_webhook_url: format!("{base}/wallet"),
+            max_attempts: 3,
+            backoff_ms: 20,
+        }
+    }
+
+    fn config(base: &str) -> Config {
+        Config {
+            card_secret: CARD_SECRET.into(),
+            wallet_secret: WALLET_SECRET.into(),
+            wallet_webhook_id: WEBHOOK_ID.into(),
+            public_url: base.into(),
+            settings: settings(base),
+        }
+    }
+
+    fn state() -> State {
+        State::new(settings("http://127.0.0.1:9"), "http://127.0.0.1:3000".into(), StdRng::seed_from_u64(7))
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn eur(amount: i64, group: &OrderGroupId) -> NewIntent {
+        NewIntent {
+            amount,
+            currency: "eur".into(),
+            metadata: BTreeMap::from([("order_group_id".to_string(), group.to_string())]),
+        }
+    }
+
+    fn parse_card(event: &Event) -> ProviderEvent {
+        parse_card_event(&event.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&event.body)))
+    }
+
+    fn parse_wallet(event: &Event) -> ProviderEvent {
+        parse_wallet_event(&event.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&event.body)))
+    }
+
+    fn code(refusal: &Refusal) -> &str {
+        refusal.body["error"]["code"].as_str().or_else(|| refusal.body["details"][0]["issue"].as_str()).unwrap()
+    }
+
+    #[test]
+    fn a_card_payment_walks_through_3d_secure_to_success_and_each_step_sends_its_event() {
+        let mut s = state();
+        let group = OrderGroupId::generate();
+        let (intent, created) = s.create_intent(eur(1999, &group), None, now()).unwrap();
+        let id = intent["id"].as_str().unwrap().to_string();
+        assert!(created);
+        assert!(id.starts_with("pi_"), "{id}");
+        assert!(intent["client_secret"].as_str().unwrap().starts_with(&format!("{id}_secret_")));
+        assert_eq!(
+            (&intent["status"], &intent["amount"], &intent["currency"]),
+            (&json!("requires_payment_method"), &json!(1999), &json!("eur"))
+        );
+
+        let (intent, events) = s.card_control(&id, CardControl::RequireAction, now()).unwrap();
+        assert_eq!(intent["status"], "requires_action");
+        assert_eq!(intent["next_action"]["type"], "use_stripe_sdk");
+        let action = parse_card(&events[0]);
+        assert_eq!(action.kind, EventKind::PaymentRequiresAction);
+
+        let (intent, events) = s.card_control(&id, CardControl::Approve, now()).unwrap();
+        assert_eq!((&intent["status"], &intent["amount_received"]), (&json!("succeeded"), &json!(1999)));
+        assert!(intent["latest_charge"].as_str().unwrap().starts_with("ch_"));
+        let paid = parse_card(&events[0]);
+        assert_eq!(paid.kind, EventKind::PaymentSucceeded);
+        let payment = paid.payment.unwrap();
+        assert_eq!(
+            (payment.reference.as_str(), payment.amount().to_string(), payment.order_group),
+            (id.as_str(), "19.99 EUR".to_string(), Some(group))
+        );
+        assert_eq!(paid.occurred_at, now());
+        assert_ne!(action.event_id, paid.event_id);
+
+        for control in [CardControl::Approve, CardControl::Decline, CardControl::RequireAction] {
+            let refused = s.card_control(&id, control, now()).unwrap_err();
+            assert_eq!((refused.status, code(&refused)), (StatusCode::BAD_REQUEST, "payment_intent_unexpected_state"));
+            assert_eq!(refused.body["error"]["payment_intent"]["status"], "succeeded");
+        }
+        let missing = s.card_control("pi_nope", CardControl::Approve, now()).unwrap_err();
+        assert_eq!((missing.status, code(&missing)), (StatusCode::NOT_FOUND, "resource_missing"));
+    }
+
+    #[test]
+    fn a_declined_card_can_be_paid_again_then_refunded_once_and_a_disputed_one_not_refunded() {
+        let mut s = state();
+        let group = OrderGroupId::generate();
+        let (intent, _) = s.create_intent(eur(500, &group), None, now()).unwrap();
+        let id = intent["id"].as_str().unwrap().to_string();
+        let early = s.card_control(&id, CardControl::Refund, now()).unwrap_err();
+        assert_eq!(code(&early), "payment_intent_unexpected_state");
+
+        let (intent, events) = s.card_control(&id, CardControl::Decline, now()).unwrap();
+        assert_eq!(intent["status"], "requires_payment_method");
+        assert_eq!(intent["last_payment_error"]["code"], "card_declined");
+        assert_eq!(parse_card(&events[0]).kind, EventKind::PaymentFailed);
+        s.card_control(&id, CardControl::Approve, now()).unwrap();
+
+        let (intent, events) = s.card_control(&id, CardControl::Refund, now()).unwrap();
+        let refunded = parse_card(&events[0]);
+        assert_eq!(refunded.kind, EventKind::Refunded);
+        let payment = refunded.payment.unwrap();
+        assert_eq!(Some(payment.reference.as_str()), intent["latest_charge"].as_str());
+        assert_eq!((payment.amount_minor, payment.order_group), (500, Some(group)));
+        assert_eq!(code(&s.card_control(&id, CardControl::Refund, now()).unwrap_err()), "charge_already_refunded");
+
+        let (intent, _) = s.create_intent(eur(700, &group), None, now()).unwrap();
+        let id = intent["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            code(&s.card_control(&id, CardControl::Dispute, now()).unwrap_err()),
+            "payment_intent_unexpected_state"
+        );
+        s.card_control(&id, CardControl::Approve, now()).unwrap();
+        let (_, events) = s.card_control(&id, CardControl::Dispute, now()).unwrap();
+        let disputed = parse_card(&events[0]);
+        assert_eq!(disputed.kind, EventKind::DisputeOpened);
+        let payment = disputed.payment.unwrap();
+        assert!(payment.reference.starts_with("dp_"), "{}", payment.reference);
+        assert_eq!((payment.amount_minor, payment.order_group), (700, Some(group)));
+        assert_eq!(code(&s.card_control(&id, CardControl::Dispute, now()).unwrap_err()), "charge_already_disputed");
+        assert_eq!(code(&s.card_control(&id, CardControl::Refund, now()).unwrap_err()), "charge_disputed");
+    }
+
+    #[test]
+    fn an_idempotency_key_answers_the_same_intent_and_refuses_other_parameters() {
+        let mut s = state();
+        let group = OrderGroupId::generate();
+        let (first, created) = s.create_intent(eur(1999, &group), Some("key-1"), now()).unwrap();
+        let (again, created_again) = s.create_intent(eur(1999, &group), Some("key-1"), now()).unwrap();
+        assert!(created && !created_again);
+        assert_eq!(first, again);
+        let (other, _) = s.create_intent(eur(1999, &group), Some("key-2"), now()).unwrap();
+        assert_ne!(first["id"], other["id"]);
+        let (unkeyed, _) = s.create_intent(eur(1999, &group), None, now()).unwrap();
+        assert_ne!(first["id"], unkeyed["id"]);
+        let reused = s.create_intent(eur(2000, &group), Some("key-1"), now()).unwrap_err();
+        assert_eq!((reused.status, code(&reused)), (StatusCode::BAD_REQUEST, "idempotency_error"));
+        assert_eq!(reused.body["error"]["type"], "idempotency_error");
+        assert_eq!(s.intents.len(), 3);
+    }
+
+    #[test]
+    fn a_card_create_body_is_read_from_form_fields_or_json_and_refused_naming_the_param() {
+        let group = OrderGroupId::generate();
+        let form = format!("amount=1999&currency=EUR&metadata%5Border_group_id%5D={group}&description=Two+mugs");
+        let fields = form_fields(form.as_bytes());
+        assert_eq!(fields["description"], "Two mugs");
+        assert_eq!(new_intent(&fields).unwrap(), eur(1999, &group));
+        let body = json!({"amount": 1999, "currency": "eur", "metadata": {"order_group_id": group.to_string()}});
+        assert_eq!(new_intent(body.as_object().unwrap()).unwrap(), eur(1999, &group));
+        let mut json_headers = HeaderMap::new();
+        json_headers.insert("content-type", HeaderValue::from_static("application/json"));
+        assert_eq!(card_fields(&json_headers, body.to_string().as_bytes()).unwrap(), *body.as_object().unwrap());
+        assert!(card_fields(&json_headers, b"[1]").is_err());
+
+        let cases = [
+            ("currency=eur", "amount"),
+            ("amount=1999", "currency"),
+            ("amount=0&currency=eur", "amount"),
+            ("amount=19.99&currency=eur", "amount"),
+            ("amount=-5&currency=eur", "amount"),
+            ("amount=1999&currency=euro", "currency"),
+            ("amount=1999&currency=eur&metadata=x", "metadata"),
+        ];
+        for (form, param) in cases {
+            let refused = new_intent(&form_fields(form.as_bytes())).unwrap_err();
+            assert_eq!(
+                (refused.status, refused.body["error"]["param"].as_str()),
+                (StatusCode::BAD_REQUEST, Some(param)),
+                "{form}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wallet_order_is_approved_captured_and_refunded_with_exact_decimal_amounts() {
+        let group = OrderGroupId::generate();
+        for (value, code, minor) in [("19.99", "EUR", 1999), ("1500", "JPY", 1500), ("12.345", "KWD", 12345)] {
+            let mut s = state();
+            let body = json!({"intent": "CAPTURE", "purchase_units": [
+                {"amount": {"currency_code": code, "value": value}, "custom_id": group.to_string()}]});
+            let (order, created) = s.create_order(new_order(&body).unwrap(), None, now());
+            let id = order["id"].as_str().unwrap().to_string();
+            assert!(created);
+            assert_eq!((id.len(), &order["status"]), (17, &json!("CREATED")));
+            assert_eq!(order["purchase_units"][0]["amount"]["value"], value);
+            let approve = order["links"].as_array().unwrap().iter().find(|l| l["rel"] == "approve").unwrap();
+            assert_eq!(approve["href"], format!("http://127.0.0.1:3000/_local/payments/wallet/approve/{id}"));
+            let early = s.wallet_control(&id, WalletControl::Capture, now()).unwrap_err();
+            assert_eq!((early.status, code_of(&early)), (StatusCode::UNPROCESSABLE_ENTITY, "ORDER_NOT_APPROVED"));
+
+            let (order, events) = s.wallet_control(&id, WalletControl::Approve, now()).unwrap();
+            assert_eq!(order["status"], "APPROVED");
+            let approved = parse_wallet(&events[0]);
+            assert_eq!(approved.kind, EventKind::PaymentApproved);
+            assert_eq!(approved.payment.as_ref().unwrap().reference, id);
+            let (_, again) = s.wallet_control(&id, WalletControl::Approve, now()).unwrap();
+            assert!(again.is_empty(), "approving again changes nothing");
+
+            let (order, events) = s.wallet_control(&id, WalletControl::Capture, now()).unwrap();
+            assert_eq!(order["status"], "COMPLETED");
+            let capture = &order["purchase_units"][0]["payments"]["captures"][0];
+            let paid = parse_wallet(&events[0]);
+            assert_eq!(paid.kind, EventKind::PaymentSucceeded);
+            let payment = paid.payment.unwrap();
+            assert_eq!(Some(payment.reference.as_str()), capture["id"].as_str());
+            assert_eq!(
+                (payment.amount_minor, payment.currency.code(), payment.order_group),
+                (minor, code, Some(group))
+            );
+            assert_eq!(paid.occurred_at, now());
+
+            let (_, events) = s.wallet_control(&id, WalletControl::Refund, now()).unwrap();
+            let refunded = parse_wallet(&events[0]);
+            assert_eq!((refunded.kind, refunded.payment.unwrap().amount_minor), (EventKind::Refunded, minor));
+            let twice = s.wallet_control(&id, WalletControl::Refund, now()).unwrap_err();
+            assert_eq!(code_of(&twice), "CAPTURE_FULLY_REFUNDED");
+            let ids: BTreeSet<String> = [approved.event_id, paid.event_id, refunded.event_id].into();
+            assert_eq!(ids.len(), 3);
+        }
+    }
+
+    fn code_of(refusal: &Refusal) -> &str {
+        code(refusal)
+    }
+
+    #[test]
+    fn a_denied_wallet_capture_voids_the_order_and_a_dispute_blocks_its_refund() {
+        let mut s = state();
+        let new = NewOrder { amount: Money::new(2500, Currency::parse("c", "USD").unwrap()), custom_id: None };
+        let (order, _) = s.create_order(new.clone(), Some("req-1"), now());
+        let id = order["id"].as_str().unwrap().to_string();
+        let (same, created) = s.create_order(new.clone(), Some("req-1"), now());
+        assert_eq!((same["id"].as_str(), created), (Some(id.as_str()), false));
+        s.wallet_control(&id, WalletControl::Approve, now()).unwrap();
+        let (order, events) = s.wallet_control(&id, WalletControl::Deny, now()).unwrap();
+        assert_eq!(order["status"], "VOIDED");
+        assert_eq!(order["purchase_units"][0]["payments"]["captures"][0]["status"], "DECLINED");
+        let denied = parse_wallet(&events[0]);
+        assert_eq!((denied.kind, denied.payment.unwrap().order_group), (EventKind::PaymentFailed, None));
+        assert_eq!(
+            code_of(&s.wallet_control(&id, WalletControl::Capture, now()).unwrap_err()),
+            "ORDER_ALREADY_CAPTURED"
+        );
+        assert_eq!(code_of(&s.wallet_control(&id, WalletControl::Refund, now()).unwrap_err()), "CAPTURE_NOT_FOUND");
+
+        let (order, _) = s.create_order(new, None, now());
+        let id = order["id"].as_str().unwrap().to_string();
+        s.wallet_control(&id, WalletControl::Approve, now()).unwrap();
+        s.wallet_control(&id, WalletControl::Capture, now()).unwrap();
+        let (_, events) = s.wallet_control(&id, WalletControl::Dispute, now()).unwrap();
+        let disputed = parse_wallet(&events[0]);
+        assert_eq!(disputed.kind, EventKind::DisputeOpened);
+        assert!(disputed.payment.unwrap().reference.starts_with("PP-D-"));
+        assert_eq!(code_of(&s.wallet_control(&id, WalletControl::Dispute, now()).unwrap_err()), "DISPUTE_ALREADY_OPEN");
+        assert_eq!(code_of(&s.wallet_control(&id, WalletControl::Refund, now()).unwrap_err()), "REFUND_NOT_ALLOWED");
+        let missing = s.wallet_control("NOPE", WalletControl::Approve, now()).unwrap_err();
+        assert_eq!((missing.status, code_of(&missing)), (StatusCode::NOT_FOUND, "INVALID_RESOURCE_ID"));
+    }
+
+    #[test]
+    fn wallet_create_bodies_are_checked_naming_the_field() {
+        let unit = |amount: Value| json!({"intent": "CAPTURE", "purchase_units": [{"amount": amount}]});
+        let cases = [
+            (json!({"purchase_units": []}), "/intent"),
+            (json!({"intent": "AUTHORIZE", "purchase_units": []}), "/intent"),
+            (json!({"intent": "CAPTURE", "purchase_units": []}), "/purchase_units"),
+            (unit(json!({"value": "1.00"})), "/purchase_units/0/amount/currency_code"),
+            (unit(json!({"currency_code": "eur", "value": "1.00"})), "/purchase_units/0/amount/currency_code"),
+            (unit(json!({"currency_code": "EUR", "value": 1.0})), "/purchase_units/0/amount/value"),
+            (unit(json!({"currency_code": "EUR", "value": "1.005"})), "/purchase_units/0/amount/value"),
+            (unit(json!({"currency_code": "JPY", "value": "1.5"})), "/purchase_units/0/amount/value"),
+            (unit(json!({"currency_code": "EUR", "value": "0.00"})), "/purchase_units/0/amount/value"),
+        ];
+        for (body, field) in cases {
+            let refused = new_order(&body).unwrap_err();
+            assert_eq!(
+                (refused.status, refused.body["details"][0]["field"].as_str()),
+                (StatusCode::BAD_REQUEST, Some(field)),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicates_and_shuffling_make_every_copy_and_mix_them_with_their_siblings() {
+        let mut s = state();
+        let group = OrderGroupId::generate();
+        let (intent, _) = s.create_intent(eur(100, &group), None, now()).unwrap();
+        let id = intent["id"].as_str().unwrap().to_string();
+        let mut events = Vec::new();
+        for control in [CardControl::RequireAction, CardControl::Approve, CardControl::Refund] {
+            events.extend(s.card_control(&id, control, now()).unwrap().1);
+        }
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+
+        // In order, unshuffled: each event's copies together, as they were made.
+        let plain = s.enqueue(
+            events
+                .iter()
+                .map(|e| Event {
+                    provider: e.provider,
+                    id: e.id.clone(),
+                    kind: e.kind,
+                    payment: e.payment.clone(),
+                    body: e.body.clone(),
+                })
+                .collect(),
+            Fanout { duplicates: 2, shuffle: false, hold: false },
+        );
+        let order: Vec<&str> = plain.iter().map(|&i| s.deliveries[i].event.id.as_str()).collect();
+        assert_eq!(order, [&ids[0], &ids[0], &ids[1], &ids[1], &ids[2], &ids[2]].map(String::as_str));
+        assert!(s.held.is_empty());
+
+        // Held, five copies each, shuffled: nothing goes until released, then all fifteen.
+        let sent = s.enqueue(events, Fanout { duplicates: 5, shuffle: true, hold: true });
+        assert!(sent.is_empty());
+        assert_eq!(s.held.len(), 15);
+        let released = s.release(true);
+        assert!(s.held.is_empty());
+        let mut copies: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+        for &i in &released {
+            let d = &s.deliveries[i];
+            assert_eq!((d.state, d.copies, d.url.as_str()), (DeliveryState::Pending, 5, "http://127.0.0.1:9/card"));
+            copies.entry(d.event.id.as_str()).or_default().insert(d.copy);
+        }
+        assert_eq!(copies.len(), 3);
+        assert!(copies.values().all(|c| *c == BTreeSet::from([1, 2, 3, 4, 5])), "{copies:?}");
+        let kinds: Vec<&str> = released.iter().map(|&i| s.deliveries[i].event.kind).collect();
+        let grouped: Vec<&str> = kinds.chunk_by(|a, b| a == b).map(|run| run[0]).collect();
+        assert!(grouped.len() > 3, "the copies are mixed with their siblings: {kinds:?}");
+        // Every copy carries the same bytes, so a receiver sees one event five times.
+        let bodies: BTreeSet<&[u8]> = released.iter().map(|&i| s.deliveries[i].event.body.as_slice()).collect();
+        assert_eq!(bodies.len(), 3);
+    }
+
+    #[test]
+    fn fanout_flags_override_the_settings_and_are_checked() {
+        let base = settings("http://x");
+        let query = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(
+            Fanout::from_query(&base, &query(&[])).unwrap(),
+            Fanout { duplicates: 1, shuffle: false, hold: false }
+        );
+        assert_eq!(
+            Fanout::from_query(&base, &query(&[("duplicates", "5"), ("shuffle", "true"), ("hold", "1")])).unwrap(),
+            Fanout { duplicates: 5, shuffle: true, hold: true }
+        );
+        for bad in [("duplicates", "0"), ("duplicates", "99"), ("duplicates", "two"), ("shuffle", "yes")] {
+            let refused = Fanout::from_query(&base, &query(&[bad])).unwrap_err();
+            assert_eq!(refused.body["error"]["field"], bad.0);
+        }
+        let mut s = state();
+        let change: SettingsChange = serde_json::from_value(json!({"duplicates": 2, "shuffle": true})).unwrap();
+        s.change_settings(change).unwrap();
+        assert_eq!((s.settings.duplicates, s.settings.shuffle, s.settings.hold), (2, true, false));
+        let bad: SettingsChange = serde_json::from_value(json!({"card_webhook_url": "not a url"})).unwrap();
+        assert!(s.change_settings(bad).is_err());
+        assert!(serde_json::from_value::<SettingsChange>(json!({"duplicate": 2})).is_err());
+    }
+
+    #[tokio::test]
+    async fn deliveries_are_signed_as_the_receivers_verify() {
+        let payments = Payments::start(config("http://127.0.0.1:9"));
+        let body = br#"{"id":"evt_1"}"#;
+        let card = payments.signature_headers(Provider::Card, body, now());
+        assert_eq!(card[0].0, "Stripe-Signature");
+        assert_eq!(verify_card(CARD_SECRET, &card[0].1, body, now(), DEFAULT_TOLERANCE), Ok(()));
+        assert!(verify_card("another", &card[0].1, body, now(), DEFAULT_TOLERANCE).is_err());
+
+        let wallet = payments.signature_headers(Provider::Wallet, body, now());
+        let get = |name: &str| wallet.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap();
+        let headers = WalletHeaders {
+            transmission_id: get("Paypal-Transmission-Id"),
+            transmission_time: get("Paypal-Transmission-Time"),
+            transmission_sig: get("Paypal-Transmission-Sig"),
+        };
+        assert_eq!(headers.transmission_time, "2026-03-01T10:00:00Z");
+        assert_eq!(verify_wallet(WALLET_SECRET, WEBHOOK_ID, &headers, body, now(), DEFAULT_TOLERANCE), Ok(()));
+        assert!(verify_wallet(WALLET_SECRET, "WH-OTHER", &headers, body, now(), DEFAULT_TOLERANCE).is_err());
+    }
+
+    #[test]
+    fn the_configuration_comes_from_the_stacks_parameters() {
+        let params = BTreeMap::from([
+            ("CardWebhookSecret".to_string(), "whsec_x".to_string()),
+            ("PaymentWebhookMaxAttempts".to_string(), "6".to_string()),
+        ]);
+        let config = Config::from_parameters(&params, "http://127.0.0.1:3000");
+        assert_eq!(config.card_secret, "whsec_x");
+        assert_eq!(config.settings.card_webhook_url, "http://127.0.0.1:3000/webhooks/payments/card");
+        assert_eq!(config.settings.wallet_webhook_url, "http://127.0.0.1:3000/webhooks/payments/wallet");
+        assert_eq!((config.settings.max_attempts, config.settings.backoff_ms), (6, 250));
+    }
+
+    // ---- over HTTP ----------------------------------------------------------------------------
+
+    /// What a test receiver was sent: the path, headers and raw body of every request.
+    type Received = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
+
+    /// A webhook receiver on a free port: `/card` and `/wallet` answer 200 (the very first
+    /// request 503, so one retry is always seen), anything else 404. Answers its base URL.
+    async fn receiver() -> (String, Received) {
+        let received: Received = Arc::default();
+        let log = received.clone();
+        let app = axum::Router::new().fallback(move |req: Request| {
+            let log = log.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+                let path = parts.uri.path().to_string();
+                let mut log = log.lock().unwrap();
+                log.push((path.clone(), parts.headers, body));
+                match path.as_str() {
+                    _ if log.len() == 1 => StatusCode::SERVICE_UNAVAILABLE,
+                    "/card" | "/wallet" => StatusCode::OK,
+                    _ => StatusCode::NOT_FOUND,
+                }
+            }
+        });
+        (serve(app).await, received)
+    }
+
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+
+    /// The simulator on a server of its own, sending webhooks to `webhooks` (its shuffles seeded,
+    /// so a test's order is the same on every run).
+    async fn simulator(webhooks: &str) -> (String, reqwest::Client) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = config(&base);
+        config.settings = settings(webhooks);
+        let app = Payments::start_with(config, StdRng::seed_from_u64(11)).router();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base, reqwest::Client::new())
+    }
+
+    async fn call(http: &reqwest::Client, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let answer = http.execute(request.build().unwrap()).await.unwrap();
+        (answer.status().as_u16(), answer.json().await.unwrap())
+    }
+
+    /// The deliveries matching `query`, once `done` accepts them (or panics after 10 s).
+    async fn deliveries_when(
+        http: &reqwest::Client,
+        base: &str,
+        query: &str,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, list) = call(http, http.get(format!("{base}/_local/payments/deliveries?{query}"))).await;
+            let list = list.as_array().cloned().unwrap_or_default();
+            if done(&list) {
+                return list;
+            }
+            assert!(Instant::now() < deadline, "deliveries never settled: {list:#?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    fn settled(list: &[Value]) -> bool {
+        list.iter().all(|d| d["state"] == "delivered" || d["state"] == "failed")
+    }
+
+    #[tokio::test]
+    async fn over_http_a_card_payment_through_3d_secure_sends_webhooks_that_verify_and_retries_a_failed_one() {
+        let (webhooks, received) = receiver().await;
+        let (base, http) = simulator(&webhooks).await;
+        let group = OrderGroupId::generate();
+        let create = || {
+            http.post(format!("{base}/_local/payments/card/v1/payment_intents"))
+                .header("idempotency-key", "order-1")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("amount=4200&currency=eur&metadata[order_group_id]={group}"))
+        };
+        let (status, intent) = call(&http, create()).await;
+        assert_eq!((status, &intent["status"]), (200, &json!("requires_payment_method")), "{intent}");
+        let id = intent["id"].as_str().unwrap().to_string();
+        let (_, again) = call(&http, create()).await;
+        assert_eq!(again["id"], intent["id"]);
+
+        let control = |name: &str| http.post(format!("{base}/_local/payments/card/payment_intents/{id}/{name}"));
+        let (status, intent) = call(&http, control("require_action")).await;
+        assert_eq!((status, &intent["status"]), (200, &json!("requires_action")));
+        let (status, intent) = call(&http, control("approve")).await;
+        assert_eq!((status, &intent["status"]), (200, &json!("succeeded")));
+        let (status, refused) = call(&http, control("require_action")).await;
+        assert_eq!((status, &refused["error"]["code"]), (400, &json!("payment_intent_unexpected_state")));
+        let (status, fetched) =
+            call(&http, http.get(format!("{base}/_local/payments/card/v1/payment_intents/{id}"))).await;
+        assert_eq!((status, &fetched["status"]), (200, &json!("succeeded")));
+
+        let list = deliveries_when(&http, &base, &format!("payment={id}"), |l| l.len() == 2 && settled(l)).await;
+        let first = &list[0];
+        assert_eq!((&first["type"], &first["state"]), (&json!("payment_intent.requires_action"), &json!("delivered")));
+        let statuses: Vec<&Value> = first["history"].as_array().unwrap().iter().map(|a| &a["status"]).collect();
+        assert_eq!(statuses, [&json!(503), &json!(200)], "the first answer failed, the retry got through");
+        assert_eq!((&list[1]["type"], &list[1]["attempts"]), (&json!("payment_intent.succeeded"), &json!(1)));
+
+        let received = received.lock().unwrap().clone();
+        assert_eq!(received.len(), 3);
+        let mut kinds = BTreeSet::new();
+        for (path, headers, body) in &received {
+            assert_eq!(path, "/card");
+            let signature = headers.get("stripe-signature").unwrap().to_str().unwrap();
+            verify_card(CARD_SECRET, signature, body, Utc::now(), DEFAULT_TOLERANCE).unwrap();
+            let event = parse_card_event(body).unwrap();
+            let payment = event.payment.unwrap();
+            assert_eq!(
+                (payment.reference.as_str(), payment.amount_minor, payment.order_group),
+                (id.as_str(), 4200, Some(group))
+            );
+            kinds.insert(format!("{:?}", event.kind));
+        }
+        assert_eq!(kinds, BTreeSet::from(["PaymentRequiresAction".to_string(), "PaymentSucceeded".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn over_http_held_wallet_events_are_released_five_times_each_shuffled_and_a_missing_receiver_is_recorded() {
+        let (webhooks, received) = receiver().await;
+        let (base, http) = simulator(&webhooks).await;
+        let settings = json!({"hold": true, "duplicates": 5, "shuffle": true});
+        let (status, now_set) =
+            call(&http, http.post(format!("{base}/_local/payments/settings")).json(&settings)).await;
+        assert_eq!((status, &now_set["duplicates"], &now_set["hold"]), (200, &json!(5), &json!(true)));
+        let (status, refused) =
+            call(&http, http.post(format!("{base}/_local/payments/settings")).json(&json!({"duplicates": 0}))).await;
+        assert_eq!((status, &refused["error"]["field"]), (400, &json!("duplicates")));
+
+        let group = OrderGroupId::generate();
+        let order = json!({"intent": "CAPTURE", "purchase_units": [
+            {"amount": {"currency_code": "EUR", "value": "12.34"}, "custom_id": group.to_string()}]});
+        let orders = format!("{base}/_local/payments/wallet/v2/checkout/orders");
+        let (status, created) = call(&http, http.post(&orders).json(&order)).await;
+        assert_eq!((status, &created["status"]), (201, &json!("CREATED")), "{created}");
+        let id = created["id"].as_str().unwrap().to_string();
+        let approve = created["links"].as_array().unwrap().iter().find(|l| l["rel"] == "approve").unwrap();
+        let (status, approved) = call(&http, http.get(approve["href"].as_str().unwrap())).await;
+        assert_eq!((status, &approved["status"]), (200, &json!("APPROVED")));
+        let (status, captured) = call(&http, http.post(format!("{orders}/{id}/capture"))).await;
+        assert_eq!((status, &captured["status"]), (201, &json!("COMPLETED")));
+        assert!(received.lock().unwrap().is_empty(), "held deliveries wait for the release");
+
+        let (_, released) = call(&http, http.post(format!("{base}/_local/payments/deliveries/release"))).await;
+        assert_eq!(released["released"], 10);
+        let list = deliveries_when(&http, &base, &format!("payment={id}"), |l| l.len() == 10 && settled(l)).await;
+        assert!(list.iter().all(|d| d["state"] == "delivered"), "{list:#?}");
+
+        let mut copies: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for d in &list {
+            copies.entry(d["event_id"].as_str().unwrap().to_string()).or_default().insert(d["copy"].as_u64().unwrap());
+        }
+        assert_eq!(copies.len(), 2);
+        assert!(copies.values().all(|c| *c == BTreeSet::from([1, 2, 3, 4, 5])), "{copies:?}");
+
+        // Eleven requests arrived: the ten copies, and the retry of the one the receiver refused.
+        let received = received.lock().unwrap().clone();
+        assert_eq!(received.len(), 11);
+        let mut arrivals = Vec::new();
+        for (path, headers, body) in &received {
+            assert_eq!(path, "/wallet");
+            let header = |name: &str| headers.get(name).unwrap().to_str().unwrap();
+            let wallet = WalletHeaders {
+                transmission_id: header("paypal-transmission-id"),
+                transmission_time: header("paypal-transmission-time"),
+                transmission_sig: header("paypal-transmission-sig"),
+            };
+            verify_wallet(WALLET_SECRET, WEBHOOK_ID, &wallet, body, Utc::now(), DEFAULT_TOLERANCE).unwrap();
+            let event = parse_wallet_event(body).unwrap();
+            assert_eq!(event.payment.as_ref().map(|p| (p.amount_minor, p.order_group)), Some((1234, Some(group))));
+            arrivals.push(event.kind);
+        }
+        let transmissions: BTreeSet<&str> =
+            received.iter().map(|(_, h, _)| h["paypal-transmission-id"].to_str().unwrap()).collect();
+        assert_eq!(transmissions.len(), 11, "every transmission has its own id");
+        let runs = arrivals.chunk_by(|a, b| a == b).count();
+        assert!(runs > 3, "the approval's and the capture's copies arrive mixed: {arrivals:?}");
+
+        // A receiver that is not there (404) is retried up to the limit and recorded, not fatal.
+        let nowhere = json!({"hold": false, "duplicates": 1, "card_webhook_url": format!("{webhooks}/nowhere")});
+        call(&http, http.post(format!("{base}/_local/payments/settings")).json(&nowhere)).await;
+        let (_, intent) = call(
+            &http,
+            http.post(format!("{base}/_local/payments/card/v1/payment_intents"))
+                .json(&json!({"amount": 100, "currency": "usd"})),
+        )
+        .await;
+        let pi = intent["id"].as_str().unwrap();
+        call(&http, http.post(format!("{base}/_local/payments/card/payment_intents/{pi}/approve?duplicates=2"))).await;
+        let list = deliveries_when(&http, &base, &format!("payment={pi}"), |l| l.len() == 2 && settled(l)).await;
+        for d in &list {
+            assert_eq!(
+                (&d["state"], &d["status"], &d["attempts"]),
+                (&json!("failed"), &json!(404), &json!(3)),
+                "{d:#}"
+            );
+            assert_eq!(d["event_id"], list[0]["event_id"]);
+        }
+    }
+}
