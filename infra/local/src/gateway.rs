@@ -1,5 +1,6 @@
 //! The local HTTP gateway: every template route as API Gateway v2 events, the Lambda Invoke
-//! API, and a few `/_local/*` helpers (emails, schedules on demand, health, routes).
+//! API, and a few `/_local/*` helpers (emails, schedules on demand, health, routes, the payment
+//! providers' stand-in).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,6 +79,8 @@ pub struct Gateway {
     pub http: reqwest::Client,
     /// Raw messages the functions sent through SES v2 (see `mail`).
     pub sent_raw: crate::mail::SentRaw,
+    /// The card and wallet providers' stand-in, under `/_local/payments/` (see `payments`).
+    pub payments: Arc<crate::payments::Payments>,
 }
 
 impl Gateway {
@@ -350,6 +353,9 @@ async fn invoke_api(gw: &Gateway, name: &str, req: Request) -> Response {
 }
 
 async fn local_endpoint(gw: &Gateway, method: &Method, path: &str, req: Request, request_id: &str) -> Response {
+    if path.starts_with("payments/") {
+        return gw.payments.handle(req).await;
+    }
     match (method.as_str(), path) {
         ("GET", "health") => json_response(
             StatusCode::OK,
@@ -463,6 +469,40 @@ async fn run_now(pool: &Arc<Pool>, event: Value, request_id: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_payment_providers_stand_in_answers_under_local_payments() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}", listener.local_addr().unwrap());
+        let payments = crate::payments::Config::from_parameters(&Default::default(), &api_url);
+        let gw = Arc::new(Gateway {
+            router: Router::new(Vec::new()).unwrap(),
+            pools: HashMap::new(),
+            aliases: HashMap::new(),
+            schedules: Vec::new(),
+            emulator: Kind::Ministack,
+            aws_url: "http://127.0.0.1:9".into(),
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            domain: api_url.clone(),
+            cors: None,
+            http: reqwest::Client::new(),
+            sent_raw: Default::default(),
+            payments: crate::payments::Payments::start(payments),
+        });
+        tokio::spawn(async move { axum::serve(listener, app(gw)).await.unwrap() });
+        let http = reqwest::Client::new();
+        let intents = format!("{api_url}/_local/payments/card/v1/payment_intents");
+        let answer = http.post(&intents).form(&[("amount", "1999"), ("currency", "eur")]).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let intent: Value = answer.json().await.unwrap();
+        assert_eq!(intent["status"], "requires_payment_method");
+        let settings: Value =
+            http.get(format!("{api_url}/_local/payments/settings")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(settings["card_webhook_url"], format!("{api_url}/webhooks/payments/card"));
+        let unknown = http.get(format!("{api_url}/_local/payments/nothing")).send().await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
 
     #[test]
     fn an_invocation_payload_must_be_json_and_empty_means_an_empty_object() {

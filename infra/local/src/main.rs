@@ -14,6 +14,7 @@ mod lambda;
 mod mail;
 mod notify;
 mod params;
+mod payments;
 mod pump;
 mod resolve;
 mod schedule;

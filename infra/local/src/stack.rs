@@ -146,6 +146,12 @@ fn stack_env(
     if let Some(v) = params.get("AdminPassword") {
         env.push(("STOCKYARD_ADMIN_PASSWORD".into(), v.clone()));
     }
+    // The payment providers' stand-in, and what its webhooks are signed with (see `payments`).
+    env.push(("STOCKYARD_PAYMENTS_URL".into(), format!("{api_url}/_local/payments")));
+    let payments = crate::payments::Config::from_parameters(params, api_url);
+    env.push(("STOCKYARD_CARD_WEBHOOK_SECRET".into(), payments.card_secret));
+    env.push(("STOCKYARD_WALLET_WEBHOOK_SECRET".into(), payments.wallet_secret));
+    env.push(("STOCKYARD_WALLET_WEBHOOK_ID".into(), payments.wallet_webhook_id));
     for (id, p) in physical {
         let snake = id.to_shouty_snake_case();
         match p.kind.as_str() {
@@ -392,6 +398,7 @@ pub async fn start(opts: &Options) -> Result<Running> {
             cors: http_api.as_ref().and_then(Cors::from_template),
             http: reqwest::Client::new(),
             sent_raw: Default::default(),
+            payments: crate::payments::Payments::start(crate::payments::Config::from_parameters(&params, &api_url)),
         });
         let app = crate::gateway::app(gateway.clone());
         let mut srx = shutdown_rx.clone();
