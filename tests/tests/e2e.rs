@@ -13,6 +13,7 @@ mod devices;
 mod events;
 mod forecasting;
 mod inventory;
+mod payments;
 mod profile;
 mod project_shape;
 mod purchasing;

@@ -35,6 +35,15 @@ fn is_json_media_type(value: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Refuses (415) a request whose body is not sent as JSON, before anything reads the body (a
+/// webhook verified over its raw bytes).
+pub fn require_json_media_type(req: &Request) -> Result<(), ApiError> {
+    if header(req, "content-type").is_some_and(is_json_media_type) {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedMediaType("send the request body as JSON, with Content-Type: application/json".into()))
+}
+
 /// Decodes the JSON body, which must be present (400), sent as `Content-Type: application/json`
 /// (415 otherwise) and be exactly one JSON object: an array, a scalar, trailing data or a second value is a 400
 /// `malformed_request`. A wrong type, a missing or an unknown field is reported by name.
@@ -43,11 +52,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if text.trim().is_empty() {
         return Err(ApiError::Malformed { message: "request body must be a JSON object".into(), field: None });
     }
-    if !header(req, "content-type").is_some_and(is_json_media_type) {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the request body as JSON, with Content-Type: application/json".into(),
-        ));
-    }
+    require_json_media_type(req)?;
     if !text.trim_start().starts_with('{') {
         return Err(ApiError::Malformed { message: "request body must be a JSON object".into(), field: None });
     }

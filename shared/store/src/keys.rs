@@ -298,6 +298,11 @@ pub(crate) fn reservation_expiry(at: chrono::DateTime<chrono::Utc>, group: Order
     let shard = listing_shard(&group.to_string()) % EXPIRY_SHARDS;
     key(format!("EXPIRING#{shard}"), format!("AT#{}#{group}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")))
 }
+/// A payment provider's webhook event, once per provider and event id (provider ids are opaque
+/// text: kept whole, a '#' in one cannot reach another's key, which ends the sort key).
+pub(crate) fn payment_event(provider: &str, event: &str) -> Key {
+    key(format!("PAYMENTEVENT#{provider}#{event}"), "EVENT")
+}
 pub(crate) fn reservations_expiring(shard: usize) -> Collection<crate::orders::ReservationExpiry> {
     Collection::table(format!("EXPIRING#{shard}"), "AT#")
 }

@@ -171,14 +171,7 @@ pub async fn apply_event(
             }
             Outcome::RefundDue => match payment_reference {
                 Some(paid) if !group.refunds_due.iter().any(|r| r == paid) => {
-                    let change = Change::new(
-                        Expr::new("SET refunds_due = list_append(if_not_exists(refunds_due, :none), :paid), version = :next, updated_at = :now")
-                            .val(":none", &Vec::<String>::new())
-                            .val(":paid", &vec![paid.to_string()])
-                            .val(":next", &(group.version + 1))
-                            .val(":now", &now),
-                    )
-                    .when(Expr::new("version = :read").val(":read", &group.version));
+                    let change = refund_due_change(&group, paid, now);
                     let mut tx = table.tx();
                     tx.update::<OrderGroup>(ORDER_GROUP, &id, change)?;
                     table.commit(tx).await.map_err(ReserveError::from)
@@ -254,4 +247,80 @@ pub async fn expire_due(table: &Table, now: DateTime<Utc>, actor: &Actor) -> Res
         }
     }
     Ok(expired)
+}
+
+/// One webhook event a payment provider delivered, recorded once per provider and event id:
+/// later deliveries of it are answered without being applied again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentEventRecord {
+    /// `card` or `wallet`.
+    pub provider: String,
+    pub event_id: String,
+    /// The provider's event type.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<OrderGroupId>,
+    /// What it came to (`moved`, `already_applied`, `stale`, `refund_due`, `not_allowed`,
+    /// `amount_mismatch`, `unknown_group`, `ignored`).
+    pub outcome: String,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Entity for PaymentEventRecord {
+    type Id = (String, String);
+    const NAME: &'static str = "payment event";
+    fn key((provider, event): &Self::Id) -> keys::Key {
+        keys::payment_event(provider, event)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::payment_event(&self.provider, &self.event_id)
+    }
+}
+
+/// The record of a provider's event, if it was applied before.
+pub async fn payment_event(
+    table: &Table,
+    provider: &str,
+    event_id: &str,
+) -> Result<Option<PaymentEventRecord>, StoreError> {
+    table.get::<PaymentEventRecord>(&(provider.to_string(), event_id.to_string())).await
+}
+
+/// Records an applied event (the first record of one event stays; a concurrent copy is not an
+/// error).
+pub async fn record_payment_event(table: &Table, record: &PaymentEventRecord) -> Result<(), StoreError> {
+    match table.put(record, Some(Expr::not_exists())).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Adds a payment the provider took but the group must not keep (a wrong amount or currency) to
+/// its refunds due, once. `false`: no such group.
+pub async fn flag_refund(table: &Table, id: OrderGroupId, payment_reference: &str) -> Result<bool, StoreError> {
+    for _ in 0..MOVE_TRIES {
+        let Some(group) = table.get::<OrderGroup>(&id).await? else { return Ok(false) };
+        if group.refunds_due.iter().any(|r| r == payment_reference) {
+            return Ok(true);
+        }
+        match table.update::<OrderGroup>(&id, refund_due_change(&group, payment_reference, Utc::now())).await {
+            Ok(_) => return Ok(true),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Throttled("the order is changing too fast; try again".into()))
+}
+
+fn refund_due_change(group: &OrderGroup, payment_reference: &str, now: DateTime<Utc>) -> Change {
+    Change::new(
+        Expr::new(
+            "SET refunds_due = list_append(if_not_exists(refunds_due, :none), :paid), version = :next, updated_at = :now",
+        )
+        .val(":none", &Vec::<String>::new())
+        .val(":paid", &vec![payment_reference.to_string()])
+        .val(":next", &(group.version + 1))
+        .val(":now", &now),
+    )
+    .when(Expr::new("version = :read").val(":read", &group.version))
 }
