@@ -1213,3 +1213,41 @@ async fn an_image_outcome_is_recorded_once_and_a_product_holds_at_most_ten() {
     let next = stockyard_domain::product::Product { title: "Lamp (renamed)".into(), ..product.clone() };
     assert!(crate::products::update(&table, &stale, &next).await.is_err());
 }
+
+/// A stock item holding `on_hand` units (version 1, written as a received change).
+pub(crate) async fn stocked(
+    table: &Table,
+    vendor: stockyard_domain::ids::VendorId,
+    on_hand: u32,
+) -> crate::reservations::ItemId {
+    let id = (vendor, stockyard_domain::ids::VariantId::generate(), stockyard_domain::ids::LocationId::generate());
+    let empty = stockyard_domain::stock::StockItem::empty(
+        id.0,
+        id.1,
+        stockyard_domain::ids::ProductId::generate(),
+        "JUMPER",
+        id.2,
+        false,
+        Utc::now(),
+    );
+    let mut after = empty.clone();
+    after.apply(i64::from(on_hand), &[], Utc::now()).unwrap();
+    let movement = stockyard_domain::stock::Movement {
+        vendor_id: after.vendor_id,
+        variant_id: after.variant_id,
+        location_id: after.location_id,
+        sku: after.sku.clone(),
+        version: after.version,
+        reason: stockyard_domain::stock::MovementReason::Received,
+        quantity: i64::from(on_hand),
+        on_hand_after: after.on_hand,
+        reserved_change: 0,
+        batches: Vec::new(),
+        reference: None,
+        note: None,
+        actor: stockyard_domain::stock::Actor::System { name: "store test".into() },
+        at: Utc::now(),
+    };
+    table.commit(crate::stock::change(table, None, &after, &movement, 0).unwrap()).await.unwrap();
+    id
+}

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use rust_decimal::Decimal;
-use stockyard_domain::ids::{LocationId, OrderGroupId, OrderId, ProductId, UserId, VariantId, VendorId};
+use stockyard_domain::ids::{OrderGroupId, OrderId, ProductId, UserId, VendorId};
 use stockyard_domain::money::{Currency, Money};
 use stockyard_domain::order::{
     HeldStock, LineAllocation, OrderEvent, OrderGroup, OrderLine, OrderStatus, OrderTotals, Outcome, ReservationEffect,
@@ -12,7 +12,7 @@ use stockyard_domain::order::{
 };
 use stockyard_domain::stock::{Actor, MovementReason, StockItem};
 
-use crate::emulator_tests::table;
+use crate::emulator_tests::{stocked, table};
 use crate::orders::{self, ReservationExpiry};
 use crate::reservations::{ItemId, ReserveError};
 use crate::{PageRequest, Table};
@@ -23,31 +23,6 @@ fn actor() -> Actor {
 
 fn eur(amount: i64) -> Money {
     Money::new(amount, Currency::parse("currency", "EUR").unwrap())
-}
-
-async fn stocked(table: &Table, vendor: VendorId, on_hand: u32) -> ItemId {
-    let id = (vendor, VariantId::generate(), LocationId::generate());
-    let empty = StockItem::empty(id.0, id.1, ProductId::generate(), "BOOT", id.2, false, Utc::now());
-    let mut after = empty.clone();
-    after.apply(i64::from(on_hand), &[], Utc::now()).unwrap();
-    let movement = stockyard_domain::stock::Movement {
-        vendor_id: id.0,
-        variant_id: id.1,
-        location_id: id.2,
-        sku: after.sku.clone(),
-        version: 1,
-        reason: MovementReason::Received,
-        quantity: i64::from(on_hand),
-        on_hand_after: on_hand,
-        reserved_change: 0,
-        batches: Vec::new(),
-        reference: None,
-        note: None,
-        actor: actor(),
-        at: Utc::now(),
-    };
-    table.commit(crate::stock::change(table, None, &after, &movement, 0).unwrap()).await.unwrap();
-    id
 }
 
 async fn reserved(table: &Table, id: ItemId) -> u32 {

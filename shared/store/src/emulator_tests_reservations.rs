@@ -2,42 +2,16 @@
 //! all lines or none, given back exactly.
 
 use chrono::Utc;
-use stockyard_domain::ids::{LocationId, ProductId, VariantId, VendorId};
+use stockyard_domain::ids::{LocationId, VariantId, VendorId};
 use stockyard_domain::stock::{Actor, MovementReason, StockItem};
 
-use crate::emulator_tests::table;
+use crate::emulator_tests::{stocked, table};
 use crate::reservations::{self, Hold, ItemId, ReserveError};
 use crate::table::Expr;
 use crate::{StoreError, Table};
 
 fn actor() -> Actor {
     Actor::System { name: "checkout test".into() }
-}
-
-/// A stock item holding `on_hand` units (version 1, written as a received change).
-async fn stocked(table: &Table, vendor: VendorId, on_hand: u32) -> ItemId {
-    let id = (vendor, VariantId::generate(), LocationId::generate());
-    let empty = StockItem::empty(id.0, id.1, ProductId::generate(), "JUMPER", id.2, false, Utc::now());
-    let mut after = empty.clone();
-    after.apply(i64::from(on_hand), &[], Utc::now()).unwrap();
-    let movement = stockyard_domain::stock::Movement {
-        vendor_id: after.vendor_id,
-        variant_id: after.variant_id,
-        location_id: after.location_id,
-        sku: after.sku.clone(),
-        version: after.version,
-        reason: MovementReason::Received,
-        quantity: i64::from(on_hand),
-        on_hand_after: after.on_hand,
-        reserved_change: 0,
-        batches: Vec::new(),
-        reference: None,
-        note: None,
-        actor: actor(),
-        at: Utc::now(),
-    };
-    table.commit(crate::stock::change(table, None, &after, &movement, 0).unwrap()).await.unwrap();
-    id
 }
 
 async fn item(table: &Table, id: ItemId) -> StockItem {
