@@ -71,9 +71,16 @@ async fn admin_sets_the_tax_rates_anyone_reads_them_and_nobody_else_or_nothing_i
     put_tax_rates(&app, Some(admin.token()), &exempt_rate)
         .await
         .expect_invalid_field("countries[0].rates[1].tax_class");
-    let mut misspelt = uk_and_california("20");
-    misspelt["countrys"] = json!([]);
-    put_tax_rates(&app, Some(admin.token()), &misspelt).await.expect_error(400, "malformed_request");
+    let mut not_a_number = uk_and_california("20");
+    not_a_number["countries"][0]["rates"][0]["rate"] = json!("twenty");
+    put_tax_rates(&app, Some(admin.token()), &not_a_number).await.expect_invalid_field("countries[0].rates[0].rate");
+    for misspelt in [
+        json!({ "countrys": [] }),
+        json!({ "countries": [{ "country": "GB", "pricing": "tax_inclusive", "shipping_tax_class": "standard",
+                                "rates": [{ "tax_class": "standard", "rate": "20", "name": "VAT", "vat": true }] }] }),
+    ] {
+        put_tax_rates(&app, Some(admin.token()), &misspelt).await.expect_error(400, "malformed_request");
+    }
     assert_eq!(tax_rates(&app).await, stored);
 
     // The table in force, sent again, changes nothing; a change moves the version by one.
