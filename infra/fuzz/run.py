@@ -10,7 +10,7 @@ this file declares, per operation, the statuses of rules a schema cannot express
            [--callers owner,customer,admin,anonymous] [--jobs N]
 
 Signs the callers up (fresh accounts each run), gives the owner a vendor with a stock location,
-demand settings, a channel and an API key, and lets the generated path parameters be those ids
+demand settings, a channel, an API key and shipping, and lets the generated path parameters be those ids
 half of the time, so that requests reach the handlers' business rules and not only their 404s.
 Exits non-zero on any failure.
 """
@@ -128,6 +128,16 @@ def prepare(api):
     # a webhook endpoint, disabled: the fuzzing vendor's stock changes are sent nowhere
     webhook = {"url": "https://hooks.example/fuzz", "events": ["stock.low"], "enabled": False}
     _, webhook = call(api, "POST", f"/vendors/{vendor_id}/webhooks", webhook, owner_token)
+    # shipping, so that its reads answer the vendor's settings and not only 404
+    shipping = {"zones": [{"code": "HOME", "name": "Home market", "countries": ["GB"]}],
+                "services": [{"zone_code": "HOME", "code": "STANDARD", "carrier": "Royal Mail", "name": "Tracked 48",
+                              "rates": [{"up_to_g": 2000, "price": {"amount": 395, "currency": "GBP"}}],
+                              "max_weight_g": 20000, "max_length_mm": 1000,
+                              "transit_days_min": 2, "transit_days_max": 3}],
+                "calendar": {"utc_offset_minutes": 0, "cutoff": "14:00:00",
+                             "working_days": {"monday": True, "tuesday": True, "wednesday": True, "thursday": True,
+                                              "friday": True, "saturday": False, "sunday": False}}}
+    call(api, "PUT", f"/vendors/{vendor_id}/shipping", shipping, owner_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),

@@ -77,7 +77,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 77] = [
+const ACTIONS: [Action; 79] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -87,6 +87,8 @@ const ACTIONS: [Action; 77] = [
     action("remove staff", "DELETE /vendors/{vendorId}/staff/{userId}", 204, &["owner"]),
     action("create location", "POST /vendors/{vendorId}/locations", 201, &["owner", "inventory_manager"]),
     action("list locations", "GET /vendors/{vendorId}/locations", 200, READERS),
+    action("put shipping", "PUT /vendors/{vendorId}/shipping", 200, STOCK_WRITERS),
+    action("get shipping", "GET /vendors/{vendorId}/shipping", 200, READERS),
     action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
     action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
     action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),
@@ -196,6 +198,19 @@ const ACTIONS: [Action; 77] = [
     action("revoke api key", "POST /vendors/{vendorId}/api-keys/{apiKeyId}/revoke", 200, &["owner"]),
     action("record scans", "POST /vendors/{vendorId}/scans", 200, SCANNERS),
 ];
+
+/// The vendor's shipping: one zone and one service (the owner sets it before the matrix runs).
+fn shipping_body() -> Value {
+    json!({
+        "zones": [{ "code": "HOME", "name": "Home market", "countries": ["GB"] }],
+        "services": [{ "zone_code": "HOME", "code": "STANDARD", "carrier": "Royal Mail", "name": "Tracked 48",
+                       "rates": [{ "up_to_g": 2000, "price": { "amount": 395, "currency": "GBP" } }],
+                       "max_weight_g": 20000, "max_length_mm": 1000, "transit_days_min": 2, "transit_days_max": 3 }],
+        "calendar": { "utc_offset_minutes": 0, "cutoff": "14:00:00",
+                      "working_days": { "monday": true, "tuesday": true, "wednesday": true, "thursday": true,
+                                        "friday": true, "saturday": false, "sunday": false } }
+    })
+}
 
 /// Cells of the matrix running at one moment, so that the local stack on two shared cores answers
 /// within its functions' timeouts (the whole matrix at once, 1,120 cells, did not).
@@ -372,6 +387,9 @@ impl World {
         let hook = json!({ "url": "https://hooks.example/matrix", "events": ["stock.low"], "enabled": false });
         let webhook = app.create_webhook(owner, &vendor.id, &hook).await.id();
         let doomed_webhook = app.create_webhook(owner, &vendor.id, &hook).await.id();
+        // shipping, which the matrix reads and sends again unchanged
+        let shipping = format!("/vendors/{}/shipping", vendor.id);
+        app.request(Method::PUT, &shipping, Some(owner), Some(&shipping_body()), &[]).await.expect(200);
         Self {
             app,
             vendor,
@@ -433,6 +451,13 @@ impl World {
             "remove staff" => app.remove_staff(token, v, &self.removal_target.id).await,
             "create location" => app.create_location(token, v, &TestApp::location_body()).await,
             "list locations" => app.list_locations(token, v).await,
+            // Every cell sends what the owner set when the world was made: it changes nothing, so
+            // cells running at once never meet one another's changes.
+            "put shipping" => {
+                let path = format!("/vendors/{v}/shipping");
+                app.request(Method::PUT, &path, Some(token), Some(&shipping_body()), &[]).await
+            }
+            "get shipping" => app.request(Method::GET, &format!("/vendors/{v}/shipping"), Some(token), None, &[]).await,
             "admin list users" => app.list_users(token, "limit=1").await,
             "admin list vendors" => app.list_vendors(token, "limit=1").await,
             // Keeps the vendor active so the other cells are unaffected.
@@ -715,6 +740,13 @@ impl World {
                     "the vendor's locations, the world's among them",
                 )
             }
+            "put shipping" | "get shipping" => (
+                body["vendor_id"] == v
+                    && body["version"] == 1
+                    && body["zones"][0]["code"] == "HOME"
+                    && body["services"][0]["zone"] == body["zones"][0]["id"],
+                "the vendor's shipping as the owner set it",
+            ),
             "admin list users" => {
                 let users = items(body);
                 (

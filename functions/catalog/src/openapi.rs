@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{barcodes, bulk, categories, exchange, images, products};
+use crate::handlers::{barcodes, bulk, categories, exchange, images, products, tax};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -25,6 +25,8 @@ use crate::handlers::{barcodes, bulk, categories, exchange, images, products};
     barcodes::vendor_lookup,
     exchange::put_exchange_rates,
     exchange::get_exchange_rates,
+    tax::put_tax_rates,
+    tax::get_tax_rates,
     bulk::create_import,
     bulk::start_import,
     bulk::get_import,

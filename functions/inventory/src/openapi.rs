@@ -2,13 +2,15 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{alerts, channels, expiry, locations, scans, stock, transfers};
+use crate::handlers::{alerts, channels, expiry, locations, scans, shipping, stock, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         locations::create_location,
         locations::list_locations,
+        shipping::put_vendor_shipping,
+        shipping::get_vendor_shipping,
         stock::adjust_stock,
         stock::count_stock,
         stock::update_stock_settings,

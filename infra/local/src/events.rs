@@ -58,6 +58,31 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
             json!({"title": "Pull ras du cou en mérinos", "description": "Laine **mérinos** douce."})
         }
         "put-exchange-rates" => json!({"base": "EUR", "rates": {"USD": "1.0825", "GBP": "0.8571", "JPY": "161.25"}}),
+        "put-tax-rates" => json!({"countries": [
+            {"country": "GB", "pricing": "tax_inclusive", "shipping_tax_class": "standard",
+             "rates": [{"tax_class": "standard", "rate": "20", "name": "VAT 20%"},
+                       {"tax_class": "reduced", "rate": "5", "name": "VAT 5%"},
+                       {"tax_class": "zero", "rate": "0", "name": "VAT 0%"}]},
+            {"country": "US", "pricing": "tax_exclusive", "shipping_tax_class": "exempt",
+             "rates": [{"region": "CA", "tax_class": "standard", "rate": "7.25", "name": "CA sales tax"}]}
+        ]}),
+        "put-vendor-shipping" => json!({
+            "zones": [{"code": "UK", "name": "United Kingdom", "countries": ["GB"]},
+                      {"code": "EU", "name": "Europe", "countries": ["FR", "DE", "NL"]}],
+            "services": [{"zone_code": "UK", "code": "STANDARD", "carrier": "Royal Mail", "name": "Tracked 48",
+                          "rates": [{"up_to_g": 2000, "price": {"amount": 395, "currency": "GBP"}},
+                                    {"up_to_g": 10000, "price": {"amount": 795, "currency": "GBP"}}],
+                          "max_weight_g": 20000, "max_length_mm": 1000,
+                          "transit_days_min": 2, "transit_days_max": 3},
+                         {"zone_code": "EU", "code": "STANDARD", "carrier": "DPD", "name": "Classic",
+                          "rates": [{"up_to_g": 5000, "price": {"amount": 1295, "currency": "GBP"}}],
+                          "max_weight_g": 31500, "max_length_mm": 1750, "max_girth_mm": 3000,
+                          "transit_days_min": 3, "transit_days_max": 5, "volumetric_divisor": 5000}],
+            "calendar": {"utc_offset_minutes": 0, "cutoff": "14:00:00",
+                         "working_days": {"monday": true, "tuesday": true, "wednesday": true, "thursday": true,
+                                          "friday": true, "saturday": false, "sunday": false},
+                         "holidays": ["2026-12-25", "2026-12-28"]}
+        }),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {

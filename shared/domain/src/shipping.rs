@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::FieldError;
 use crate::address::country;
 use crate::catalog::{MAX_DIMENSION_MM, MAX_WEIGHT_G};
-use crate::ids::ShippingZoneId;
+use crate::ids::{ShippingZoneId, UserId, VendorId};
 use crate::money::{Currency, Money};
 use crate::values::{bounded_text, code};
 
@@ -681,6 +681,64 @@ pub fn check_calendar(field: &str, calendar: &ShipCalendar) -> Result<ShipCalend
         }
     }
     Ok(ShipCalendar { holidays: seen.into_iter().collect(), ..calendar.clone() })
+}
+
+// ---- a vendor's settings, as stored ---------------------------------------------------------------
+
+/// Most zones one vendor has.
+pub const MAX_ZONES: usize = 20;
+/// Most services one vendor has, over all its zones.
+pub const MAX_SERVICES: usize = 50;
+
+/// A zone with the code its vendor calls it by. The code (letters, digits, `-`, `_`, stored
+/// upper-case) is the vendor's handle on the zone: its services name it, and the zone keeps its id
+/// for as long as a zone with that code is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VendorZone {
+    #[schema(example = "US-REMOTE")]
+    pub code: String,
+    #[serde(flatten)]
+    pub zone: ShippingZone,
+}
+
+/// A vendor's shipping: its zones, the services priced in each, and the calendar of the location it
+/// ships from; what checkout quotes with (see [`VendorShipping::quote`]). Stored as one item,
+/// replaced whole, each change moving `version` by one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VendorShipping {
+    pub vendor_id: VendorId,
+    pub zones: Vec<VendorZone>,
+    /// Each names its zone by the zone's id.
+    pub services: Vec<ShippingService>,
+    pub calendar: ShipCalendar,
+    /// 1 when first set; one more with every change.
+    #[schema(example = 1)]
+    pub version: u64,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: UserId,
+}
+
+impl VendorShipping {
+    /// The zones as [`quote`] takes them.
+    pub fn shipping_zones(&self) -> Vec<ShippingZone> {
+        self.zones.iter().map(|z| z.zone.clone()).collect()
+    }
+
+    /// Whether `other` ships the same way (zones, services and calendar), whoever wrote it when.
+    pub fn same_settings(&self, other: &VendorShipping) -> bool {
+        self.zones == other.zones && self.services == other.services && self.calendar == other.calendar
+    }
+
+    /// The shipping options of `parcel` to `destination` in `currency` (see [`quote`]).
+    pub fn quote(
+        &self,
+        parcel: &Parcel,
+        destination: (&str, Option<&str>),
+        currency: Currency,
+        now: DateTime<Utc>,
+    ) -> Result<Quote, NoShipping> {
+        quote(&self.shipping_zones(), &self.services, parcel, destination, currency, &self.calendar, now)
+    }
 }
 
 #[cfg(test)]

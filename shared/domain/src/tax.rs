@@ -36,6 +36,7 @@
 //! the region nor the country lists is not taxed there (see [`TaxTreatment::NoRate`]); an exempt
 //! line is outside the tax altogether and never has a rate.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -549,6 +550,28 @@ pub fn compute(
     }
 
     Ok(TaxBreakdown { currency, pricing, destination, lines: taxed, shipping, summary, totals })
+}
+
+/// The tax table in force, as stored and served: the table and its version, which every change
+/// moves by one (checkout can name the rates an order was taxed with). Before an admin sets any,
+/// it is the empty table at version 0, without `updated_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TaxRates {
+    #[serde(flatten)]
+    pub table: TaxTable,
+    /// 0 before the table was ever set; one more with every change.
+    #[schema(example = 3)]
+    pub version: u64,
+    /// When the table was last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl TaxRates {
+    /// The rates before an admin set any: no country, so checkout refuses every destination.
+    pub fn unset() -> Self {
+        Self { table: TaxTable { countries: Vec::new() }, version: 0, updated_at: None }
+    }
 }
 
 #[cfg(test)]

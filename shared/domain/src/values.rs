@@ -359,6 +359,10 @@ code_kind!(/// A supplier's code.
     SupplierCode, 40, "A supplier's code.");
 code_kind!(/// A stock location's code, unique within its vendor.
     LocationCode, 32, "A stock location's code, unique within the vendor.");
+code_kind!(/// A vendor's code for one of its shipping zones, unique among its zones.
+    ShippingZoneCode, 40, "A vendor's code for one of its shipping zones, unique among its zones.");
+code_kind!(/// A shipping service's code, unique among the services of its zone.
+    ShippingServiceCode, 40, "A shipping service's code, unique among the services of its zone.");
 code_kind!(/// A batch's lot code.
     LotCode, 40, "A batch's lot code, as the supplier prints it.");
 code_kind!(/// A barcode scanner's or RFID reader's id.

@@ -571,6 +571,16 @@ pub(crate) fn exchange_rates() -> Key {
     key("EXCHANGERATES".into(), "CURRENT")
 }
 
+/// The tax table in force.
+pub(crate) fn tax_rates() -> Key {
+    key("TAXRATES".into(), "CURRENT")
+}
+
+/// A vendor's shipping zones, services and ship-from calendar, in the vendor's partition.
+pub(crate) fn vendor_shipping(vendor: VendorId) -> Key {
+    key(format!("VENDOR#{vendor}"), "SHIPPING")
+}
+
 // Idempotency and sent emails
 pub(crate) fn idempotency(scope: &str, idempotency_key: &str) -> Key {
     key(format!("IDEMPOTENCY#{scope}#{idempotency_key}"), "IDEMPOTENCY")

@@ -6,3 +6,4 @@ pub mod categories;
 pub mod exchange;
 pub mod images;
 pub mod products;
+pub mod tax;

@@ -4,5 +4,6 @@ pub mod expiry;
 pub mod locations;
 pub mod lookup;
 pub mod scans;
+pub mod shipping;
 pub mod stock;
 pub mod transfers;
