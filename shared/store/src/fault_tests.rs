@@ -237,6 +237,22 @@ async fn a_transaction_cancelled_by_a_concurrent_transaction_is_tried_again_and_
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_transaction_whose_token_is_refused_as_reused_is_sent_again_as_a_new_request_and_commits() {
+    let rule = mock!(Client::transact_write_items)
+        .sequence()
+        .http_status(400, Some(error_body("IdempotentParameterMismatchException", "")))
+        .output(committed)
+        .build();
+    let (table, tokens) = mocked(&[&rule]);
+
+    table.commit(checkout(&table)).await.expect("the new request commits");
+
+    assert_eq!(rule.num_calls(), 2);
+    let tokens = tokens.all();
+    assert!(tokens.len() == 2 && tokens[0] != tokens[1], "a new request has a new token: {tokens:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_transaction_whose_second_step_fails_its_condition_is_not_retried_and_names_that_step() {
     let rule = mock!(Client::transact_write_items)
         .sequence()

@@ -589,8 +589,18 @@ impl Table {
             result.map(|_| ()).map_err(|e| {
                 let cancelled =
                     matches!(e.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_)));
+                // The SDK sent this transaction again with its first ClientRequestToken, and the
+                // answer was that the token had been used with other parameters: DynamoDB Local
+                // says so of identical retries now and then. Whether the first attempt applied is
+                // unknown; a new request (a new token) settles it by the transaction's own
+                // conditions, as after any lost answer.
+                let token_refused = matches!(
+                    e.as_service_error(),
+                    Some(TransactWriteItemsError::IdempotentParameterMismatchException(_))
+                );
                 match crate::error::from_transaction(e, &steps) {
                     error if cancelled && error.is_transient() => Failure::again(error),
+                    error if token_refused => Failure::again(error),
                     error => error.into(),
                 }
             })
