@@ -190,7 +190,8 @@ async fn a_webhook_without_a_valid_signature_is_refused_naming_the_header_and_ch
     let (vendor, _sku, variant, product, location) = stocked(&app, 2).await;
     let placed =
         place(&app, (&vendor, variant, product, location), 1, Utc::now() + chrono::Duration::minutes(15)).await;
-    let event = json!({ "id": "evt_forged", "type": "payment_intent.succeeded", "created": Utc::now().timestamp(),
+    let event_id = format!("evt_{}", placed.id);
+    let event = json!({ "id": event_id, "type": "payment_intent.succeeded", "created": Utc::now().timestamp(),
         "data": { "object": { "id": "pi_forged", "amount": placed.total.amount, "currency": "eur",
                               "metadata": { "order_group_id": placed.id.to_string() } } } })
     .to_string();
@@ -210,6 +211,8 @@ async fn a_webhook_without_a_valid_signature_is_refused_naming_the_header_and_ch
             .await;
         assert_eq!((resp.status, resp.json["error"]["field"].as_str()), (400, Some("Stripe-Signature")), "{signature}");
     }
+    let untouched = group(&app, placed.id).await;
+    assert_eq!((untouched.status, untouched.version), (OrderStatus::PendingPayment, placed.version));
     // The same body signed with the stack's secret is taken, once.
     let signature = stockyard_domain::payment::sign_card(&secret, event.as_bytes(), now);
     for duplicate in [false, true] {

@@ -83,6 +83,13 @@ pub(crate) fn from_transaction<R: std::fmt::Debug>(
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
             c.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
         }
+        // The SDK sent the transaction again with its first ClientRequestToken and DynamoDB
+        // answered that the token had been used with other parameters (DynamoDB Local says so of
+        // identical retries now and then). Whether the first attempt applied is unknown; a new
+        // request (a new token) settles it by the transaction's own conditions: transient.
+        Some(TransactWriteItemsError::IdempotentParameterMismatchException(_)) => {
+            return StoreError::Throttled(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err)));
+        }
         _ => return from_sdk(err),
     };
     if let Some(index) = reasons.iter().position(|code| code.as_deref() == Some("ConditionalCheckFailed")) {

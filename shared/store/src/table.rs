@@ -587,20 +587,17 @@ impl Table {
         retry::store_retry(|| async {
             let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
             result.map(|_| ()).map_err(|e| {
-                let cancelled =
-                    matches!(e.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_)));
-                // The SDK sent this transaction again with its first ClientRequestToken, and the
-                // answer was that the token had been used with other parameters: DynamoDB Local
-                // says so of identical retries now and then. Whether the first attempt applied is
-                // unknown; a new request (a new token) settles it by the transaction's own
-                // conditions, as after any lost answer.
-                let token_refused = matches!(
+                // Sent again: a cancellation only by a concurrent transaction or throttling, and a
+                // token refused as reused (see `error::from_transaction`); the SDK retried neither.
+                let again = matches!(
                     e.as_service_error(),
-                    Some(TransactWriteItemsError::IdempotentParameterMismatchException(_))
+                    Some(
+                        TransactWriteItemsError::TransactionCanceledException(_)
+                            | TransactWriteItemsError::IdempotentParameterMismatchException(_)
+                    )
                 );
                 match crate::error::from_transaction(e, &steps) {
-                    error if cancelled && error.is_transient() => Failure::again(error),
-                    error if token_refused => Failure::again(error),
+                    error if again && error.is_transient() => Failure::again(error),
                     error => error.into(),
                 }
             })
