@@ -2,8 +2,8 @@
 
 use utoipa::OpenApi;
 
-use crate::payments;
+use crate::{checkout, payments};
 
 #[derive(OpenApi)]
-#[openapi(paths(payments::receive_card, payments::receive_wallet))]
+#[openapi(paths(checkout::quote, checkout::place, payments::receive_card, payments::receive_wallet))]
 pub struct OrdersApi;

@@ -14,7 +14,7 @@
 use chrono::Utc;
 use serde::Serialize;
 use stockyard_domain::ids::OrderGroupId;
-use stockyard_domain::order::{OrderEvent, Outcome, check_amount};
+use stockyard_domain::order::{Dispute, DisputeStatus, OrderEvent, Outcome, check_amount};
 use stockyard_domain::payment::{
     self, CARD_SIGNATURE_HEADER, DEFAULT_TOLERANCE, EventKind, Provider, ProviderEvent, WALLET_TRANSMISSION_ID_HEADER,
     WALLET_TRANSMISSION_SIG_HEADER, WALLET_TRANSMISSION_TIME_HEADER, WalletHeaders,
@@ -29,6 +29,8 @@ use stockyard_store::orders::{self, PaymentEventRecord};
 use stockyard_store::reservations::ReserveError;
 use utoipa::ToSchema;
 
+use crate::providers::Providers;
+
 /// The longest provider event id kept (providers' ids are a few dozen characters).
 const MAX_EVENT_ID: usize = 255;
 
@@ -38,6 +40,8 @@ pub struct PaymentDeps {
     pub card_secret: Option<String>,
     pub wallet_secret: Option<String>,
     pub wallet_webhook_id: Option<String>,
+    /// The wallet receiver captures approved payments through the provider's API.
+    pub providers: Providers,
 }
 
 impl PaymentDeps {
@@ -50,6 +54,7 @@ impl PaymentDeps {
             card_secret: var("STOCKYARD_CARD_WEBHOOK_SECRET"),
             wallet_secret: var("STOCKYARD_WALLET_WEBHOOK_SECRET"),
             wallet_webhook_id: var("STOCKYARD_WALLET_WEBHOOK_ID"),
+            providers: Providers::from_env(),
         })
     }
 }
@@ -61,7 +66,8 @@ pub struct PaymentEventAck {
     /// Delivered before: answered from its record, not applied again.
     pub duplicate: bool,
     /// `moved`, `already_applied`, `stale`, `refund_due`, `not_allowed`, `amount_mismatch`,
-    /// `unknown_group` or `ignored` (a type Stockyard does not act on).
+    /// `dispute_recorded`, `captured` (a wallet approval taken), `unknown_group` or `ignored` (a
+    /// type Stockyard does not act on).
     #[schema(example = "moved")]
     pub outcome: String,
 }
@@ -81,7 +87,7 @@ pub async fn receive_card(deps: &PaymentDeps, req: Request) -> Result<Response<B
     payment::verify_card(secret, signature, body, Utc::now(), DEFAULT_TOLERANCE)
         .map_err(|e| refused(CARD_SIGNATURE_HEADER, e))?;
     let event = payment::parse_card_event(body).map_err(ApiError::Invalid)?;
-    receive(&deps.table, event).await
+    receive(deps, event).await
 }
 
 /// A wallet provider's event (approvals, captures, disputes, refunds), signed with the
@@ -111,7 +117,7 @@ pub async fn receive_wallet(deps: &PaymentDeps, req: Request) -> Result<Response
         refused(named, e)
     })?;
     let event = payment::parse_wallet_event(body).map_err(ApiError::Invalid)?;
-    receive(&deps.table, event).await
+    receive(deps, event).await
 }
 
 fn not_configured(variable: &str) -> ApiError {
@@ -130,7 +136,8 @@ fn provider_name(provider: Provider) -> &'static str {
 }
 
 /// A verified, parsed event: answered from its record when delivered before, applied otherwise.
-async fn receive(table: &Table, event: ProviderEvent) -> Result<Response<Body>, ApiError> {
+async fn receive(deps: &PaymentDeps, event: ProviderEvent) -> Result<Response<Body>, ApiError> {
+    let table = &deps.table;
     if event.event_id.is_empty() || event.event_id.len() > MAX_EVENT_ID {
         return Err(ApiError::invalid("id", format!("must be 1 to {MAX_EVENT_ID} characters")));
     }
@@ -138,7 +145,7 @@ async fn receive(table: &Table, event: ProviderEvent) -> Result<Response<Body>, 
     if let Some(seen) = orders::payment_event(table, provider, &event.event_id).await? {
         return Ok(ok(&PaymentEventAck { received: true, duplicate: true, outcome: seen.outcome }));
     }
-    let (outcome, group_id) = apply(table, &event).await?;
+    let (outcome, group_id) = apply(deps, &event).await?;
     tracing::info!(provider, event = event.event_id, kind = ?event.kind, group = ?group_id, outcome, "payment event");
     let record = PaymentEventRecord {
         provider: provider.to_string(),
@@ -152,7 +159,34 @@ async fn receive(table: &Table, event: ProviderEvent) -> Result<Response<Body>, 
     Ok(ok(&PaymentEventAck { received: true, duplicate: false, outcome: outcome.to_string() }))
 }
 
-async fn apply(table: &Table, event: &ProviderEvent) -> Result<(&'static str, Option<OrderGroupId>), ApiError> {
+async fn apply(deps: &PaymentDeps, event: &ProviderEvent) -> Result<(&'static str, Option<OrderGroupId>), ApiError> {
+    let table = &deps.table;
+    if let (EventKind::DisputeOpened, Some(payment)) = (&event.kind, event.payment.as_ref()) {
+        let Some(group_id) = payment.order_group else { return Ok(("unknown_group", None)) };
+        let dispute = Dispute {
+            provider_dispute_id: payment.reference.clone(),
+            amount: payment.amount(),
+            reason: payment.reason.clone().unwrap_or_else(|| "unknown".into()),
+            status: DisputeStatus::Open,
+            opened_at: event.occurred_at,
+        };
+        let known = orders::record_dispute(table, group_id, &dispute).await?;
+        tracing::warn!(group = %group_id, dispute = dispute.provider_dispute_id, amount = %dispute.amount, "payment disputed: amount held");
+        return Ok((if known { "dispute_recorded" } else { "unknown_group" }, Some(group_id)));
+    }
+    if let (EventKind::PaymentApproved, Some(payment)) = (&event.kind, event.payment.as_ref()) {
+        // The customer approved the wallet payment: take it (the capture's own event pays the group).
+        let Some(group_id) = payment.order_group else { return Ok(("unknown_group", None)) };
+        let Some(group) = orders::group(table, group_id).await? else { return Ok(("unknown_group", Some(group_id))) };
+        if !group.status.is_awaiting_payment() {
+            return Ok(("stale", Some(group_id)));
+        }
+        deps.providers.capture_wallet(&payment.reference).await.map_err(|e| ApiError::BadGateway {
+            code: "payment_provider_unavailable",
+            message: format!("capturing the approved payment failed: {e}"),
+        })?;
+        return Ok(("captured", Some(group_id)));
+    }
     let (Some(order_event), Some(payment)) = (event.order_event(), event.payment.as_ref()) else {
         return Ok(("ignored", event.payment.as_ref().and_then(|p| p.order_group)));
     };

@@ -202,7 +202,7 @@ fn resolve_outputs(template: &Template, r: &Resolver<'_>, api_url: &str) -> BTre
 pub async fn start(opts: &Options) -> Result<Running> {
     let started = Instant::now();
     let root = &opts.root;
-    let (template, params) = load_template(root)?;
+    let (template, mut params) = load_template(root)?;
     let functions = template.functions()?;
     let local = root.join(".local");
     let logs = local.join("logs");
@@ -214,6 +214,10 @@ pub async fn start(opts: &Options) -> Result<Running> {
         .with_context(|| format!("port {} is busy (another `make run`?); pick one with --api-port", opts.api_port))?;
     let api_port = api_listener.local_addr()?.port();
     let api_url = format!("http://127.0.0.1:{api_port}");
+    // Parameters that point at the local API itself (the payment providers' stand-in).
+    for value in params.values_mut() {
+        *value = value.replace("{LocalApiUrl}", &api_url);
+    }
 
     let (ddb_port, aws_port, emu_logs) = match opts.mode {
         Mode::Run => (

@@ -102,8 +102,8 @@ pub fn country(field: &str, raw: &str) -> Result<String, FieldError> {
     }
 }
 
-/// A postal address as entered by a person, before it gets an id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A postal address as entered by a person, before it gets an id (and as an order keeps it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PostalAddress {
     pub label: Option<String>,
     pub recipient: String,

@@ -15,14 +15,15 @@ use utoipa::ToSchema;
 
 use crate::ids::{LocationId, VariantId};
 
-/// How a vendor orders its locations for serving an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// How a vendor orders its locations for serving an order (nearest first unless it says otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AllocationRule {
     /// The vendor's own order; locations it does not list come after, by id.
     Priority { locations: Vec<LocationId> },
     /// Locations in the destination country first, then on the same continent, then the rest;
     /// locations of no or an unknown country last. Ties go by id.
+    #[default]
     Nearest,
 }
 

@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod category;
 pub mod channel;
+pub mod checkout;
 pub mod demand;
 pub mod error;
 pub mod exchange;

@@ -461,10 +461,52 @@ pub struct VendorOrder {
     /// The ship date promised by the chosen shipping option (what the fulfilment KPI measures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promised_ship_by: Option<NaiveDate>,
+    /// The shipping option chosen at checkout (carrier, service, price before any coupon, dates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<crate::shipping::ShippingOption>,
+    /// The tax, line by line and per rate, as checkout worked it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<crate::tax::TaxBreakdown>,
     pub timeline: Vec<TimelineEntry>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The payment a checkout opened with a provider: Stockyard keeps only the provider's references.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentSession {
+    pub provider: crate::payment::Provider,
+    /// The card provider's payment intent id, or the wallet provider's order id.
+    #[schema(example = "pi_3Mtw")]
+    pub reference: String,
+    /// Card payments: what the shop's page confirms the intent with (the card details go from
+    /// the page to the provider, never through Stockyard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Wallet payments: where the customer approves the payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_url: Option<String>,
+}
+
+/// A coupon's use by one order group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CouponUse {
+    pub coupon_id: crate::ids::CouponId,
+    #[schema(example = "SUMMER-10")]
+    pub code: String,
+    /// Whose use it counts as: the customer's id, or a guest's lower-cased email.
+    pub customer: String,
+    pub amount: Money,
+}
+
+/// Units of a variant limited per customer that one order group counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LimitedPurchase {
+    pub variant_id: VariantId,
+    pub quantity: u32,
+    pub limit: u32,
+    pub customer: String,
 }
 
 /// What one checkout placed: one payment covers it; one vendor order per vendor.
@@ -492,6 +534,27 @@ pub struct OrderGroup {
     /// Payments the provider took for this group after it expired or was cancelled: to refund.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refunds_due: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<crate::address::PostalAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<crate::address::PostalAddress>,
+    /// How the customer pays: the provider's payment and what the client needs to complete it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentSession>,
+    /// Chargebacks against the group's payment: an open one holds its amount back from the
+    /// vendors until it is decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<Dispute>,
+    /// The provider the customer chose to pay with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_provider: Option<crate::payment::Provider>,
+    /// The coupon this group used: its use is given back if the group expires or is cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<CouponUse>,
+    /// Units of limited variants this group counted against the customer's limit, given back
+    /// like the coupon's use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limited: Vec<LimitedPurchase>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

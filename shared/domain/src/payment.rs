@@ -277,6 +277,9 @@ pub struct PaymentDetails {
     /// The order group Stockyard put in the payment's metadata (card `metadata.order_group_id`,
     /// wallet `custom_id`).
     pub order_group: Option<OrderGroupId>,
+    /// A dispute's reason as the provider gives it (`fraudulent`, `product_not_received`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl PaymentDetails {
@@ -367,6 +370,7 @@ pub fn parse_card_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
                 amount_minor,
                 currency,
                 order_group: order_group(&root, "data.object.metadata.order_group_id")?,
+                reason: optional_text(&root, "data.object.reason")?.map(str::to_string),
             })
         }
     };
@@ -396,6 +400,7 @@ pub fn parse_wallet_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
                 amount_minor: amount.amount,
                 currency,
                 order_group: order_group(&root, "resource.custom_id")?,
+                reason: optional_text(&root, "resource.reason")?.map(str::to_string),
             })
         }
     };
@@ -609,6 +614,7 @@ mod tests {
                     amount_minor: 1999,
                     currency: cur("EUR"),
                     order_group: Some(group),
+                    reason: None,
                 }),
                 occurred_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             }
@@ -729,6 +735,7 @@ mod tests {
                     amount_minor: 1234,
                     currency: cur("EUR"),
                     order_group: Some(group),
+                    reason: None,
                 }),
                 occurred_at: time("2026-03-01T10:00:00Z"),
             }

@@ -711,6 +711,10 @@ pub struct VendorShipping {
     /// Each names its zone by the zone's id.
     pub services: Vec<ShippingService>,
     pub calendar: ShipCalendar,
+    /// Which of the vendor's locations serve an order's lines (nearest to the destination first
+    /// when not set).
+    #[serde(default)]
+    pub allocation: crate::allocation::AllocationRule,
     /// 1 when first set; one more with every change.
     #[schema(example = 1)]
     pub version: u64,
@@ -726,7 +730,10 @@ impl VendorShipping {
 
     /// Whether `other` ships the same way (zones, services and calendar), whoever wrote it when.
     pub fn same_settings(&self, other: &VendorShipping) -> bool {
-        self.zones == other.zones && self.services == other.services && self.calendar == other.calendar
+        self.zones == other.zones
+            && self.services == other.services
+            && self.calendar == other.calendar
+            && self.allocation == other.allocation
     }
 
     /// The shipping options of `parcel` to `destination` in `currency` (see [`quote`]).

@@ -44,6 +44,10 @@ pub enum ApiError {
     /// retried write): nothing was changed, and the same request may succeed in a moment.
     #[error("the service is busy; retry in a moment")]
     ServiceBusy { retry_after: u64 },
+    /// A service Stockyard depends on (a payment provider) did not answer as it should; what was
+    /// done before is kept, and the same request may complete later.
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
     /// Something on our side; logged with its cause, never shown to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -97,6 +101,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ServiceBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,7 +119,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
-            | ApiError::TooManyRequests { code, .. } => code,
+            | ApiError::TooManyRequests { code, .. }
+            | ApiError::BadGateway { code, .. } => code,
             ApiError::ServiceBusy { .. } => "service_busy",
             ApiError::Internal(_) => "internal_error",
         }

@@ -67,15 +67,23 @@ impl Idempotency {
         })
     }
 
+    /// The status and body recorded under this key, if the request was done; 422
+    /// `idempotency_key_reused` if the key was used with another request. For routes that answer
+    /// a retry from what the first request made rather than from the recorded response (checkout
+    /// records the order group it placed and answers with the group as it is now).
+    pub async fn recorded(&self, table: &Table) -> Result<Option<(u16, String)>, ApiError> {
+        match idempotency::find(table, &self.scope, &self.key, Utc::now()).await? {
+            None => Ok(None),
+            Some(record) if record.request_hash != self.request_hash => Err(reused()),
+            Some(record) => Ok(Some((record.status, record.body))),
+        }
+    }
+
     /// The stored response for this key, if the request was already done.
     async fn replay(&self, table: &Table) -> Result<Option<Response<Body>>, ApiError> {
         match idempotency::find(table, &self.scope, &self.key, Utc::now()).await? {
             None => Ok(None),
-            Some(record) if record.request_hash != self.request_hash => Err(ApiError::unprocessable(
-                REUSED,
-                Some("Idempotency-Key"),
-                "this Idempotency-Key was used with a different request",
-            )),
+            Some(record) if record.request_hash != self.request_hash => Err(reused()),
             Some(record) => {
                 let mut resp = Response::new(Body::Text(record.body));
                 *resp.status_mut() = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
@@ -85,6 +93,10 @@ impl Idempotency {
             }
         }
     }
+}
+
+fn reused() -> ApiError {
+    ApiError::unprocessable(REUSED, Some("Idempotency-Key"), "this Idempotency-Key was used with a different request")
 }
 
 /// Runs a create-type request at most once per `Idempotency-Key`: a request already done is

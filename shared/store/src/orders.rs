@@ -14,7 +14,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{OrderGroupId, UserId, VendorId};
 use stockyard_domain::order::{
-    self, OrderEvent, OrderGroup, OrderStatus, Outcome, ReservationEffect, TimelineEntry, VendorOrder,
+    self, Dispute, OrderEvent, OrderGroup, OrderStatus, Outcome, PaymentSession, ReservationEffect, TimelineEntry,
+    VendorOrder,
 };
 use stockyard_domain::stock::Actor;
 
@@ -100,6 +101,18 @@ pub async fn place(
     actor: &Actor,
     today: NaiveDate,
 ) -> Result<(), ReserveError> {
+    place_with(table, (group, orders), actor, today, |_| Ok(())).await
+}
+
+/// [`place`], with what `with` adds to the same transaction (checkout: the cart emptied, the
+/// coupon's use counted, the idempotency record), built anew on every try.
+pub async fn place_with(
+    table: &Table,
+    (group, orders): (&OrderGroup, &[VendorOrder]),
+    actor: &Actor,
+    today: NaiveDate,
+    mut with: impl FnMut(&mut Tx) -> Result<(), StoreError>,
+) -> Result<(), ReserveError> {
     let timer = ReservationExpiry { group_id: group.id, expires_at: group.expires_at };
     reservations::reserve(table, &holds(group), &reference(group.id), actor, today, |tx| {
         tx.put(ORDER_GROUP, group, Some(Expr::not_exists()))?;
@@ -107,9 +120,24 @@ pub async fn place(
             tx.put(VENDOR_ORDER, order, Some(Expr::not_exists()))?;
         }
         tx.put("reservation_expiry", &timer, None)?;
-        Ok(())
+        with(tx)
     })
     .await
+}
+
+/// Records the payment a provider opened for the group, once: a group that has one keeps it, and
+/// a group that does not exist is not created (both `Ok(false)`; the caller reads the group).
+pub async fn set_payment(table: &Table, id: OrderGroupId, session: &PaymentSession) -> Result<bool, StoreError> {
+    let change = Change::new(Expr::new("SET payment = :payment, updated_at = :now").val(":payment", session).val(
+        ":now",
+        &Utc::now(),
+    ))
+    .when(Expr::new(format!("attribute_exists({}) AND attribute_not_exists(payment)", keys::PK)));
+    match table.update::<OrderGroup>(&id, change).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn group(table: &Table, id: OrderGroupId) -> Result<Option<OrderGroup>, StoreError> {
@@ -293,6 +321,33 @@ pub async fn record_payment_event(table: &Table, record: &PaymentEventRecord) ->
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Records a dispute (chargeback) against the group's payment, once per provider dispute id; a
+/// later event of the same dispute updates its status. `false`: no such group.
+pub async fn record_dispute(table: &Table, id: OrderGroupId, dispute: &Dispute) -> Result<bool, StoreError> {
+    for _ in 0..MOVE_TRIES {
+        let Some(group) = table.get::<OrderGroup>(&id).await? else { return Ok(false) };
+        let mut disputes = group.disputes.clone();
+        match disputes.iter_mut().find(|d| d.provider_dispute_id == dispute.provider_dispute_id) {
+            Some(known) if known.status == dispute.status => return Ok(true),
+            Some(known) => known.status = dispute.status,
+            None => disputes.push(dispute.clone()),
+        }
+        let change = Change::new(
+            Expr::new("SET disputes = :disputes, version = :next, updated_at = :now")
+                .val(":disputes", &disputes)
+                .val(":next", &(group.version + 1))
+                .val(":now", &Utc::now()),
+        )
+        .when(Expr::new("version = :read").val(":read", &group.version));
+        match table.update::<OrderGroup>(&id, change).await {
+            Ok(_) => return Ok(true),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Throttled("the order is changing too fast; try again".into()))
 }
 
 /// Adds a payment the provider took but the group must not keep (a wrong amount or currency) to

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use stockyard_domain::FieldError;
 use stockyard_domain::address::CountryCode;
+use stockyard_domain::allocation::AllocationRule;
 use stockyard_domain::catalog::{MAX_DIMENSION_MM, MAX_WEIGHT_G};
 use stockyard_domain::ids::{ShippingZoneId, UserId, VendorId};
 use stockyard_domain::roles::VendorPermission;
@@ -21,7 +22,7 @@ use stockyard_domain::values::{ShippingServiceCode, ShippingZoneCode};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
-use stockyard_store::{StoreError, shipping};
+use stockyard_store::{StoreError, locations, shipping};
 use utoipa::ToSchema;
 
 /// A zone as the vendor sends it: its code instead of an id.
@@ -89,6 +90,12 @@ pub struct PutShippingRequest {
     #[schema(max_items = 50)]
     pub services: Vec<ShippingServiceRequest>,
     pub calendar: ShipCalendar,
+    /// Which locations serve an order's lines: `{"type": "nearest"}` (the default: the
+    /// destination's country first, then its continent) or `{"type": "priority", "locations":
+    /// [...]}` (the vendor's order; locations not listed come after). A line is served whole by
+    /// the first location that can, and split over several only when none can.
+    #[serde(default)]
+    pub allocation: AllocationRule,
 }
 
 // The schema's bounds above are the domain's.
@@ -161,6 +168,13 @@ fn settle(
         services.push(check_service(&at, &service, &plain, &services)?);
     }
     let calendar = check_calendar("calendar", &body.calendar)?;
+    if let AllocationRule::Priority { locations } = &body.allocation {
+        for (i, location) in locations.iter().enumerate() {
+            if locations[..i].contains(location) {
+                return Err(FieldError::new(format!("allocation.locations[{i}]"), "is listed twice"));
+            }
+        }
+    }
     Ok((zones, services, calendar))
 }
 
@@ -177,6 +191,7 @@ fn next(
         zones,
         services,
         calendar,
+        allocation: body.allocation.clone(),
         version: current.map_or(1, |c| c.version + 1),
         updated_at: Utc::now(),
         updated_by: by,
@@ -206,6 +221,12 @@ pub async fn put_vendor_shipping(deps: &ApiDeps, req: Request) -> Result<Respons
     let vendor = cx.vendor(VendorPermission::InventoryWrite).await?.id();
     let by = cx.person()?.user_id;
     let table = cx.store().await?;
+    if let AllocationRule::Priority { locations: listed } = &body.allocation {
+        let known = locations::all(table, vendor).await?;
+        if let Some(i) = listed.iter().position(|l| !known.iter().any(|k| k.id == *l)) {
+            return Err(ApiError::invalid(&format!("allocation.locations[{i}]"), "is not one of the vendor's locations"));
+        }
+    }
     let current = shipping::get(table, vendor).await?;
     let after = next(vendor, &body, current.as_ref(), by)?;
     if let Some(current) = current.filter(|c| c.same_settings(&after)) {
