@@ -839,8 +839,14 @@ mod tests {
         assert_eq!(field(CouponChange { ends_at: Some(Some(at(1))), ..Default::default() }), "ends_at");
         assert_eq!(field(CouponChange { starts_at: Some(at(30)), ..Default::default() }), "starts_at");
         assert_eq!(field(CouponChange { usage_limit: Some(Some(0)), ..Default::default() }), "usage_limit");
-        assert_eq!(field(CouponChange { per_customer_limit: Some(Some(0)), ..Default::default() }), "per_customer_limit");
-        assert_eq!(field(CouponChange { per_customer_limit: Some(Some(11)), ..Default::default() }), "per_customer_limit");
+        assert_eq!(
+            field(CouponChange { per_customer_limit: Some(Some(0)), ..Default::default() }),
+            "per_customer_limit"
+        );
+        assert_eq!(
+            field(CouponChange { per_customer_limit: Some(Some(11)), ..Default::default() }),
+            "per_customer_limit"
+        );
         let below = c.amended(&CouponChange { usage_limit: Some(Some(3)), ..Default::default() }, at(5)).unwrap_err();
         assert_eq!(below.field, "usage_limit");
         assert!(below.message.contains("at least 4"), "{}", below.message);
