@@ -3,6 +3,11 @@
 //! off a cart. How often a coupon has been used is counted by the store under concurrency; here
 //! [`may_use`] only compares the counts it is given with the coupon's limits.
 //!
+//! # Who a customer is
+//! Per-customer limits count a signed-in customer by their user id and a guest by the contact
+//! email of the checkout, lower-cased ([`customer_key`]): every caller that counts or reads a
+//! customer's uses must name the customer the same way.
+//!
 //! # Exact amounts
 //! Money is integer minor units and a percentage has at most two decimal places, so every discount
 //! is a fraction of integers worked out exactly. The discount of the cart is rounded once (half
@@ -17,7 +22,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{CouponId, VendorId};
+use crate::ids::{CouponId, UserId, VendorId};
+use crate::values::Email;
 use crate::{Currency, FieldError, Money};
 
 /// The shortest code a coupon may have.
@@ -39,7 +45,7 @@ pub enum CouponScope {
 
 /// What a coupon takes off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CouponKind {
     /// A share of the eligible lines: more than 0, at most 100, at most two decimal places.
     Percentage {
@@ -76,6 +82,22 @@ pub struct Coupon {
     /// How many orders of one customer may use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_customer_limit: Option<u32>,
+    /// Whether shoppers may use it: a deactivated coupon is refused (`inactive`) until it is
+    /// reactivated.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+    /// How many orders are using it: counted when a checkout commits, given back when its order
+    /// expires unpaid or is cancelled before payment.
+    #[serde(default)]
+    pub used: u32,
+    /// Moves by one on every change of the coupon (not on uses).
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn active_by_default() -> bool {
+    true
 }
 
 /// A coupon as an admin (platform coupons) or a vendor (their own) sends it. The scope is not part
@@ -110,9 +132,48 @@ pub fn coupon_code(field: &str, raw: &str) -> Result<String, FieldError> {
     Ok(code.to_ascii_uppercase())
 }
 
+/// How per-customer limits name a customer: the user id of a signed-in customer, the checkout's
+/// contact email (lower-cased, as [`Email`] holds it) of a guest. A user id has no `@`, so the two
+/// never meet.
+pub fn customer_key(user: Option<UserId>, email: &Email) -> String {
+    match user {
+        Some(user) => user.to_string(),
+        None => email.as_str().to_string(),
+    }
+}
+
+/// The checks a coupon's validity window and limits must pass, on creation and on every change:
+/// an end after the start (else `window_field` is named), limits of at least 1, and a customer's
+/// limit within the total (else `limits_field`).
+fn check_window_and_limits(
+    (starts_at, ends_at): (DateTime<Utc>, Option<DateTime<Utc>>),
+    (usage_limit, per_customer_limit): (Option<u32>, Option<u32>),
+    window_field: &str,
+    limits_field: &str,
+) -> Result<(), FieldError> {
+    if let Some(ends_at) = ends_at
+        && ends_at <= starts_at
+    {
+        return Err(FieldError::new(window_field, "the end (ends_at) must be after the start (starts_at)"));
+    }
+    if usage_limit == Some(0) {
+        return Err(FieldError::new("usage_limit", "must be at least 1 (no value means no limit)"));
+    }
+    if per_customer_limit == Some(0) {
+        return Err(FieldError::new("per_customer_limit", "must be at least 1 (no value means no limit)"));
+    }
+    if let (Some(usage_limit), Some(per_customer_limit)) = (usage_limit, per_customer_limit)
+        && per_customer_limit > usage_limit
+    {
+        return Err(FieldError::new(limits_field, "per_customer_limit must not be more than usage_limit"));
+    }
+    Ok(())
+}
+
 impl CouponInput {
-    /// Checks every field and makes the coupon `id` of `scope`; the first invalid field is named.
-    pub fn check(&self, id: CouponId, scope: CouponScope) -> Result<Coupon, FieldError> {
+    /// Checks every field and makes the coupon `id` of `scope`, made at `now` (active, unused, at
+    /// version 1); the first invalid field is named.
+    pub fn check(&self, id: CouponId, scope: CouponScope, now: DateTime<Utc>) -> Result<Coupon, FieldError> {
         let code = coupon_code("code", &self.code)?;
         let kind = match self.kind {
             CouponKind::Percentage { percent } => {
@@ -146,22 +207,12 @@ impl CouponInput {
                 ));
             }
         }
-        if let Some(ends_at) = self.ends_at
-            && ends_at <= self.starts_at
-        {
-            return Err(FieldError::new("ends_at", "must be after starts_at"));
-        }
-        if self.usage_limit == Some(0) {
-            return Err(FieldError::new("usage_limit", "must be at least 1 (leave it out for no limit)"));
-        }
-        if self.per_customer_limit == Some(0) {
-            return Err(FieldError::new("per_customer_limit", "must be at least 1 (leave it out for no limit)"));
-        }
-        if let (Some(total), Some(each)) = (self.usage_limit, self.per_customer_limit)
-            && each > total
-        {
-            return Err(FieldError::new("per_customer_limit", "must not be more than usage_limit"));
-        }
+        check_window_and_limits(
+            (self.starts_at, self.ends_at),
+            (self.usage_limit, self.per_customer_limit),
+            "ends_at",
+            "per_customer_limit",
+        )?;
         Ok(Coupon {
             id,
             code,
@@ -172,7 +223,60 @@ impl CouponInput {
             ends_at: self.ends_at,
             usage_limit: self.usage_limit,
             per_customer_limit: self.per_customer_limit,
+            active: true,
+            used: 0,
+            version: 1,
+            created_at: now,
+            updated_at: now,
         })
+    }
+}
+
+/// What may change of a coupon once it exists: whether it is active, its validity window and its
+/// limits (its code, scope and what it takes off stay as shoppers were told). `None` leaves a field
+/// as it is; `Some(None)` removes an optional one (no end, no limit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CouponChange {
+    pub active: Option<bool>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub usage_limit: Option<Option<u32>>,
+    pub per_customer_limit: Option<Option<u32>>,
+}
+
+impl Coupon {
+    /// The coupon with `change` applied, checked as a new one is, and never limited below the
+    /// uses it has already (`used`): the first invalid field is named (`ends_at`, or `starts_at`
+    /// when only the start moved past the end). The same coupon when nothing changes; otherwise at
+    /// the next version, changed at `now`.
+    pub fn amended(&self, change: &CouponChange, now: DateTime<Utc>) -> Result<Coupon, FieldError> {
+        let mut after = self.clone();
+        after.active = change.active.unwrap_or(after.active);
+        after.starts_at = change.starts_at.unwrap_or(after.starts_at);
+        after.ends_at = change.ends_at.unwrap_or(after.ends_at);
+        after.usage_limit = change.usage_limit.unwrap_or(after.usage_limit);
+        after.per_customer_limit = change.per_customer_limit.unwrap_or(after.per_customer_limit);
+        let window = if change.ends_at.is_none() && change.starts_at.is_some() { "starts_at" } else { "ends_at" };
+        let limits = if change.per_customer_limit.is_some() { "per_customer_limit" } else { "usage_limit" };
+        check_window_and_limits(
+            (after.starts_at, after.ends_at),
+            (after.usage_limit, after.per_customer_limit),
+            window,
+            limits,
+        )?;
+        if let Some(limit) = after.usage_limit
+            && limit < self.used
+        {
+            return Err(FieldError::new(
+                "usage_limit",
+                format!("must be at least {}, the number of orders that have used this coupon", self.used),
+            ));
+        }
+        if after != *self {
+            after.version = self.version + 1;
+            after.updated_at = now;
+        }
+        Ok(after)
     }
 }
 
@@ -214,6 +318,8 @@ pub struct Discount<L> {
 /// for the shopper (its `Display`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CouponRefusal {
+    /// The coupon was deactivated.
+    Inactive,
     /// Before the coupon's start.
     NotStarted { starts_at: DateTime<Utc> },
     /// At or after the coupon's end.
@@ -236,6 +342,7 @@ impl CouponRefusal {
     /// The machine-readable code, stable for clients.
     pub fn code(&self) -> &'static str {
         match self {
+            CouponRefusal::Inactive => "inactive",
             CouponRefusal::NotStarted { .. } => "not_started",
             CouponRefusal::Expired { .. } => "expired",
             CouponRefusal::MinimumNotMet { .. } => "minimum_not_met",
@@ -251,6 +358,7 @@ impl CouponRefusal {
 impl fmt::Display for CouponRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            CouponRefusal::Inactive => f.write_str("this coupon is not active"),
             CouponRefusal::NotStarted { starts_at } => {
                 write!(f, "this coupon can be used from {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
             }
@@ -298,7 +406,7 @@ pub fn may_use(coupon: &Coupon, used_total: u32, used_by_customer: u32) -> Resul
 /// What `coupon` takes off `cart` at `now`, with `shipping` the shipping each vendor charges.
 ///
 /// The eligible lines are every line (a platform coupon) or the vendor's (a vendor coupon). The
-/// coupon is refused, in this order, before its start, from its end, when no line is eligible, when
+/// coupon is refused, in this order, when it is not active, before its start, from its end, when no line is eligible, when
 /// its amounts or the shipping are in another currency than the eligible lines, and when those
 /// lines come to less than its minimum spend.
 pub fn apply<L: Copy>(
@@ -307,6 +415,9 @@ pub fn apply<L: Copy>(
     shipping: &[(VendorId, Money)],
     now: DateTime<Utc>,
 ) -> Result<Discount<L>, CouponRefusal> {
+    if !coupon.active {
+        return Err(CouponRefusal::Inactive);
+    }
     if now < coupon.starts_at {
         return Err(CouponRefusal::NotStarted { starts_at: coupon.starts_at });
     }
@@ -447,7 +558,7 @@ mod tests {
     }
 
     fn coupon(kind: CouponKind) -> Coupon {
-        input(kind).check(CouponId::generate(), CouponScope::Platform).unwrap()
+        input(kind).check(CouponId::generate(), CouponScope::Platform, at(1)).unwrap()
     }
 
     fn percent(p: &str) -> CouponKind {
@@ -476,13 +587,13 @@ mod tests {
 
     #[test]
     fn each_invalid_field_is_refused_by_its_name() {
-        let check = |i: CouponInput| i.check(CouponId::generate(), CouponScope::Platform).unwrap_err().field;
+        let check = |i: CouponInput| i.check(CouponId::generate(), CouponScope::Platform, at(1)).unwrap_err().field;
         assert_eq!(check(CouponInput { code: "x".into(), ..input(percent("10")) }), "code");
         for bad in ["0", "-5", "100.01", "12.345"] {
             assert_eq!(check(input(percent(bad))), "kind.percent", "{bad}");
         }
-        assert!(input(percent("100")).check(CouponId::generate(), CouponScope::Platform).is_ok());
-        assert!(input(percent("0.01")).check(CouponId::generate(), CouponScope::Platform).is_ok());
+        assert!(input(percent("100")).check(CouponId::generate(), CouponScope::Platform, at(1)).is_ok());
+        assert!(input(percent("0.01")).check(CouponId::generate(), CouponScope::Platform, at(1)).is_ok());
         assert_eq!(check(input(CouponKind::FixedAmount { amount: eur(0) })), "kind.amount");
         assert_eq!(check(input(CouponKind::FixedAmount { amount: eur(-100) })), "kind.amount");
         assert_eq!(check(CouponInput { ends_at: Some(at(1)), ..input(percent("10")) }), "ends_at");
@@ -493,7 +604,7 @@ mod tests {
         );
         assert!(
             CouponInput { minimum_spend: usd_minimum, ..input(percent("10")) }
-                .check(CouponId::generate(), CouponScope::Platform)
+                .check(CouponId::generate(), CouponScope::Platform, at(1))
                 .is_ok(),
             "a percentage has no currency of its own"
         );
@@ -667,6 +778,87 @@ mod tests {
     }
 
     #[test]
+    fn a_new_coupon_is_active_unused_and_at_version_one() {
+        let c = coupon(percent("10"));
+        assert!(c.active);
+        assert_eq!((c.used, c.version, c.created_at, c.updated_at), (0, 1, at(1), at(1)));
+    }
+
+    #[test]
+    fn a_deactivated_coupon_is_refused_before_anything_else() {
+        let cart = [line(1, VendorId::generate(), eur(1000))];
+        let off = Coupon { active: false, ..coupon(percent("10")) };
+        let refusal = apply(&off, &cart, &[], Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()).unwrap_err();
+        assert_eq!((refusal.code(), &refusal), ("inactive", &CouponRefusal::Inactive));
+        assert_eq!(refusal.to_string(), "this coupon is not active");
+        assert!(apply(&Coupon { active: true, ..off }, &cart, &[], at(2)).is_ok());
+    }
+
+    #[test]
+    fn unknown_fields_of_a_kind_are_refused_rather_than_ignored() {
+        let misspelt = serde_json::json!({"type": "percentage", "percent": "10", "precent": "50"});
+        assert!(serde_json::from_value::<CouponKind>(misspelt).is_err());
+        let free = serde_json::json!({"type": "free_shipping"});
+        assert_eq!(serde_json::from_value::<CouponKind>(free).unwrap(), CouponKind::FreeShipping);
+    }
+
+    #[test]
+    fn a_customer_is_their_user_id_when_signed_in_and_their_lower_cased_email_as_a_guest() {
+        let email = Email::parse("email", " Ada@Example.COM ").unwrap();
+        assert_eq!(customer_key(None, &email), "ada@example.com");
+        let user = UserId::generate();
+        assert_eq!(customer_key(Some(user), &email), user.to_string());
+    }
+
+    #[test]
+    fn a_change_moves_the_version_and_nothing_changed_keeps_it() {
+        let c = Coupon { usage_limit: Some(10), ..coupon(percent("10")) };
+        let same = c.amended(&CouponChange { active: Some(true), ..Default::default() }, at(5)).unwrap();
+        assert_eq!(same, c, "nothing changed: same version, same time");
+        let off = c.amended(&CouponChange { active: Some(false), ..Default::default() }, at(5)).unwrap();
+        assert_eq!((off.active, off.version, off.updated_at), (false, 2, at(5)));
+        let change = CouponChange {
+            starts_at: Some(at(2)),
+            ends_at: Some(None),
+            usage_limit: Some(None),
+            per_customer_limit: Some(Some(3)),
+            ..Default::default()
+        };
+        let changed = c.amended(&change, at(5)).unwrap();
+        assert_eq!(
+            (changed.starts_at, changed.ends_at, changed.usage_limit, changed.per_customer_limit),
+            (at(2), None, None, Some(3))
+        );
+        assert_eq!((changed.code, changed.kind, changed.created_at), (c.code.clone(), c.kind, c.created_at));
+    }
+
+    #[test]
+    fn a_change_is_checked_as_a_new_coupon_is_and_never_limits_below_the_uses_so_far() {
+        let c = Coupon { usage_limit: Some(10), per_customer_limit: Some(2), used: 4, ..coupon(percent("10")) };
+        let field = |change: CouponChange| c.amended(&change, at(5)).unwrap_err().field;
+        assert_eq!(field(CouponChange { ends_at: Some(Some(at(1))), ..Default::default() }), "ends_at");
+        assert_eq!(field(CouponChange { starts_at: Some(at(30)), ..Default::default() }), "starts_at");
+        assert_eq!(field(CouponChange { usage_limit: Some(Some(0)), ..Default::default() }), "usage_limit");
+        assert_eq!(
+            field(CouponChange { per_customer_limit: Some(Some(0)), ..Default::default() }),
+            "per_customer_limit"
+        );
+        assert_eq!(
+            field(CouponChange { per_customer_limit: Some(Some(11)), ..Default::default() }),
+            "per_customer_limit"
+        );
+        let below = c.amended(&CouponChange { usage_limit: Some(Some(3)), ..Default::default() }, at(5)).unwrap_err();
+        assert_eq!(below.field, "usage_limit");
+        assert!(below.message.contains("at least 4"), "{}", below.message);
+        let exactly = c.amended(&CouponChange { usage_limit: Some(Some(4)), ..Default::default() }, at(5)).unwrap();
+        assert_eq!(exactly.usage_limit, Some(4), "a limit of exactly the uses so far closes the coupon");
+        // lowering the total below the per-customer limit names the total, which is what was sent
+        let unused = Coupon { used: 0, ..c.clone() };
+        let lowered = unused.amended(&CouponChange { usage_limit: Some(Some(1)), ..Default::default() }, at(5));
+        assert_eq!(lowered.unwrap_err().field, "usage_limit");
+    }
+
+    #[test]
     fn a_coupon_is_written_with_snake_case_tags_and_a_decimal_string() {
         let vendor_id = VendorId::generate();
         let c = Coupon { scope: CouponScope::Vendor { vendor_id }, ..coupon(percent("12.5")) };
@@ -681,7 +873,7 @@ mod tests {
             "starts_at": "2026-06-01T00:00:00Z"
         });
         let request: CouponInput = serde_json::from_value(body).unwrap();
-        let checked = request.check(CouponId::generate(), CouponScope::Platform).unwrap();
+        let checked = request.check(CouponId::generate(), CouponScope::Platform, at(1)).unwrap();
         assert_eq!((checked.code.as_str(), checked.kind), ("WELCOME", CouponKind::FixedAmount { amount: eur(500) }));
     }
 }

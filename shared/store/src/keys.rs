@@ -11,15 +11,16 @@ use stockyard_domain::category::Category;
 use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-    AddressId, ApiKeyId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId, InvitationId,
-    LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId, SupplierId,
-    TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
+    AddressId, ApiKeyId, CategoryId, ChannelId, CouponId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
+    InvitationId, LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId,
+    SupplierId, TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::location::Location;
 use stockyard_domain::order::{OrderGroup, VendorOrder};
 use stockyard_domain::product::{ProductTranslation, Variant};
+use stockyard_domain::promotion::{Coupon, CouponScope};
 use stockyard_domain::purchasing::{PurchaseOrder, ReceivedLine, Supplier};
 use stockyard_domain::scan::Unit;
 use stockyard_domain::slug::Slug;
@@ -28,6 +29,7 @@ use stockyard_domain::values::Email;
 use stockyard_domain::vendor::{Member, Vendor};
 
 use crate::Entity;
+use crate::coupons::{CouponUse, LimitedPurchase};
 use crate::demand::{
     DemandMarkerRecord, DemandSettingsRecord, ForecastRecord, ForecastRunRecord, NightlyRunRecord, SalesHistoryRecord,
     VendorDayRecord,
@@ -305,6 +307,53 @@ pub(crate) fn payment_event(provider: &str, event: &str) -> Key {
 }
 pub(crate) fn reservations_expiring(shard: usize) -> Collection<crate::orders::ReservationExpiry> {
     Collection::table(format!("EXPIRING#{shard}"), "AT#")
+}
+
+// Coupons and limited purchases
+/// A coupon, in a partition of its own: checkouts count its uses on it.
+pub(crate) fn coupon(id: CouponId) -> Key {
+    key(format!("COUPON#{id}"), "COUPON")
+}
+/// The partition of GSI1 that lists the coupons of one scope: a vendor's, or the platform's.
+fn coupons_partition(scope: &CouponScope) -> String {
+    match scope {
+        CouponScope::Platform => "COUPONS#PLATFORM".into(),
+        CouponScope::Vendor { vendor_id } => format!("COUPONS#{vendor_id}"),
+    }
+}
+/// Lists the coupon under its scope, by creation.
+pub(crate) fn coupon_listing(scope: &CouponScope, id: CouponId) -> IndexKey {
+    IndexKey { pk: coupons_partition(scope), sk: format!("COUPON#{id}") }
+}
+pub(crate) fn coupons_of(scope: &CouponScope) -> Collection<Coupon> {
+    Collection::index(coupons_partition(scope), "COUPON#")
+}
+/// Makes a coupon code unique platform-wide (codes are upper-case letters, digits and '-').
+pub(crate) fn coupon_code(code: &str) -> Key {
+    key(format!("COUPONCODE#{code}"), "COUPONCODE")
+}
+/// How many orders of one customer use a coupon. The customer (a user id, or a guest's lower-cased
+/// email, which may hold any character) ends the partition key, after the fixed-length coupon id.
+pub(crate) fn coupon_customer(coupon: CouponId, customer: &str) -> Key {
+    key(format!("COUPONCUSTOMER#{coupon}#{customer}"), "USES")
+}
+/// One order group's use of a coupon, in the group's partition (outside its `ORDER#` prefix).
+pub(crate) fn coupon_use(group: OrderGroupId, coupon: CouponId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("COUPONUSE#{coupon}"))
+}
+pub(crate) fn coupon_uses_of(group: OrderGroupId) -> Collection<CouponUse> {
+    Collection::table(format!("ORDERGROUP#{group}"), "COUPONUSE#")
+}
+/// Units of a limited variant one customer has bought (customer as in [`coupon_customer`]).
+pub(crate) fn purchases(variant: VariantId, customer: &str) -> Key {
+    key(format!("PURCHASES#{variant}#{customer}"), "BOUGHT")
+}
+/// One order group's units of a limited variant, in the group's partition.
+pub(crate) fn limited_purchase(group: OrderGroupId, variant: VariantId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("PURCHASE#{variant}"))
+}
+pub(crate) fn limited_purchases_of(group: OrderGroupId) -> Collection<LimitedPurchase> {
+    Collection::table(format!("ORDERGROUP#{group}"), "PURCHASE#")
 }
 
 // Stock
@@ -689,6 +738,23 @@ mod tests {
         assert_eq!(demand_vendors().shards.iter().filter(|s| s.pk == demand.pk).count(), 1);
         assert_ne!(listed.pk, demand.pk, "two listings never share a partition");
         assert!(demand_vendors().shards.iter().all(|s| s.pk.starts_with("DEMANDVENDORS#")));
+    }
+
+    #[test]
+    fn an_order_groups_coupon_uses_and_purchases_stay_out_of_its_vendor_orders() {
+        let (group, coupon, variant) = (OrderGroupId::generate(), CouponId::generate(), VariantId::generate());
+        let orders = vendor_orders_of_group(group).prefix;
+        for k in [coupon_use(group, coupon), limited_purchase(group, variant)] {
+            assert_eq!(k.pk, order_group(group).pk);
+            assert!(!k.sk.starts_with(&orders) && k.sk != order_group(group).sk, "{}", k.sk);
+        }
+        assert!(coupon_use(group, coupon).sk.starts_with(&coupon_uses_of(group).prefix));
+        assert!(!limited_purchase(group, variant).sk.starts_with(&coupon_uses_of(group).prefix));
+        assert!(limited_purchase(group, variant).sk.starts_with(&limited_purchases_of(group).prefix));
+        let vendor = VendorId::generate();
+        let listed = coupon_listing(&CouponScope::Vendor { vendor_id: vendor }, coupon);
+        assert_eq!(listed.pk, coupons_of(&CouponScope::Vendor { vendor_id: vendor }).pk);
+        assert_ne!(listed.pk, coupons_of(&CouponScope::Platform).pk, "a vendor's coupons are not the platform's");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod catalog_files;
 pub mod categories;
 pub mod channels;
+pub mod coupons;
 pub mod demand;
 mod entity;
 pub mod error;
@@ -58,6 +59,8 @@ pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
 mod emulator_tests;
 #[cfg(test)]
 mod emulator_tests_bulk;
+#[cfg(test)]
+mod emulator_tests_coupons;
 #[cfg(test)]
 mod emulator_tests_demand;
 #[cfg(test)]
