@@ -184,8 +184,13 @@ pub async fn apply_event(
         let written = match outcome {
             Outcome::Moved { to, reservation } => {
                 let orders = orders_of(table, id).await?;
-                let steps =
-                    |tx: &mut Tx| move_steps(tx, (&group, &orders), to, reservation, payment_reference, note, now);
+                let steps = |tx: &mut Tx| {
+                    move_steps(tx, (&group, &orders), to, reservation, payment_reference, note, now)?;
+                    if reservation == ReservationEffect::Release {
+                        give_back_limits(tx, &group)?;
+                    }
+                    Ok(())
+                };
                 match reservation {
                     ReservationEffect::Release => {
                         reservations::release(table, &holds(&group), &reference(id), actor, steps).await
@@ -215,6 +220,18 @@ pub async fn apply_event(
         }
     }
     Err(StoreError::Throttled("the order is changing too fast; try again".into()).into())
+}
+
+/// What an unpaid group counted against limits, given back with its stock: the coupon's use and
+/// each limited variant's units.
+fn give_back_limits(tx: &mut Tx, group: &OrderGroup) -> Result<(), StoreError> {
+    if let Some(used) = &group.coupon {
+        crate::coupons::give_back(tx, used.coupon_id, &used.customer, group.id)?;
+    }
+    for limited in &group.limited {
+        crate::coupons::give_back_purchase(tx, limited.variant_id, &limited.customer, limited.quantity, group.id)?;
+    }
+    Ok(())
 }
 
 /// The writes of one move: the group and every vendor order to `to` under the versions read, each
