@@ -8,6 +8,7 @@ pub mod address;
 pub mod allocation;
 pub mod api_key;
 pub mod bulk;
+pub mod cart;
 pub mod catalog;
 pub mod category;
 pub mod channel;

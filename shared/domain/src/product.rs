@@ -138,6 +138,10 @@ pub struct Variant {
     /// Set for perishable goods: inventory then tracks batches and expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shelf_life_days: Option<u32>,
+    /// The most units one customer may buy (a limited item): a cart line holds at most this many,
+    /// and checkout counts it over the customer's orders. At least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_customer: Option<u32>,
     /// Prices per currency.
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, Price>)]

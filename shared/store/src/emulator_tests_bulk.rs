@@ -52,6 +52,7 @@ fn variant(product: &Product, sku: &str, size: &str) -> Variant {
         dimensions: None,
         tax_class: TaxClass::Standard,
         shelf_life_days: None,
+        max_per_customer: None,
         prices: BTreeMap::new(),
         created_at: product.created_at,
         updated_at: product.created_at,

@@ -11,7 +11,11 @@ use stockyard_domain::category::Category;
 use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
+<<<<<<< HEAD
     AddressId, ApiKeyId, CategoryId, ChannelId, CouponId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
+=======
+    AddressId, ApiKeyId, CartId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
+>>>>>>> carts
     InvitationId, LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId,
     SupplierId, TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
 };
@@ -568,6 +572,13 @@ pub(crate) fn variant(product: ProductId, id: VariantId) -> Key {
 pub(crate) fn variants_of(product: ProductId) -> Collection<Variant> {
     Collection::table(format!("PRODUCT#{product}"), "VARIANT#")
 }
+/// Finds a variant by its id alone (a cart adds a line by variant id): every variant item carries it.
+pub(crate) fn variant_listing(id: VariantId) -> IndexKey {
+    IndexKey { pk: format!("VARIANT#{id}"), sk: "VARIANT".into() }
+}
+pub(crate) fn variant_by_id(id: VariantId) -> Collection<Variant> {
+    Collection::index(format!("VARIANT#{id}"), "VARIANT")
+}
 pub(crate) fn product_translation(product: ProductId, locale: &Locale) -> Key {
     key(format!("PRODUCT#{product}"), format!("TRANSLATION#{locale}"))
 }
@@ -628,6 +639,16 @@ pub(crate) fn tax_rates() -> Key {
 /// A vendor's shipping zones, services and ship-from calendar, in the vendor's partition.
 pub(crate) fn vendor_shipping(vendor: VendorId) -> Key {
     key(format!("VENDOR#{vendor}"), "SHIPPING")
+}
+
+// Carts
+/// A cart, in a partition of its own.
+pub(crate) fn cart(id: CartId) -> Key {
+    key(format!("CART#{id}"), "CART")
+}
+/// The customer's one cart: which cart it is, claimed in the customer's partition.
+pub(crate) fn customer_cart(customer: UserId) -> Key {
+    key(format!("USER#{customer}"), "CART")
 }
 
 // Idempotency and sent emails

@@ -8,6 +8,7 @@ pub mod account_mail;
 pub mod addresses;
 pub mod alerts;
 pub mod api_keys;
+pub mod carts;
 pub mod catalog_files;
 pub mod categories;
 pub mod channels;
@@ -59,6 +60,8 @@ pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
 mod emulator_tests;
 #[cfg(test)]
 mod emulator_tests_bulk;
+#[cfg(test)]
+mod emulator_tests_carts;
 #[cfg(test)]
 mod emulator_tests_coupons;
 #[cfg(test)]

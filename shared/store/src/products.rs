@@ -56,6 +56,9 @@ impl Entity for Variant {
     fn key_of(&self) -> keys::Key {
         keys::variant(self.product_id, self.id)
     }
+    fn index_key(&self) -> Option<keys::IndexKey> {
+        Some(keys::variant_listing(self.id))
+    }
 }
 
 impl Entity for ProductImage {
@@ -487,6 +490,16 @@ pub async fn gtin_owner(table: &Table, vendor: VendorId, gtin: &Gtin) -> Result<
 
 pub async fn variant(table: &Table, product: ProductId, id: VariantId) -> Result<Option<Variant>, StoreError> {
     table.get::<Variant>(&(product, id)).await
+}
+
+/// A variant found by its id alone: its product from the index (eventually consistent; a
+/// variant never moves to another product), then the variant itself read strongly consistent.
+pub async fn variant_by_id(table: &Table, id: VariantId) -> Result<Option<Variant>, StoreError> {
+    let listed = table.query_up_to(&keys::variant_by_id(id), 1).await?;
+    match listed.first() {
+        Some(found) => variant(table, found.product_id, id).await,
+        None => Ok(None),
+    }
 }
 
 /// Writes `next` over `current` if the variant is unchanged since read (step

@@ -317,6 +317,7 @@ pub fn build(vendor: VendorId, spec: &ProductSpec) -> (Product, Vec<Variant>) {
             dimensions: v.dimensions,
             tax_class: v.tax_class,
             shelf_life_days: v.shelf_life_days,
+            max_per_customer: None,
             prices: v.prices.clone(),
             created_at: now,
             updated_at: now,

@@ -102,6 +102,9 @@ pub struct VariantRequest {
     /// Days a perishable item keeps; inventory then tracks batches and expiry.
     #[schema(minimum = 1, maximum = 3650)]
     pub shelf_life_days: Option<i64>,
+    /// The most units one customer may buy (a limited item); no limit when absent.
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub max_per_customer: Option<i64>,
     /// Prices per ISO 4217 currency, in its minor units.
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, Price>)]
@@ -128,6 +131,10 @@ pub struct UpdateVariantRequest {
     #[serde(default, deserialize_with = "stockyard_http::request::present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 3650)]
     pub shelf_life_days: Option<Option<i64>>,
+    /// The most units one customer may buy; `null` removes the limit.
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
+    pub max_per_customer: Option<Option<i64>>,
     /// Replaces every price.
     #[schema(value_type = Option<BTreeMap<String, Price>>)]
     pub prices: Option<BTreeMap<String, Price>>,
@@ -184,6 +191,9 @@ pub struct PublicVariant {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub gtin: Option<Gtin>,
+    /// The most units one customer may buy, when the vendor limits it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_per_customer: Option<u32>,
     /// The price to pay now (a running sale counted) in `currency`, in its minor units; absent
     /// when the variant has no price in it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -458,6 +468,19 @@ fn shelf_life(raw: Option<i64>) -> Result<Option<u32>, FieldError> {
     .transpose()
 }
 
+/// The most a vendor may set as a variant's limit per customer.
+const MAX_PER_CUSTOMER: u32 = 1_000_000;
+
+fn max_per_customer(raw: Option<i64>) -> Result<Option<u32>, FieldError> {
+    raw.map(|max| {
+        u32::try_from(max)
+            .ok()
+            .filter(|m| (1..=MAX_PER_CUSTOMER).contains(m))
+            .ok_or_else(|| FieldError::new("max_per_customer", format!("must be from 1 to {MAX_PER_CUSTOMER}")))
+    })
+    .transpose()
+}
+
 fn variant_conflict(e: StoreError) -> ApiError {
     if e.failed_at(products::SKU_TAKEN) {
         ApiError::conflict_on("sku_taken", "sku", "another of this vendor's variants has this SKU")
@@ -486,6 +509,7 @@ pub async fn create_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let gtin = body.gtin.as_deref().map(|g| Gtin::parse("gtin", g)).transpose()?;
     let weight = body.weight_g.map(|w| weight_g("weight_g", w)).transpose()?;
     let shelf_life_days = shelf_life(body.shelf_life_days)?;
+    let max_per_customer = max_per_customer(body.max_per_customer)?;
     let prices = prices(&body.prices)?;
     let current = vendor_product(&cx, VendorPermission::CatalogWrite).await?;
     if current.product.status == ProductStatus::Archived {
@@ -512,6 +536,7 @@ pub async fn create_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
         dimensions: body.dimensions,
         tax_class: body.tax_class.unwrap_or_default(),
         shelf_life_days,
+        max_per_customer,
         prices,
         created_at: now,
         updated_at: now,
@@ -526,8 +551,8 @@ pub async fn create_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     }
 }
 
-/// Change a variant: SKU, options, GTIN, measures, tax class, shelf life, prices (owner and
-/// catalog editors).
+/// Change a variant: SKU, options, GTIN, measures, tax class, shelf life, limit per customer,
+/// prices (owner and catalog editors).
 #[utoipa::path(patch, path = "/vendors/{vendorId}/products/{productId}/variants/{variantId}", tag = "catalog",
     security(("bearer" = ["vendor_owner", "catalog_editor"])), request_body = UpdateVariantRequest,
     params(("vendorId" = stockyard_domain::ids::VendorId, Path), ("productId" = ProductId, Path), ("variantId" = VariantId, Path)),
@@ -542,6 +567,7 @@ pub async fn update_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     let gtin = body.gtin.as_ref().map(|g| g.as_deref().map(|g| Gtin::parse("gtin", g)).transpose()).transpose()?;
     let weight = body.weight_g.map(|w| w.map(|w| weight_g("weight_g", w)).transpose()).transpose()?;
     let shelf_life_days = body.shelf_life_days.map(shelf_life).transpose()?;
+    let limit = body.max_per_customer.map(max_per_customer).transpose()?;
     let new_prices = body.prices.as_ref().map(prices).transpose()?;
     let product = vendor_product(&cx, VendorPermission::CatalogWrite).await?;
     let table = cx.store().await?;
@@ -564,6 +590,9 @@ pub async fn update_variant(deps: &ApiDeps, req: Request) -> Result<Response<Bod
     next.tax_class = body.tax_class.unwrap_or(next.tax_class);
     if let Some(days) = shelf_life_days {
         next.shelf_life_days = days;
+    }
+    if let Some(limit) = limit {
+        next.max_per_customer = limit;
     }
     next.prices = new_prices.unwrap_or(next.prices);
     next.updated_at = Utc::now().max(current.updated_at + chrono::Duration::microseconds(1));
@@ -700,6 +729,7 @@ pub async fn get_product(public: &PublicDeps, req: Request) -> Result<Response<B
                 sku: v.sku,
                 options: v.options,
                 gtin: v.gtin,
+                max_per_customer: v.max_per_customer,
                 price,
                 compare_at,
                 currency: price.and(currency),
