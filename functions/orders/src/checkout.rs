@@ -443,7 +443,7 @@ async fn plan(deps: &CheckoutDeps, req: &Request, buyer: &Buyer, body: &Checkout
     if cart.lines.is_empty() {
         return Err(refusal(CheckoutRefusal::Empty, &[]));
     }
-    let facts = carts::facts(table, &cart).await?;
+    let facts = carts::current(table, &cart).await?;
     let priced = cart::price(&cart, &facts, now);
     let (lines, limits) = checkout_lines(&priced, &facts)?;
     let customer_key = match buyer {
@@ -659,6 +659,7 @@ fn records(deps: &CheckoutDeps, buyer: &Buyer, planned: &Planned, provider: Prov
         expires_at: now + deps.payment_window,
         payment_reference: None,
         refunds_due: Vec::new(),
+        disputes: Vec::new(),
         shipping_address: Some(planned.ship_to.clone()),
         billing_address: Some(planned.bill_to.clone()),
         payment: None,

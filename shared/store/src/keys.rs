@@ -11,11 +11,7 @@ use stockyard_domain::category::Category;
 use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
-<<<<<<< HEAD
-    AddressId, ApiKeyId, CategoryId, ChannelId, CouponId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
-=======
-    AddressId, ApiKeyId, CartId, CategoryId, ChannelId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
->>>>>>> carts
+    AddressId, ApiKeyId, CartId, CategoryId, ChannelId, CouponId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
     InvitationId, LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId,
     SupplierId, TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
 };
