@@ -1259,3 +1259,72 @@ MC4CAQAwBQYDK2VwBCIEIFiLz4FtIDMZ2b9VBzrUZ8+uB1QfexyLHGBNPM8ZCe+1
         format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
     }
 }
+
+// ---- the platform's tax table -------------------------------------------------------------------
+
+/// A hold on the platform's one tax table, across the test processes of a run (a lock file): the
+/// test that rewrites the table holds it alone; tests that check out against it share it, so the
+/// countries they need stay as they set them while they run. Released when dropped.
+pub struct TaxTableLock {
+    _file: std::fs::File,
+}
+
+fn tax_table_lock(exclusive: bool) -> TaxTableLock {
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join("stockyard-tests-tax-table.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("the lock file");
+    let mode = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+    // SAFETY: flock on a descriptor this function owns; it blocks until the lock is granted.
+    let done = unsafe { libc::flock(file.as_raw_fd(), mode) };
+    assert_eq!(done, 0, "locking {}", path.display());
+    TaxTableLock { _file: file }
+}
+
+impl TestApp {
+    /// The tax table to oneself, for the test that rewrites it whole.
+    pub fn tax_table_alone(&self) -> TaxTableLock {
+        tax_table_lock(true)
+    }
+
+    /// A shared hold on the tax table with these countries' settings in it (each a country entry
+    /// as `PUT /admin/tax-rates` takes it); other countries are kept as they are.
+    pub async fn tax_table_with(&self, countries: &[Value]) -> TaxTableLock {
+        let wanted = |table: &Value| {
+            countries.iter().all(|c| {
+                let code = c["country"].as_str().unwrap_or_default().to_ascii_uppercase();
+                table["countries"].as_array().is_some_and(|all| {
+                    all.iter().any(|have| {
+                        have["country"] == code.as_str()
+                            && have["pricing"] == c["pricing"]
+                            && have["rates"].as_array().map(Vec::len) == c["rates"].as_array().map(Vec::len)
+                    })
+                })
+            })
+        };
+        loop {
+            let shared = tax_table_lock(false);
+            let table = self.request(Method::GET, "/tax-rates", None, None, &[]).await.expect(200).clone();
+            if wanted(&table) {
+                return shared;
+            }
+            drop(shared);
+            let alone = tax_table_lock(true);
+            let table = self.request(Method::GET, "/tax-rates", None, None, &[]).await.expect(200).clone();
+            let mine: Vec<String> =
+                countries.iter().map(|c| c["country"].as_str().unwrap_or_default().to_ascii_uppercase()).collect();
+            let mut all: Vec<Value> = table["countries"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| !mine.iter().any(|m| c["country"] == m.as_str()))
+                .collect();
+            all.extend(countries.iter().cloned());
+            let admin = self.admin().await;
+            let body = json!({ "countries": all });
+            let resp = self.request(Method::PUT, "/admin/tax-rates", Some(admin.token()), Some(&body), &[]).await;
+            resp.expect(200);
+            drop(alone);
+        }
+    }
+}

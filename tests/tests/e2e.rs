@@ -9,6 +9,7 @@ mod catalog;
 mod catalog_bulk;
 mod catalog_media;
 mod channels;
+mod checkout;
 mod checkout_rates;
 mod devices;
 mod events;

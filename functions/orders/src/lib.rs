@@ -7,3 +7,4 @@ pub mod expiry;
 pub mod openapi;
 pub mod payments;
 pub mod providers;
+pub mod reads;

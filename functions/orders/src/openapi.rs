@@ -2,8 +2,17 @@
 
 use utoipa::OpenApi;
 
-use crate::{checkout, payments};
+use crate::{checkout, payments, reads};
 
 #[derive(OpenApi)]
-#[openapi(paths(checkout::quote, checkout::place, payments::receive_card, payments::receive_wallet))]
+#[openapi(paths(
+    checkout::quote,
+    checkout::place,
+    payments::receive_card,
+    payments::receive_wallet,
+    reads::list_my_orders,
+    reads::get_order,
+    reads::list_vendor_orders,
+    reads::get_vendor_order
+))]
 pub struct OrdersApi;

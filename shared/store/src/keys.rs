@@ -293,6 +293,10 @@ pub(crate) fn vendor_order_listing(vendor: VendorId, id: OrderId) -> IndexKey {
 pub(crate) fn vendor_orders(vendor: VendorId) -> Collection<VendorOrder> {
     Collection::index(format!("VENDORORDERS#{vendor}"), "ORDER#")
 }
+/// One vendor order of a vendor, found by its id on the vendor's listing.
+pub(crate) fn vendor_order_by_id(vendor: VendorId, id: OrderId) -> Collection<VendorOrder> {
+    Collection::index(format!("VENDORORDERS#{vendor}"), format!("ORDER#{id}"))
+}
 /// Partitions of the reservation timer: a flash sale's checkouts spread over them.
 pub(crate) const EXPIRY_SHARDS: usize = 8;
 /// A group's reservation timer, sorted by when it runs out (fixed-width UTC time, then the id).

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::{OrderGroupId, UserId, VendorId};
+use stockyard_domain::ids::{OrderGroupId, OrderId, UserId, VendorId};
 use stockyard_domain::order::{
     self, Dispute, OrderEvent, OrderGroup, OrderStatus, Outcome, PaymentSession, ReservationEffect, TimelineEntry,
     VendorOrder,
@@ -123,6 +123,16 @@ pub async fn place_with(
         with(tx)
     })
     .await
+}
+
+/// A vendor's order by its id (`None`: no such order of this vendor).
+pub async fn vendor_order(table: &Table, vendor: VendorId, id: OrderId) -> Result<Option<VendorOrder>, StoreError> {
+    let found = table.query_up_to(&keys::vendor_order_by_id(vendor, id), 1).await?;
+    // The index is eventually consistent: the order itself is read from the table.
+    match found.into_iter().next() {
+        Some(listed) => table.get::<VendorOrder>(&(listed.group_id, listed.vendor_id)).await,
+        None => Ok(None),
+    }
 }
 
 /// Records the payment a provider opened for the group, once: a group that has one keeps it, and

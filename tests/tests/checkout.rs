@@ -1,0 +1,298 @@
+//! Checkout (issue 13): a cart quoted and placed across vendors, paid through the local payment
+//! providers' stand-in, with every refusal changing nothing, and concurrent checkouts of one hot
+//! variant that never oversell.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use stockyard_domain::ids::OrderGroupId;
+use stockyard_domain::order::{OrderGroup, OrderStatus};
+use stockyard_store::{Table, orders};
+use stockyard_tests::{ApiResponse, TaxTableLock, TestApp, TestVendor, eventually, unique_tag};
+
+/// France: prices include VAT at 20%, shipping taxed as standard.
+fn france() -> Value {
+    json!({ "country": "FR", "pricing": "tax_inclusive", "shipping_tax_class": "standard",
+            "rates": [{ "tax_class": "standard", "rate": "20", "name": "TVA 20%" }] })
+}
+
+/// The tax table holds France while the test runs.
+async fn taxed(app: &TestApp) -> TaxTableLock {
+    app.tax_table_with(&[france()]).await
+}
+
+/// A product on sale: published, one variant at `price` EUR cents with `units` at a fresh French
+/// location of `vendor`. Returns (variant id, sku, location id).
+async fn on_sale(app: &TestApp, vendor: &TestVendor, price: i64, units: u32) -> (String, String, String) {
+    let token = vendor.owner.token();
+    let admin = app.admin().await;
+    let category = app.plain_category(&admin).await;
+    let product = app.draft_product(token, &vendor.id, &category).await;
+    let body = json!({ "sku": format!("SKU-{}", unique_tag()), "prices": { "EUR": { "amount": price } },
+                       "weight_g": 400, "dimensions": { "length_mm": 300, "width_mm": 200, "height_mm": 50 } });
+    let variant = app.create_variant(token, &vendor.id, &product, &body).await.expect(201).clone();
+    let status = json!({ "status": "published" });
+    let path = format!("/vendors/{}/products/{product}/status", vendor.id);
+    app.request(Method::PUT, &path, Some(token), Some(&status), &[]).await.expect(200);
+    let mut location = TestApp::location_body();
+    location["country"] = json!("FR");
+    let location = app.create_location(token, &vendor.id, &location).await.expect(201)["id"].as_str().unwrap().to_string();
+    let sku = variant["sku"].as_str().unwrap().to_string();
+    if units > 0 {
+        let adjust = json!({ "sku": sku, "location_id": location, "quantity": units, "reason": "received" });
+        app.adjust_stock(token, &vendor.id, &adjust).await.expect(201);
+    }
+    (variant["id"].as_str().unwrap().to_string(), sku, location)
+}
+
+/// Ships to France: STANDARD 4.90 (3–4 days), EXPRESS 9.90 (1–2 days).
+async fn ships_to_france(app: &TestApp, vendor: &TestVendor) {
+    let service = |code: &str, price: i64, days: u32| {
+        json!({ "zone_code": "FR", "code": code, "carrier": "La Poste", "name": format!("Colissimo {code}"),
+                "rates": [{ "up_to_g": 30000, "price": { "amount": price, "currency": "EUR" } }],
+                "max_weight_g": 30000, "max_length_mm": 1500, "transit_days_min": days, "transit_days_max": days + 1 })
+    };
+    let body = json!({
+        "zones": [{ "code": "FR", "name": "France", "countries": ["FR"] }],
+        "services": [service("STANDARD", 490, 3), service("EXPRESS", 990, 1)],
+        "calendar": { "utc_offset_minutes": 60, "cutoff": "14:00:00",
+                      "working_days": { "monday": true, "tuesday": true, "wednesday": true, "thursday": true,
+                                        "friday": true, "saturday": false, "sunday": false } }
+    });
+    let path = format!("/vendors/{}/shipping", vendor.id);
+    app.request(Method::PUT, &path, Some(vendor.owner.token()), Some(&body), &[]).await.expect(200);
+}
+
+/// A guest's cart in EUR: (cart id, token).
+async fn guest_cart(app: &TestApp) -> (String, String) {
+    let cart = app.request(Method::POST, "/carts", None, Some(&json!({ "currency": "EUR" })), &[]).await;
+    let cart = cart.expect(201).clone();
+    (cart["id"].as_str().unwrap().to_string(), cart["token"].as_str().unwrap().to_string())
+}
+
+async fn add_line(app: &TestApp, (cart, token): (&str, &str), variant: &str, quantity: u32) {
+    let path = format!("/carts/{cart}/lines/{variant}");
+    let body = json!({ "quantity": quantity });
+    let resp = app.request(Method::PUT, &path, None, Some(&body), &[("x-cart-token", token)]).await;
+    assert!(resp.status < 300, "{resp}");
+}
+
+fn paris() -> Value {
+    json!({ "recipient": "Ada Lovelace", "line1": "12 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR" })
+}
+
+async fn checkout(app: &TestApp, token: Option<&str>, cart_token: Option<&str>, key: Option<&str>, body: &Value) -> ApiResponse {
+    let mut headers = Vec::new();
+    if let Some(t) = cart_token {
+        headers.push(("x-cart-token", t));
+    }
+    if let Some(k) = key {
+        headers.push(("idempotency-key", k));
+    }
+    app.request(Method::POST, "/checkout", token, Some(body), &headers).await
+}
+
+async fn quote(app: &TestApp, cart_token: &str, body: &Value) -> ApiResponse {
+    app.request(Method::POST, "/checkout/quote", None, Some(body), &[("x-cart-token", cart_token)]).await
+}
+
+async fn table(app: &TestApp) -> Table {
+    Table::new(app.dynamodb().await, app.table_name())
+}
+
+async fn group(app: &TestApp, id: &str) -> OrderGroup {
+    let id = OrderGroupId::parse("id", id).unwrap();
+    orders::group(&table(app).await, id).await.unwrap().expect("the group exists")
+}
+
+/// (available, reserved) of `sku` at `location`.
+async fn stock_of(app: &TestApp, vendor: &TestVendor, sku: &str, location: &str) -> (u64, u64) {
+    let at = app.stock_at(vendor, sku, location).await.expect("stock on record");
+    (at["available"].as_u64().unwrap(), at["reserved"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn a_guest_checks_out_two_vendors_once_and_pays_by_card_with_the_stock_held_until_then() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let (a, b) = tokio::join!(app.vendor_owner(), app.vendor_owner());
+    let ((jumper, jumper_sku, a_at), (scarf, scarf_sku, b_at)) =
+        tokio::join!(on_sale(&app, &a, 1999, 5), on_sale(&app, &b, 500, 10));
+    tokio::join!(ships_to_france(&app, &a), ships_to_france(&app, &b));
+    let (cart, cart_token) = guest_cart(&app).await;
+    add_line(&app, (&cart, &cart_token), &jumper, 2).await;
+    add_line(&app, (&cart, &cart_token), &scarf, 3).await;
+    let email = stockyard_tests::unique_email();
+    let body = json!({ "cart_id": cart, "email": email, "shipping_address": paris(),
+                       "shipping_options": { b.id.clone(): "express" } });
+
+    // The quote: each vendor's options, the chosen one, the tax explained, the total.
+    let quoted = quote(&app, &cart_token, &body).await.expect(200).clone();
+    let vendors = quoted["vendors"].as_array().unwrap();
+    assert_eq!(vendors.len(), 2, "{quoted}");
+    let of = |id: &str| vendors.iter().find(|v| v["vendor_id"] == id).unwrap().clone();
+    let (qa, qb) = (of(&a.id), of(&b.id));
+    assert_eq!((qa["shipping"]["code"].as_str(), qb["shipping"]["code"].as_str()), (Some("STANDARD"), Some("EXPRESS")));
+    assert_eq!(qa["shipping_options"]["cheapest"], "STANDARD");
+    assert_eq!(qa["shipping_options"]["fastest"], "EXPRESS");
+    // 2 × 19.99 + 4.90 and 3 × 5.00 + 9.90, VAT included.
+    assert_eq!(qa["totals"]["total"]["amount"], 3998 + 490);
+    assert_eq!(qb["totals"]["total"]["amount"], 1500 + 990);
+    assert_eq!(qa["tax"]["summary"][0]["name"], "TVA 20%");
+    assert_eq!(quoted["total"]["amount"], 3998 + 490 + 1500 + 990);
+    // A quote holds nothing.
+    assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (5, 0));
+
+    // No Idempotency-Key: refused, nothing placed.
+    checkout(&app, None, Some(&cart_token), None, &body).await.expect_error(400, "malformed_request");
+    // The total the customer saw, or nothing.
+    let mut stale = body.clone();
+    stale["expected_total"] = json!(1);
+    let key_stale = format!("stale-{}", unique_tag());
+    let refused = checkout(&app, None, Some(&cart_token), Some(&key_stale), &stale).await;
+    assert_eq!(refused.expect_error(409, "total_changed")["error"]["field"], "expected_total");
+    assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (5, 0));
+
+    let key = format!("checkout-{}", unique_tag());
+    let mut exact = body.clone();
+    exact["expected_total"] = quoted["total"]["amount"].clone();
+    let placed = checkout(&app, None, Some(&cart_token), Some(&key), &exact).await;
+    let placed_json = placed.expect(201).clone();
+    let group_id = placed_json["order_group"]["id"].as_str().unwrap().to_string();
+    assert_eq!(placed_json["order_group"]["status"], "pending_payment");
+    assert_eq!(placed_json["order_group"]["email"], email.as_str());
+    assert_eq!(placed_json["order_group"]["total"]["amount"], quoted["total"]["amount"]);
+    assert_eq!(placed_json["orders"].as_array().unwrap().len(), 2);
+    assert_eq!(placed_json["payment"]["provider"], "card");
+    let secret = placed_json["payment"]["client_secret"].as_str().expect("a client secret");
+    let intent = placed_json["payment"]["reference"].as_str().unwrap().to_string();
+    assert!(secret.starts_with(&format!("{intent}_secret_")), "{placed_json}");
+    for order in placed_json["orders"].as_array().unwrap() {
+        assert_eq!(order["commission_rate"], "0.10", "{order}");
+        assert!(order["promised_ship_by"].is_string(), "{order}");
+    }
+    assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (3, 2));
+    assert_eq!(stock_of(&app, &b, &scarf_sku, &b_at).await, (7, 3));
+    // The cart is empty now.
+    let cart_now = app.request(Method::GET, &format!("/carts/{cart}"), None, None, &[("x-cart-token", &cart_token)]).await;
+    assert_eq!(cart_now.expect(200)["lines"], json!([]));
+
+    // A retry answers with the same group and payment; the key with another body is refused.
+    let again = checkout(&app, None, Some(&cart_token), Some(&key), &exact).await;
+    assert_eq!(again.expect(201)["order_group"]["id"], group_id.as_str());
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json["payment"]["reference"], intent.as_str());
+    let mut other = exact.clone();
+    other["email"] = json!("someone.else@example.com");
+    checkout(&app, None, Some(&cart_token), Some(&key), &other).await.expect_error(422, "idempotency_key_reused");
+    assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (3, 2));
+
+    // The customer pays (3-D Secure first): the group is paid once, the stock stays reserved.
+    let pay = |control: &'static str| {
+        let path = format!("/_local/payments/card/payment_intents/{intent}/{control}");
+        let app = &app;
+        async move { app.request(Method::POST, &path, None, None, &[]).await.expect(200).clone() }
+    };
+    pay("require_action").await;
+    eventually("the group waits for authentication", || async {
+        (group(&app, &group_id).await.status == OrderStatus::RequiresAction).then_some(())
+    })
+    .await;
+    pay("approve").await;
+    let paid = eventually("the group is paid", || async {
+        let g = group(&app, &group_id).await;
+        (g.status == OrderStatus::Paid).then_some(g)
+    })
+    .await;
+    assert_eq!(paid.payment_reference.as_deref(), Some(intent.as_str()));
+    assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (3, 2));
+}
+
+#[tokio::test]
+async fn a_short_line_an_unknown_option_an_empty_cart_or_a_stranger_changes_nothing() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (variant, sku, at) = on_sale(&app, &vendor, 1999, 2).await;
+    ships_to_france(&app, &vendor).await;
+    let (cart, cart_token) = guest_cart(&app).await;
+    add_line(&app, (&cart, &cart_token), &variant, 2).await;
+    let body = json!({ "cart_id": cart, "email": "guest@example.com", "shipping_address": paris() });
+    let key = || Some(format!("k-{}", unique_tag()));
+
+    // Someone else's stock sale leaves one unit: the line is named with what is available.
+    let sold = json!({ "sku": sku, "location_id": at, "quantity": -1, "reason": "damaged" });
+    app.adjust_stock(vendor.owner.token(), &vendor.id, &sold).await.expect(201);
+    let short = checkout(&app, None, Some(&cart_token), key().as_deref(), &body).await;
+    let error = short.expect_error(409, "cart_changed");
+    assert_eq!(error["error"]["field"], "lines[0]", "{error}");
+
+    // Back to two: an unknown shipping option, another vendor's option, no address, a bad email.
+    let back = json!({ "sku": sku, "location_id": at, "quantity": 1, "reason": "found" });
+    app.adjust_stock(vendor.owner.token(), &vendor.id, &back).await.expect(201);
+    let mut pigeon = body.clone();
+    pigeon["shipping_options"] = json!({ vendor.id.clone(): "PIGEON" });
+    checkout(&app, None, Some(&cart_token), key().as_deref(), &pigeon)
+        .await
+        .expect_invalid_field(&format!("shipping_options.{}", vendor.id));
+    let mut nowhere = body.clone();
+    nowhere.as_object_mut().unwrap().remove("shipping_address");
+    checkout(&app, None, Some(&cart_token), key().as_deref(), &nowhere).await.expect_invalid_field("shipping_address");
+    let mut to_spain = body.clone();
+    to_spain["shipping_address"]["country"] = json!("ES");
+    let spain = checkout(&app, None, Some(&cart_token), key().as_deref(), &to_spain).await;
+    assert_eq!(spain.status, 422, "{spain}");
+    let mut bad_email = body.clone();
+    bad_email["email"] = json!("not an email");
+    checkout(&app, None, Some(&cart_token), key().as_deref(), &bad_email).await.expect_invalid_field("email");
+    let mut unknown = body.clone();
+    unknown["gift_wrap"] = json!(true);
+    checkout(&app, None, Some(&cart_token), key().as_deref(), &unknown).await.expect_error(400, "malformed_request");
+
+    // Without the cart's token, or with another customer's session, the cart does not exist.
+    checkout(&app, None, None, key().as_deref(), &body).await.expect_error(404, "not_found");
+    let stranger = app.customer().await;
+    checkout(&app, Some(stranger.token()), None, key().as_deref(), &body).await.expect_error(404, "not_found");
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (2, 0));
+
+    // Placed once; the emptied cart cannot be checked out again.
+    checkout(&app, None, Some(&cart_token), key().as_deref(), &body).await.expect(201);
+    checkout(&app, None, Some(&cart_token), key().as_deref(), &body).await.expect_error(422, "cart_empty");
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (0, 2));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_checkouts_of_five_units_place_exactly_five_orders_and_never_oversell() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (variant, sku, at) = on_sale(&app, &vendor, 999, 5).await;
+    ships_to_france(&app, &vendor).await;
+    let mut carts = Vec::new();
+    for _ in 0..20 {
+        let cart = guest_cart(&app).await;
+        add_line(&app, (&cart.0, &cart.1), &variant, 1).await;
+        carts.push(cart);
+    }
+    let attempts = carts.iter().map(|(cart, token)| {
+        let app = &app;
+        async move {
+            let body = json!({ "cart_id": cart, "email": "flash@example.com", "shipping_address": paris() });
+            let key = format!("flash-{}", unique_tag());
+            checkout(app, None, Some(token), Some(&key), &body).await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let placed = results.iter().filter(|r| r.status == 201).count();
+    let refused: Vec<&ApiResponse> = results.iter().filter(|r| r.status != 201).collect();
+    assert_eq!(placed, 5, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    for r in refused {
+        assert!(
+            matches!(r.error_code(), Some("insufficient_stock" | "cart_changed" | "service_busy")),
+            "{r}"
+        );
+    }
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (0, 5));
+    let movements = app.movements(vendor.owner.token(), &vendor.id, &sku, &at).await;
+    let reserved = movements.iter().filter(|m| m["reason"] == "reserved").count();
+    assert_eq!(reserved, 5, "one reservation movement per order");
+}
