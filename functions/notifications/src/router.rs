@@ -4,7 +4,9 @@
 //! stock items crossing below their reorder point or running out on the alerts queue, channel
 //! sales and returns on the sales events queue (the sales history counts them), and webhook events
 //! (stock availability, low stock, purchase order lines received) on the webhook events queue,
-//! which turns them into deliveries to the vendor's endpoints.
+//! which turns them into deliveries to the vendor's endpoints, and order groups placed, paid,
+//! expired, cancelled, disputed or refunded on the order events queue (`process-order-events`
+//! invoices paid groups and sends the order emails).
 //!
 //! Records are routed in stream order. At the first record that cannot be routed the function
 //! stops and reports that record (`ReportBatchItemFailures`): the stream delivers it and everything
@@ -20,6 +22,7 @@ use stockyard_messaging::templates::{self, AccountNotice, Invitation};
 use stockyard_messaging::{EmailMessage, Publisher};
 use stockyard_store::account_mail::{AccountMailKind, AccountMailRecord};
 use stockyard_store::events::{self, CatalogMessage, Change, DomainEvent};
+use stockyard_store::order_events::{self, OrderEventMessage};
 
 /// Signs the links of account emails and makes them URLs of the shop's front end.
 pub struct Links {
@@ -91,6 +94,7 @@ pub struct RouterDeps {
     pub alerts: Publisher,
     pub sales: Publisher,
     pub webhooks: Publisher,
+    pub orders: Publisher,
     pub links: Links,
 }
 
@@ -102,6 +106,7 @@ impl RouterDeps {
             alerts: Publisher::from_env(sdk, "ALERTS_QUEUE_URL")?,
             sales: Publisher::from_env(sdk, "SALES_EVENTS_QUEUE_URL")?,
             webhooks: Publisher::from_env(sdk, "WEBHOOK_EVENTS_QUEUE_URL")?,
+            orders: Publisher::from_env(sdk, "ORDER_EVENTS_QUEUE_URL")?,
             links: Links { signer: LinkSigner::from_env()?, app_url: stockyard_platform::env("APP_URL")? },
         })
     }
@@ -115,10 +120,11 @@ pub enum Outgoing {
     StockAlert(stockyard_domain::stock::StockAlert),
     Sale(stockyard_domain::channel::SaleRecord),
     Webhook(stockyard_domain::webhook::WebhookEvent),
+    Order(OrderEventMessage),
 }
 
 /// What one stream record asks to send: its domain event's message, if any, then its webhook
-/// events.
+/// events, then its order events.
 pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Vec<Outgoing>> {
     let Some(change) = Change::parse(&record.event_name) else { return Ok(Vec::new()) };
     let images = (record.change.new_image.clone(), record.change.old_image.clone());
@@ -127,7 +133,8 @@ pub fn route(record: &EventRecord, links: &Links) -> anyhow::Result<Vec<Outgoing
         .transpose()?
         .into_iter()
         .collect();
-    out.extend(events::webhook_events(change, images.0, images.1)?.into_iter().map(Outgoing::Webhook));
+    out.extend(events::webhook_events(change, images.0.clone(), images.1.clone())?.into_iter().map(Outgoing::Webhook));
+    out.extend(order_events::order_events(change, images.0, images.1)?.into_iter().map(Outgoing::Order));
     Ok(out)
 }
 
@@ -211,6 +218,10 @@ pub async fn handle(
             Outgoing::Webhook(event) => {
                 deps.webhooks.publish_raw(&serde_json::to_string(&event)?).await?;
                 tracing::debug!(event_id = %event.id, event_type = %event.event_type(), "webhook event queued");
+            }
+            Outgoing::Order(event) => {
+                deps.orders.publish_raw(&serde_json::to_string(&event)?).await?;
+                tracing::info!(group = %event.group_id, event = event.event.as_str(), "order event queued");
             }
         }
         Ok(())
@@ -303,7 +314,11 @@ mod tests {
             .iter()
             .filter_map(|m| match m {
                 Outgoing::Email(e) => Some(e.to[0].clone()),
-                Outgoing::Catalog(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) | Outgoing::Webhook(_) => None,
+                Outgoing::Catalog(_)
+                | Outgoing::StockAlert(_)
+                | Outgoing::Sale(_)
+                | Outgoing::Webhook(_)
+                | Outgoing::Order(_) => None,
             })
             .collect()
     }
@@ -401,9 +416,11 @@ mod tests {
                     let json = serde_json::to_value(c).unwrap();
                     (json["type"].as_str().unwrap().to_string(), c.event_id.clone())
                 }
-                Outgoing::Email(_) | Outgoing::StockAlert(_) | Outgoing::Sale(_) | Outgoing::Webhook(_) => {
-                    panic!("only catalog events")
-                }
+                Outgoing::Email(_)
+                | Outgoing::StockAlert(_)
+                | Outgoing::Sale(_)
+                | Outgoing::Webhook(_)
+                | Outgoing::Order(_) => panic!("only catalog events"),
             })
             .collect();
         let expected =
@@ -477,5 +494,42 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["alert", "stock.availability_changed", "stock.low"]);
+    }
+    fn group_image(status: &str, version: u64) -> serde_json::Value {
+        serde_json::json!({
+            "PK": {"S": "ORDERGROUP#01JDB0000000000000000000G1"}, "SK": {"S": "GROUP"}, "entity": {"S": "order group"},
+            "id": {"S": "01JDB0000000000000000000G1"}, "email": {"S": "guest@example.com"}, "currency": {"S": "EUR"},
+            "locale": {"S": "fr-FR"}, "orders": {"L": []}, "total": {"M": {"amount": {"N": "1999"}, "currency": {"S": "EUR"}}},
+            "status": {"S": status}, "holds": {"L": []}, "expires_at": {"S": "2026-12-01T10:15:00Z"},
+            "version": {"N": version.to_string()}, "created_at": {"S": "2026-12-01T10:00:00Z"},
+            "updated_at": {"S": "2026-12-01T10:05:00Z"},
+        })
+    }
+
+    #[tokio::test]
+    async fn a_group_placed_then_paid_goes_to_the_order_events_queue_as_typed_events() {
+        let event: Event = serde_json::from_value(serde_json::json!({ "Records": [
+            record("1", "INSERT", group_image("pending_payment", 1)),
+            modify("2", group_image("pending_payment", 1), group_image("paid", 2)),
+            modify("3", group_image("paid", 2), group_image("paid", 3)),
+        ]}))
+        .unwrap();
+        let sent = Mutex::new(Vec::new());
+        let response = route_all(&event.records, &links(), |m| {
+            sent.lock().unwrap().push(m);
+            async { Ok(()) }
+        })
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+        let orders: Vec<(String, u64)> = sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| match m {
+                Outgoing::Order(e) => (serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string(), e.version),
+                other => panic!("only order events, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(orders, [("order_placed".to_string(), 1), ("order_paid".to_string(), 2)]);
     }
 }

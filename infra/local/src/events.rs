@@ -271,6 +271,16 @@ fn sample_messages(queue_id: &str) -> Vec<Value> {
             "version": 12, "raised_at": "2024-10-27T03:33:20Z"
         })];
     }
+    if queue_id == "OrderEventsQueue" {
+        let group = "01JBZ4W9Q6T3M8K2R5X7N1C0G1";
+        return vec![
+            json!({ "type": "order_paid", "group_id": group, "version": 2, "occurred_at": "2024-10-27T03:33:20Z" }),
+            json!({ "type": "order_disputed", "group_id": group, "version": 3, "occurred_at": "2024-10-29T09:00:00Z",
+                    "dispute": { "provider_dispute_id": "dp_1Nx2", "amount": { "amount": 1999, "currency": "EUR" },
+                                 "reason": "product_not_received", "status": "open",
+                                 "opened_at": "2024-10-29T09:00:00Z" } }),
+        ];
+    }
     let stock_event = json!({
         "id": "01JBZ4W9Q6T3M8K2R5X7N1C0EV", "created_at": "2024-10-27T03:33:20Z", "vendor_id": vendor,
         "type": "stock.availability_changed",

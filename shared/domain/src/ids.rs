@@ -206,6 +206,25 @@ impl From<PurchaseOrderId> for EmailId {
     }
 }
 
+impl EmailId {
+    /// The email that `parts` name (what it announces and to whom: an order group, the event, the
+    /// recipient's role): the first 128 bits of SHA-256 over the parts, so every process and every
+    /// delivery of the same event derives the same id and the mailer sends the email once. The
+    /// top bit is cleared so the id is a ULID as written (first character 0-7).
+    pub fn derived(parts: &[&str]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in parts {
+            hash.update(part.as_bytes());
+            hash.update(b"|");
+        }
+        let digest = hash.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        EmailId(Ulid::from(u128::from_be_bytes(bytes) >> 1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +233,15 @@ mod tests {
     fn ids_made_in_the_same_millisecond_are_still_in_order() {
         let ids: Vec<UserId> = (0..1000).map(|_| UserId::generate()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1] && w[0].to_string() < w[1].to_string()));
+    }
+
+    #[test]
+    fn a_derived_email_id_is_the_same_for_the_same_parts_and_a_valid_id() {
+        let id = EmailId::derived(&["01JDB0000000000000000000G1", "order_paid", "customer"]);
+        assert_eq!(id, EmailId::derived(&["01JDB0000000000000000000G1", "order_paid", "customer"]));
+        assert_ne!(id, EmailId::derived(&["01JDB0000000000000000000G1", "order_paid", "vendor"]));
+        assert_ne!(EmailId::derived(&["ab", "c"]), EmailId::derived(&["a", "bc"]), "parts are separated");
+        assert_eq!(EmailId::parse("email_id", &id.to_string()), Ok(id), "{id}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Documents people print or file, as PDF: a purchase order as its supplier receives it.
+//! Documents people print or file, as PDF: a purchase order as its supplier receives it (the
+//! page helpers here also write the invoices and receipts of `crate::invoices`).
 //!
 //! Written with `pdf-writer` in the standard Helvetica fonts (every PDF reader has them, so
 //! nothing is embedded: 2.2 KB for a one-line order, 23 KB for 99 lines on three pages, content
@@ -9,19 +10,19 @@ use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
 use stockyard_domain::Money;
 use stockyard_domain::purchasing::PurchaseOrder;
 
-const PAGE_WIDTH: f32 = 595.0;
-const PAGE_HEIGHT: f32 = 842.0;
-const MARGIN: f32 = 50.0;
-const ROW: f32 = 16.0;
+pub(crate) const PAGE_WIDTH: f32 = 595.0;
+pub(crate) const PAGE_HEIGHT: f32 = 842.0;
+pub(crate) const MARGIN: f32 = 50.0;
+pub(crate) const ROW: f32 = 16.0;
 /// Table rows on the first page (below the header block) and on the pages after it.
 const FIRST_PAGE_ROWS: usize = 34;
 const NEXT_PAGE_ROWS: usize = 44;
 
-const REGULAR: Name<'static> = Name(b"F1");
-const BOLD: Name<'static> = Name(b"F2");
+pub(crate) const REGULAR: Name<'static> = Name(b"F1");
+pub(crate) const BOLD: Name<'static> = Name(b"F2");
 
 /// Text as WinAnsi bytes: ASCII and Latin-1 as they are, the euro sign, '?' for the rest.
-fn win_ansi(text: &str) -> Vec<u8> {
+pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
         .map(|c| match c {
             ' '..='~' => c as u8,
@@ -33,16 +34,16 @@ fn win_ansi(text: &str) -> Vec<u8> {
 }
 
 /// One page being written.
-struct PageText {
+pub(crate) struct PageText {
     content: Content,
 }
 
 impl PageText {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { content: Content::new() }
     }
 
-    fn text(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, text: &str) {
+    pub(crate) fn text(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, text: &str) {
         let bytes = win_ansi(text);
         self.content.begin_text();
         self.content.set_font(font, size);
@@ -52,12 +53,12 @@ impl PageText {
     }
 
     /// Text ending at `right` (Helvetica's average width is close enough for numbers).
-    fn right(&mut self, font: Name<'_>, size: f32, right: f32, y: f32, text: &str) {
+    pub(crate) fn right(&mut self, font: Name<'_>, size: f32, right: f32, y: f32, text: &str) {
         let width = text.chars().count() as f32 * size * 0.556;
         self.text(font, size, right - width, y, text);
     }
 
-    fn rule(&mut self, y: f32) {
+    pub(crate) fn rule(&mut self, y: f32) {
         self.content.set_line_width(0.5);
         self.content.move_to(MARGIN, y);
         self.content.line_to(PAGE_WIDTH - MARGIN, y);
@@ -155,7 +156,7 @@ pub fn purchase_order_pdf(order: &PurchaseOrder) -> Vec<u8> {
     write(pages)
 }
 
-fn write(pages: Vec<PageText>) -> Vec<u8> {
+pub(crate) fn write(pages: Vec<PageText>) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
     let regular = Ref::new(3);

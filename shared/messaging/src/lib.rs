@@ -2,6 +2,8 @@
 
 pub mod documents;
 pub mod email;
+pub mod invoices;
+pub mod order_mail;
 pub mod templates;
 
 pub use email::{Attachment, EmailMessage, Mailer, Publisher};

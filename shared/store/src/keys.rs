@@ -359,6 +359,32 @@ pub(crate) fn limited_purchase(group: OrderGroupId, variant: VariantId) -> Key {
 pub(crate) fn limited_purchases_of(group: OrderGroupId) -> Collection<LimitedPurchase> {
     Collection::table(format!("ORDERGROUP#{group}"), "PURCHASE#")
 }
+// Billing: a paid group's invoices (one per vendor order), its receipt and the events handled sit
+// in the group's partition beside its orders; a vendor's invoices are listed by number.
+pub(crate) fn invoice(group: OrderGroupId, vendor: VendorId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("INVOICE#{vendor}"))
+}
+pub(crate) fn invoices_of_group(group: OrderGroupId) -> Collection<stockyard_domain::billing::Invoice> {
+    Collection::table(format!("ORDERGROUP#{group}"), "INVOICE#")
+}
+/// Sorted by the invoice's number (twelve digits: a vendor's millionth invoice still sorts).
+pub(crate) fn vendor_invoice_listing(vendor: VendorId, sequence: u64) -> IndexKey {
+    IndexKey { pk: format!("VENDORINVOICES#{vendor}"), sk: format!("INVOICE#{sequence:012}") }
+}
+pub(crate) fn vendor_invoices(vendor: VendorId) -> Collection<stockyard_domain::billing::Invoice> {
+    Collection::index(format!("VENDORINVOICES#{vendor}"), "INVOICE#")
+}
+/// The vendor's running invoice number.
+pub(crate) fn invoice_sequence(vendor: VendorId) -> Key {
+    key(format!("VENDOR#{vendor}"), "INVOICESEQUENCE")
+}
+pub(crate) fn payment_receipt(group: OrderGroupId) -> Key {
+    key(format!("ORDERGROUP#{group}"), "RECEIPT")
+}
+/// An order event handled to the end (event keys are fixed names and provider dispute ids).
+pub(crate) fn order_event_done(group: OrderGroupId, event: &str) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("DONE#{event}"))
+}
 
 // Stock
 pub(crate) fn stock_item(vendor: VendorId, variant: VariantId, location: LocationId) -> Key {

@@ -9,6 +9,7 @@ pub mod addresses;
 pub mod alerts;
 pub mod api_keys;
 pub mod carts;
+pub mod billing;
 pub mod catalog_files;
 pub mod categories;
 pub mod channels;
@@ -21,6 +22,7 @@ pub mod exchange_rates;
 pub mod idempotency;
 mod keys;
 pub mod locations;
+pub mod order_events;
 pub mod objects;
 pub mod orders;
 pub mod page;
@@ -58,6 +60,8 @@ pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
 
 #[cfg(test)]
 mod emulator_tests;
+#[cfg(test)]
+mod emulator_tests_billing;
 #[cfg(test)]
 mod emulator_tests_bulk;
 #[cfg(test)]

@@ -1,0 +1,264 @@
+//! Order events from the table's stream: what happened to an order group, as typed messages on
+//! the order events queue (`route-table-events` puts them there; `process-order-events` acts on
+//! them). A group inserted is `order_placed`; a change of its status to paid, expired, cancelled
+//! or refunded is `order_paid`, `order_expired`, `order_cancelled`, `order_refunded`; a dispute
+//! (chargeback) that appears in its `disputes` is `order_disputed`.
+//!
+//! A stream record can be delivered more than once, and so can a queue message: each message
+//! names its group and its event ([`OrderEventMessage::key`]: the event's name, and the dispute's
+//! provider id for a dispute), which is what its consumer is idempotent on.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use stockyard_domain::ids::OrderGroupId;
+use stockyard_domain::order::{Dispute, OrderGroup, OrderStatus};
+
+use crate::StoreError;
+use crate::entity::Entity;
+use crate::events::Change;
+
+/// What happened to an order group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderEventType {
+    /// Checkout placed it (its stock is reserved; nothing is paid yet).
+    OrderPlaced,
+    /// Its payment succeeded.
+    OrderPaid,
+    /// Unpaid when its reservation ran out: its stock was given back.
+    OrderExpired,
+    /// Called off before it was paid: its stock was given back.
+    OrderCancelled,
+    /// The customer's bank disputed its payment (a chargeback); the amount is held.
+    OrderDisputed,
+    /// Its payment was refunded in full.
+    OrderRefunded,
+}
+
+impl OrderEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderEventType::OrderPlaced => "order_placed",
+            OrderEventType::OrderPaid => "order_paid",
+            OrderEventType::OrderExpired => "order_expired",
+            OrderEventType::OrderCancelled => "order_cancelled",
+            OrderEventType::OrderDisputed => "order_disputed",
+            OrderEventType::OrderRefunded => "order_refunded",
+        }
+    }
+}
+
+/// One order event as it travels on the order events queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEventMessage {
+    #[serde(rename = "type")]
+    pub event: OrderEventType,
+    pub group_id: OrderGroupId,
+    /// The group's version the change made.
+    pub version: u64,
+    pub occurred_at: DateTime<Utc>,
+    /// The dispute, for `order_disputed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<Dispute>,
+}
+
+impl OrderEventMessage {
+    /// What the event is within its group: its name, and for a dispute the provider's dispute id
+    /// (a group can be disputed more than once). The consumer is idempotent on group and key.
+    pub fn key(&self) -> String {
+        match &self.dispute {
+            Some(d) if self.event == OrderEventType::OrderDisputed => {
+                format!("{}#{}", self.event.as_str(), d.provider_dispute_id)
+            }
+            _ => self.event.as_str().to_string(),
+        }
+    }
+}
+
+/// The disputes a group item holds, read leniently: an item without them, or with a list that is
+/// not readable as disputes, holds none (disputes never keep the group's other events from being
+/// routed).
+#[derive(Debug, Default, Deserialize)]
+struct Disputes {
+    #[serde(default)]
+    disputes: Vec<Dispute>,
+}
+
+fn disputes_of(image: &serde_dynamo::Item) -> Vec<Dispute> {
+    serde_dynamo::from_item::<_, Disputes>(image.clone()).map(|d| d.disputes).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct EntityName {
+    #[serde(default)]
+    entity: Option<String>,
+}
+
+/// The order events a change of one item means: none unless the item is an order group.
+pub fn order_events(
+    change: Change,
+    new_image: serde_dynamo::Item,
+    old_image: serde_dynamo::Item,
+) -> Result<Vec<OrderEventMessage>, StoreError> {
+    if change == Change::Remove {
+        return Ok(Vec::new());
+    }
+    let kind: EntityName = serde_dynamo::from_item(new_image.clone())?;
+    if kind.entity.as_deref() != Some(OrderGroup::NAME) {
+        return Ok(Vec::new());
+    }
+    let new: OrderGroup = serde_dynamo::from_item(new_image.clone())?;
+    let message = |event, dispute| OrderEventMessage {
+        event,
+        group_id: new.id,
+        version: new.version,
+        occurred_at: new.updated_at,
+        dispute,
+    };
+    if change == Change::Insert {
+        return Ok(vec![message(OrderEventType::OrderPlaced, None)]);
+    }
+    let old: OrderGroup = serde_dynamo::from_item(old_image.clone())?;
+    let mut events = Vec::new();
+    if old.status != new.status {
+        let event = match new.status {
+            OrderStatus::Paid => Some(OrderEventType::OrderPaid),
+            OrderStatus::Expired => Some(OrderEventType::OrderExpired),
+            OrderStatus::Cancelled => Some(OrderEventType::OrderCancelled),
+            OrderStatus::Refunded => Some(OrderEventType::OrderRefunded),
+            _ => None,
+        };
+        events.extend(event.map(|e| message(e, None)));
+    }
+    let before = disputes_of(&old_image);
+    for dispute in disputes_of(&new_image) {
+        if !before.iter().any(|b| b.provider_dispute_id == dispute.provider_dispute_id) {
+            events.push(message(OrderEventType::OrderDisputed, Some(dispute)));
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockyard_domain::ids::{OrderId, VendorId};
+    use stockyard_domain::money::{Currency, Money};
+    use stockyard_domain::order::DisputeStatus;
+
+    fn group(status: OrderStatus, version: u64) -> OrderGroup {
+        let eur = Currency::parse("currency", "EUR").unwrap();
+        let now = Utc::now();
+        OrderGroup {
+            id: OrderGroupId::parse("g", "01JDB0000000000000000000G1").unwrap(),
+            customer_id: None,
+            email: "guest@example.com".into(),
+            currency: eur,
+            locale: "en".into(),
+            orders: vec![(VendorId::generate(), OrderId::generate())],
+            total: Money::new(1999, eur),
+            status,
+            holds: Vec::new(),
+            expires_at: now,
+            payment_reference: None,
+            refunds_due: Vec::new(),
+            version,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn image(group: &OrderGroup) -> serde_dynamo::Item {
+        let item = crate::table::to_item(group).unwrap();
+        let json = serde_json::to_value(
+            item.into_iter()
+                .map(|(k, v)| (k, serde_dynamo::AttributeValue::from(v)))
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
+        .unwrap();
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn with_disputes(mut item: serde_dynamo::Item, ids: &[&str]) -> serde_dynamo::Item {
+        let eur = Currency::parse("currency", "EUR").unwrap();
+        let disputes: Vec<Dispute> = ids
+            .iter()
+            .map(|id| Dispute {
+                provider_dispute_id: id.to_string(),
+                amount: Money::new(1999, eur),
+                reason: "fraudulent".into(),
+                status: DisputeStatus::Open,
+                opened_at: Utc::now(),
+            })
+            .collect();
+        let list: serde_dynamo::Item = serde_dynamo::to_item(Disputes { disputes }).unwrap();
+        item.extend(list.iter().map(|(k, v)| (k.clone(), v.clone())));
+        item
+    }
+
+    impl Serialize for Disputes {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut st = s.serialize_struct("Disputes", 1)?;
+            st.serialize_field("disputes", &self.disputes)?;
+            st.end()
+        }
+    }
+
+    fn types(events: &[OrderEventMessage]) -> Vec<&'static str> {
+        events.iter().map(|e| e.event.as_str()).collect()
+    }
+
+    #[test]
+    fn a_placed_group_is_order_placed_and_each_status_it_reaches_its_event() {
+        let placed = group(OrderStatus::PendingPayment, 1);
+        let events = order_events(Change::Insert, image(&placed), Default::default()).unwrap();
+        assert_eq!(types(&events), ["order_placed"]);
+        assert_eq!((events[0].group_id, events[0].version, events[0].key()), (placed.id, 1, "order_placed".into()));
+        for (status, event) in [
+            (OrderStatus::Paid, "order_paid"),
+            (OrderStatus::Expired, "order_expired"),
+            (OrderStatus::Cancelled, "order_cancelled"),
+            (OrderStatus::Refunded, "order_refunded"),
+        ] {
+            let events = order_events(Change::Modify, image(&group(status, 2)), image(&placed)).unwrap();
+            assert_eq!(types(&events), [event]);
+        }
+        let json = serde_json::to_value(&events[0]).unwrap();
+        assert_eq!(json["type"], "order_placed");
+    }
+
+    #[test]
+    fn other_changes_of_a_group_and_other_items_are_no_order_event() {
+        let paid = group(OrderStatus::Paid, 2);
+        let mut flagged = paid.clone();
+        flagged.refunds_due.push("pi_late".into());
+        flagged.version = 3;
+        assert!(order_events(Change::Modify, image(&flagged), image(&paid)).unwrap().is_empty());
+        let action = group(OrderStatus::RequiresAction, 2);
+        let pending = group(OrderStatus::PendingPayment, 1);
+        assert!(order_events(Change::Modify, image(&action), image(&pending)).unwrap().is_empty(), "3-D Secure");
+        assert!(order_events(Change::Remove, Default::default(), image(&paid)).unwrap().is_empty());
+        let mut other = image(&paid);
+        other.insert("entity".into(), serde_dynamo::AttributeValue::S("vendor order".into()));
+        assert!(order_events(Change::Insert, other, Default::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_dispute_new_in_the_groups_disputes_is_order_disputed_once() {
+        let paid = group(OrderStatus::Paid, 2);
+        let before = image(&paid);
+        let one = with_disputes(image(&paid), &["dp_1"]);
+        let events = order_events(Change::Modify, one.clone(), before).unwrap();
+        assert_eq!(types(&events), ["order_disputed"]);
+        assert_eq!(events[0].key(), "order_disputed#dp_1");
+        assert_eq!(events[0].dispute.as_ref().map(|d| d.amount.amount), Some(1999));
+        let two = with_disputes(image(&paid), &["dp_1", "dp_2"]);
+        let events = order_events(Change::Modify, two.clone(), one).unwrap();
+        assert_eq!(events.iter().map(OrderEventMessage::key).collect::<Vec<_>>(), ["order_disputed#dp_2"]);
+        assert!(order_events(Change::Modify, two.clone(), two).unwrap().is_empty(), "nothing new");
+        let mut unreadable = image(&paid);
+        unreadable.insert("disputes".into(), serde_dynamo::AttributeValue::S("not a list".into()));
+        assert!(order_events(Change::Modify, unreadable, image(&paid)).unwrap().is_empty());
+    }
+}
