@@ -77,7 +77,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 79] = [
+const ACTIONS: [Action; 80] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -89,6 +89,7 @@ const ACTIONS: [Action; 79] = [
     action("list locations", "GET /vendors/{vendorId}/locations", 200, READERS),
     action("put shipping", "PUT /vendors/{vendorId}/shipping", 200, STOCK_WRITERS),
     action("get shipping", "GET /vendors/{vendorId}/shipping", 200, READERS),
+    action("list vendor orders", "GET /vendors/{vendorId}/orders", 200, &["owner", "order_handler"]),
     action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
     action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
     action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),

@@ -296,3 +296,94 @@ async fn twenty_concurrent_checkouts_of_five_units_place_exactly_five_orders_and
     let reserved = movements.iter().filter(|m| m["reason"] == "reserved").count();
     assert_eq!(reserved, 5, "one reservation movement per order");
 }
+
+/// The `token` of the guest link to `group` in a text.
+fn link_token(text: &str, group: &str) -> Option<String> {
+    let at = text.find(&format!("/orders/{group}?token="))?;
+    let rest = &text[at + format!("/orders/{group}?token=").len()..];
+    Some(rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.').collect())
+}
+
+#[tokio::test]
+async fn customers_vendors_and_guests_each_read_only_their_own_orders() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let (a, b) = tokio::join!(app.vendor_owner(), app.vendor_owner());
+    let ((jumper, _, _), (scarf, _, _)) = tokio::join!(on_sale(&app, &a, 1999, 5), on_sale(&app, &b, 500, 5));
+    tokio::join!(ships_to_france(&app, &a), ships_to_france(&app, &b));
+
+    // A signed-in customer: their own cart, an address from their book.
+    let customer = app.customer().await;
+    let cart = app.request(Method::POST, "/carts", Some(customer.token()), Some(&json!({ "currency": "EUR" })), &[]).await;
+    let cart_id = cart.expect(201)["id"].as_str().unwrap().to_string();
+    for variant in [&jumper, &scarf] {
+        let path = format!("/carts/{cart_id}/lines/{variant}");
+        let resp = app.request(Method::PUT, &path, Some(customer.token()), Some(&json!({ "quantity": 1 })), &[]).await;
+        assert!(resp.status < 300, "{resp}");
+    }
+    let mut home = paris();
+    home["is_default"] = json!(true);
+    let address = app.create_address(customer.token(), &home).await.expect(201)["id"].as_str().unwrap().to_string();
+    let body = json!({ "cart_id": cart_id, "shipping_address_id": address });
+    let key = format!("mine-{}", unique_tag());
+    let placed = checkout(&app, Some(customer.token()), None, Some(&key), &body).await.expect(201).clone();
+    let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
+    assert_eq!(placed["order_group"]["email"], customer.email.as_str());
+    assert_eq!(placed["order_group"]["shipping_address"]["city"], "Paris");
+
+    let mine = app.request(Method::GET, "/orders", Some(customer.token()), None, &[]).await;
+    assert_eq!(mine.expect(200)["items"][0]["id"], group_id.as_str());
+    let read = app.request(Method::GET, &format!("/orders/{group_id}"), Some(customer.token()), None, &[]).await;
+    let read = read.expect(200).clone();
+    assert_eq!(read["vendor_orders"].as_array().unwrap().len(), 2, "{read}");
+    assert!(read["vendor_orders"][0]["timeline"][0]["status"] == "pending_payment", "{read}");
+
+    // Another customer, or nobody signed in, does not see it.
+    let stranger = app.customer().await;
+    app.request(Method::GET, &format!("/orders/{group_id}"), Some(stranger.token()), None, &[])
+        .await
+        .expect_error(404, "not_found");
+    let others = app.request(Method::GET, "/orders", Some(stranger.token()), None, &[]).await;
+    assert_eq!(others.expect(200)["items"], json!([]));
+    app.request(Method::GET, &format!("/orders/{group_id}"), None, None, &[]).await.expect_error(401, "unauthorized");
+    app.request(Method::GET, &format!("/orders/{group_id}?token=forged"), None, None, &[])
+        .await
+        .expect_error(404, "not_found");
+
+    // Each vendor sees its own order, with where it ships, and never the other's.
+    let a_order = read["vendor_orders"].as_array().unwrap().iter().find(|o| o["vendor_id"] == a.id.as_str()).unwrap();
+    let a_order_id = a_order["id"].as_str().unwrap();
+    let listed = app.request(Method::GET, &format!("/vendors/{}/orders", a.id), Some(a.owner.token()), None, &[]).await;
+    assert_eq!(listed.expect(200)["items"][0]["id"], a_order_id);
+    let detail = format!("/vendors/{}/orders/{a_order_id}", a.id);
+    let detail = app.request(Method::GET, &detail, Some(a.owner.token()), None, &[]).await.expect(200).clone();
+    assert_eq!(detail["shipping_address"]["postal_code"], "75001");
+    assert_eq!(detail["lines"].as_array().unwrap().len(), 1);
+    let across = format!("/vendors/{}/orders/{a_order_id}", b.id);
+    app.request(Method::GET, &across, Some(b.owner.token()), None, &[]).await.expect_error(404, "not_found");
+    let foreign = format!("/vendors/{}/orders/{a_order_id}", a.id);
+    app.request(Method::GET, &foreign, Some(b.owner.token()), None, &[]).await.expect_error(403, "forbidden");
+    app.request(Method::GET, &foreign, Some(customer.token()), None, &[]).await.expect_error(403, "forbidden");
+
+    // A guest reads theirs through the link in the confirmation email, sent once it is paid.
+    let (guest_cart_id, guest_token) = guest_cart(&app).await;
+    add_line(&app, (&guest_cart_id, &guest_token), &jumper, 1).await;
+    let email = stockyard_tests::unique_email();
+    let body = json!({ "cart_id": guest_cart_id, "email": email, "shipping_address": paris() });
+    let key = format!("guest-{}", unique_tag());
+    let placed = checkout(&app, None, Some(&guest_token), Some(&key), &body).await.expect(201).clone();
+    let guest_group = placed["order_group"]["id"].as_str().unwrap().to_string();
+    let intent = placed["payment"]["reference"].as_str().unwrap();
+    let approve = format!("/_local/payments/card/payment_intents/{intent}/approve");
+    app.request(Method::POST, &approve, None, None, &[]).await.expect(200);
+    let mail = app
+        .eventually_email(&email, |m| m.text.as_deref().is_some_and(|t| link_token(t, &guest_group).is_some()))
+        .await;
+    let token = link_token(mail.text.as_deref().unwrap(), &guest_group).unwrap();
+    let linked = app.request(Method::GET, &format!("/orders/{guest_group}?token={token}"), None, None, &[]).await;
+    assert_eq!(linked.expect(200)["status"], "paid");
+    // The link opens that order only.
+    app.request(Method::GET, &format!("/orders/{group_id}?token={token}"), None, None, &[])
+        .await
+        .expect_error(404, "not_found");
+}

@@ -83,6 +83,12 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                                           "friday": true, "saturday": false, "sunday": false},
                          "holidays": ["2026-12-25", "2026-12-28"]}
         }),
+        "quote-checkout" | "checkout" => json!({
+            "cart_id": "01JD2Z8Q4Y6W3V5T7R9P1N3CRT", "email": "ada@example.com",
+            "shipping_address": {"recipient": "Ada Lovelace", "line1": "12 rue de Rivoli", "city": "Paris",
+                                 "postal_code": "75001", "country": "FR"},
+            "shipping_options": {}, "payment_provider": "card"
+        }),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {

@@ -4,6 +4,7 @@
 mod apigw;
 mod bench;
 mod bench_search;
+mod bench_checkout;
 mod bench_stock;
 mod bootstrap;
 mod demo_demand;
@@ -97,6 +98,9 @@ enum Command {
         /// Sales of the hot-item benchmark (each measurement).
         #[arg(long, default_value_t = 2_000)]
         hot_sales: u64,
+        /// Only the flash-sale checkout benchmark (500 guests checking out one variant at once).
+        #[arg(long, conflicts_with_all = ["forecast_only", "only", "fanout_only", "search_only", "stock_only"])]
+        checkout_only: bool,
         /// forecast-vendor invocations at once in the fan-out benchmark (at most the template's
         /// MaximumConcurrency).
         #[arg(long, default_value_t = 4)]
@@ -193,8 +197,15 @@ async fn real_main(cli: Cli) -> Result<i32> {
             fanout_only,
             stock_only,
             hot_sales,
+            checkout_only,
             concurrency,
         } => {
+            if checkout_only {
+                if !no_build {
+                    bench::build(&root, &[])?;
+                }
+                return bench_checkout::run(&root).await.map(|_| 0);
+            }
             if stock_only {
                 if !no_build {
                     bench::build(&root, &[])?;
@@ -229,6 +240,7 @@ async fn real_main(cli: Cli) -> Result<i32> {
                 bench::fanout(&root, fanout_vendors, concurrency).await?;
             }
             bench_stock::run(&root, hot_sales).await?;
+            bench_checkout::run(&root).await?;
             bench_search::run(&root).await.map(|_| 0)
         }
         Command::Events { force } => events::write_all(&root, force).map(|_| 0),
