@@ -5,6 +5,7 @@ mod admin;
 mod api_contract;
 mod auth;
 mod authorization;
+mod carts;
 mod catalog;
 mod catalog_bulk;
 mod catalog_media;
