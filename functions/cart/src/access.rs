@@ -76,7 +76,12 @@ impl<'r> Shopper<'r> {
             }
             None => None,
         };
-        let token = header(req, CART_TOKEN_HEADER).map(|raw| parse_token(CART_TOKEN_HEADER, raw)).transpose()?;
+        // Present means sent: an empty or unreadable token is refused, never taken for none.
+        let token = req
+            .headers()
+            .get(CART_TOKEN_HEADER)
+            .map(|raw| parse_token(CART_TOKEN_HEADER, raw.to_str().unwrap_or_default().trim()))
+            .transpose()?;
         Ok(Self { deps, cx, token })
     }
 

@@ -174,7 +174,8 @@ pub async fn create_cart(deps: &ApiDeps, req: Request) -> Result<Response<Body>,
 /// anyone else, and for a cart that is gone or expired.
 #[utoipa::path(get, path = "/carts/{cartId}", tag = "cart", security((), ("bearer" = [])),
     params(("cartId" = CartId, Path),
-           ("X-Cart-Token" = Option<CartToken>, Header, description = "A guest cart's token")),
+           ("X-Cart-Token" = Option<String>, Header, min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            description = "A guest cart's token, as `POST /carts` gave it")),
     responses((status = 200, body = PricedCart),
               (status = 403, description = "forbidden: an API key cannot use carts", body = ErrorBody)))]
 pub async fn get_cart(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -224,7 +225,8 @@ fn refusal(refused: LineRefusal, new_line: bool) -> ApiError {
 #[utoipa::path(put, path = "/carts/{cartId}/lines/{variantId}", tag = "cart", security((), ("bearer" = [])),
     request_body = SetLineRequest,
     params(("cartId" = CartId, Path), ("variantId" = VariantId, Path),
-           ("X-Cart-Token" = Option<CartToken>, Header, description = "A guest cart's token")),
+           ("X-Cart-Token" = Option<String>, Header, min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            description = "A guest cart's token, as `POST /carts` gave it")),
     responses((status = 200, body = PricedCart),
               (status = 403, description = "forbidden: an API key cannot use carts", body = ErrorBody),
               (status = 404, description = "not_found: no such cart for this caller, or the variant is not on sale", body = ErrorBody),
@@ -265,7 +267,8 @@ pub async fn put_cart_line(deps: &ApiDeps, req: Request) -> Result<Response<Body
 /// Take a variant's line out of the cart (404 when the cart has none).
 #[utoipa::path(delete, path = "/carts/{cartId}/lines/{variantId}", tag = "cart", security((), ("bearer" = [])),
     params(("cartId" = CartId, Path), ("variantId" = VariantId, Path),
-           ("X-Cart-Token" = Option<CartToken>, Header, description = "A guest cart's token")),
+           ("X-Cart-Token" = Option<String>, Header, min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            description = "A guest cart's token, as `POST /carts` gave it")),
     responses((status = 200, body = PricedCart),
               (status = 403, description = "forbidden: an API key cannot use carts", body = ErrorBody),
               (status = 404, description = "not_found: no such cart for this caller, or no line of this variant in it", body = ErrorBody),
@@ -414,8 +417,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_cart_token_or_id_is_refused_and_a_bad_access_token_is_401() {
-        let (status, error) = refused(put_cart_line, with_token(line(r#"{"quantity":1}"#), "not-a-token")).await;
-        assert_eq!((status, error["field"].as_str()), (422, Some("X-Cart-Token")), "{error}");
+        for bad in ["not-a-token", "", " "] {
+            let (status, error) = refused(put_cart_line, with_token(line(r#"{"quantity":1}"#), bad)).await;
+            assert_eq!((status, error["field"].as_str()), (422, Some("X-Cart-Token")), "{bad:?}: {error}");
+        }
         let params = json!({ "cartId": "not-an-id" });
         let req = request("GET", "/carts/{cartId}", params, Value::Null, None, None);
         let (status, error) = refused(get_cart, req).await;
@@ -444,6 +449,21 @@ mod tests {
             let req = request("POST", "/carts/merge", Value::Null, Value::Null, Some(&body), Some(&token));
             let (got, error) = refused(merge_cart, req).await;
             assert_eq!((got, error["field"].as_str()), (status, Some(field)), "{body}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_documented_token_pattern_is_the_one_tokens_are_checked_against() {
+        use utoipa::OpenApi;
+        let document = serde_json::to_value(crate::openapi::CartApi::openapi()).unwrap();
+        let params = &document["paths"]["/carts/{cartId}"]["get"]["parameters"];
+        let header = params.as_array().unwrap().iter().find(|p| p["name"] == "X-Cart-Token").unwrap();
+        assert_eq!(header["schema"]["pattern"], stockyard_domain::cart::TOKEN_PATTERN);
+        assert_eq!(header["required"], false);
+        for _ in 0..64 {
+            let token = crate::access::new_token().unwrap();
+            let last = token.chars().last().unwrap();
+            assert!("AEIMQUYcgkosw048".contains(last), "{token}");
         }
     }
 
