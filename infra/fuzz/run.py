@@ -33,13 +33,15 @@ SCHEMATHESIS = ROOT / ".local" / "schemathesis" / "bin" / "schemathesis"
 PASSWORD = "fuzzing-is-fun-42"
 
 
-def call(api, method, path, body=None, token=None):
+def call(api, method, path, body=None, token=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(api + path, data=data, method=method)
     if data is not None:
         req.add_header("content-type", "application/json")
     if token:
         req.add_header("authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             text = resp.read().decode()
@@ -78,7 +80,7 @@ def prepare(api):
     """The callers' accounts and the resources their requests may name."""
     owner_email, customer_email = sign_up(api, "owner"), sign_up(api, "customer")
     owner_token, owner_id = sign_in(api, owner_email, PASSWORD)
-    _, customer_id = sign_in(api, customer_email, PASSWORD)
+    customer_token, customer_id = sign_in(api, customer_email, PASSWORD)
     admin_email, admin_password = os.environ["STOCKYARD_ADMIN_EMAIL"], os.environ["STOCKYARD_ADMIN_PASSWORD"]
     admin_token, admin_id = sign_in(api, admin_email, admin_password)
     verify_email(api, owner_email)
@@ -138,6 +140,13 @@ def prepare(api):
                              "working_days": {"monday": True, "tuesday": True, "wednesday": True, "thursday": True,
                                               "friday": True, "saturday": False, "sunday": False}}}
     call(api, "PUT", f"/vendors/{vendor_id}/shipping", shipping, owner_token)
+    # carts: the product on sale, the customer's cart and a guest's with a line; the guest's token
+    # is sent as X-Cart-Token half of the time, so cart requests reach their rules and not only 404
+    call(api, "PUT", f"/vendors/{vendor_id}/products/{product['id']}/status", {"status": "published"}, owner_token)
+    _, customer_cart = call(api, "POST", "/carts", {"currency": "EUR"}, customer_token)
+    _, guest_cart = call(api, "POST", "/carts", {"currency": "EUR"})
+    cart_token = {"x-cart-token": guest_cart["token"]}
+    call(api, "PUT", f"/carts/{guest_cart['id']}/lines/{variant['id']}", {"quantity": 1}, headers=cart_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -161,19 +170,23 @@ def prepare(api):
         "productId": [product["id"]],
         "variantId": [variant["id"]],
         "locale": ["fr"],
+        "cartId": [customer_cart["id"], guest_cart["id"]],
+        "header.X-Cart-Token": [guest_cart["token"]],
     }
     return callers, known
 
 
 def config_for(known, workdir):
-    """schemathesis.toml beside this file, with the known ids as dictionaries of path parameters."""
+    """schemathesis.toml beside this file, with the known ids as dictionaries of path parameters
+    (a name `header.<Name>` is a header's)."""
     text = (HERE / "schemathesis.toml").read_text()
     lines = [text, "", "# Written by run.py: ids of this run's resources, used half of the time."]
     for name, values in known.items():
-        lines.append(f"[dictionaries.{name}]\nvalues = {json.dumps(values)}")
+        lines.append(f"[dictionaries.{name.replace('.', '_')}]\nvalues = {json.dumps(values)}")
     lines.append("[parameters]")
     for name in known:
-        lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}')
+        parameter = name if name.startswith("header.") else f"path.{name}"
+        lines.append(f'"{parameter}" = {{ dictionary = "{name.replace(".", "_")}", probability = 0.5 }}')
     path = workdir / "schemathesis.toml"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -6,6 +6,7 @@ mod api_contract;
 mod auth;
 mod authorization;
 mod billing;
+mod carts;
 mod catalog;
 mod catalog_bulk;
 mod catalog_media;

@@ -42,8 +42,9 @@ pub const CUSTOMER_CART_DAYS: i64 = 60;
 pub const MAX_MERGED_CARTS: usize = 20;
 /// Random bytes in a cart token.
 pub const TOKEN_BYTES: usize = 32;
-/// A cart token as sent: 32 bytes in unpadded base64url.
-pub const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{43}$";
+/// A cart token as sent: 32 bytes in unpadded base64url, 43 characters; the last one carries 4
+/// bits, so its 2 low bits are zero (one spelling per token).
+pub const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
 
 /// Whose cart it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
