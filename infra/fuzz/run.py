@@ -138,6 +138,13 @@ def prepare(api):
                              "working_days": {"monday": True, "tuesday": True, "wednesday": True, "thursday": True,
                                               "friday": True, "saturday": False, "sunday": False}}}
     call(api, "PUT", f"/vendors/{vendor_id}/shipping", shipping, owner_token)
+    # a coupon of the vendor and one of the platform (codes are unique platform-wide: a run's own)
+    run_tag = time.time_ns() % 10**9
+    coupon = {"vendor_id": vendor_id, "code": f"FUZZ-V-{run_tag}", "kind": {"type": "percentage", "percent": "10"},
+              "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 100}
+    _, vendor_coupon = call(api, "POST", "/coupons", coupon, owner_token)
+    coupon = {"code": f"FUZZ-P-{run_tag}", "kind": {"type": "free_shipping"}, "starts_at": "2026-01-01T00:00:00Z"}
+    _, platform_coupon = call(api, "POST", "/coupons", coupon, admin_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -157,6 +164,7 @@ def prepare(api):
         "alertId": [alert_id] if alert_id else [],
         "webhookId": [webhook["id"]],
         "apiKeyId": [key["api_key"]["id"]],
+        "couponId": [vendor_coupon["id"], platform_coupon["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

@@ -83,6 +83,12 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                                           "friday": true, "saturday": false, "sunday": false},
                          "holidays": ["2026-12-25", "2026-12-28"]}
         }),
+        "create-coupon" => json!({"vendor_id": "01JBZ4W9Q6T3M8K2R5X7N1C0VD", "code": "SPRING-15",
+                                  "kind": {"type": "percentage", "percent": "15"},
+                                  "minimum_spend": {"amount": 3000, "currency": "GBP"},
+                                  "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-06-01T00:00:00Z",
+                                  "usage_limit": 500, "per_customer_limit": 1}),
+        "update-coupon" => json!({"ends_at": "2026-06-15T00:00:00Z", "usage_limit": 750}),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {
@@ -170,6 +176,7 @@ fn sample_param(name: &str) -> String {
         "alertId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AL",
         "webhookId" => "01JBZ4W9Q6T3M8K2R5X7N1C0WH",
         "apiKeyId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AK",
+        "couponId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CP",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }

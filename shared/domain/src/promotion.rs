@@ -50,7 +50,7 @@ pub enum CouponKind {
     /// A share of the eligible lines: more than 0, at most 100, at most two decimal places.
     Percentage {
         /// Written as a decimal string so no digit is lost.
-        #[schema(value_type = String, example = "12.5")]
+        #[schema(value_type = String, example = "12.5", pattern = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$")]
         percent: Decimal,
     },
     /// An amount off the eligible lines, never more than they come to.
@@ -242,6 +242,20 @@ pub struct CouponChange {
     pub ends_at: Option<Option<DateTime<Utc>>>,
     pub usage_limit: Option<Option<u32>>,
     pub per_customer_limit: Option<Option<u32>>,
+}
+
+impl CouponChange {
+    /// What can be told of a change without the coupon: limits of at least 1, a customer's limit
+    /// within the total and an end after the start when both are sent. [`Coupon::amended`]
+    /// checks the rest against the coupon.
+    pub fn check(&self) -> Result<(), FieldError> {
+        let window = match (self.starts_at, self.ends_at.flatten()) {
+            (Some(starts_at), Some(ends_at)) => (starts_at, Some(ends_at)),
+            _ => (DateTime::<Utc>::MIN_UTC, None),
+        };
+        let limits = (self.usage_limit.flatten(), self.per_customer_limit.flatten());
+        check_window_and_limits(window, limits, "ends_at", "per_customer_limit")
+    }
 }
 
 impl Coupon {
@@ -856,6 +870,22 @@ mod tests {
         let unused = Coupon { used: 0, ..c.clone() };
         let lowered = unused.amended(&CouponChange { usage_limit: Some(Some(1)), ..Default::default() }, at(5));
         assert_eq!(lowered.unwrap_err().field, "usage_limit");
+    }
+
+    #[test]
+    fn a_change_is_refused_without_the_coupon_when_its_own_fields_disagree() {
+        let check = |change: CouponChange| change.check().map_err(|e| e.field);
+        assert_eq!(check(CouponChange::default()), Ok(()));
+        assert_eq!(check(CouponChange { usage_limit: Some(Some(0)), ..Default::default() }), Err("usage_limit".into()));
+        let each = CouponChange { per_customer_limit: Some(Some(0)), ..Default::default() };
+        assert_eq!(check(each), Err("per_customer_limit".into()));
+        let both = CouponChange { usage_limit: Some(Some(2)), per_customer_limit: Some(Some(3)), ..Default::default() };
+        assert_eq!(check(both), Err("per_customer_limit".into()));
+        let window = CouponChange { starts_at: Some(at(5)), ends_at: Some(Some(at(5))), ..Default::default() };
+        assert_eq!(check(window), Err("ends_at".into()));
+        let open =
+            CouponChange { starts_at: Some(at(5)), ends_at: Some(None), usage_limit: Some(None), ..Default::default() };
+        assert_eq!(check(open), Ok(()));
     }
 
     #[test]
