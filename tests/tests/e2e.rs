@@ -10,6 +10,7 @@ mod catalog_bulk;
 mod catalog_media;
 mod channels;
 mod checkout_rates;
+mod coupons;
 mod devices;
 mod events;
 mod forecasting;

@@ -45,7 +45,7 @@ pub enum CouponScope {
 
 /// What a coupon takes off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case", from = "KindAsSent")]
 pub enum CouponKind {
     /// A share of the eligible lines: more than 0, at most 100, at most two decimal places.
     Percentage {
@@ -57,6 +57,26 @@ pub enum CouponKind {
     FixedAmount { amount: Money },
     /// The eligible vendors ship for free.
     FreeShipping,
+}
+
+/// [`CouponKind`] as read: an unknown field is refused, also beside `free_shipping` (serde lets a
+/// unit variant of an internally tagged enum ignore them, where a variant with fields refuses).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum KindAsSent {
+    Percentage { percent: Decimal },
+    FixedAmount { amount: Money },
+    FreeShipping {},
+}
+
+impl From<KindAsSent> for CouponKind {
+    fn from(kind: KindAsSent) -> Self {
+        match kind {
+            KindAsSent::Percentage { percent } => CouponKind::Percentage { percent },
+            KindAsSent::FixedAmount { amount } => CouponKind::FixedAmount { amount },
+            KindAsSent::FreeShipping {} => CouponKind::FreeShipping,
+        }
+    }
 }
 
 /// A coupon as stored: checked by [`CouponInput::check`].
@@ -812,6 +832,8 @@ mod tests {
     fn unknown_fields_of_a_kind_are_refused_rather_than_ignored() {
         let misspelt = serde_json::json!({"type": "percentage", "percent": "10", "precent": "50"});
         assert!(serde_json::from_value::<CouponKind>(misspelt).is_err());
+        let free_and_more = serde_json::json!({"type": "free_shipping", "percent": "10"});
+        assert!(serde_json::from_value::<CouponKind>(free_and_more).is_err());
         let free = serde_json::json!({"type": "free_shipping"});
         assert_eq!(serde_json::from_value::<CouponKind>(free).unwrap(), CouponKind::FreeShipping);
     }
