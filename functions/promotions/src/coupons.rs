@@ -51,11 +51,11 @@ pub struct CreateCouponRequest {
     pub ends_at: Option<DateTime<Utc>>,
     /// How many orders may use it in all; no limit when left out.
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 4294967295_u32)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub usage_limit: Option<u32>,
     /// How many orders of one customer may use it (at most `usage_limit`); no limit when left out.
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 4294967295_u32)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub per_customer_limit: Option<u32>,
 }
 
@@ -198,11 +198,11 @@ pub struct UpdateCouponRequest {
     pub ends_at: Option<Option<DateTime<Utc>>>,
     /// Never below the uses so far (`used`); `null` removes the limit.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u32)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000_000)]
     pub usage_limit: Option<Option<u32>>,
     /// At most `usage_limit`; `null` removes the limit.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u32)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000_000)]
     pub per_customer_limit: Option<Option<u32>>,
 }
 
