@@ -182,8 +182,9 @@ pub async fn get(table: &Table, id: CouponId) -> Result<Option<Coupon>, StoreErr
     table.get::<Coupon>(&id).await
 }
 
-/// The coupon a shopper's code names, in any case and with surrounding space; `None` for a code
-/// no coupon has (or one that could not be a code).
+/// The coupon a shopper's code names, in any case and with surrounding space, active or not
+/// (`promotion::apply` refuses an inactive one as `inactive`); `None` for a code no coupon has (or
+/// one that could not be a code).
 pub async fn by_code(table: &Table, code: &str) -> Result<Option<Coupon>, StoreError> {
     let Ok(code) = promotion::coupon_code("code", code) else { return Ok(None) };
     let Some(claim) = table.get::<CouponCodeRecord>(&code).await? else { return Ok(None) };
