@@ -147,6 +147,13 @@ def prepare(api):
     _, guest_cart = call(api, "POST", "/carts", {"currency": "EUR"})
     cart_token = {"x-cart-token": guest_cart["token"]}
     call(api, "PUT", f"/carts/{guest_cart['id']}/lines/{variant['id']}", {"quantity": 1}, headers=cart_token)
+    # a coupon of the vendor and one of the platform (codes are unique platform-wide: a run's own)
+    run_tag = time.time_ns() % 10**9
+    coupon = {"vendor_id": vendor_id, "code": f"FUZZ-V-{run_tag}", "kind": {"type": "percentage", "percent": "10"},
+              "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 100}
+    _, vendor_coupon = call(api, "POST", "/coupons", coupon, owner_token)
+    coupon = {"code": f"FUZZ-P-{run_tag}", "kind": {"type": "free_shipping"}, "starts_at": "2026-01-01T00:00:00Z"}
+    _, platform_coupon = call(api, "POST", "/coupons", coupon, admin_token)
     callers = {
         "owner": (owner_email, PASSWORD),
         "customer": (customer_email, PASSWORD),
@@ -166,6 +173,7 @@ def prepare(api):
         "alertId": [alert_id] if alert_id else [],
         "webhookId": [webhook["id"]],
         "apiKeyId": [key["api_key"]["id"]],
+        "couponId": [vendor_coupon["id"], platform_coupon["id"]],
         "categoryId": [category["id"]],
         "productId": [product["id"]],
         "variantId": [variant["id"]],

@@ -1160,6 +1160,40 @@ impl TestApp {
         self.get(&with_query(&format!("/vendors/{vendor_id}/webhooks/{id}/deliveries"), query), token).await
     }
 
+    // ---- coupons -------------------------------------------------------------------------------
+
+    /// A coupon body with a fresh code (in lower case, as a person might type it): 10% off from
+    /// yesterday on, at most 100 uses and 2 a customer; a vendor's with `vendor_id`.
+    pub fn coupon_body(vendor_id: Option<&str>) -> Value {
+        let starts_at = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let mut body = json!({ "code": format!("c-{}", unique_tag()), "kind": { "type": "percentage", "percent": "10" },
+                               "starts_at": starts_at, "usage_limit": 100, "per_customer_limit": 2 });
+        if let Some(vendor_id) = vendor_id {
+            body["vendor_id"] = json!(vendor_id);
+        }
+        body
+    }
+
+    /// `POST /coupons`.
+    pub async fn create_coupon(&self, token: &str, body: &Value) -> ApiResponse {
+        self.send(Method::POST, "/coupons", token, body).await
+    }
+
+    /// `GET /coupons` with a query (`vendor_id=..&active=..`).
+    pub async fn list_coupons(&self, token: &str, query: &str) -> ApiResponse {
+        self.get(&with_query("/coupons", query), token).await
+    }
+
+    /// `GET /coupons/{couponId}`.
+    pub async fn get_coupon(&self, token: &str, id: &str) -> ApiResponse {
+        self.get(&format!("/coupons/{id}"), token).await
+    }
+
+    /// `PATCH /coupons/{couponId}`.
+    pub async fn update_coupon(&self, token: &str, id: &str, body: &Value) -> ApiResponse {
+        self.send(Method::PATCH, &format!("/coupons/{id}"), token, body).await
+    }
+
     /// A stock-location body with a fresh code.
     pub fn location_body() -> Value {
         json!({ "code": format!("WH-{}", unique_tag()), "name": "Main warehouse", "kind": "warehouse", "country": "GB" })

@@ -46,16 +46,30 @@ const READERS: &[&str] =
 const DEMAND_READERS: &[&str] = &["owner", "inventory_manager", "viewer"];
 
 /// One row of the matrix: an action, the route it calls (as template.yaml names it), the status it
-/// answers when allowed, and who is allowed; everyone else gets 403.
+/// answers when allowed, and who is allowed; everyone else gets 403 (404 on a hidden action).
 struct Action {
     name: &'static str,
     route: &'static str,
     status: u16,
     allowed: &'static [&'static str],
+    /// The route names the vendor's record by its own id (a coupon): a person who may not read the
+    /// vendor finds nothing (404), so nobody learns which records another vendor has; a reader who
+    /// may not do it, and an API key, are refused (403).
+    hidden: bool,
 }
 
 const fn action(name: &'static str, route: &'static str, status: u16, allowed: &'static [&'static str]) -> Action {
-    Action { name, route, status, allowed }
+    Action { name, route, status, allowed, hidden: false }
+}
+
+/// An action on a record named by its own id (see [`Action::hidden`]).
+const fn hidden_action(
+    name: &'static str,
+    route: &'static str,
+    status: u16,
+    allowed: &'static [&'static str],
+) -> Action {
+    Action { name, route, status, allowed, hidden: true }
 }
 
 /// Who may write the vendor's catalog.
@@ -77,7 +91,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 80] = [
+const ACTIONS: [Action; 84] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -198,6 +212,10 @@ const ACTIONS: [Action; 80] = [
     action("list api keys", "GET /vendors/{vendorId}/api-keys", 200, &["owner"]),
     action("revoke api key", "POST /vendors/{vendorId}/api-keys/{apiKeyId}/revoke", 200, &["owner"]),
     action("record scans", "POST /vendors/{vendorId}/scans", 200, SCANNERS),
+    action("create coupon", "POST /coupons", 201, CATALOG_WRITERS),
+    action("list coupons", "GET /coupons", 200, READERS),
+    hidden_action("get coupon", "GET /coupons/{couponId}", 200, READERS),
+    hidden_action("update coupon", "PATCH /coupons/{couponId}", 200, CATALOG_WRITERS),
 ];
 
 /// The vendor's shipping: one zone and one service (the owner sets it before the matrix runs).
@@ -263,6 +281,8 @@ struct World {
     /// succeeds: the others are refused before anything is read).
     webhook: String,
     doomed_webhook: String,
+    /// A coupon of the vendor, made by the owner.
+    coupon: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -391,6 +411,7 @@ impl World {
         // shipping, which the matrix reads and sends again unchanged
         let shipping = format!("/vendors/{}/shipping", vendor.id);
         app.request(Method::PUT, &shipping, Some(owner), Some(&shipping_body()), &[]).await.expect(200);
+        let coupon = app.create_coupon(owner, &TestApp::coupon_body(Some(&vendor.id))).await.id();
         Self {
             app,
             vendor,
@@ -415,6 +436,7 @@ impl World {
             purchase_order,
             webhook,
             doomed_webhook,
+            coupon,
             actors,
         }
     }
@@ -654,6 +676,15 @@ impl World {
                                    "action": "receive", "location_id": self.scanning,
                                    "reads": [{ "code": self.sku }] });
                 app.scan(token, v, &body).await
+            }
+            "create coupon" => app.create_coupon(token, &TestApp::coupon_body(Some(v))).await,
+            "list coupons" => app.list_coupons(token, &format!("vendor_id={v}")).await,
+            "get coupon" => app.get_coupon(token, &self.coupon).await,
+            "update coupon" => {
+                // a coupon of its own: concurrent changes of one coupon would race on its version
+                let owner = self.vendor.owner.token();
+                let coupon = app.create_coupon(owner, &TestApp::coupon_body(Some(v))).await.id();
+                app.update_coupon(token, &coupon, &json!({ "usage_limit": 50 })).await
             }
             "acknowledge stock alert" => {
                 let alert = app.fresh_alert(&self.vendor, &self.sku).await;
@@ -1007,6 +1038,25 @@ impl World {
                     && body["changes"][0]["status"] == "applied",
                 "the scanned unit received at the vendor's location",
             ),
+            "create coupon" => (
+                body["scope"]["vendor_id"] == v && body["active"] == true && body["used"] == 0,
+                "a new, unused coupon of the vendor",
+            ),
+            "list coupons" => {
+                let coupons = items(body);
+                (
+                    coupons.iter().any(|c| c["id"] == self.coupon.as_str())
+                        && coupons.iter().all(|c| c["scope"]["vendor_id"] == v),
+                    "the vendor's coupons, the world's among them",
+                )
+            }
+            "get coupon" => {
+                (body["id"] == self.coupon.as_str() && body["scope"]["vendor_id"] == v, "the vendor's coupon")
+            }
+            "update coupon" => (
+                body["scope"]["vendor_id"] == v && body["usage_limit"] == 50 && body["version"] == 2,
+                "the vendor's coupon with its new limit",
+            ),
             other => panic!("no body check for {other}"),
         };
         if ok { Ok(()) } else { Err(expected) }
@@ -1016,7 +1066,12 @@ impl World {
     fn judge(&self, action: &Action, actor: &str, user: &TestUser, resp: &ApiResponse) -> Option<String> {
         let wrong = |why: &str| Some(format!("{actor:>18} × {:<19} {why}; got {resp}", action.name));
         if !action.allowed.contains(&actor) {
-            if resp.status != 403 || resp.error_code() != Some("forbidden") {
+            let is_key = actor.ends_with("_key");
+            if action.hidden && !is_key && !READERS.contains(&actor) {
+                if resp.status != 404 || resp.error_code() != Some("not_found") {
+                    return wrong("expected 404 not_found (the record is hidden from who may not read the vendor)");
+                }
+            } else if resp.status != 403 || resp.error_code() != Some("forbidden") {
                 return wrong("expected 403 forbidden");
             }
             return None;

@@ -13,6 +13,7 @@ mod catalog_media;
 mod channels;
 mod checkout;
 mod checkout_rates;
+mod coupons;
 mod devices;
 mod events;
 mod forecasting;

@@ -29,6 +29,7 @@ pub fn document() -> Document {
     doc.merge(stockyard_webhooks::openapi::WebhooksApi::openapi());
     doc.merge(stockyard_orders::openapi::OrdersApi::openapi());
     doc.merge(stockyard_cart::openapi::CartApi::openapi());
+    doc.merge(stockyard_promotions::openapi::PromotionsApi::openapi());
     doc.info = InfoBuilder::new()
         .title("Stockyard API")
         .version(env!("CARGO_PKG_VERSION"))

@@ -89,6 +89,12 @@ fn sample_body(binary: &str, method: &str) -> Option<Value> {
                                  "postal_code": "75001", "country": "FR"},
             "shipping_options": {}, "payment_provider": "card"
         }),
+        "create-coupon" => json!({"vendor_id": "01JBZ4W9Q6T3M8K2R5X7N1C0VD", "code": "SPRING-15",
+                                  "kind": {"type": "percentage", "percent": "15"},
+                                  "minimum_spend": {"amount": 3000, "currency": "GBP"},
+                                  "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-06-01T00:00:00Z",
+                                  "usage_limit": 500, "per_customer_limit": 1}),
+        "update-coupon" => json!({"ends_at": "2026-06-15T00:00:00Z", "usage_limit": 750}),
         "update-profile" => json!({"name": "Ada King", "phone": "+441632960961"}),
         "create-address" | "update-address" => address,
         "create-vendor" => {
@@ -182,6 +188,7 @@ fn sample_param(name: &str) -> String {
         "apiKeyId" => "01JBZ4W9Q6T3M8K2R5X7N1C0AK",
         "cartId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CT",
         "variantId" => "01JBZ4W9Q6T3M8K2R5X7N1C0VR",
+        "couponId" => "01JBZ4W9Q6T3M8K2R5X7N1C0CP",
         "sku" => "JUMPER-M-NAVY",
         _ => "01JBZ4W9Q6T3M8K2R5X7N1C0XX",
     }

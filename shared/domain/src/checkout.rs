@@ -560,7 +560,7 @@ mod tests {
                 usage_limit: None,
                 per_customer_limit: None,
             }
-            .check(CouponId::generate(), CouponScope::Platform)
+            .check(CouponId::generate(), CouponScope::Platform, now())
             .unwrap()
         };
         let ten = coupon(CouponKind::Percentage { percent: Decimal::from(10) });
@@ -594,7 +594,7 @@ mod tests {
             usage_limit: None,
             per_customer_limit: None,
         }
-        .check(CouponId::generate(), CouponScope::Platform)
+        .check(CouponId::generate(), CouponScope::Platform, now())
         .unwrap();
         let refusal = plan(&input(&shop, &tax, Some(&later), &BTreeMap::new())).unwrap_err();
         assert!(matches!(refusal, CheckoutRefusal::Coupon(CouponRefusal::NotStarted { .. })), "{refusal:?}");

@@ -32,6 +32,8 @@ pub const MIN_CODE_LEN: usize = 3;
 pub const MAX_CODE_LEN: usize = 32;
 /// The most decimal places a percentage may have.
 pub const MAX_PERCENT_DECIMALS: u32 = 2;
+/// The highest usage limit, in all or per customer (well within what every client's integers hold).
+pub const MAX_LIMIT: u32 = 1_000_000_000;
 
 /// Whose items a coupon discounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -44,19 +46,77 @@ pub enum CouponScope {
 }
 
 /// What a coupon takes off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", from = "KindAsSent")]
 pub enum CouponKind {
     /// A share of the eligible lines: more than 0, at most 100, at most two decimal places.
     Percentage {
         /// Written as a decimal string so no digit is lost.
-        #[schema(value_type = String, example = "12.5")]
         percent: Decimal,
     },
     /// An amount off the eligible lines, never more than they come to.
     FixedAmount { amount: Money },
     /// The eligible vendors ship for free.
     FreeShipping,
+}
+
+impl utoipa::PartialSchema for CouponKind {
+    /// One object per kind, each with exactly its own fields (as the parser takes them).
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let kind = |name: &str, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(description))
+                .property("type", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])))
+                .required("type")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        let percent = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A decimal string, so no digit is lost: more than 0, at most 100, at most two decimal places.",
+            ))
+            .pattern(Some(r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"))
+            .examples([serde_json::json!("12.5")]);
+        OneOfBuilder::new()
+            .description(Some("What a coupon takes off."))
+            .item(kind("percentage", "A share of the eligible lines.").property("percent", percent).required("percent"))
+            .item(
+                kind("fixed_amount", "An amount off the eligible lines, never more than they come to.")
+                    .property("amount", utoipa::openapi::Ref::from_schema_name("Money"))
+                    .required("amount"),
+            )
+            .item(kind("free_shipping", "The eligible vendors ship for free."))
+            .into()
+    }
+}
+
+impl ToSchema for CouponKind {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push(("Money".into(), <Money as utoipa::PartialSchema>::schema()));
+        <Money as ToSchema>::schemas(schemas);
+    }
+}
+
+/// [`CouponKind`] as read: an unknown field is refused, also beside `free_shipping` (serde lets a
+/// unit variant of an internally tagged enum ignore them, where a variant with fields refuses).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum KindAsSent {
+    Percentage { percent: Decimal },
+    FixedAmount { amount: Money },
+    FreeShipping {},
+}
+
+impl From<KindAsSent> for CouponKind {
+    fn from(kind: KindAsSent) -> Self {
+        match kind {
+            KindAsSent::Percentage { percent } => CouponKind::Percentage { percent },
+            KindAsSent::FixedAmount { amount } => CouponKind::FixedAmount { amount },
+            KindAsSent::FreeShipping {} => CouponKind::FreeShipping,
+        }
+    }
 }
 
 /// A coupon as stored: checked by [`CouponInput::check`].
@@ -78,9 +138,11 @@ pub struct Coupon {
     pub ends_at: Option<DateTime<Utc>>,
     /// How many orders may use it in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub usage_limit: Option<u32>,
     /// How many orders of one customer may use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub per_customer_limit: Option<u32>,
     /// Whether shoppers may use it: a deactivated coupon is refused (`inactive`) until it is
     /// reactivated.
@@ -156,11 +218,10 @@ fn check_window_and_limits(
     {
         return Err(FieldError::new(window_field, "the end (ends_at) must be after the start (starts_at)"));
     }
-    if usage_limit == Some(0) {
-        return Err(FieldError::new("usage_limit", "must be at least 1 (no value means no limit)"));
-    }
-    if per_customer_limit == Some(0) {
-        return Err(FieldError::new("per_customer_limit", "must be at least 1 (no value means no limit)"));
+    for (field, limit) in [("usage_limit", usage_limit), ("per_customer_limit", per_customer_limit)] {
+        if limit.is_some_and(|l| !(1..=MAX_LIMIT).contains(&l)) {
+            return Err(FieldError::new(field, format!("must be 1 to {MAX_LIMIT} (no value means no limit)")));
+        }
     }
     if let (Some(usage_limit), Some(per_customer_limit)) = (usage_limit, per_customer_limit)
         && per_customer_limit > usage_limit
@@ -242,6 +303,20 @@ pub struct CouponChange {
     pub ends_at: Option<Option<DateTime<Utc>>>,
     pub usage_limit: Option<Option<u32>>,
     pub per_customer_limit: Option<Option<u32>>,
+}
+
+impl CouponChange {
+    /// What can be told of a change without the coupon: limits of at least 1, a customer's limit
+    /// within the total and an end after the start when both are sent. [`Coupon::amended`]
+    /// checks the rest against the coupon.
+    pub fn check(&self) -> Result<(), FieldError> {
+        let window = match (self.starts_at, self.ends_at.flatten()) {
+            (Some(starts_at), Some(ends_at)) => (starts_at, Some(ends_at)),
+            _ => (DateTime::<Utc>::MIN_UTC, None),
+        };
+        let limits = (self.usage_limit.flatten(), self.per_customer_limit.flatten());
+        check_window_and_limits(window, limits, "ends_at", "per_customer_limit")
+    }
 }
 
 impl Coupon {
@@ -610,6 +685,12 @@ mod tests {
         );
         assert_eq!(check(CouponInput { minimum_spend: Some(eur(0)), ..input(percent("10")) }), "minimum_spend");
         assert_eq!(check(CouponInput { usage_limit: Some(0), ..input(percent("10")) }), "usage_limit");
+        assert_eq!(check(CouponInput { usage_limit: Some(MAX_LIMIT + 1), ..input(percent("10")) }), "usage_limit");
+        let most =
+            CouponInput { usage_limit: Some(MAX_LIMIT), per_customer_limit: Some(MAX_LIMIT), ..input(percent("10")) };
+        assert!(most.check(CouponId::generate(), CouponScope::Platform, at(1)).is_ok());
+        let each = CouponInput { per_customer_limit: Some(MAX_LIMIT + 1), ..input(percent("10")) };
+        assert_eq!(check(each), "per_customer_limit");
         assert_eq!(check(CouponInput { per_customer_limit: Some(0), ..input(percent("10")) }), "per_customer_limit");
         assert_eq!(
             check(CouponInput { usage_limit: Some(2), per_customer_limit: Some(3), ..input(percent("10")) }),
@@ -798,6 +879,8 @@ mod tests {
     fn unknown_fields_of_a_kind_are_refused_rather_than_ignored() {
         let misspelt = serde_json::json!({"type": "percentage", "percent": "10", "precent": "50"});
         assert!(serde_json::from_value::<CouponKind>(misspelt).is_err());
+        let free_and_more = serde_json::json!({"type": "free_shipping", "percent": "10"});
+        assert!(serde_json::from_value::<CouponKind>(free_and_more).is_err());
         let free = serde_json::json!({"type": "free_shipping"});
         assert_eq!(serde_json::from_value::<CouponKind>(free).unwrap(), CouponKind::FreeShipping);
     }
@@ -856,6 +939,22 @@ mod tests {
         let unused = Coupon { used: 0, ..c.clone() };
         let lowered = unused.amended(&CouponChange { usage_limit: Some(Some(1)), ..Default::default() }, at(5));
         assert_eq!(lowered.unwrap_err().field, "usage_limit");
+    }
+
+    #[test]
+    fn a_change_is_refused_without_the_coupon_when_its_own_fields_disagree() {
+        let check = |change: CouponChange| change.check().map_err(|e| e.field);
+        assert_eq!(check(CouponChange::default()), Ok(()));
+        assert_eq!(check(CouponChange { usage_limit: Some(Some(0)), ..Default::default() }), Err("usage_limit".into()));
+        let each = CouponChange { per_customer_limit: Some(Some(0)), ..Default::default() };
+        assert_eq!(check(each), Err("per_customer_limit".into()));
+        let both = CouponChange { usage_limit: Some(Some(2)), per_customer_limit: Some(Some(3)), ..Default::default() };
+        assert_eq!(check(both), Err("per_customer_limit".into()));
+        let window = CouponChange { starts_at: Some(at(5)), ends_at: Some(Some(at(5))), ..Default::default() };
+        assert_eq!(check(window), Err("ends_at".into()));
+        let open =
+            CouponChange { starts_at: Some(at(5)), ends_at: Some(None), usage_limit: Some(None), ..Default::default() };
+        assert_eq!(check(open), Ok(()));
     }
 
     #[test]

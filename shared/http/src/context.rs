@@ -186,8 +186,13 @@ impl<'r> Ctx<'r> {
     /// needs a route that takes keys: the key and the vendor are read at once, and an unknown or
     /// revoked key is refused with 401.
     pub async fn vendor(&self, need: impl Into<Need>) -> Result<VendorAccess, ApiError> {
+        self.vendor_named(self.vendor_id()?, need).await
+    }
+
+    /// The vendor `vendor_id`, named by the query or the body rather than the path (`?vendor_id=`),
+    /// if the caller may act on it as `need` says: the same checks and answers as [`Ctx::vendor`].
+    pub async fn vendor_named(&self, vendor_id: VendorId, need: impl Into<Need>) -> Result<VendorAccess, ApiError> {
         let need = need.into();
-        let vendor_id = self.vendor_id()?;
         tracing::Span::current().record("vendor", tracing::field::display(vendor_id));
         let person = match &self.caller {
             Caller::Person(person) => person,

@@ -13,7 +13,7 @@
 //! that expires unpaid or is cancelled before payment gives its uses back with [`give_back`] (and
 //! [`give_back_purchase`]) in the transaction that releases it, conditional on that use record,
 //! which the give-back deletes: giving back twice is impossible. [`uses_of`] and [`purchases_of`]
-//! find what an order group counted.
+//! find what an order group counted, and [`give_back_counted`] gives all of it back.
 //!
 //! # Who a customer is
 //! `customer` is the user id of a signed-in customer and the checkout's contact email, lower-cased,
@@ -182,8 +182,9 @@ pub async fn get(table: &Table, id: CouponId) -> Result<Option<Coupon>, StoreErr
     table.get::<Coupon>(&id).await
 }
 
-/// The coupon a shopper's code names, in any case and with surrounding space; `None` for a code
-/// no coupon has (or one that could not be a code).
+/// The coupon a shopper's code names, in any case and with surrounding space, active or not
+/// (`promotion::apply` refuses an inactive one as `inactive`); `None` for a code no coupon has (or
+/// one that could not be a code).
 pub async fn by_code(table: &Table, code: &str) -> Result<Option<Coupon>, StoreError> {
     let Ok(code) = promotion::coupon_code("code", code) else { return Ok(None) };
     let Some(claim) = table.get::<CouponCodeRecord>(&code).await? else { return Ok(None) };
@@ -344,6 +345,27 @@ pub fn give_back(tx: &mut Tx, coupon: CouponId, customer: &str, order: OrderGrou
 /// The coupon uses an order group counted (what to give back when it expires or is cancelled).
 pub async fn uses_of(table: &Table, order: OrderGroupId) -> Result<Vec<CouponUse>, StoreError> {
     table.query_all(&keys::coupon_uses_of(order)).await
+}
+
+/// Gives back, in `tx`, everything an order group counted: each coupon use ([`give_back`]) and each
+/// limited purchase ([`give_back_purchase`]), as read by [`uses_of`] and [`purchases_of`] before
+/// the transaction. For the move that releases an expired or cancelled order's stock:
+///
+/// ```ignore
+/// let (uses, bought) = tokio::try_join!(coupons::uses_of(table, id), coupons::purchases_of(table, id))?;
+/// reservations::release(table, &holds, &reference, actor, |tx| {
+///     move_steps(tx, ..)?;
+///     coupons::give_back_counted(tx, &uses, &bought)
+/// })
+/// ```
+pub fn give_back_counted(tx: &mut Tx, uses: &[CouponUse], purchases: &[LimitedPurchase]) -> Result<(), StoreError> {
+    for used in uses {
+        give_back(tx, used.coupon_id, &used.customer, used.order_group_id)?;
+    }
+    for bought in purchases {
+        give_back_purchase(tx, bought.variant_id, &bought.customer, bought.quantity, bought.order_group_id)?;
+    }
+    Ok(())
 }
 
 /// The step of a limited variant's count.

@@ -293,3 +293,24 @@ async fn a_limited_variant_is_bought_up_to_its_limit_per_customer_once_per_order
     assert_eq!(coupons::bought(&table, variant, ada).await.unwrap(), 1);
     assert!(coupons::purchases_of(&table, first).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn everything_an_order_counted_is_given_back_in_one_transaction() {
+    let table = table().await;
+    let coupon = created(&table, CouponScope::Platform, Some(5), Some(1)).await;
+    let (customer, order, variant) = ("ada@example.com", OrderGroupId::generate(), VariantId::generate());
+    let mut tx = table.tx();
+    coupons::count_use(&mut tx, &coupon, customer, order).unwrap();
+    coupons::count_purchase(&mut tx, variant, customer, 2, 3, order).unwrap();
+    table.commit(tx).await.unwrap();
+    let (uses, bought) =
+        (coupons::uses_of(&table, order).await.unwrap(), coupons::purchases_of(&table, order).await.unwrap());
+    assert_eq!((uses.len(), bought.len()), (1, 1));
+    let mut tx = table.tx();
+    coupons::give_back_counted(&mut tx, &uses, &bought).unwrap();
+    table.commit(tx.clone()).await.unwrap();
+    assert_eq!(usage(&table, coupon.id, customer).await, Usage::default());
+    assert_eq!(coupons::bought(&table, variant, customer).await.unwrap(), 0);
+    assert!(table.commit(tx).await.is_err(), "the same give-back again changes nothing");
+    assert_eq!(usage(&table, coupon.id, customer).await, Usage::default());
+}
