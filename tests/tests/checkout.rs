@@ -149,7 +149,7 @@ async fn a_guest_checks_out_two_vendors_once_and_pays_by_card_with_the_stock_hel
     stale["expected_total"] = json!(1);
     let key_stale = format!("stale-{}", unique_tag());
     let refused = checkout(&app, None, Some(&cart_token), Some(&key_stale), &stale).await;
-    assert_eq!(refused.expect_error(409, "total_changed")["error"]["field"], "expected_total");
+    assert_eq!(refused.expect_error(409, "total_changed")["field"], "expected_total");
     assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (5, 0));
 
     let key = format!("checkout-{}", unique_tag());
@@ -224,7 +224,7 @@ async fn a_short_line_an_unknown_option_an_empty_cart_or_a_stranger_changes_noth
     app.adjust_stock(vendor.owner.token(), &vendor.id, &sold).await.expect(201);
     let short = checkout(&app, None, Some(&cart_token), key().as_deref(), &body).await;
     let error = short.expect_error(409, "cart_changed");
-    assert_eq!(error["error"]["field"], "lines[0]", "{error}");
+    assert_eq!(error["field"], "lines[0]", "{error}");
 
     // Back to two: an unknown shipping option, another vendor's option, no address, a bad email.
     let back = json!({ "sku": sku, "location_id": at, "quantity": 1, "reason": "found" });
@@ -386,4 +386,123 @@ async fn customers_vendors_and_guests_each_read_only_their_own_orders() {
     app.request(Method::GET, &format!("/orders/{group_id}?token={token}"), None, None, &[])
         .await
         .expect_error(404, "not_found");
+    // Its invoice (one vendor) and receipt, downloadable for a while.
+    let documents = format!("/orders/{guest_group}/documents?token={token}");
+    let listed = eventually("the invoice and the receipt", || async {
+        let docs = app.request(Method::GET, &documents, None, None, &[]).await.expect(200).clone();
+        (docs["items"].as_array().map(Vec::len) == Some(2)).then_some(docs)
+    })
+    .await;
+    let invoice = listed["items"].as_array().unwrap().iter().find(|d| d["kind"] == "invoice").unwrap().clone();
+    let pdf = reqwest::get(invoice["download"]["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let text = stockyard_tests::pdf_text(&pdf);
+    assert!(text.contains(invoice["number"].as_str().unwrap()), "{text}");
+    app.request(Method::GET, &format!("/orders/{guest_group}/documents"), Some(stranger.token()), None, &[])
+        .await
+        .expect_error(404, "not_found");
+}
+
+/// The story: a guest fills a cart, signs in and the cart merges into theirs, a platform
+/// coupon takes 10% off, the checkout spans two vendors and is paid by card, and the confirmation
+/// email carries one invoice per vendor and the receipt as PDFs, each read back.
+#[tokio::test]
+async fn guest_cart_sign_in_merge_coupon_two_vendors_card_payment_and_invoices_by_email() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let (a, b) = tokio::join!(app.vendor_owner(), app.vendor_owner());
+    let ((jumper, jumper_sku, a_at), (scarf, _, _)) =
+        tokio::join!(on_sale(&app, &a, 2000, 5), on_sale(&app, &b, 1000, 5));
+    tokio::join!(ships_to_france(&app, &a), ships_to_france(&app, &b));
+    let admin = app.admin().await;
+    let code = format!("TEN-{}", unique_tag().to_uppercase());
+    let coupon = json!({ "code": code, "kind": { "type": "percentage", "percent": "10" },
+                         "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 1 });
+    let coupon = app.request(Method::POST, "/coupons", Some(admin.token()), Some(&coupon), &[]).await;
+    let coupon_id = coupon.expect(201)["id"].as_str().unwrap().to_string();
+
+    // A guest puts the jumper in a cart, then signs in: the cart merges into the customer's.
+    let (guest, guest_token) = guest_cart(&app).await;
+    add_line(&app, (&guest, &guest_token), &jumper, 1).await;
+    let customer = app.customer().await;
+    let merge = json!({ "cart_id": guest, "token": guest_token });
+    let merged = app.request(Method::POST, "/carts/merge", Some(customer.token()), Some(&merge), &[]).await;
+    let merged = merged.expect(200).clone();
+    let cart_id = merged["cart"]["id"].as_str().unwrap().to_string();
+    let path = format!("/carts/{cart_id}/lines/{scarf}");
+    app.request(Method::PUT, &path, Some(customer.token()), Some(&json!({ "quantity": 2 })), &[]).await;
+    let cart = app.request(Method::GET, &format!("/carts/{cart_id}"), Some(customer.token()), None, &[]).await;
+    assert_eq!(cart.expect(200)["lines"].as_array().unwrap().len(), 2, "{cart}");
+
+    let body = json!({ "cart_id": cart_id, "shipping_address": paris(), "coupon": code.to_lowercase() });
+    let key = format!("story-{}", unique_tag());
+    let placed = checkout(&app, Some(customer.token()), None, Some(&key), &body).await.expect(201).clone();
+    // 10% of 20.00 and of 2 × 10.00, before tax; shipping as charged.
+    assert_eq!(placed["order_group"]["coupon"]["amount"]["amount"], 400, "{placed}");
+    assert_eq!(placed["order_group"]["total"]["amount"], 1800 + 490 + 1800 + 490);
+    let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
+    // The coupon's one use is taken: another customer's checkout with it is refused.
+    let read = app.request(Method::GET, &format!("/coupons/{coupon_id}"), Some(admin.token()), None, &[]).await;
+    assert_eq!(read.expect(200)["used"], 1);
+
+    let intent = placed["payment"]["reference"].as_str().unwrap();
+    let approve = format!("/_local/payments/card/payment_intents/{intent}/approve");
+    app.request(Method::POST, &approve, None, None, &[]).await.expect(200);
+    let mail = app.eventually_email(&customer.email, |m| m.subject.contains(&group_id) || m.attachments.len() >= 3).await;
+    let pdfs: Vec<String> =
+        mail.attachments.iter().map(|f| stockyard_tests::pdf_text(&f.bytes()).replace('\u{a0}', " ")).collect();
+    assert_eq!(pdfs.len(), 3, "two invoices and the receipt: {:?}", mail.attachments.iter().map(|f| &f.filename).collect::<Vec<_>>());
+    assert!(pdfs.iter().any(|t| t.contains(&a.name)), "an invoice from {}: {pdfs:?}", a.name);
+    assert!(pdfs.iter().any(|t| t.contains(&b.name)), "an invoice from {}: {pdfs:?}", b.name);
+    let paid = group(&app, &group_id).await;
+    assert_eq!(paid.status, OrderStatus::Paid);
+    assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (4, 1));
+}
+
+#[tokio::test]
+async fn an_unpaid_order_expires_and_gives_back_its_stock_and_its_coupon_use() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (variant, sku, at) = on_sale(&app, &vendor, 1500, 3).await;
+    ships_to_france(&app, &vendor).await;
+    let code = format!("ONCE-{}", unique_tag().to_uppercase());
+    let coupon = json!({ "vendor_id": vendor.id, "code": code, "kind": { "type": "free_shipping" },
+                         "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 1 });
+    let coupon = app.request(Method::POST, "/coupons", Some(vendor.owner.token()), Some(&coupon), &[]).await;
+    let coupon_id = coupon.expect(201)["id"].as_str().unwrap().to_string();
+    let (cart, token) = guest_cart(&app).await;
+    add_line(&app, (&cart, &token), &variant, 2).await;
+    let body = json!({ "cart_id": cart, "email": "late@example.com", "shipping_address": paris(), "coupon": code });
+    let placed = checkout(&app, None, Some(&token), Some(&format!("late-{}", unique_tag())), &body).await;
+    let placed = placed.expect(201).clone();
+    assert_eq!(placed["orders"][0]["totals"]["shipping"]["amount"], 0, "free shipping: {placed}");
+    let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (1, 2));
+    let coupon_path = format!("/coupons/{coupon_id}");
+    let used = app.request(Method::GET, &coupon_path, Some(vendor.owner.token()), None, &[]).await;
+    assert_eq!(used.expect(200)["used"], 1);
+
+    // Its reservation runs out: what expire-reservations does to a group whose timer is due
+    // (only this group: other tests' groups stay pending).
+    let table = table(&app).await;
+    let id = OrderGroupId::parse("id", &group_id).unwrap();
+    let job = stockyard_domain::stock::Actor::System { name: "expire-reservations".into() };
+    let expired = orders::apply_event(&table, id, stockyard_domain::order::OrderEvent::Expired, None, None, &job).await;
+    assert!(matches!(expired, Ok(Some(stockyard_domain::order::Outcome::Moved { .. }))), "{expired:?}");
+    assert_eq!(orders::group(&table, id).await.unwrap().unwrap().status, OrderStatus::Expired);
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (3, 0));
+    let given_back = app.request(Method::GET, &coupon_path, Some(vendor.owner.token()), None, &[]).await;
+    assert_eq!(given_back.expect(200)["used"], 0);
+    // Paid after it expired: a refund is due, the stock stays free.
+    let intent = placed["payment"]["reference"].as_str().unwrap();
+    app.request(Method::POST, &format!("/_local/payments/card/payment_intents/{intent}/approve"), None, None, &[])
+        .await
+        .expect(200);
+    let flagged = eventually("the late payment is flagged for refund", || async {
+        let g = orders::group(&table, id).await.unwrap().unwrap();
+        (!g.refunds_due.is_empty()).then_some(g)
+    })
+    .await;
+    assert_eq!(flagged.status, OrderStatus::Expired);
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (3, 0));
 }

@@ -12,6 +12,7 @@ use crate::{checkout, payments, reads};
     payments::receive_wallet,
     reads::list_my_orders,
     reads::get_order,
+    reads::list_order_documents,
     reads::list_vendor_orders,
     reads::get_vendor_order
 ))]

@@ -14,6 +14,8 @@ use stockyard_http::error::ErrorBody;
 use stockyard_http::request::{path, query};
 use stockyard_http::response::{ListResponse, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
+use stockyard_store::billing::{self, DownloadableDocument};
+use stockyard_store::objects::Bucket;
 use stockyard_store::{Table, orders};
 use utoipa::ToSchema;
 
@@ -70,6 +72,26 @@ pub async fn list_my_orders(deps: &ReadDeps, req: Request) -> Result<Response<Bo
     Ok(ok(&ListResponse::from(groups)))
 }
 
+/// The group, if the caller may read it: a guest with a valid link `token`, its customer signed
+/// in, or admin and support. Anyone else is told it does not exist.
+async fn readable(deps: &ReadDeps, req: &Request) -> Result<OrderGroup, ApiError> {
+    let id = path(req, "groupId", OrderGroupId::parse)?;
+    if let Some(token) = query(req, "token") {
+        let key = deps.link_key.as_deref().ok_or_else(not_found)?;
+        order_link::verify(key, id, &token, Utc::now()).map_err(|_| not_found())?;
+        return orders::group(&deps.api.table, id).await?.ok_or_else(not_found);
+    }
+    let cx = Ctx::new(&deps.api, req)?;
+    let me = cx.person()?.user_id;
+    let table = cx.store().await?;
+    let group = orders::group(table, id).await?.ok_or_else(not_found)?;
+    let staff = cx.account().await?.roles.iter().any(|r| matches!(r, PlatformRole::Admin | PlatformRole::Support));
+    if group.customer_id != Some(me) && !staff {
+        return Err(not_found());
+    }
+    Ok(group)
+}
+
 /// One order group with every vendor order's status and timeline: its customer's (signed in),
 /// admin's and support's, or a guest's with the `token` of the link in the confirmation email.
 #[utoipa::path(get, path = "/orders/{groupId}", tag = "orders", security((), ("bearer" = ["customer", "admin", "support"])),
@@ -77,22 +99,43 @@ pub async fn list_my_orders(deps: &ReadDeps, req: Request) -> Result<Response<Bo
     responses((status = 200, body = OrderGroupView), (status = 401, body = ErrorBody),
               (status = 404, description = "not_found: no such order, not the caller's, or a link that is wrong or expired", body = ErrorBody)))]
 pub async fn get_order(deps: &ReadDeps, req: Request) -> Result<Response<Body>, ApiError> {
-    let id = path(&req, "groupId", OrderGroupId::parse)?;
-    if let Some(token) = query(&req, "token") {
-        let key = deps.link_key.as_deref().ok_or_else(not_found)?;
-        order_link::verify(key, id, &token, Utc::now()).map_err(|_| not_found())?;
-        let group = orders::group(&deps.api.table, id).await?.ok_or_else(not_found)?;
-        return Ok(ok(&view(&deps.api.table, group).await?));
+    let group = readable(deps, &req).await?;
+    Ok(ok(&view(&deps.api.table, group).await?))
+}
+
+/// Reading an order's documents: the reads' deps and the private bucket they are kept in.
+pub struct DocumentDeps {
+    pub reads: ReadDeps,
+    pub bucket: Bucket,
+}
+
+impl DocumentDeps {
+    /// `ORDER_DOCUMENTS_BUCKET`, with [`ReadDeps::from_env`].
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self { reads: ReadDeps::from_env(sdk).await?, bucket: Bucket::from_env(sdk, "ORDER_DOCUMENTS_BUCKET")? })
     }
-    let cx = Ctx::new(&deps.api, &req)?;
-    let person = cx.person()?.clone();
-    let table = cx.store().await?;
-    let group = orders::group(table, id).await?.ok_or_else(not_found)?;
-    let staff = cx.account().await?.roles.iter().any(|r| matches!(r, PlatformRole::Admin | PlatformRole::Support));
-    if group.customer_id != Some(person.user_id) && !staff {
-        return Err(not_found());
-    }
-    Ok(ok(&view(table, group).await?))
+}
+
+/// How long a document's download link works.
+const DOCUMENT_LINK_MINUTES: i64 = 15;
+
+/// The group's invoices (one per vendor order, once paid) and its payment receipt, each with a
+/// download link that works for 15 minutes; the same callers as `GET /orders/{groupId}`.
+#[utoipa::path(get, path = "/orders/{groupId}/documents", tag = "orders", security((), ("bearer" = ["customer", "admin", "support"])),
+    params(("groupId" = OrderGroupId, Path), ("token" = Option<String>, Query, description = "The guest link's token")),
+    responses((status = 200, body = DocumentList), (status = 401, body = ErrorBody),
+              (status = 404, description = "not_found: no such order, not the caller's, or a link that is wrong or expired", body = ErrorBody)))]
+pub async fn list_order_documents(deps: &DocumentDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let group = readable(&deps.reads, &req).await?;
+    let ttl = std::time::Duration::from_secs(60 * DOCUMENT_LINK_MINUTES as u64);
+    let items = billing::downloadable_documents(&deps.reads.api.table, &deps.bucket, group.id, ttl).await?;
+    Ok(ok(&DocumentList { items }))
+}
+
+/// An order's documents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    pub items: Vec<DownloadableDocument>,
 }
 
 /// The vendor's orders, newest first (the owner and order handlers).
