@@ -35,7 +35,8 @@ async fn on_sale(app: &TestApp, vendor: &TestVendor, price: i64, units: u32) -> 
     app.request(Method::PUT, &path, Some(token), Some(&status), &[]).await.expect(200);
     let mut location = TestApp::location_body();
     location["country"] = json!("FR");
-    let location = app.create_location(token, &vendor.id, &location).await.expect(201)["id"].as_str().unwrap().to_string();
+    let location =
+        app.create_location(token, &vendor.id, &location).await.expect(201)["id"].as_str().unwrap().to_string();
     let sku = variant["sku"].as_str().unwrap().to_string();
     if units > 0 {
         let adjust = json!({ "sku": sku, "location_id": location, "quantity": units, "reason": "received" });
@@ -80,7 +81,13 @@ fn paris() -> Value {
     json!({ "recipient": "Ada Lovelace", "line1": "12 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR" })
 }
 
-async fn checkout(app: &TestApp, token: Option<&str>, cart_token: Option<&str>, key: Option<&str>, body: &Value) -> ApiResponse {
+async fn checkout(
+    app: &TestApp,
+    token: Option<&str>,
+    cart_token: Option<&str>,
+    key: Option<&str>,
+    body: &Value,
+) -> ApiResponse {
     let mut headers = Vec::new();
     if let Some(t) = cart_token {
         headers.push(("x-cart-token", t));
@@ -173,7 +180,8 @@ async fn a_guest_checks_out_two_vendors_once_and_pays_by_card_with_the_stock_hel
     assert_eq!(stock_of(&app, &a, &jumper_sku, &a_at).await, (3, 2));
     assert_eq!(stock_of(&app, &b, &scarf_sku, &b_at).await, (7, 3));
     // The cart is empty now.
-    let cart_now = app.request(Method::GET, &format!("/carts/{cart}"), None, None, &[("x-cart-token", &cart_token)]).await;
+    let cart_now =
+        app.request(Method::GET, &format!("/carts/{cart}"), None, None, &[("x-cart-token", &cart_token)]).await;
     assert_eq!(cart_now.expect(200)["lines"], json!([]));
 
     // A retry answers with the same group and payment; the key with another body is refused.
@@ -286,10 +294,7 @@ async fn twenty_concurrent_checkouts_of_five_units_place_exactly_five_orders_and
     let refused: Vec<&ApiResponse> = results.iter().filter(|r| r.status != 201).collect();
     assert_eq!(placed, 5, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
     for r in refused {
-        assert!(
-            matches!(r.error_code(), Some("insufficient_stock" | "cart_changed" | "service_busy")),
-            "{r}"
-        );
+        assert!(matches!(r.error_code(), Some("insufficient_stock" | "cart_changed" | "service_busy")), "{r}");
     }
     assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (0, 5));
     let movements = app.movements(vendor.owner.token(), &vendor.id, &sku, &at).await;
@@ -314,7 +319,8 @@ async fn customers_vendors_and_guests_each_read_only_their_own_orders() {
 
     // A signed-in customer: their own cart, an address from their book.
     let customer = app.customer().await;
-    let cart = app.request(Method::POST, "/carts", Some(customer.token()), Some(&json!({ "currency": "EUR" })), &[]).await;
+    let cart =
+        app.request(Method::POST, "/carts", Some(customer.token()), Some(&json!({ "currency": "EUR" })), &[]).await;
     let cart_id = cart.expect(201)["id"].as_str().unwrap().to_string();
     for variant in [&jumper, &scarf] {
         let path = format!("/carts/{cart_id}/lines/{variant}");
@@ -447,10 +453,16 @@ async fn guest_cart_sign_in_merge_coupon_two_vendors_card_payment_and_invoices_b
     let intent = placed["payment"]["reference"].as_str().unwrap();
     let approve = format!("/_local/payments/card/payment_intents/{intent}/approve");
     app.request(Method::POST, &approve, None, None, &[]).await.expect(200);
-    let mail = app.eventually_email(&customer.email, |m| m.subject.contains(&group_id) || m.attachments.len() >= 3).await;
+    let mail =
+        app.eventually_email(&customer.email, |m| m.subject.contains(&group_id) || m.attachments.len() >= 3).await;
     let pdfs: Vec<String> =
         mail.attachments.iter().map(|f| stockyard_tests::pdf_text(&f.bytes()).replace('\u{a0}', " ")).collect();
-    assert_eq!(pdfs.len(), 3, "two invoices and the receipt: {:?}", mail.attachments.iter().map(|f| &f.filename).collect::<Vec<_>>());
+    assert_eq!(
+        pdfs.len(),
+        3,
+        "two invoices and the receipt: {:?}",
+        mail.attachments.iter().map(|f| &f.filename).collect::<Vec<_>>()
+    );
     assert!(pdfs.iter().any(|t| t.contains(&a.name)), "an invoice from {}: {pdfs:?}", a.name);
     assert!(pdfs.iter().any(|t| t.contains(&b.name)), "an invoice from {}: {pdfs:?}", b.name);
     let paid = group(&app, &group_id).await;

@@ -42,7 +42,9 @@ use stockyard_http::request::{header, json_body};
 use stockyard_http::response::json;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::reservations::ReserveError;
-use stockyard_store::{StoreError, Table, addresses, carts, coupons, idempotency, locations, orders, shipping, stock, tax_rates};
+use stockyard_store::{
+    StoreError, Table, addresses, carts, coupons, idempotency, locations, orders, shipping, stock, tax_rates,
+};
 use utoipa::ToSchema;
 
 use crate::providers::{ProviderError, Providers};
@@ -238,9 +240,10 @@ async fn resolve_address(
             };
             let wanted = AddressId::parse(id_field, raw)?;
             let book = addresses::list(table, *user).await?;
-            let found = book.into_iter().find(|a| a.id == wanted).ok_or_else(|| {
-                ApiError::invalid(id_field, "is not an address in your address book")
-            })?;
+            let found = book
+                .into_iter()
+                .find(|a| a.id == wanted)
+                .ok_or_else(|| ApiError::invalid(id_field, "is not an address in your address book"))?;
             Ok(Some(PostalAddress {
                 label: found.label,
                 recipient: found.recipient,
@@ -299,7 +302,9 @@ fn refusal(refused: CheckoutRefusal, lines: &[CheckoutLine]) -> ApiError {
         CheckoutRefusal::UnknownOption { vendor, .. } | CheckoutRefusal::NotInCart { vendor } => {
             ApiError::invalid(&format!("shipping_options.{vendor}"), message)
         }
-        CheckoutRefusal::Coupon(refused) => ApiError::unprocessable(refused.code(), Some("coupon"), refused.to_string()),
+        CheckoutRefusal::Coupon(refused) => {
+            ApiError::unprocessable(refused.code(), Some("coupon"), refused.to_string())
+        }
         CheckoutRefusal::Tax(TaxError::NoRates { .. }) => {
             ApiError::unprocessable("no_tax_rates", Some("shipping_address.country"), message)
         }
@@ -309,10 +314,7 @@ fn refusal(refused: CheckoutRefusal, lines: &[CheckoutLine]) -> ApiError {
 }
 
 /// The cart's lines as checkout takes them: every line buyable in full, or 409 naming the line.
-fn checkout_lines(
-    priced: &PricedCart,
-    facts: &CartFacts,
-) -> Result<(Vec<CheckoutLine>, Vec<Option<u32>>), ApiError> {
+fn checkout_lines(priced: &PricedCart, facts: &CartFacts) -> Result<(Vec<CheckoutLine>, Vec<Option<u32>>), ApiError> {
     let mut lines = Vec::with_capacity(priced.lines.len());
     let mut limits = Vec::with_capacity(priced.lines.len());
     for (i, line) in priced.lines.iter().enumerate() {
@@ -549,11 +551,10 @@ pub async fn place(deps: &CheckoutDeps, req: Request) -> Result<Response<Body>, 
         Buyer::Customer { id, .. } => id.to_string(),
         Buyer::Guest => format!("guest:{}", body.cart_id.trim()),
     };
-    let key = Idempotency::from_request(&req, &scope)?
-        .ok_or_else(|| ApiError::Malformed {
-            message: "Idempotency-Key: required, so that a retried checkout places one order".into(),
-            field: Some("Idempotency-Key".into()),
-        })?;
+    let key = Idempotency::from_request(&req, &scope)?.ok_or_else(|| ApiError::Malformed {
+        message: "Idempotency-Key: required, so that a retried checkout places one order".into(),
+        field: Some("Idempotency-Key".into()),
+    })?;
     if let Some(group) = placed_before(table, &key).await? {
         return respond(deps, group, true).await;
     }
@@ -579,7 +580,10 @@ pub async fn place(deps: &CheckoutDeps, req: Request) -> Result<Response<Body>, 
                 return Err(ApiError::conflict_on(
                     "insufficient_stock",
                     &format!("lines[{line}]"),
-                    format!("{}: {} asked for, {available} available", planned.lines[line].sku, planned.lines[line].quantity),
+                    format!(
+                        "{}: {} asked for, {available} available",
+                        planned.lines[line].sku, planned.lines[line].quantity
+                    ),
                 ));
             }
             Err(Written::Refused(error)) => return Err(error),
@@ -595,7 +599,12 @@ async fn placed_before(table: &Table, key: &Idempotency) -> Result<Option<OrderG
 }
 
 /// The group and its vendor orders a plan makes.
-fn records(deps: &CheckoutDeps, buyer: &Buyer, planned: &Planned, provider: Provider) -> (OrderGroup, Vec<VendorOrder>) {
+fn records(
+    deps: &CheckoutDeps,
+    buyer: &Buyer,
+    planned: &Planned,
+    provider: Provider,
+) -> (OrderGroup, Vec<VendorOrder>) {
     let now = Utc::now();
     let id = OrderGroupId::generate();
     let customer_id = buyer.customer_id();
@@ -626,12 +635,7 @@ fn records(deps: &CheckoutDeps, buyer: &Buyer, planned: &Planned, provider: Prov
         coupon_id: c.id,
         code: c.code.clone(),
         customer: planned.customer_key.clone(),
-        amount: planned
-            .plan
-            .discount
-            .as_ref()
-            .map(|d| d.total)
-            .unwrap_or(Money::zero(planned.plan.currency)),
+        amount: planned.plan.discount.as_ref().map(|d| d.total).unwrap_or(Money::zero(planned.plan.currency)),
     });
     let limited = planned
         .lines
@@ -678,7 +682,10 @@ enum Written {
     /// A concurrent request with the same key placed the order.
     Replay,
     /// The hold at this index found too little available.
-    Short { hold: usize, available: u32 },
+    Short {
+        hold: usize,
+        available: u32,
+    },
     Refused(ApiError),
 }
 
@@ -701,7 +708,14 @@ async fn write(
             coupons::count_use(tx, coupon, &used.customer, group.id)?;
         }
         for limited in &group.limited {
-            coupons::count_purchase(tx, limited.variant_id, &limited.customer, limited.quantity, limited.limit, group.id)?;
+            coupons::count_purchase(
+                tx,
+                limited.variant_id,
+                &limited.customer,
+                limited.quantity,
+                limited.limit,
+                group.id,
+            )?;
         }
         remember(Some(key), StatusCode::CREATED, &placed, tx)
     })

@@ -105,11 +105,7 @@ impl Providers {
             ("metadata[order_group_id]", group.to_string()),
             ("automatic_payment_methods[enabled]", "true".to_string()),
         ];
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
         let request = self
             .http
             .post(format!("{}/v1/payment_intents", api.url))
@@ -119,7 +115,8 @@ impl Providers {
             .body(body);
         let intent = self.call(request).await?;
         let text = |name: &str| intent.get(name).and_then(Value::as_str).map(str::to_string);
-        let reference = text("id").ok_or_else(|| ProviderError::Unreachable("a payment intent without an id".into()))?;
+        let reference =
+            text("id").ok_or_else(|| ProviderError::Unreachable("a payment intent without an id".into()))?;
         Ok(PaymentSession {
             provider: Provider::Card,
             reference,
@@ -151,7 +148,9 @@ impl Providers {
             .ok_or_else(|| ProviderError::Unreachable("a wallet order without an id".into()))?
             .to_string();
         let approval_url = order.get("links").and_then(Value::as_array).and_then(|links| {
-            links.iter().find(|l| l["rel"] == "approve" || l["rel"] == "payer-action")?["href"].as_str().map(str::to_string)
+            links.iter().find(|l| l["rel"] == "approve" || l["rel"] == "payer-action")?["href"]
+                .as_str()
+                .map(str::to_string)
         });
         Ok(PaymentSession { provider: Provider::Wallet, reference, client_secret: None, approval_url })
     }

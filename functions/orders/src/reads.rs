@@ -28,7 +28,8 @@ pub struct ReadDeps {
 impl ReadDeps {
     /// `ORDER_LINK_SECRET`: without it no guest link is accepted.
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        let link_key = stockyard_platform::env_opt("ORDER_LINK_SECRET").filter(|v| !v.is_empty()).map(String::into_bytes);
+        let link_key =
+            stockyard_platform::env_opt("ORDER_LINK_SECRET").filter(|v| !v.is_empty()).map(String::into_bytes);
         Ok(Self { api: ApiDeps::from_env(sdk).await?, link_key })
     }
 }

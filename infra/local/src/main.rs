@@ -3,8 +3,8 @@
 
 mod apigw;
 mod bench;
-mod bench_search;
 mod bench_checkout;
+mod bench_search;
 mod bench_stock;
 mod bootstrap;
 mod demo_demand;

@@ -121,17 +121,34 @@ pub enum CheckoutRefusal {
     /// No line.
     Empty,
     /// More than [`MAX_LINES`] lines.
-    TooManyLines { lines: usize },
+    TooManyLines {
+        lines: usize,
+    },
     /// A line not in the checkout's currency.
-    Currency { line: usize },
+    Currency {
+        line: usize,
+    },
     /// The vendor's locations together have too little of the line's variant.
-    Short { line: usize, variant: VariantId, requested: u32, available: u32 },
+    Short {
+        line: usize,
+        variant: VariantId,
+        requested: u32,
+        available: u32,
+    },
     /// The vendor cannot ship the parcel to the destination.
-    NoShipping { vendor: VendorId, reason: NoShipping },
+    NoShipping {
+        vendor: VendorId,
+        reason: NoShipping,
+    },
     /// The customer named an option the vendor does not offer to the destination.
-    UnknownOption { vendor: VendorId, code: String },
+    UnknownOption {
+        vendor: VendorId,
+        code: String,
+    },
     /// The customer named a shipping option for a vendor with no line in the cart.
-    NotInCart { vendor: VendorId },
+    NotInCart {
+        vendor: VendorId,
+    },
     Coupon(CouponRefusal),
     Tax(TaxError),
     /// An amount beyond the range of minor units.
@@ -202,7 +219,10 @@ pub fn plan(input: &CheckoutInput<'_>) -> Result<CheckoutPlan, CheckoutRefusal> 
             CheckoutRefusal::Short { line: s.line, variant: s.variant, requested: s.requested, available: s.available }
         })?;
         for a in allocated {
-            allocations.entry(a.line).or_default().push(LineAllocation { location_id: a.location, quantity: a.quantity });
+            allocations
+                .entry(a.line)
+                .or_default()
+                .push(LineAllocation { location_id: a.location, quantity: a.quantity });
             holds.push(HeldStock {
                 vendor_id: *vendor,
                 variant_id: a.variant,
@@ -219,13 +239,13 @@ pub fn plan(input: &CheckoutInput<'_>) -> Result<CheckoutPlan, CheckoutRefusal> 
     // 1. Shipping per vendor.
     let mut options: BTreeMap<VendorId, (Quote, ShippingOption)> = BTreeMap::new();
     for (vendor, indexes) in &by_vendor {
-        let settings = input.vendors.get(vendor).and_then(|f| f.shipping.as_ref()).ok_or_else(|| {
-            CheckoutRefusal::NoShipping {
+        let settings =
+            input.vendors.get(vendor).and_then(|f| f.shipping.as_ref()).ok_or_else(|| CheckoutRefusal::NoShipping {
                 vendor: *vendor,
                 reason: NoShipping::NoZone { destination: input.destination.0.trim().to_ascii_uppercase() },
-            }
-        })?;
-        let parcel: Vec<_> = indexes.iter().map(|&i| (lines[i].weight_g, lines[i].size_mm, lines[i].quantity)).collect();
+            })?;
+        let parcel: Vec<_> =
+            indexes.iter().map(|&i| (lines[i].weight_g, lines[i].size_mm, lines[i].quantity)).collect();
         let quote = settings
             .quote(&Parcel::of(&parcel), input.destination, currency, input.now)
             .map_err(|reason| CheckoutRefusal::NoShipping { vendor: *vendor, reason })?;
@@ -426,12 +446,8 @@ mod tests {
         let (a, b) = (VendorId::generate(), VendorId::generate());
         let (a1, a2, b1) = (LocationId::generate(), LocationId::generate(), LocationId::generate());
         let (jumper, scarf) = (VariantId::generate(), VariantId::generate());
-        let at = |location, variant, available| LocationStock {
-            location,
-            country: Some("FR".into()),
-            variant,
-            available,
-        };
+        let at =
+            |location, variant, available| LocationStock { location, country: Some("FR".into()), variant, available };
         let facts = |vendor, stock, rule| VendorFacts {
             shipping: Some(shipping(vendor, 490, 990)),
             allocation: rule,
@@ -540,10 +556,7 @@ mod tests {
         shop.lines[0].quantity = 3;
         let tax = table();
         let refusal = plan(&input(&shop, &tax, None, &BTreeMap::new())).unwrap_err();
-        assert!(
-            matches!(refusal, CheckoutRefusal::Short { line: 0, requested: 3, available: 2, .. }),
-            "{refusal:?}"
-        );
+        assert!(matches!(refusal, CheckoutRefusal::Short { line: 0, requested: 3, available: 2, .. }), "{refusal:?}");
     }
 
     #[test]

@@ -442,7 +442,9 @@ pub(crate) mod tests {
     #[test]
     fn an_invoice_is_written_in_the_orders_language_with_its_money_formatting() {
         let (_, fr) = text_of(&invoice_pdf(&invoice(Lang::Fr, 1)));
-        for expected in ["Facture INV-000007", "Vendeur", "N° de TVA FR12345678901", "TVA 20 %", "246,00 €", "01/12/2026"] {
+        for expected in
+            ["Facture INV-000007", "Vendeur", "N° de TVA FR12345678901", "TVA 20 %", "246,00 €", "01/12/2026"]
+        {
             assert!(fr.contains(expected), "{expected} not in {fr}");
         }
         let (_, de) = text_of(&invoice_pdf(&invoice(Lang::De, 1)));
@@ -489,9 +491,14 @@ pub(crate) mod tests {
             payment_reference: Some("pi_3Nx".into()),
         };
         let (_, text) = text_of(&receipt_pdf(&receipt));
-        for expected in
-            ["Zahlungsbeleg", "R-01JDB0000000000000000000G1", "Maison Lainière", "INV-000007", "Corner Shop", "256,00 €"]
-        {
+        for expected in [
+            "Zahlungsbeleg",
+            "R-01JDB0000000000000000000G1",
+            "Maison Lainière",
+            "INV-000007",
+            "Corner Shop",
+            "256,00 €",
+        ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
     }

@@ -138,10 +138,9 @@ pub async fn vendor_order(table: &Table, vendor: VendorId, id: OrderId) -> Resul
 /// Records the payment a provider opened for the group, once: a group that has one keeps it, and
 /// a group that does not exist is not created (both `Ok(false)`; the caller reads the group).
 pub async fn set_payment(table: &Table, id: OrderGroupId, session: &PaymentSession) -> Result<bool, StoreError> {
-    let change = Change::new(Expr::new("SET payment = :payment, updated_at = :now").val(":payment", session).val(
-        ":now",
-        &Utc::now(),
-    ))
+    let change = Change::new(
+        Expr::new("SET payment = :payment, updated_at = :now").val(":payment", session).val(":now", &Utc::now()),
+    )
     .when(Expr::new(format!("attribute_exists({}) AND attribute_not_exists(payment)", keys::PK)));
     match table.update::<OrderGroup>(&id, change).await {
         Ok(_) => Ok(true),

@@ -224,7 +224,10 @@ pub async fn put_vendor_shipping(deps: &ApiDeps, req: Request) -> Result<Respons
     if let AllocationRule::Priority { locations: listed } = &body.allocation {
         let known = locations::all(table, vendor).await?;
         if let Some(i) = listed.iter().position(|l| !known.iter().any(|k| k.id == *l)) {
-            return Err(ApiError::invalid(&format!("allocation.locations[{i}]"), "is not one of the vendor's locations"));
+            return Err(ApiError::invalid(
+                &format!("allocation.locations[{i}]"),
+                "is not one of the vendor's locations",
+            ));
         }
     }
     let current = shipping::get(table, vendor).await?;
