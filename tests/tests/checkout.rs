@@ -518,3 +518,34 @@ async fn an_unpaid_order_expires_and_gives_back_its_stock_and_its_coupon_use() {
     assert_eq!(flagged.status, OrderStatus::Expired);
     assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (3, 0));
 }
+
+#[tokio::test]
+async fn a_wallet_payment_is_approved_by_the_customer_captured_by_stockyard_and_pays_the_order() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (variant, sku, at) = on_sale(&app, &vendor, 2500, 2).await;
+    ships_to_france(&app, &vendor).await;
+    let (cart, token) = guest_cart(&app).await;
+    add_line(&app, (&cart, &token), &variant, 1).await;
+    let body = json!({ "cart_id": cart, "email": "wallet@example.com", "shipping_address": paris(),
+                       "payment_provider": "wallet" });
+    let placed = checkout(&app, None, Some(&token), Some(&format!("wallet-{}", unique_tag())), &body).await;
+    let placed = placed.expect(201).clone();
+    assert_eq!(placed["payment"]["provider"], "wallet");
+    assert!(placed["payment"].get("client_secret").is_none(), "{placed}");
+    let approval = placed["payment"]["approval_url"].as_str().expect("an approval link").to_string();
+    let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
+    assert_eq!(group(&app, &group_id).await.status, OrderStatus::PendingPayment);
+
+    // The customer approves at the provider; Stockyard captures on the approval's webhook.
+    let path = approval.split_once("/_local/").map(|(_, p)| format!("/_local/{p}")).expect("a local link");
+    app.request(Method::GET, &path, None, None, &[]).await.expect(200);
+    let paid = eventually("the wallet payment is captured and pays the group", || async {
+        let g = group(&app, &group_id).await;
+        (g.status == OrderStatus::Paid).then_some(g)
+    })
+    .await;
+    assert_eq!(paid.total.amount, 2500 + 490);
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (1, 1));
+}
