@@ -115,7 +115,12 @@ async fn place(
         status: OrderStatus::PendingPayment,
         holds: parts
             .iter()
-            .map(|(s, q)| HeldStock { vendor_id: vendor_id(s), variant_id: s.variant, location_id: s.location, quantity: *q })
+            .map(|(s, q)| HeldStock {
+                vendor_id: vendor_id(s),
+                variant_id: s.variant,
+                location_id: s.location,
+                quantity: *q,
+            })
             .collect(),
         expires_at,
         payment_reference: None,
@@ -201,7 +206,8 @@ async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_c
     assert_eq!(email.attachments.len(), 3, "{:?}", email.attachments.iter().map(|a| &a.filename).collect::<Vec<_>>());
     let pdfs: Vec<String> = email.attachments.iter().map(|a| pdf_text(&a.bytes()).replace('\u{a0}', " ")).collect();
     let invoice_a = pdfs.iter().find(|t| t.contains(&a.vendor.name)).expect("vendor A's invoice");
-    for expected in ["Facture INV-000001", "Vendeur", a.vendor.name.as_str(), guest.as_str(), "39,98 €", pi.as_str()] {
+    for expected in ["Facture INV-000001", "Vendeur", a.vendor.name.as_str(), guest.as_str(), "39,98 €", pi.as_str()]
+    {
         assert!(invoice_a.contains(expected), "{expected} not in {invoice_a}");
     }
     let receipt = pdfs.iter().find(|t| t.contains("Reçu de paiement")).expect("the receipt");
@@ -230,9 +236,8 @@ async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_c
     assert!(billing::receipt(&t, group.id).await.unwrap().is_some());
     let bucket_name = std::env::var("STOCKYARD_ORDER_DOCUMENTS_BUCKET_NAME").expect("the documents bucket");
     let bucket = Bucket::new(&stockyard_platform::aws_config().await, bucket_name);
-    let documents = billing::downloadable_documents(&t, &bucket, group.id, std::time::Duration::from_secs(300))
-        .await
-        .unwrap();
+    let documents =
+        billing::downloadable_documents(&t, &bucket, group.id, std::time::Duration::from_secs(300)).await.unwrap();
     assert_eq!(documents.len(), 3);
     let url = &documents[0].download.url;
     let pdf = app.client.get(url).send().await.unwrap().bytes().await.unwrap();
@@ -247,7 +252,9 @@ async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_c
     let sale = sales_of(&sales, orders[0].id)[0];
     assert_eq!((sale["quantity"].as_i64(), sale["channel_kind"].as_str()), (Some(2), Some("storefront")), "{sale}");
     assert_eq!((sale["sku"].as_str(), sale["unit_price"].as_i64()), (Some(a.sku.as_str()), Some(1_999)));
-    let channels = app.request(Method::GET, &format!("/vendors/{}/channels", a.vendor.id), Some(a.vendor.owner.token()), None, &[]).await;
+    let channels = app
+        .request(Method::GET, &format!("/vendors/{}/channels", a.vendor.id), Some(a.vendor.owner.token()), None, &[])
+        .await;
     assert!(channels.items().iter().any(|c| c["code"] == "ONLINE" && c["kind"] == "storefront"), "{channels}");
 
     // The vendor's next paid order (a signed-in customer's, in English) takes its next number.
@@ -348,6 +355,11 @@ async fn a_batch_with_a_failing_message_hands_back_only_that_one_and_its_redeliv
 
     // Paid now; the message that failed comes again (as SQS redelivers it) and completes, once.
     pay(&app, &waiting).await;
+    eventually("the group paid", || async {
+        let now = orders::group(&t, waiting.id).await.unwrap().unwrap();
+        (now.status == OrderStatus::Paid).then_some(())
+    })
+    .await;
     assert!(failures(&app, &batch(&[("m-early", &early)])).await.is_empty());
     let invoice = billing::invoice(&t, waiting.id, vendor_id(&s)).await.unwrap().expect("invoiced");
     assert_eq!(invoice.number, "INV-000002");

@@ -119,15 +119,20 @@ async fn customer_name(table: &Table, group: &OrderGroup) -> anyhow::Result<Opti
 
 /// Whether the group was paid: it carries the payment and its status is paid or after it.
 fn was_paid(group: &OrderGroup) -> bool {
-    group.payment_reference.is_some() && !group.status.is_awaiting_payment() && !matches!(
-        group.status,
-        OrderStatus::Cancelled | OrderStatus::Expired
-    )
+    group.payment_reference.is_some()
+        && !group.status.is_awaiting_payment()
+        && !matches!(group.status, OrderStatus::Cancelled | OrderStatus::Expired)
 }
 
 /// The seller of record as the vendor's profile names it.
 fn seller(vendor: &Vendor) -> Seller {
-    Seller { vendor_id: vendor.id, name: vendor.name.clone(), country: vendor.country.clone(), address: Vec::new(), tax_id: None }
+    Seller {
+        vendor_id: vendor.id,
+        name: vendor.name.clone(),
+        country: vendor.country.clone(),
+        address: Vec::new(),
+        tax_id: None,
+    }
 }
 
 /// A vendor and the address its order emails go to (its owner's).
@@ -156,11 +161,10 @@ async fn paid(deps: &BillingDeps, group: &OrderGroup, paid_at: DateTime<Utc>) ->
     for order in &orders {
         let (vendor, contact) = vendor_and_contact(table, order).await?;
         let parties = (seller(&vendor), buyer.clone());
-        let invoice = billing::issue_invoice(table, group.id, vendor.id, |n| {
-            Invoice::of(group, order, parties.clone(), n, now)
-        })
-        .await?
-        .map_err(|e| anyhow::anyhow!("order {} cannot be invoiced: {e}", order.id))?;
+        let invoice =
+            billing::issue_invoice(table, group.id, vendor.id, |n| Invoice::of(group, order, parties.clone(), n, now))
+                .await?
+                .map_err(|e| anyhow::anyhow!("order {} cannot be invoiced: {e}", order.id))?;
         let pdf = invoices::invoice_pdf(&invoice);
         billing::store_pdf(&deps.documents, &billing::invoice_object(group.id, vendor.id), pdf.clone()).await?;
         tracing::info!(group = %group.id, vendor = %vendor.id, number = invoice.number, "invoice issued");

@@ -526,7 +526,9 @@ mod tests {
             .unwrap()
             .iter()
             .map(|m| match m {
-                Outgoing::Order(e) => (serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string(), e.version),
+                Outgoing::Order(e) => {
+                    (serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string(), e.version)
+                }
                 other => panic!("only order events, got {other:?}"),
             })
             .collect();

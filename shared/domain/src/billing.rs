@@ -449,28 +449,17 @@ mod tests {
     #[test]
     fn an_invoice_groups_its_lines_by_rate_and_shows_the_shipping_tax_on_its_own_row() {
         // 20% on 100.00 net (120.00 gross, twice), 5.5% on 10.00 net, shipping 6.00 with 1.00 tax.
-        let o = order(
-            vec![line("A", 2, 12_000, 4_000), line("B", 1, 1_055, 55), line("C", 1, 600, 100)],
-            600,
-            100,
-        );
+        let o = order(vec![line("A", 2, 12_000, 4_000), line("B", 1, 1_055, 55), line("C", 1, 600, 100)], 600, 100);
         let group = paid_group(&[&o]);
         let invoice = Invoice::of(&group, &o, parties(&o), 42, Utc::now()).unwrap();
         assert_eq!(invoice.number, "INV-000042");
         assert_eq!(invoice.lang, Lang::De);
         assert_eq!(invoice.payment_reference.as_deref(), Some("pi_123"));
-        let rates: Vec<(Option<String>, i64, i64)> = invoice
-            .tax_breakdown
-            .iter()
-            .map(|r| (r.rate.map(|d| d.to_string()), r.net.amount, r.tax.amount))
-            .collect();
+        let rates: Vec<(Option<String>, i64, i64)> =
+            invoice.tax_breakdown.iter().map(|r| (r.rate.map(|d| d.to_string()), r.net.amount, r.tax.amount)).collect();
         assert_eq!(
             rates,
-            [
-                (Some("20".into()), 20_000 + 500, 4_000 + 100),
-                (Some("5.5".into()), 1_000, 55),
-                (None, 500, 100)
-            ]
+            [(Some("20".into()), 20_000 + 500, 4_000 + 100), (Some("5.5".into()), 1_000, 55), (None, 500, 100)]
         );
         assert_eq!(invoice.lines[0].net, eur(20_000));
         assert_eq!(invoice.totals.total, o.totals.total);

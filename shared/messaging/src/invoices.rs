@@ -34,6 +34,7 @@ struct Words {
     net: &'static str,
     tax: &'static str,
     total: &'static str,
+    grand_total: &'static str,
     breakdown: &'static str,
     shipping_tax: &'static str,
     subtotal: &'static str,
@@ -62,6 +63,7 @@ const EN: Words = Words {
     net: "Net",
     tax: "Tax",
     total: "Total",
+    grand_total: "Total",
     breakdown: "Tax breakdown",
     shipping_tax: "Shipping",
     subtotal: "Subtotal",
@@ -90,6 +92,7 @@ const FR: Words = Words {
     net: "HT",
     tax: "TVA",
     total: "TTC",
+    grand_total: "Total TTC",
     breakdown: "Détail de la TVA",
     shipping_tax: "Livraison",
     subtotal: "Sous-total",
@@ -118,6 +121,7 @@ const DE: Words = Words {
     net: "Netto",
     tax: "USt.",
     total: "Brutto",
+    grand_total: "Gesamtbetrag",
     breakdown: "Steueraufstellung",
     shipping_tax: "Versand",
     subtotal: "Zwischensumme",
@@ -140,7 +144,7 @@ fn words(lang: Lang) -> &'static Words {
 /// Columns of the invoice's table: SKU and item at their left edge, numbers at their right edge.
 const COL_SKU: f32 = MARGIN;
 const COL_ITEM: f32 = 130.0;
-const COL_QTY: f32 = 330.0;
+const COL_QTY: f32 = 305.0;
 const COL_UNIT: f32 = 395.0;
 const COL_NET: f32 = 450.0;
 const COL_TAX: f32 = 500.0;
@@ -276,7 +280,7 @@ pub fn invoice_pdf(invoice: &Invoice) -> Vec<u8> {
         page.right(REGULAR, 10.0, COL_TOTAL, y, &money(amount));
         y -= ROW;
     }
-    page.text(BOLD, 11.0, COL_UNIT - 60.0, y, w.total);
+    page.text(BOLD, 11.0, COL_UNIT - 60.0, y, w.grand_total);
     page.right(BOLD, 11.0, COL_TOTAL, y, &money(t.total));
     y -= ROW * 2.0;
     if let Some(reference) = &invoice.payment_reference {
@@ -442,7 +446,9 @@ pub(crate) mod tests {
     #[test]
     fn an_invoice_is_written_in_the_orders_language_with_its_money_formatting() {
         let (_, fr) = text_of(&invoice_pdf(&invoice(Lang::Fr, 1)));
-        for expected in ["Facture INV-000007", "Vendeur", "N° de TVA FR12345678901", "TVA 20 %", "246,00 €", "01/12/2026"] {
+        for expected in
+            ["Facture INV-000007", "Vendeur", "N° de TVA FR12345678901", "TVA 20 %", "246,00 €", "01/12/2026"]
+        {
             assert!(fr.contains(expected), "{expected} not in {fr}");
         }
         let (_, de) = text_of(&invoice_pdf(&invoice(Lang::De, 1)));
@@ -489,9 +495,14 @@ pub(crate) mod tests {
             payment_reference: Some("pi_3Nx".into()),
         };
         let (_, text) = text_of(&receipt_pdf(&receipt));
-        for expected in
-            ["Zahlungsbeleg", "R-01JDB0000000000000000000G1", "Maison Lainière", "INV-000007", "Corner Shop", "256,00 €"]
-        {
+        for expected in [
+            "Zahlungsbeleg",
+            "R-01JDB0000000000000000000G1",
+            "Maison Lainière",
+            "INV-000007",
+            "Corner Shop",
+            "256,00 €",
+        ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
     }

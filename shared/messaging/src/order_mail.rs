@@ -495,7 +495,13 @@ mod tests {
     fn the_confirmation_is_written_in_french_or_german_and_any_other_language_reads_english() {
         let (g, _, fr) = confirmation_in("fr-FR");
         assert_eq!(fr.subject, format!("Votre commande {} est confirmée", g.id));
-        for expected in ["Bonjour,", "Merci pour votre commande", "Facture: INV-000003", "1\u{a0}234,00\u{a0}€", "jusqu'au 01/03/2027"] {
+        for expected in [
+            "Bonjour,",
+            "Merci pour votre commande",
+            "Facture: INV-000003",
+            "1\u{a0}234,00\u{a0}€",
+            "jusqu'au 01/03/2027",
+        ] {
             assert!(fr.text.contains(expected), "{expected} not in {}", fr.text);
         }
         assert!(fr.html.as_deref().unwrap().contains("<html lang=\"fr\">"));

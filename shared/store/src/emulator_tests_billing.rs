@@ -48,25 +48,22 @@ async fn invoices_issued_at_once_for_one_vendor_take_consecutive_numbers_once_ea
     let vendor = VendorId::generate();
     let groups: Vec<OrderGroupId> = (0..12).map(|_| OrderGroupId::generate()).collect();
     // Every group twice, all at once: twelve invoices, each issued once.
-    let issued = futures_util::future::join_all(
-        groups.iter().chain(groups.iter()).map(|group| {
-            let table = table.clone();
-            async move { issue(&table, *group, vendor).await }
-        }),
-    )
+    let issued = futures_util::future::join_all(groups.iter().chain(groups.iter()).map(|group| {
+        let table = table.clone();
+        async move { issue(&table, *group, vendor).await }
+    }))
     .await;
     for group in &groups {
         let copies: Vec<u64> = issued.iter().filter(|i| i.group_id == *group).map(|i| i.sequence).collect();
         assert_eq!(copies.len(), 2);
         assert_eq!(copies[0], copies[1], "both copies answer the one invoice of {group}");
     }
-    let mut numbers: Vec<u64> = groups.iter().map(|g| issued.iter().find(|i| i.group_id == *g).unwrap().sequence).collect();
+    let mut numbers: Vec<u64> =
+        groups.iter().map(|g| issued.iter().find(|i| i.group_id == *g).unwrap().sequence).collect();
     numbers.sort();
     assert_eq!(numbers, (1..=12).collect::<Vec<u64>>(), "gapless and unique");
     assert_eq!(billing::last_invoice_number(&table, vendor).await.unwrap(), 12);
-    let listed = billing::invoices_of_vendor(&table, vendor, &PageRequest::first(100))
-        .await
-        .unwrap();
+    let listed = billing::invoices_of_vendor(&table, vendor, &PageRequest::first(100)).await.unwrap();
     let listed: Vec<String> = listed.items.iter().map(|i| i.number.clone()).collect();
     assert_eq!(listed, (1..=12).map(invoice_number).collect::<Vec<_>>(), "listed by number");
 }
@@ -79,7 +76,13 @@ async fn a_vendors_numbers_are_its_own_and_a_group_lists_its_documents() {
     assert_eq!(issue(&table, group, a).await.number, "INV-000001");
     assert_eq!(issue(&table, group, b).await.number, "INV-000001", "another vendor starts its own sequence");
     assert_eq!(issue(&table, OrderGroupId::generate(), a).await.number, "INV-000002");
-    assert!(billing::documents(&table, group).await.unwrap().iter().all(|d| d.kind != stockyard_domain::billing::DocumentKind::Receipt));
+    assert!(
+        billing::documents(&table, group)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.kind != stockyard_domain::billing::DocumentKind::Receipt)
+    );
 
     let receipt = Receipt {
         group_id: group,
