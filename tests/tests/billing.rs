@@ -192,6 +192,12 @@ fn paid_event(group: OrderGroupId) -> OrderEventMessage {
 async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_counted_as_sales() {
     let app = TestApp::new();
     let (a, b) = (stocked(&app, 10).await, stocked(&app, 10).await);
+    // Vendor A's owner sets the seller details its invoices print.
+    let details = json!({ "invoicing": { "line1": "3 rue des Tisserands", "city": "Lyon", "postal_code": "69001",
+                                         "country": "fr", "tax_id": "fr 12 345678901" } });
+    let path = format!("/vendors/{}", a.vendor.id);
+    let patched = app.request(Method::PATCH, &path, Some(a.vendor.owner.token()), Some(&details), &[]).await;
+    assert_eq!(patched.expect(200)["invoicing"]["tax_id"], "FR12345678901", "{patched}");
     let guest = unique_email();
     let (group, orders) = place(&app, &[(&a, 2), (&b, 1)], (&guest, "fr-FR", None), soon()).await;
     let paid_at = Utc::now();
@@ -206,7 +212,10 @@ async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_c
     assert_eq!(email.attachments.len(), 3, "{:?}", email.attachments.iter().map(|a| &a.filename).collect::<Vec<_>>());
     let pdfs: Vec<String> = email.attachments.iter().map(|a| pdf_text(&a.bytes()).replace('\u{a0}', " ")).collect();
     let invoice_a = pdfs.iter().find(|t| t.contains(&a.vendor.name)).expect("vendor A's invoice");
+    let seller = ["3 rue des Tisserands", "69001 Lyon", "N° de TVA FR12345678901"];
     for expected in ["Facture INV-000001", "Vendeur", a.vendor.name.as_str(), guest.as_str(), "39,98 €", pi.as_str()]
+        .into_iter()
+        .chain(seller)
     {
         assert!(invoice_a.contains(expected), "{expected} not in {invoice_a}");
     }
@@ -375,4 +384,40 @@ async fn a_batch_with_a_failing_message_hands_back_only_that_one_and_its_redeliv
     let owner = app.sent_emails_to(&s.vendor.owner.email).await;
     assert_eq!(new_order_emails(&owner, waiting_orders[0].id), 1, "one new-order email");
     assert_eq!(billing::last_invoice_number(&t, vendor_id(&s)).await.unwrap(), 2, "no number lost or repeated");
+}
+
+#[tokio::test]
+async fn seller_details_are_checked_field_by_field_and_null_removes_them() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let path = format!("/vendors/{}", vendor.id);
+    let owner = Some(vendor.owner.token());
+    let valid = json!({ "line1": "1 Orchard Lane", "city": "Ludlow", "postal_code": "SY8 1AA", "country": "GB" });
+    for (change, field) in [
+        (json!({ "line1": " " }), "invoicing.line1"),
+        (json!({ "postal_code": "" }), "invoicing.postal_code"),
+        (json!({ "country": "XX" }), "invoicing.country"),
+        (json!({ "tax_id": "GB/1" }), "invoicing.tax_id"),
+        (json!({ "tax_id": "GB1" }), "invoicing.tax_id"),
+    ] {
+        let mut body = valid.clone();
+        body.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+        let resp = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": body })), &[]).await;
+        resp.expect_invalid_field(field);
+    }
+    let mut unknown = valid.clone();
+    unknown["iban"] = json!("GB00");
+    let resp = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": unknown })), &[]).await;
+    assert_eq!(resp.status, 400, "{resp}");
+    let unchanged = app.get_vendor(vendor.owner.token(), &vendor.id).await;
+    assert!(unchanged.expect(200).get("invoicing").is_none(), "nothing changed: {unchanged}");
+
+    let staff = app.staff(&vendor, "inventory_manager").await;
+    let resp = app.request(Method::PATCH, &path, Some(staff.token()), Some(&json!({ "invoicing": valid })), &[]).await;
+    assert_eq!(resp.status, 403, "only the owner: {resp}");
+    let set = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": valid })), &[]).await;
+    assert_eq!(set.expect(200)["invoicing"]["postal_code"], "SY8 1AA");
+    assert!(set.json["invoicing"].get("tax_id").is_none());
+    let removed = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": null })), &[]).await;
+    assert!(removed.expect(200).get("invoicing").is_none(), "{removed}");
 }
