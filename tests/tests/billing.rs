@@ -421,3 +421,58 @@ async fn seller_details_are_checked_field_by_field_and_null_removes_them() {
     let removed = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": null })), &[]).await;
     assert!(removed.expect(200).get("invoicing").is_none(), "{removed}");
 }
+
+/// Records a dispute on the group item as the payment webhook's recording keeps it (`disputes`,
+/// a list of `stockyard_domain::order::Dispute`), straight in the table.
+async fn record_dispute(app: &TestApp, group: OrderGroupId, dispute_id: &str, amount: i64) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let s = |v: &str| A::S(v.to_string());
+    let dispute = A::M(
+        [
+            ("provider_dispute_id".to_string(), s(dispute_id)),
+            (
+                "amount".to_string(),
+                A::M([("amount".to_string(), A::N(amount.to_string())), ("currency".to_string(), s("EUR"))].into()),
+            ),
+            ("reason".to_string(), s("product_not_received")),
+            ("status".to_string(), s("open")),
+            ("opened_at".to_string(), s(&Utc::now().to_rfc3339())),
+        ]
+        .into(),
+    );
+    app.dynamodb()
+        .await
+        .update_item()
+        .table_name(app.table_name())
+        .key("PK", s(&format!("ORDERGROUP#{group}")))
+        .key("SK", s("GROUP"))
+        .update_expression("SET disputes = list_append(if_not_exists(disputes, :none), :one), version = version + :inc")
+        .expression_attribute_values(":none", A::L(Vec::new()))
+        .expression_attribute_values(":one", A::L(vec![dispute]))
+        .expression_attribute_values(":inc", A::N("1".into()))
+        .send()
+        .await
+        .expect("the dispute is recorded");
+}
+
+#[tokio::test]
+async fn a_dispute_recorded_on_a_paid_group_is_told_to_its_vendor_with_the_amount_held_once() {
+    let app = TestApp::new();
+    let s = stocked(&app, 5).await;
+    let guest = unique_email();
+    let (group, orders) = place(&app, &[(&s, 1)], (&guest, "en", None), soon()).await;
+    pay(&app, &group).await;
+    confirmation(&app, &guest, group.id).await;
+    record_dispute(&app, group.id, "dp_test_1", 1_999).await;
+    let subject = format!("Chargeback on order {}", orders[0].id);
+    let email = app.eventually_email(&s.vendor.owner.email, |e| e.subject == subject).await;
+    let text = email.text.unwrap_or_default();
+    assert!(text.contains("€19.99") && text.contains("product_not_received"), "{text}");
+    // A second dispute is its own notice; the first is not told again.
+    record_dispute(&app, group.id, "dp_test_2", 500).await;
+    let second =
+        app.eventually_email(&s.vendor.owner.email, |e| e.text.as_deref().is_some_and(|t| t.contains("€5.00"))).await;
+    assert_eq!(second.subject, subject);
+    let notices = app.sent_emails_to(&s.vendor.owner.email).await;
+    assert_eq!(notices.iter().filter(|e| e.subject == subject).count(), 2, "one email per dispute");
+}

@@ -151,7 +151,8 @@ impl TaxId {
         if trimmed.is_empty() && raw.len() <= 30 {
             return Ok(None);
         }
-        let bad = || crate::FieldError::new(field, "must be 4 to 20 letters and digits (spaces, dots and dashes allowed)");
+        let bad =
+            || crate::FieldError::new(field, "must be 4 to 20 letters and digits (spaces, dots and dashes allowed)");
         if raw.len() > 30 || !trimmed.chars().all(|c| c.is_ascii_alphanumeric() || " .-".contains(c)) {
             return Err(bad());
         }
