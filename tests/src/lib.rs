@@ -10,9 +10,18 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use reqwest::header::HeaderMap;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use stockyard_domain::ids::{LocationId, OrderGroupId, OrderId, ProductId, VariantId, VendorId};
+use stockyard_domain::money::{Currency, Money};
+use stockyard_domain::order::{
+    HeldStock, LineAllocation, OrderGroup, OrderLine, OrderStatus, OrderTotals, VendorOrder,
+};
+use stockyard_domain::stock::Actor;
+use stockyard_store::{Table, orders};
 use ulid::Ulid;
 
 pub use reqwest::Method;
@@ -1360,5 +1369,91 @@ impl TestApp {
             resp.expect(200);
             drop(alone);
         }
+    }
+}
+
+// ---- orders placed without checkout ---------------------------------------------------------
+
+impl TestApp {
+    /// Places an order group through the store (`stockyard_store::orders::place`, what checkout
+    /// calls), of `quantity` units at 19.99 EUR each of one variant of `vendor`, held at `location`
+    /// (nothing held for 0 units), expiring at `expires_at`: for tests of what comes after checkout.
+    pub async fn place_through_store(
+        &self,
+        (vendor, variant, product, location): (&TestVendor, VariantId, ProductId, LocationId),
+        quantity: u32,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> OrderGroup {
+        let eur = |amount| Money::new(amount, Currency::parse("currency", "EUR").unwrap());
+        let vendor_id = VendorId::parse("vendor_id", &vendor.id).unwrap();
+        let (id, now) = (OrderGroupId::generate(), Utc::now());
+        let total = eur(1_999 * i64::from(quantity));
+        let order = VendorOrder {
+            id: OrderId::generate(),
+            group_id: id,
+            vendor_id,
+            customer_id: None,
+            status: OrderStatus::PendingPayment,
+            lines: vec![OrderLine {
+                variant_id: variant,
+                product_id: product,
+                sku: "SKU".into(),
+                title: "Test product".into(),
+                quantity,
+                unit_price: eur(1_999),
+                discount: eur(0),
+                tax: eur(0),
+                total,
+                allocations: vec![LineAllocation { location_id: location, quantity }],
+            }],
+            totals: OrderTotals { subtotal: total, discount: eur(0), shipping: eur(0), tax: eur(0), total },
+            commission_rate: Decimal::new(10, 2),
+            promised_ship_by: None,
+            shipping: None,
+            tax: None,
+            timeline: Vec::new(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let group = OrderGroup {
+            id,
+            customer_id: None,
+            email: "guest@stockyard.example".into(),
+            currency: total.currency,
+            locale: "en".into(),
+            orders: vec![(vendor_id, order.id)],
+            total,
+            status: OrderStatus::PendingPayment,
+            holds: if quantity == 0 {
+                Vec::new()
+            } else {
+                vec![HeldStock { vendor_id, variant_id: variant, location_id: location, quantity }]
+            },
+            expires_at,
+            payment_reference: None,
+            refunds_due: Vec::new(),
+            disputes: Vec::new(),
+            shipping_address: None,
+            billing_address: None,
+            payment: None,
+            payment_provider: None,
+            coupon: None,
+            limited: Vec::new(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let actor = Actor::System { name: "tests".into() };
+        orders::place(
+            &Table::new(self.dynamodb().await, self.table_name()),
+            &group,
+            &[order],
+            &actor,
+            now.date_naive(),
+        )
+        .await
+        .expect("the group is placed");
+        group
     }
 }

@@ -201,6 +201,12 @@ fn paid_event(group: OrderGroupId) -> OrderEventMessage {
 async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_counted_as_sales() {
     let app = TestApp::new();
     let (a, b) = (stocked(&app, 10).await, stocked(&app, 10).await);
+    // Vendor A's owner sets the seller details its invoices print.
+    let details = json!({ "invoicing": { "line1": "3 rue des Tisserands", "city": "Lyon", "postal_code": "69001",
+                                         "country": "fr", "tax_id": "fr 12 345678901" } });
+    let path = format!("/vendors/{}", a.vendor.id);
+    let patched = app.request(Method::PATCH, &path, Some(a.vendor.owner.token()), Some(&details), &[]).await;
+    assert_eq!(patched.expect(200)["invoicing"]["tax_id"], "FR12345678901", "{patched}");
     let guest = unique_email();
     let (group, orders) = place(&app, &[(&a, 2), (&b, 1)], (&guest, "fr-FR", None), soon()).await;
     let paid_at = Utc::now();
@@ -215,7 +221,10 @@ async fn a_paid_group_is_invoiced_per_vendor_order_confirmed_with_its_pdfs_and_c
     assert_eq!(email.attachments.len(), 3, "{:?}", email.attachments.iter().map(|a| &a.filename).collect::<Vec<_>>());
     let pdfs: Vec<String> = email.attachments.iter().map(|a| pdf_text(&a.bytes()).replace('\u{a0}', " ")).collect();
     let invoice_a = pdfs.iter().find(|t| t.contains(&a.vendor.name)).expect("vendor A's invoice");
+    let seller = ["3 rue des Tisserands", "69001 Lyon", "N° de TVA FR12345678901"];
     for expected in ["Facture INV-000001", "Vendeur", a.vendor.name.as_str(), guest.as_str(), "39,98 €", pi.as_str()]
+        .into_iter()
+        .chain(seller)
     {
         assert!(invoice_a.contains(expected), "{expected} not in {invoice_a}");
     }
@@ -364,6 +373,11 @@ async fn a_batch_with_a_failing_message_hands_back_only_that_one_and_its_redeliv
 
     // Paid now; the message that failed comes again (as SQS redelivers it) and completes, once.
     pay(&app, &waiting).await;
+    eventually("the group paid", || async {
+        let now = orders::group(&t, waiting.id).await.unwrap().unwrap();
+        (now.status == OrderStatus::Paid).then_some(())
+    })
+    .await;
     assert!(failures(&app, &batch(&[("m-early", &early)])).await.is_empty());
     let invoice = billing::invoice(&t, waiting.id, vendor_id(&s)).await.unwrap().expect("invoiced");
     assert_eq!(invoice.number, "INV-000002");
@@ -379,4 +393,95 @@ async fn a_batch_with_a_failing_message_hands_back_only_that_one_and_its_redeliv
     let owner = app.sent_emails_to(&s.vendor.owner.email).await;
     assert_eq!(new_order_emails(&owner, waiting_orders[0].id), 1, "one new-order email");
     assert_eq!(billing::last_invoice_number(&t, vendor_id(&s)).await.unwrap(), 2, "no number lost or repeated");
+}
+
+#[tokio::test]
+async fn seller_details_are_checked_field_by_field_and_null_removes_them() {
+    let app = TestApp::new();
+    let vendor = app.vendor_owner().await;
+    let path = format!("/vendors/{}", vendor.id);
+    let owner = Some(vendor.owner.token());
+    let valid = json!({ "line1": "1 Orchard Lane", "city": "Ludlow", "postal_code": "SY8 1AA", "country": "GB" });
+    for (change, field) in [
+        (json!({ "line1": " " }), "invoicing.line1"),
+        (json!({ "postal_code": "" }), "invoicing.postal_code"),
+        (json!({ "country": "XX" }), "invoicing.country"),
+        (json!({ "tax_id": "GB/1" }), "invoicing.tax_id"),
+        (json!({ "tax_id": "GB1" }), "invoicing.tax_id"),
+    ] {
+        let mut body = valid.clone();
+        body.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+        let resp = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": body })), &[]).await;
+        resp.expect_invalid_field(field);
+    }
+    let mut unknown = valid.clone();
+    unknown["iban"] = json!("GB00");
+    let resp = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": unknown })), &[]).await;
+    assert_eq!(resp.status, 400, "{resp}");
+    let unchanged = app.get_vendor(vendor.owner.token(), &vendor.id).await;
+    assert!(unchanged.expect(200).get("invoicing").is_none(), "nothing changed: {unchanged}");
+
+    let staff = app.staff(&vendor, "inventory_manager").await;
+    let resp = app.request(Method::PATCH, &path, Some(staff.token()), Some(&json!({ "invoicing": valid })), &[]).await;
+    assert_eq!(resp.status, 403, "only the owner: {resp}");
+    let set = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": valid })), &[]).await;
+    assert_eq!(set.expect(200)["invoicing"]["postal_code"], "SY8 1AA");
+    assert!(set.json["invoicing"].get("tax_id").is_none());
+    let removed = app.request(Method::PATCH, &path, owner, Some(&json!({ "invoicing": null })), &[]).await;
+    assert!(removed.expect(200).get("invoicing").is_none(), "{removed}");
+}
+
+/// Records a dispute on the group item as the payment webhook's recording keeps it (`disputes`,
+/// a list of `stockyard_domain::order::Dispute`), straight in the table.
+async fn record_dispute(app: &TestApp, group: OrderGroupId, dispute_id: &str, amount: i64) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let s = |v: &str| A::S(v.to_string());
+    let dispute = A::M(
+        [
+            ("provider_dispute_id".to_string(), s(dispute_id)),
+            (
+                "amount".to_string(),
+                A::M([("amount".to_string(), A::N(amount.to_string())), ("currency".to_string(), s("EUR"))].into()),
+            ),
+            ("reason".to_string(), s("product_not_received")),
+            ("status".to_string(), s("open")),
+            ("opened_at".to_string(), s(&Utc::now().to_rfc3339())),
+        ]
+        .into(),
+    );
+    app.dynamodb()
+        .await
+        .update_item()
+        .table_name(app.table_name())
+        .key("PK", s(&format!("ORDERGROUP#{group}")))
+        .key("SK", s("GROUP"))
+        .update_expression("SET disputes = list_append(if_not_exists(disputes, :none), :one), version = version + :inc")
+        .expression_attribute_values(":none", A::L(Vec::new()))
+        .expression_attribute_values(":one", A::L(vec![dispute]))
+        .expression_attribute_values(":inc", A::N("1".into()))
+        .send()
+        .await
+        .expect("the dispute is recorded");
+}
+
+#[tokio::test]
+async fn a_dispute_recorded_on_a_paid_group_is_told_to_its_vendor_with_the_amount_held_once() {
+    let app = TestApp::new();
+    let s = stocked(&app, 5).await;
+    let guest = unique_email();
+    let (group, orders) = place(&app, &[(&s, 1)], (&guest, "en", None), soon()).await;
+    pay(&app, &group).await;
+    confirmation(&app, &guest, group.id).await;
+    record_dispute(&app, group.id, "dp_test_1", 1_999).await;
+    let subject = format!("Chargeback on order {}", orders[0].id);
+    let email = app.eventually_email(&s.vendor.owner.email, |e| e.subject == subject).await;
+    let text = email.text.unwrap_or_default();
+    assert!(text.contains("€19.99") && text.contains("product_not_received"), "{text}");
+    // A second dispute is its own notice; the first is not told again.
+    record_dispute(&app, group.id, "dp_test_2", 500).await;
+    let second =
+        app.eventually_email(&s.vendor.owner.email, |e| e.text.as_deref().is_some_and(|t| t.contains("€5.00"))).await;
+    assert_eq!(second.subject, subject);
+    let notices = app.sent_emails_to(&s.vendor.owner.email).await;
+    assert_eq!(notices.iter().filter(|e| e.subject == subject).count(), 2, "one email per dispute");
 }

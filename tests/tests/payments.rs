@@ -40,65 +40,7 @@ async fn place(
     quantity: u32,
     expires_at: chrono::DateTime<Utc>,
 ) -> OrderGroup {
-    let eur = |amount| Money::new(amount, Currency::parse("currency", "EUR").unwrap());
-    let vendor_id = VendorId::parse("vendor_id", &vendor.id).unwrap();
-    let (id, now) = (OrderGroupId::generate(), Utc::now());
-    let total = eur(1_999 * i64::from(quantity));
-    let order = VendorOrder {
-        id: OrderId::generate(),
-        group_id: id,
-        vendor_id,
-        customer_id: None,
-        status: OrderStatus::PendingPayment,
-        lines: vec![OrderLine {
-            variant_id: variant,
-            product_id: product,
-            sku: "SKU".into(),
-            title: "Test product".into(),
-            quantity,
-            unit_price: eur(1_999),
-            discount: eur(0),
-            tax: eur(0),
-            total,
-            allocations: vec![LineAllocation { location_id: location, quantity }],
-        }],
-        totals: OrderTotals { subtotal: total, discount: eur(0), shipping: eur(0), tax: eur(0), total },
-        commission_rate: Decimal::new(10, 2),
-        promised_ship_by: None,
-        shipping: None,
-        tax: None,
-        timeline: Vec::new(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    let group = OrderGroup {
-        id,
-        customer_id: None,
-        email: "guest@stockyard.example".into(),
-        currency: total.currency,
-        locale: "en".into(),
-        orders: vec![(vendor_id, order.id)],
-        total,
-        status: OrderStatus::PendingPayment,
-        holds: vec![HeldStock { vendor_id, variant_id: variant, location_id: location, quantity }],
-        expires_at,
-        payment_reference: None,
-        refunds_due: Vec::new(),
-        disputes: Vec::new(),
-        shipping_address: None,
-        billing_address: None,
-        payment: None,
-        payment_provider: None,
-        coupon: None,
-        limited: Vec::new(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    let actor = Actor::System { name: "payments test".into() };
-    orders::place(&table(app).await, &group, &[order], &actor, now.date_naive()).await.expect("the group is placed");
-    group
+    app.place_through_store((vendor, variant, product, location), quantity, expires_at).await
 }
 
 async fn simulator(app: &TestApp, method: Method, path: &str, body: Option<&Value>) -> Value {

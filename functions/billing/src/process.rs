@@ -124,14 +124,24 @@ fn was_paid(group: &OrderGroup) -> bool {
         && !matches!(group.status, OrderStatus::Cancelled | OrderStatus::Expired)
 }
 
-/// The seller of record as the vendor's profile names it.
+/// The seller of record as the vendor's profile names it: its invoicing details (registered
+/// name, address, country, tax number) when the owner set them, otherwise its name and country.
 fn seller(vendor: &Vendor) -> Seller {
-    Seller {
-        vendor_id: vendor.id,
-        name: vendor.name.clone(),
-        country: vendor.country.clone(),
-        address: Vec::new(),
-        tax_id: None,
+    match &vendor.invoicing {
+        Some(details) => Seller {
+            vendor_id: vendor.id,
+            name: details.legal_name.clone().unwrap_or_else(|| vendor.name.clone()),
+            country: Some(details.country.clone()),
+            address: details.address_lines(),
+            tax_id: details.tax_id.clone(),
+        },
+        None => Seller {
+            vendor_id: vendor.id,
+            name: vendor.name.clone(),
+            country: vendor.country.clone(),
+            address: Vec::new(),
+            tax_id: None,
+        },
     }
 }
 

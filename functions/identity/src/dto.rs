@@ -190,6 +190,32 @@ pub struct UpdateVendorRequest {
     /// Days (0–90) within which a batch counts as near expiry.
     #[schema(minimum = 0, maximum = 90)]
     pub near_expiry_days: Option<i64>,
+    /// The seller details the vendor's invoices print (the whole of them); `null` removes them.
+    #[serde(default, deserialize_with = "stockyard_http::request::present")]
+    pub invoicing: Option<Option<InvoicingRequest>>,
+}
+
+/// The vendor as the seller of record on its invoices: its registered address and tax number.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicingRequest {
+    /// The registered name, when it is not the vendor's name.
+    #[schema(value_type = Option<Name>, example = "Green Valley Farm Ltd")]
+    pub legal_name: Option<String>,
+    #[schema(value_type = AddressLine, example = "1 Orchard Lane")]
+    pub line1: String,
+    #[schema(value_type = Option<OptionalAddressLine>)]
+    pub line2: Option<String>,
+    #[schema(value_type = Name, example = "Ludlow")]
+    pub city: String,
+    #[schema(value_type = Option<Region>)]
+    pub region: Option<String>,
+    #[schema(value_type = PostalCode, example = "SY8 1AA")]
+    pub postal_code: String,
+    #[schema(value_type = CountryCode)]
+    pub country: String,
+    #[schema(value_type = Option<stockyard_domain::vendor::TaxId>)]
+    pub tax_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -123,6 +123,7 @@ mod tests {
             owner_id: UserId::generate(),
             base_currency: Vendor::default_currency(),
             default_locale: Vendor::default_locale(),
+            invoicing: None,
             near_expiry_days: Vendor::default_near_expiry_days(),
             country: None,
             created_at: Utc::now(),

@@ -34,6 +34,7 @@ struct Words {
     net: &'static str,
     tax: &'static str,
     total: &'static str,
+    grand_total: &'static str,
     breakdown: &'static str,
     shipping_tax: &'static str,
     subtotal: &'static str,
@@ -62,6 +63,7 @@ const EN: Words = Words {
     net: "Net",
     tax: "Tax",
     total: "Total",
+    grand_total: "Total",
     breakdown: "Tax breakdown",
     shipping_tax: "Shipping",
     subtotal: "Subtotal",
@@ -90,6 +92,7 @@ const FR: Words = Words {
     net: "HT",
     tax: "TVA",
     total: "TTC",
+    grand_total: "Total TTC",
     breakdown: "Détail de la TVA",
     shipping_tax: "Livraison",
     subtotal: "Sous-total",
@@ -118,6 +121,7 @@ const DE: Words = Words {
     net: "Netto",
     tax: "USt.",
     total: "Brutto",
+    grand_total: "Gesamtbetrag",
     breakdown: "Steueraufstellung",
     shipping_tax: "Versand",
     subtotal: "Zwischensumme",
@@ -140,7 +144,7 @@ fn words(lang: Lang) -> &'static Words {
 /// Columns of the invoice's table: SKU and item at their left edge, numbers at their right edge.
 const COL_SKU: f32 = MARGIN;
 const COL_ITEM: f32 = 130.0;
-const COL_QTY: f32 = 330.0;
+const COL_QTY: f32 = 305.0;
 const COL_UNIT: f32 = 395.0;
 const COL_NET: f32 = 450.0;
 const COL_TAX: f32 = 500.0;
@@ -276,7 +280,7 @@ pub fn invoice_pdf(invoice: &Invoice) -> Vec<u8> {
         page.right(REGULAR, 10.0, COL_TOTAL, y, &money(amount));
         y -= ROW;
     }
-    page.text(BOLD, 11.0, COL_UNIT - 60.0, y, w.total);
+    page.text(BOLD, 11.0, COL_UNIT - 60.0, y, w.grand_total);
     page.right(BOLD, 11.0, COL_TOTAL, y, &money(t.total));
     y -= ROW * 2.0;
     if let Some(reference) = &invoice.payment_reference {

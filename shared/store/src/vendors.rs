@@ -162,6 +162,8 @@ pub struct VendorChange {
     pub default_locale: Option<stockyard_domain::locale::Locale>,
     pub country: Option<Option<String>>,
     pub near_expiry_days: Option<u32>,
+    /// The seller details its invoices print; `Some(None)` removes them.
+    pub invoicing: Option<Option<stockyard_domain::vendor::InvoicingDetails>>,
 }
 
 pub async fn update_details(table: &Table, id: VendorId, change: &VendorChange) -> Result<Option<Vendor>, StoreError> {
@@ -194,6 +196,14 @@ pub async fn update_details(table: &Table, id: VendorId, change: &VendorChange) 
         Some(Some(country)) => {
             update = update.val(":country", country);
             set.push("country = :country");
+        }
+    }
+    match &change.invoicing {
+        None => {}
+        Some(None) => remove.push("invoicing"),
+        Some(Some(details)) => {
+            update = update.val(":invoicing", details);
+            set.push("invoicing = :invoicing");
         }
     }
     if let Some(days) = change.near_expiry_days {

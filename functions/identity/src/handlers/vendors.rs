@@ -7,8 +7,8 @@ use stockyard_domain::ids::VendorId;
 use stockyard_domain::locale::Locale;
 use stockyard_domain::money::Currency;
 use stockyard_domain::roles::{VendorPermission, VendorRole};
-use stockyard_domain::values::{Description, VendorName};
-use stockyard_domain::vendor::{Member, Vendor, VendorStatus};
+use stockyard_domain::values::{AddressLine, Description, Name, OptionalAddressLine, PostalCode, Region, VendorName};
+use stockyard_domain::vendor::{InvoicingDetails, Member, TaxId, Vendor, VendorStatus};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::commit;
 use stockyard_http::openapi::IdempotencyParams;
@@ -16,7 +16,7 @@ use stockyard_http::response::ok;
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::vendors::{self, VendorChange};
 
-use crate::dto::{CreateVendorRequest, UpdateVendorRequest};
+use crate::dto::{CreateVendorRequest, InvoicingRequest, UpdateVendorRequest};
 
 /// Create a vendor organisation; the caller becomes its owner. A user belongs to one vendor at most.
 #[utoipa::path(post, path = "/vendors", tag = "vendors", security(("bearer" = [])), request_body = CreateVendorRequest,
@@ -55,6 +55,7 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
             base_currency: base_currency.unwrap_or_else(Vendor::default_currency),
             default_locale: default_locale.clone().unwrap_or_else(Vendor::default_locale),
             country: country.clone(),
+            invoicing: None,
             near_expiry_days: near_expiry_days.unwrap_or_else(Vendor::default_near_expiry_days),
             created_at: now,
             updated_at: now,
@@ -73,6 +74,24 @@ pub async fn create_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
     .await
 }
 
+/// The seller details as sent, checked field by field (`invoicing.<field>` names a refusal).
+fn invoicing(r: &InvoicingRequest) -> Result<InvoicingDetails, ApiError> {
+    let field = |name: &str| format!("invoicing.{name}");
+    let optional = |name: &str, raw: &Option<String>, parse: fn(&str, &str) -> Result<Option<String>, _>| {
+        raw.as_deref().map(|v| parse(&field(name), v)).transpose().map(Option::flatten)
+    };
+    Ok(InvoicingDetails {
+        legal_name: r.legal_name.as_deref().map(|n| Name::parse(&field("legal_name"), n)).transpose()?,
+        line1: AddressLine::parse(&field("line1"), &r.line1)?,
+        line2: optional("line2", &r.line2, OptionalAddressLine::parse)?,
+        city: Name::parse(&field("city"), &r.city)?,
+        region: optional("region", &r.region, Region::parse)?,
+        postal_code: PostalCode::parse(&field("postal_code"), &r.postal_code)?,
+        country: country(&field("country"), &r.country)?,
+        tax_id: optional("tax_id", &r.tax_id, TaxId::parse)?,
+    })
+}
+
 pub(crate) fn already_member() -> ApiError {
     ApiError::conflict("already_member", "you already belong to a vendor; a user belongs to one vendor at most")
 }
@@ -87,8 +106,8 @@ pub async fn get_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     Ok(ok(&access.vendor))
 }
 
-/// Change the vendor's name, description, base currency, default locale, country or near-expiry
-/// window (owner only).
+/// Change the vendor's name, description, base currency, default locale, country, near-expiry
+/// window or the seller details its invoices print (owner only).
 #[utoipa::path(patch, path = "/vendors/{vendorId}", tag = "vendors", security(("bearer" = ["vendor_owner"])), request_body = UpdateVendorRequest,
     params(("vendorId" = VendorId, Path)),
     responses((status = 200, body = Vendor), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -110,6 +129,11 @@ pub async fn update_vendor(deps: &ApiDeps, req: Request) -> Result<Response<Body
             .near_expiry_days
             .map(|d| Vendor::parse_near_expiry_days("near_expiry_days", d))
             .transpose()?,
+        invoicing: match &body.invoicing {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(details)) => Some(Some(invoicing(details)?)),
+        },
     };
     cx.vendor(VendorPermission::Manage).await?;
     let vendor = vendors::update_details(cx.store().await?, vendor_id, &change).await?;
