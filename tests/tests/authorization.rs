@@ -4,8 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
+use stockyard_domain::ids::{LocationId, ProductId, VariantId};
 use stockyard_tests::{
     ApiResponse, Method, TestApp, TestUser, TestVendor, daily_history, repo_root, today, unique_email, unique_tag,
 };
@@ -75,6 +76,9 @@ const fn hidden_action(
 /// Who may write the vendor's catalog.
 const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
 
+/// Who may see and handle the vendor's orders (customers' addresses among them): not platform staff.
+const ORDER_HANDLERS: &[&str] = &["owner", "order_handler"];
+
 /// Who may change stock: the owner and inventory managers.
 const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 
@@ -91,7 +95,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 84] = [
+const ACTIONS: [Action; 85] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -103,7 +107,8 @@ const ACTIONS: [Action; 84] = [
     action("list locations", "GET /vendors/{vendorId}/locations", 200, READERS),
     action("put shipping", "PUT /vendors/{vendorId}/shipping", 200, STOCK_WRITERS),
     action("get shipping", "GET /vendors/{vendorId}/shipping", 200, READERS),
-    action("list vendor orders", "GET /vendors/{vendorId}/orders", 200, &["owner", "order_handler"]),
+    action("list vendor orders", "GET /vendors/{vendorId}/orders", 200, ORDER_HANDLERS),
+    action("get vendor order", "GET /vendors/{vendorId}/orders/{orderId}", 200, ORDER_HANDLERS),
     action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
     action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
     action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),
@@ -283,6 +288,8 @@ struct World {
     doomed_webhook: String,
     /// A coupon of the vendor, made by the owner.
     coupon: String,
+    /// An order of the vendor (placed through the store, holding nothing).
+    order: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -412,6 +419,14 @@ impl World {
         let shipping = format!("/vendors/{}/shipping", vendor.id);
         app.request(Method::PUT, &shipping, Some(owner), Some(&shipping_body()), &[]).await.expect(200);
         let coupon = app.create_coupon(owner, &TestApp::coupon_body(Some(&vendor.id))).await.id();
+        let ids = (
+            &vendor,
+            VariantId::parse("variant", &variant).unwrap(),
+            ProductId::parse("product", &product).unwrap(),
+            LocationId::parse("location", &location).unwrap(),
+        );
+        let order =
+            app.place_through_store(ids, 0, Utc::now() + chrono::Duration::hours(1)).await.orders[0].1.to_string();
         Self {
             app,
             vendor,
@@ -437,6 +452,7 @@ impl World {
             webhook,
             doomed_webhook,
             coupon,
+            order,
             actors,
         }
     }
@@ -481,6 +497,13 @@ impl World {
                 app.request(Method::PUT, &path, Some(token), Some(&shipping_body()), &[]).await
             }
             "get shipping" => app.request(Method::GET, &format!("/vendors/{v}/shipping"), Some(token), None, &[]).await,
+            "list vendor orders" => {
+                app.request(Method::GET, &format!("/vendors/{v}/orders"), Some(token), None, &[]).await
+            }
+            "get vendor order" => {
+                let path = format!("/vendors/{v}/orders/{}", self.order);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
             "admin list users" => app.list_users(token, "limit=1").await,
             "admin list vendors" => app.list_vendors(token, "limit=1").await,
             // Keeps the vendor active so the other cells are unaffected.
@@ -772,6 +795,11 @@ impl World {
                     "the vendor's locations, the world's among them",
                 )
             }
+            "list vendor orders" => (
+                body["items"].as_array().is_some_and(|items| items.iter().all(|o| o["vendor_id"] == v)),
+                "the vendor's orders only",
+            ),
+            "get vendor order" => (body["id"] == self.order.as_str() && body["vendor_id"] == v, "the vendor's order"),
             "put shipping" | "get shipping" => (
                 body["vendor_id"] == v
                     && body["version"] == 1

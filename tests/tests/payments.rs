@@ -5,14 +5,9 @@
 
 use chrono::Utc;
 use reqwest::Method;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use stockyard_domain::ids::{LocationId, OrderGroupId, OrderId, ProductId, VariantId, VendorId};
-use stockyard_domain::money::{Currency, Money};
-use stockyard_domain::order::{
-    HeldStock, LineAllocation, OrderGroup, OrderLine, OrderStatus, OrderTotals, VendorOrder,
-};
-use stockyard_domain::stock::Actor;
+use stockyard_domain::ids::{LocationId, OrderGroupId, ProductId, VariantId};
+use stockyard_domain::order::{OrderGroup, OrderStatus};
 use stockyard_store::{Table, orders};
 use stockyard_tests::{TestApp, TestVendor, eventually};
 
