@@ -627,6 +627,7 @@ mod tests {
             default_locale: Locale::parse("locale", "en").unwrap(),
             country: None,
             near_expiry_days: 7,
+            invoicing: None,
             created_at: now(),
             updated_at: now(),
         };
