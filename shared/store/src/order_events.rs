@@ -131,7 +131,7 @@ pub fn order_events(
         events.extend(event.map(|e| message(e, None)));
     }
     let before = disputes_of(&old_image);
-    for dispute in disputes_of(&new_image) {
+    for dispute in new.disputes.iter().cloned() {
         if !before.iter().any(|b| b.provider_dispute_id == dispute.provider_dispute_id) {
             events.push(message(OrderEventType::OrderDisputed, Some(dispute)));
         }
@@ -264,8 +264,10 @@ mod tests {
         let events = order_events(Change::Modify, two.clone(), one).unwrap();
         assert_eq!(events.iter().map(OrderEventMessage::key).collect::<Vec<_>>(), ["order_disputed#dp_2"]);
         assert!(order_events(Change::Modify, two.clone(), two).unwrap().is_empty(), "nothing new");
+        // The group's disputes are part of its record: a group whose list cannot be read is
+        // malformed (the consumer hands the message back), never silently without disputes.
         let mut unreadable = image(&paid);
         unreadable.insert("disputes".into(), serde_dynamo::AttributeValue::S("not a list".into()));
-        assert!(order_events(Change::Modify, unreadable, image(&paid)).unwrap().is_empty());
+        assert!(matches!(order_events(Change::Modify, unreadable, image(&paid)), Err(StoreError::Malformed(_))));
     }
 }
