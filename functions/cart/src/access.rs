@@ -90,6 +90,14 @@ impl<'r> Shopper<'r> {
         self.cx.as_ref().and_then(|cx| cx.person().ok()).map(|p| p.user_id)
     }
 
+    /// The signed-in customer's email as their account has it now (`None` for a guest).
+    pub async fn account_email(&self) -> Result<Option<String>, ApiError> {
+        match &self.cx {
+            Some(cx) => Ok(Some(cx.account().await?.email.as_str().to_string())),
+            None => Ok(None),
+        }
+    }
+
     /// The signed-in customer, or 401.
     pub fn signed_in(&self) -> Result<UserId, ApiError> {
         self.customer()

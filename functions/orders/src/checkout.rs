@@ -18,10 +18,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use lambda_http::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use stockyard_cart::access::Shopper;
 use stockyard_domain::address::{AddressInput, PostalAddress};
 use stockyard_domain::allocation::LocationStock;
 use stockyard_domain::cart::{self, Cart, CartFacts, PricedCart};
@@ -32,25 +33,23 @@ use stockyard_domain::order::{
 };
 use stockyard_domain::payment::Provider;
 use stockyard_domain::promotion::{self, Coupon, coupon_code};
-use stockyard_domain::stock::{Actor, availability};
+use stockyard_domain::stock::Actor;
 use stockyard_domain::tax::TaxError;
 use stockyard_domain::values::Email;
 use stockyard_domain::{FieldError, Money};
 use stockyard_http::error::ErrorBody;
 use stockyard_http::idempotency::{Idempotency, remember};
-use stockyard_http::request::{header, json_body};
+use stockyard_http::request::json_body;
 use stockyard_http::response::json;
-use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
+use stockyard_http::{ApiDeps, ApiError, Body, Request, Response};
 use stockyard_store::reservations::ReserveError;
 use stockyard_store::{
-    StoreError, Table, addresses, carts, coupons, idempotency, locations, orders, shipping, stock, tax_rates,
+    StoreError, Table, addresses, carts, coupons, idempotency, locations, orders, shipping, tax_rates,
 };
 use utoipa::ToSchema;
 
 use crate::providers::{ProviderError, Providers};
 
-/// The header a guest proves their cart with.
-pub const CART_TOKEN_HEADER: &str = "x-cart-token";
 /// How long an unpaid order holds its stock, unless configured otherwise.
 pub const DEFAULT_PAYMENT_WINDOW_MINUTES: i64 = 15;
 /// How often checkout plans again when the stock it allocated changed before it could reserve it.
@@ -170,7 +169,7 @@ struct Placed {
 
 // ---- who is checking out ----------------------------------------------------------------------------
 
-/// A signed-in customer or a guest.
+/// A signed-in customer (with the email confirmations go to) or a guest.
 enum Buyer {
     Customer { id: UserId, email: String },
     Guest,
@@ -185,28 +184,15 @@ impl Buyer {
     }
 }
 
-async fn buyer(deps: &ApiDeps, req: &Request) -> Result<Buyer, ApiError> {
-    if header(req, "authorization").is_none() {
-        return Ok(Buyer::Guest);
-    }
-    let cx = Ctx::new(deps, req)?;
-    let id = cx.person()?.user_id;
-    let email = cx.account().await?.email.as_str().to_string();
-    Ok(Buyer::Customer { id, email })
-}
-
-fn cart_not_found() -> ApiError {
-    ApiError::NotFound("cart")
-}
-
-/// The cart, if the buyer may use it (anyone else is told it does not exist).
-async fn cart_of(table: &Table, buyer: &Buyer, req: &Request, raw_id: &str) -> Result<Cart, ApiError> {
-    let id = CartId::parse("cart_id", raw_id)?;
-    let cart = carts::get(table, id).await?.ok_or_else(cart_not_found)?;
-    if !cart.may_use(buyer.customer_id(), header(req, CART_TOKEN_HEADER)) {
-        return Err(cart_not_found());
-    }
-    Ok(cart)
+/// The caller as the cart routes read it (a valid access token or none; a well-formed cart token
+/// or none), and who that makes the buyer.
+async fn buyer<'r>(deps: &'r ApiDeps, req: &'r Request) -> Result<(Shopper<'r>, Buyer), ApiError> {
+    let shopper = Shopper::new(deps, req)?;
+    let buyer = match shopper.customer() {
+        Some(id) => Buyer::Customer { id, email: shopper.account_email().await?.unwrap_or_default() },
+        None => Buyer::Guest,
+    };
+    Ok((shopper, buyer))
 }
 
 fn address(field: &str, sent: &CheckoutAddress) -> Result<PostalAddress, ApiError> {
@@ -359,34 +345,33 @@ fn checkout_lines(priced: &PricedCart, facts: &CartFacts) -> Result<(Vec<Checkou
     Ok((lines, limits))
 }
 
-/// What each vendor of the lines has: shipping settings, allocation rule, stock per location.
+/// What each vendor of the lines has: shipping settings, allocation rule, and the stock per
+/// location the cart's facts already read (with each location's country).
 async fn vendor_facts(
     table: &Table,
     lines: &[CheckoutLine],
+    facts: &CartFacts,
     commission_rate: Decimal,
-    now: DateTime<Utc>,
 ) -> Result<BTreeMap<VendorId, VendorFacts>, ApiError> {
-    let today = now.date_naive();
-    let mut out = BTreeMap::new();
     let mut vendors: Vec<VendorId> = lines.iter().map(|l| l.vendor_id).collect();
     vendors.sort();
     vendors.dedup();
-    for vendor in vendors {
-        let (settings, places) = tokio::try_join!(shipping::get(table, vendor), locations::all(table, vendor))?;
+    let read = futures_util::future::try_join_all(
+        vendors.iter().map(|v| async move { tokio::try_join!(shipping::get(table, *v), locations::all(table, *v)) }),
+    )
+    .await?;
+    let mut out = BTreeMap::new();
+    for (vendor, (settings, places)) in vendors.into_iter().zip(read) {
         let mut stock_here = Vec::new();
-        let mut variants: Vec<_> = lines.iter().filter(|l| l.vendor_id == vendor).map(|l| l.variant_id).collect();
-        variants.sort();
-        variants.dedup();
-        let items =
-            futures_util::future::try_join_all(variants.iter().map(|v| stock::of_variant(table, vendor, *v))).await?;
-        for item in items.into_iter().flatten() {
-            let country = places.iter().find(|p| p.id == item.location_id).and_then(|p| p.country.clone());
-            stock_here.push(LocationStock {
-                location: item.location_id,
-                country,
-                variant: item.variant_id,
-                available: availability(&item, today).available,
-            });
+        for line in lines.iter().filter(|l| l.vendor_id == vendor) {
+            let held = facts.of(line.variant_id).map(|f| f.by_location.as_slice()).unwrap_or_default();
+            for &(location, available) in held {
+                if stock_here.iter().any(|s: &LocationStock| s.location == location && s.variant == line.variant_id) {
+                    continue;
+                }
+                let country = places.iter().find(|p| p.id == location).and_then(|p| p.country.clone());
+                stock_here.push(LocationStock { location, country, variant: line.variant_id, available });
+            }
         }
         let allocation = settings.as_ref().map(|s| s.allocation.clone()).unwrap_or_default();
         out.insert(vendor, VendorFacts { shipping: settings, allocation, stock: stock_here, commission_rate });
@@ -407,12 +392,16 @@ async fn coupon(table: &Table, raw: Option<&str>, customer_key: &str) -> Result<
     Ok(Some(coupon))
 }
 
-async fn plan(deps: &CheckoutDeps, req: &Request, buyer: &Buyer, body: &CheckoutRequest) -> Result<Planned, ApiError> {
+async fn plan(
+    deps: &CheckoutDeps,
+    (shopper, buyer): (&Shopper<'_>, &Buyer),
+    body: &CheckoutRequest,
+) -> Result<Planned, ApiError> {
     let table = &deps.api.table;
     let now = Utc::now();
     let email = match (buyer, body.email.as_deref()) {
-        (_, Some(raw)) => Email::parse("email", raw)?.as_str().to_string(),
-        (Buyer::Customer { email, .. }, None) => email.clone(),
+        (_, Some(raw)) => Email::parse("email", raw)?,
+        (Buyer::Customer { email, .. }, None) => Email::parse("email", email)?,
         (Buyer::Guest, None) => return Err(ApiError::invalid("email", "is required to check out as a guest")),
     };
     let mut chosen = BTreeMap::new();
@@ -441,19 +430,17 @@ async fn plan(deps: &CheckoutDeps, req: &Request, buyer: &Buyer, body: &Checkout
     .await?
     .unwrap_or_else(|| ship_to.clone());
 
-    let cart = cart_of(table, buyer, req, &body.cart_id).await?;
+    let cart = shopper.cart(CartId::parse("cart_id", &body.cart_id)?).await?;
     if cart.lines.is_empty() {
         return Err(refusal(CheckoutRefusal::Empty, &[]));
     }
     let facts = carts::current(table, &cart).await?;
     let priced = cart::price(&cart, &facts, now);
     let (lines, limits) = checkout_lines(&priced, &facts)?;
-    let customer_key = match buyer {
-        Buyer::Customer { id, .. } => id.to_string(),
-        Buyer::Guest => email.to_lowercase(),
-    };
+    let customer_key = promotion::customer_key(buyer.customer_id(), &email);
+    let email = email.as_str().to_string();
     let (vendors, tax, coupon) = tokio::try_join!(
-        vendor_facts(table, &lines, deps.commission_rate, now),
+        vendor_facts(table, &lines, &facts, deps.commission_rate),
         async { Ok(tax_rates::current(table).await?) },
         coupon(table, body.coupon.as_deref(), &customer_key),
     )?;
@@ -519,8 +506,8 @@ async fn plan(deps: &CheckoutDeps, req: &Request, buyer: &Buyer, body: &Checkout
               (status = 422, description = "invalid_field, cart_empty, no_shipping, no_tax_rates, a coupon's refusal (names `coupon`), limit_exceeded, too_many_locations", body = ErrorBody)))]
 pub async fn quote(deps: &CheckoutDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let body: CheckoutRequest = json_body(&req)?;
-    let buyer = buyer(&deps.api, &req).await?;
-    let planned = plan(deps, &req, &buyer, &body).await?;
+    let (shopper, buyer) = buyer(&deps.api, &req).await?;
+    let planned = plan(deps, (&shopper, &buyer), &body).await?;
     let coupon = planned.coupon.as_ref().map(|c| c.code.clone());
     Ok(json(StatusCode::OK, &QuoteResponse { cart_id: planned.cart.id, plan: planned.plan, coupon }))
 }
@@ -545,8 +532,8 @@ pub async fn quote(deps: &CheckoutDeps, req: Request) -> Result<Response<Body>, 
               (status = 503, description = "service_busy: the stock is changing too fast; retry with the same Idempotency-Key", body = ErrorBody)))]
 pub async fn place(deps: &CheckoutDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let body: CheckoutRequest = json_body(&req)?;
-    let buyer = buyer(&deps.api, &req).await?;
-    let table = &deps.api.table;
+    let (shopper, buyer) = buyer(&deps.api, &req).await?;
+    let table = shopper.table().await?;
     let scope = match &buyer {
         Buyer::Customer { id, .. } => id.to_string(),
         Buyer::Guest => format!("guest:{}", body.cart_id.trim()),
@@ -562,7 +549,7 @@ pub async fn place(deps: &CheckoutDeps, req: Request) -> Result<Response<Body>, 
     let mut tries = 0;
     let group = loop {
         tries += 1;
-        let planned = plan(deps, &req, &buyer, &body).await?;
+        let planned = plan(deps, (&shopper, &buyer), &body).await?;
         let (group, orders) = records(deps, &buyer, &planned, provider);
         match write(table, &planned, (&group, &orders), &key).await {
             Ok(()) => break group.id,
@@ -763,8 +750,12 @@ async fn respond(deps: &CheckoutDeps, id: OrderGroupId, replayed: bool) -> Resul
     if group.payment.is_none() {
         let provider = group_provider(&group);
         let session = deps.providers.open(provider, group.id, group.total).await.map_err(unavailable)?;
-        orders::set_payment(table, group.id, &session).await?;
-        group = orders::group(table, id).await?.ok_or(ApiError::NotFound("order group"))?;
+        if orders::set_payment(table, group.id, &session).await? {
+            group.payment = Some(session);
+        } else {
+            // A concurrent retry recorded it first: answer with what is recorded.
+            group = orders::group(table, id).await?.ok_or(ApiError::NotFound("order group"))?;
+        }
     }
     let payment = group.payment.clone().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no payment recorded")))?;
     let orders = orders::orders_of(table, id).await?;

@@ -16,13 +16,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::bench_stock::{Outcome, header};
 use crate::seed::{Api, DEMO_PASSWORD};
 use crate::{bootstrap, stack};
 
@@ -34,33 +35,6 @@ const INSTANCES: usize = 50;
 const WRITERS: usize = 50;
 /// Stock items a sharded flash-sale variant is split into.
 const SHARDS: usize = 4;
-
-struct Outcome {
-    wall: Duration,
-    latencies: Vec<Duration>,
-    busy: u64,
-    lost_races: u64,
-}
-
-impl Outcome {
-    fn print(&self, label: &str) -> f64 {
-        let mut l = self.latencies.clone();
-        l.sort();
-        let at =
-            |q: f64| l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or_default();
-        let rate = l.len() as f64 / self.wall.as_secs_f64();
-        println!(
-            "  {label:<40} {:>6} {:>9.1} {:>9.1} {:>9.1} {:>6} {:>10}",
-            l.len(),
-            rate,
-            at(0.5).as_secs_f64() * 1000.0,
-            at(0.99).as_secs_f64() * 1000.0,
-            self.busy,
-            self.lost_races
-        );
-        rate
-    }
-}
 
 /// Runs the three measurements and prints the arithmetic.
 pub async fn run(root: &std::path::Path) -> Result<()> {
@@ -77,10 +51,7 @@ pub async fn run(root: &std::path::Path) -> Result<()> {
 
 async fn measure(running: &stack::Running) -> Result<()> {
     let (variant, carts) = setup(running).await.context("setting up the flash sale")?;
-    println!(
-        "  {:<40} {:>6} {:>9} {:>9} {:>9} {:>6} {:>10}",
-        "", "placed", "per s", "p50 ms", "p99 ms", "busy", "lost races"
-    );
+    header("placed");
     let ours = through_api(running, &carts).await?;
     let ours_rate = ours.print("Stockyard, POST /checkout");
     let env = |name: &str| running.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -89,7 +60,7 @@ async fn measure(running: &stack::Running) -> Result<()> {
     let raw = raw_dynamodb(&clients.dynamodb, &table, CHECKOUTS as u64, 1).await?;
     let raw_rate = raw.print("DynamoDB Local, same transaction");
     let sharded = raw_dynamodb(&clients.dynamodb, &table, CHECKOUTS as u64, SHARDS).await?;
-    let sharded_rate = sharded.print(&format!("DynamoDB Local, stock in {SHARDS} shards"));
+    let sharded_rate = sharded.print(&format!("DynamoDB Local, {SHARDS} stock shards"));
     println!(
         "  Stockyard reaches {:.0}% of the emulator's rate for this transaction (goal: at least 50%); {SHARDS} shards take the raw rate to {:.1}x; variant {variant}",
         100.0 * ours_rate / raw_rate.max(f64::MIN_POSITIVE),

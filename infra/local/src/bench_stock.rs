@@ -27,16 +27,18 @@ use crate::{bootstrap, stack};
 /// Clients writing at once.
 pub const WRITERS: usize = 50;
 
-/// Applied changes, their latencies, and refusals, of one measurement.
-struct Outcome {
-    wall: Duration,
-    latencies: Vec<Duration>,
-    busy: u64,
-    lost_races: u64,
+/// Applied changes, their latencies, and refusals, of one measurement (the checkout benchmark's
+/// too).
+pub(crate) struct Outcome {
+    pub(crate) wall: Duration,
+    pub(crate) latencies: Vec<Duration>,
+    pub(crate) busy: u64,
+    pub(crate) lost_races: u64,
 }
 
 impl Outcome {
-    fn print(&self, label: &str) -> f64 {
+    /// Prints one row under [`header`]; the rate of applied changes per second.
+    pub(crate) fn print(&self, label: &str) -> f64 {
         let mut l = self.latencies.clone();
         l.sort();
         let at =
@@ -55,6 +57,14 @@ impl Outcome {
     }
 }
 
+/// The columns [`Outcome::print`] fills, the first named `applied`.
+pub(crate) fn header(applied: &str) {
+    println!(
+        "  {:<34} {:>6} {:>9} {:>9} {:>9} {:>7} {:>11}",
+        "", applied, "per s", "p50 ms", "p99 ms", "busy", "lost races"
+    );
+}
+
 /// Runs both measurements with `changes` sales each (2,000 by default).
 pub async fn run(root: &std::path::Path, changes: u64) -> Result<()> {
     let release = crate::stack::binary_path(root, "record-channel-sales", true).is_file();
@@ -70,10 +80,7 @@ pub async fn run(root: &std::path::Path, changes: u64) -> Result<()> {
 
 async fn measure(running: &stack::Running, changes: u64) -> Result<()> {
     let (vendor, token, channel, sku) = setup(running).await.context("setting up the hot item")?;
-    println!(
-        "  {:<34} {:>6} {:>9} {:>9} {:>9} {:>7} {:>11}",
-        "", "sales", "per s", "p50 ms", "p99 ms", "busy", "lost races"
-    );
+    header("sales");
     let log = running.info["functions"]["record-channel-sales"]["log"].as_str().map(std::path::PathBuf::from);
     let logged_before = log.as_deref().map_or(0, lost_races_logged);
     let mut ours = through_api(running, &vendor, &token, &channel, &sku, changes).await?;

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::catalog::ProductStatus;
 use crate::exchange::{ExchangeRates, convert};
-use crate::ids::{CartId, ProductId, UserId, VariantId, VendorId};
+use crate::ids::{CartId, LocationId, ProductId, UserId, VariantId, VendorId};
 use crate::locale::Locale;
 use crate::money::{Currency, Money};
 use crate::product::{MAX_AMOUNT, Product, Variant};
@@ -309,6 +309,9 @@ pub struct LineFacts {
     pub title: Option<String>,
     /// Units available now, over every location of the vendor.
     pub available: u32,
+    /// Units available now at each of the vendor's locations that hold the variant (what
+    /// `available` sums; checkout allocates from them without reading the stock again).
+    pub by_location: Vec<(LocationId, u32)>,
 }
 
 impl LineFacts {
@@ -671,6 +674,7 @@ mod tests {
             variant: Some(variant),
             vendor: Some(vendor),
             available,
+            by_location: vec![(LocationId::generate(), available)],
         }
     }
 

@@ -176,10 +176,12 @@ pub async fn facts(
         )?;
         let product = product.map(|record| record.product);
         let title = translation.map(|t| t.title).or_else(|| product.as_ref().map(|p| p.title.clone()));
-        let available = held.iter().fold(0u32, |sum, item| sum.saturating_add(availability(item, today).available));
+        let by_location: Vec<_> =
+            held.iter().map(|item| (item.location_id, availability(item, today).available)).collect();
+        let available = by_location.iter().fold(0u32, |sum, (_, units)| sum.saturating_add(*units));
         Ok::<_, StoreError>((
             vendor,
-            LineFacts { variant_id: variant, product, variant: found, vendor: None, title, available },
+            LineFacts { variant_id: variant, product, variant: found, vendor: None, title, available, by_location },
         ))
     }));
     let (vendors, lines, rates) = tokio::try_join!(vendors, lines, exchange_rates::current(table))?;
