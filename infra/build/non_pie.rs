@@ -13,9 +13,8 @@
 
 fn main() {
     println!("cargo::rerun-if-changed=../../infra/build/non_pie.rs");
-    let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    if release && linux {
+    if linux {
         println!("cargo::rustc-link-arg=-no-pie");
     }
 }

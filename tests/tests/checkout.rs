@@ -549,3 +549,85 @@ async fn a_wallet_payment_is_approved_by_the_customer_captured_by_stockyard_and_
     assert_eq!(paid.total.amount, 2500 + 490);
     assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (1, 1));
 }
+
+#[tokio::test]
+async fn an_unpaid_order_cancelled_by_its_customer_or_guest_gives_everything_back_and_can_no_longer_be_paid() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (variant, sku, at) = on_sale(&app, &vendor, 1500, 4).await;
+    ships_to_france(&app, &vendor).await;
+    let code = format!("ONCE-{}", unique_tag().to_uppercase());
+    let coupon = json!({ "vendor_id": vendor.id, "code": code, "kind": { "type": "free_shipping" },
+                         "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 1 });
+    let coupon = app.request(Method::POST, "/coupons", Some(vendor.owner.token()), Some(&coupon), &[]).await;
+    let coupon_path = format!("/coupons/{}", coupon.expect(201)["id"].as_str().unwrap());
+
+    // A signed-in customer places an order with the coupon, then changes their mind.
+    let customer = app.customer().await;
+    let eur = json!({ "currency": "EUR" });
+    let cart = app.request(Method::POST, "/carts", Some(customer.token()), Some(&eur), &[]).await;
+    let cart_id = cart.expect(201)["id"].as_str().unwrap().to_string();
+    let line = format!("/carts/{cart_id}/lines/{variant}");
+    app.request(Method::PUT, &line, Some(customer.token()), Some(&json!({ "quantity": 3 })), &[]).await.expect(200);
+    let body = json!({ "cart_id": cart_id, "shipping_address": paris(), "coupon": code });
+    let placed = checkout(&app, Some(customer.token()), None, Some(&format!("mind-{}", unique_tag())), &body).await;
+    let placed = placed.expect(201).clone();
+    assert!(placed.get("order_token").is_none(), "a customer reads with their sign-in: {placed}");
+    let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
+    let intent = placed["payment"]["reference"].as_str().unwrap().to_string();
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (1, 3));
+    let cancel = format!("/orders/{group_id}/cancel");
+
+    // Nobody else may cancel it, and trying changes nothing.
+    let stranger = app.customer().await;
+    app.request(Method::POST, &cancel, Some(stranger.token()), None, &[]).await.expect_error(404, "not_found");
+    app.request(Method::POST, &cancel, None, None, &[]).await.expect_error(401, "unauthorized");
+    app.request(Method::POST, &format!("{cancel}?token=forged"), None, None, &[]).await.expect_error(404, "not_found");
+    assert_eq!(group(&app, &group_id).await.status, OrderStatus::PendingPayment);
+
+    let cancelled = app.request(Method::POST, &cancel, Some(customer.token()), None, &[]).await.expect(200).clone();
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let timeline = &cancelled["vendor_orders"][0]["timeline"];
+    let last = &timeline[timeline.as_array().unwrap().len() - 1];
+    assert_eq!((&last["status"], &last["note"]), (&json!("cancelled"), &json!("cancelled by the customer")));
+    // Stock, coupon use: all back at once.
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (4, 0));
+    let coupon = app.request(Method::GET, &coupon_path, Some(vendor.owner.token()), None, &[]).await;
+    assert_eq!(coupon.expect(200)["used"], 0);
+    // The payment is withdrawn: the page can no longer pay it.
+    let provider = format!("/_local/payments/card/v1/payment_intents/{intent}");
+    assert_eq!(app.request(Method::GET, &provider, None, None, &[]).await.expect(200)["status"], "canceled");
+    let approve = format!("/_local/payments/card/payment_intents/{intent}/approve");
+    let refused = app.request(Method::POST, &approve, None, None, &[]).await;
+    assert_eq!((refused.status, &refused.json["error"]["code"]), (400, &json!("payment_intent_unexpected_state")));
+    // Cancelling again answers the group as it is.
+    let again = app.request(Method::POST, &cancel, Some(customer.token()), None, &[]).await;
+    assert_eq!(again.expect(200)["status"], "cancelled");
+    // The customer is told the items were released.
+    let told = format!("Your order {group_id} was cancelled.");
+    app.eventually_email(&customer.email, |m| m.text.as_deref().is_some_and(|t| t.contains(&told))).await;
+
+    // A guest follows and cancels their order with the checkout's token; paid, it stays paid.
+    let (cart, token) = guest_cart(&app).await;
+    add_line(&app, (&cart, &token), &variant, 1).await;
+    let body = json!({ "cart_id": cart, "email": "guest-cancel@example.com", "shipping_address": paris() });
+    let placed = checkout(&app, None, Some(&token), Some(&format!("guest-{}", unique_tag())), &body).await;
+    let placed = placed.expect(201).clone();
+    let guest_group = placed["order_group"]["id"].as_str().unwrap().to_string();
+    let order_token = placed["order_token"].as_str().expect("a guest's order token").to_string();
+    let read = format!("/orders/{guest_group}?token={order_token}");
+    assert_eq!(app.request(Method::GET, &read, None, None, &[]).await.expect(200)["status"], "pending_payment");
+    let intent = placed["payment"]["reference"].as_str().unwrap();
+    app.request(Method::POST, &format!("/_local/payments/card/payment_intents/{intent}/approve"), None, None, &[])
+        .await
+        .expect(200);
+    eventually("the guest's payment arrives", || async {
+        (group(&app, &guest_group).await.status == OrderStatus::Paid).then_some(())
+    })
+    .await;
+    let late = format!("/orders/{guest_group}/cancel?token={order_token}");
+    app.request(Method::POST, &late, None, None, &[]).await.expect_error(409, "not_cancellable");
+    assert_eq!(group(&app, &guest_group).await.status, OrderStatus::Paid);
+    assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (3, 1));
+}

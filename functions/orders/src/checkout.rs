@@ -31,6 +31,7 @@ use stockyard_domain::ids::{AddressId, CartId, OrderGroupId, OrderId, UserId, Ve
 use stockyard_domain::order::{
     CouponUse, LimitedPurchase, OrderGroup, OrderStatus, PaymentSession, TimelineEntry, VendorOrder,
 };
+use stockyard_domain::order_link;
 use stockyard_domain::payment::Provider;
 use stockyard_domain::promotion::{self, Coupon, coupon_code};
 use stockyard_domain::stock::Actor;
@@ -62,6 +63,9 @@ pub struct CheckoutDeps {
     pub providers: Providers,
     pub commission_rate: Decimal,
     pub payment_window: TimeDelta,
+    /// The key guest links are signed with (`ORDER_LINK_SECRET`): a guest's checkout answers
+    /// with a token for its group.
+    pub link_key: Option<Vec<u8>>,
 }
 
 impl CheckoutDeps {
@@ -82,6 +86,9 @@ impl CheckoutDeps {
             providers: Providers::from_env(),
             commission_rate,
             payment_window: TimeDelta::minutes(minutes),
+            link_key: stockyard_platform::env_opt("ORDER_LINK_SECRET")
+                .filter(|v| !v.is_empty())
+                .map(String::into_bytes),
         })
     }
 }
@@ -159,6 +166,11 @@ pub struct CheckoutResponse {
     /// What the client completes the payment with: the card provider's `client_secret`, or the
     /// wallet provider's `approval_url`.
     pub payment: PaymentSession,
+    /// A guest's key to the group: `GET /orders/{id}?token=` follows its payment, `POST
+    /// /orders/{id}/cancel?token=` cancels it unpaid. Valid 90 days from placing, like the
+    /// confirmation email's link; a signed-in customer's checkout has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_token: Option<String>,
 }
 
 /// What the idempotency record of a checkout holds: the group it placed.
@@ -759,7 +771,12 @@ async fn respond(deps: &CheckoutDeps, id: OrderGroupId, replayed: bool) -> Resul
     }
     let payment = group.payment.clone().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no payment recorded")))?;
     let orders = orders::orders_of(table, id).await?;
-    let mut response = json(StatusCode::CREATED, &CheckoutResponse { order_group: group, orders, payment });
+    let order_token = match (&deps.link_key, group.customer_id) {
+        (Some(key), None) => Some(order_link::sign(key, group.id, order_link::expiry_from(group.created_at))),
+        _ => None,
+    };
+    let mut response =
+        json(StatusCode::CREATED, &CheckoutResponse { order_group: group, orders, payment, order_token });
     if replayed {
         response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static header"));
     }

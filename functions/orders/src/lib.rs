@@ -2,6 +2,7 @@
 //! Secure, failed, refunded; a payment for an expired group flagged for refund) and the job that
 //! expires unpaid groups and gives their stock back.
 
+pub mod cancel;
 pub mod checkout;
 pub mod expiry;
 pub mod openapi;

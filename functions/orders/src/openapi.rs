@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::{checkout, payments, reads};
+use crate::{cancel, checkout, payments, reads};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -14,6 +14,7 @@ use crate::{checkout, payments, reads};
     reads::get_order,
     reads::list_order_documents,
     reads::list_vendor_orders,
-    reads::get_vendor_order
+    reads::get_vendor_order,
+    cancel::cancel_order
 ))]
 pub struct OrdersApi;

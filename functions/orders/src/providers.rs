@@ -174,6 +174,40 @@ impl Providers {
     }
 }
 
+impl Providers {
+    /// Withdraws the payment of a group cancelled before it was paid, so the customer can no
+    /// longer pay it. A card intent is cancelled at the provider; a wallet order needs no call (an
+    /// order never approved lapses at the provider, and an approval that still comes is not
+    /// captured for a group no longer awaiting payment). A payment that succeeded meanwhile makes
+    /// the provider refuse: its own webhook then flags the group for refund.
+    pub async fn withdraw(&self, session: &PaymentSession) -> Result<(), ProviderError> {
+        if session.provider != Provider::Card {
+            return Ok(());
+        }
+        let api = self.card.as_ref().ok_or(ProviderError::NotConfigured("card"))?;
+        let reference = &session.reference;
+        let request = self
+            .http
+            .post(format!("{}/v1/payment_intents/{}/cancel", api.url, urlencode(reference)))
+            .bearer_auth(&api.key)
+            .header("idempotency-key", format!("cancel-{reference}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("cancellation_reason=requested_by_customer");
+        let refused = match self.call(request).await {
+            Ok(_) => return Ok(()),
+            Err(refused @ ProviderError::Refused { status: 400, .. }) => refused,
+            Err(other) => return Err(other),
+        };
+        // Refused for its state: cancelled before (a retried cancel) is done; anything else stands.
+        let intent = self
+            .call(
+                self.http.get(format!("{}/v1/payment_intents/{}", api.url, urlencode(reference))).bearer_auth(&api.key),
+            )
+            .await?;
+        if intent.get("status").and_then(Value::as_str) == Some("canceled") { Ok(()) } else { Err(refused) }
+    }
+}
+
 /// Everything but the unreserved characters of RFC 3986, as form bodies and path segments want.
 const RESERVED: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');

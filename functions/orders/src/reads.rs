@@ -10,6 +10,7 @@ use stockyard_domain::ids::{OrderGroupId, OrderId};
 use stockyard_domain::order::{OrderGroup, VendorOrder};
 use stockyard_domain::order_link;
 use stockyard_domain::roles::{PlatformRole, VendorPermission};
+use stockyard_domain::stock::Actor;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::request::{path, query};
 use stockyard_http::response::{ListResponse, ok};
@@ -56,7 +57,7 @@ fn not_found() -> ApiError {
     ApiError::NotFound("order")
 }
 
-async fn view(table: &Table, group: OrderGroup) -> Result<OrderGroupView, ApiError> {
+pub(crate) async fn view(table: &Table, group: OrderGroup) -> Result<OrderGroupView, ApiError> {
     let vendor_orders = orders::orders_of(table, group.id).await?;
     Ok(OrderGroupView { group, vendor_orders })
 }
@@ -75,12 +76,18 @@ pub async fn list_my_orders(deps: &ReadDeps, req: Request) -> Result<Response<Bo
 
 /// The group, if the caller may read it: a guest with a valid link `token`, its customer signed
 /// in, or admin and support. Anyone else is told it does not exist.
-async fn readable(deps: &ReadDeps, req: &Request) -> Result<OrderGroup, ApiError> {
+pub(crate) async fn readable(deps: &ReadDeps, req: &Request) -> Result<OrderGroup, ApiError> {
+    Ok(reader(deps, req).await?.0)
+}
+
+/// [`readable`], and who is reading: the person signed in, or the guest holding the link.
+pub(crate) async fn reader(deps: &ReadDeps, req: &Request) -> Result<(OrderGroup, Actor), ApiError> {
     let id = path(req, "groupId", OrderGroupId::parse)?;
     if let Some(token) = query(req, "token") {
         let key = deps.link_key.as_deref().ok_or_else(not_found)?;
         order_link::verify(key, id, &token, Utc::now()).map_err(|_| not_found())?;
-        return orders::group(&deps.api.table, id).await?.ok_or_else(not_found);
+        let group = orders::group(&deps.api.table, id).await?.ok_or_else(not_found)?;
+        return Ok((group, Actor::System { name: "guest-link".into() }));
     }
     let cx = Ctx::new(&deps.api, req)?;
     let me = cx.person()?.user_id;
@@ -90,7 +97,7 @@ async fn readable(deps: &ReadDeps, req: &Request) -> Result<OrderGroup, ApiError
     if group.customer_id != Some(me) && !staff {
         return Err(not_found());
     }
-    Ok(group)
+    Ok((group, Actor::User { id: me }))
 }
 
 /// One order group with every vendor order's status and timeline: its customer's (signed in),

@@ -208,6 +208,8 @@ enum IntentStatus {
     RequiresPaymentMethod,
     RequiresAction,
     Succeeded,
+    /// The shop withdrew the payment (its order was cancelled): it can no longer be paid.
+    Canceled,
 }
 
 impl IntentStatus {
@@ -216,6 +218,7 @@ impl IntentStatus {
             IntentStatus::RequiresPaymentMethod => "requires_payment_method",
             IntentStatus::RequiresAction => "requires_action",
             IntentStatus::Succeeded => "succeeded",
+            IntentStatus::Canceled => "canceled",
         }
     }
 }
@@ -303,6 +306,8 @@ pub enum CardControl {
     Dispute,
     /// The merchant refunds the payment in full.
     Refund,
+    /// The merchant withdraws a payment not yet made (`POST /v1/payment_intents/{id}/cancel`).
+    Cancel,
 }
 
 impl CardControl {
@@ -814,6 +819,25 @@ impl State {
         let t = now.timestamp();
         let status = intent.status;
         let event = match control {
+            CardControl::Approve | CardControl::Decline | CardControl::RequireAction
+                if status == IntentStatus::Canceled =>
+            {
+                return Err(Refusal::card_state(
+                    &intent,
+                    "You cannot confirm this PaymentIntent because it has a status of canceled.",
+                ));
+            }
+            CardControl::Cancel => {
+                if status == IntentStatus::Succeeded || status == IntentStatus::Canceled {
+                    return Err(Refusal::card_state(
+                        &intent,
+                        format!("You cannot cancel this PaymentIntent because it has a status of {}.", status.as_str()),
+                    ));
+                }
+                intent.status = IntentStatus::Canceled;
+                intent.last_payment_error = None;
+                self.card_event("payment_intent.canceled", id, intent.json(), t)
+            }
             CardControl::Approve => {
                 if status == IntentStatus::Succeeded {
                     return Err(Refusal::card_state(&intent, "This PaymentIntent has already succeeded."));
@@ -1279,6 +1303,14 @@ impl Payments {
                 Ok((StatusCode::OK, intent))
             }
             ("GET", ["card", "v1", "payment_intents", id]) => Ok((StatusCode::OK, self.state().intent(id)?.json())),
+            ("POST", ["card", "v1", "payment_intents", id, "cancel"]) => {
+                card_fields(headers, body)?;
+                let mut state = self.state();
+                let fanout = Fanout::from_query(&state.settings, query)?;
+                let (intent, events) = state.card_control(id, CardControl::Cancel, now)?;
+                self.send(state.enqueue(events, fanout));
+                Ok((StatusCode::OK, intent))
+            }
             ("POST", ["card", "payment_intents", id, control]) => {
                 let Some(control) = CardControl::parse(control) else {
                     return Err(not_found(method, segments));
@@ -1622,6 +1654,30 @@ mod tests {
         assert_eq!((payment.amount_minor, payment.order_group), (700, Some(group)));
         assert_eq!(code(&s.card_control(&id, CardControl::Dispute, now()).unwrap_err()), "charge_already_disputed");
         assert_eq!(code(&s.card_control(&id, CardControl::Refund, now()).unwrap_err()), "charge_disputed");
+    }
+
+    #[test]
+    fn a_cancelled_intent_can_no_longer_be_paid_and_a_paid_one_cannot_be_cancelled() {
+        let mut s = state();
+        let group = OrderGroupId::generate();
+        let (intent, _) = s.create_intent(eur(900, &group), None, now()).unwrap();
+        let id = intent["id"].as_str().unwrap().to_string();
+        s.card_control(&id, CardControl::RequireAction, now()).unwrap();
+        let (intent, events) = s.card_control(&id, CardControl::Cancel, now()).unwrap();
+        assert_eq!(intent["status"], "canceled");
+        let cancelled = parse_card(&events[0]);
+        assert_eq!(cancelled.kind, EventKind::Other("payment_intent.canceled".into()));
+        for control in [CardControl::Approve, CardControl::Decline, CardControl::RequireAction, CardControl::Cancel] {
+            let refused = s.card_control(&id, control, now()).unwrap_err();
+            assert_eq!(code(&refused), "payment_intent_unexpected_state", "{control:?}");
+            assert_eq!(refused.body["error"]["payment_intent"]["status"], "canceled");
+        }
+
+        let (intent, _) = s.create_intent(eur(300, &group), None, now()).unwrap();
+        let paid = intent["id"].as_str().unwrap().to_string();
+        s.card_control(&paid, CardControl::Approve, now()).unwrap();
+        let refused = s.card_control(&paid, CardControl::Cancel, now()).unwrap_err();
+        assert_eq!(refused.body["error"]["payment_intent"]["status"], "succeeded");
     }
 
     #[test]
