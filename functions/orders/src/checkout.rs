@@ -319,6 +319,19 @@ fn checkout_lines(priced: &PricedCart, facts: &CartFacts) -> Result<(Vec<Checkou
         let field = format!("lines[{i}]");
         let fact = facts.of(line.variant_id);
         let variant = fact.and_then(|f| f.variant.as_ref());
+        // Too few in stock (none at all, or fewer than the line): the stock is short, not the cart
+        // changed, and the answer is the one a checkout that lost the last units to a race gets.
+        let stock_short = line
+            .changes
+            .iter()
+            .any(|c| matches!(c, cart::LineChange::QuantityReduced { reason: cart::ReductionReason::Stock, .. }));
+        if let (true, Some(variant), Some(_)) = (stock_short, variant, line.unit_price) {
+            return Err(ApiError::conflict_on(
+                "insufficient_stock",
+                &field,
+                format!("{}: {} asked for, {} available", variant.sku, line.quantity, line.purchasable_quantity),
+            ));
+        }
         let (Some(unit_price), Some(variant), true) = (line.unit_price, variant, line.available) else {
             let why = line
                 .changes
