@@ -2,11 +2,14 @@
 //! providers' stand-in, with every refusal changing nothing, and concurrent checkouts of one hot
 //! variant that never oversell.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::{Value, json};
-use stockyard_domain::ids::OrderGroupId;
+use stockyard_domain::cart::{self, Cart, CartOwner};
+use stockyard_domain::ids::{CartId, OrderGroupId};
 use stockyard_domain::order::{OrderGroup, OrderStatus};
-use stockyard_store::{Table, orders};
+use stockyard_store::{Table, carts, orders};
 use stockyard_tests::{ApiResponse, TaxTableLock, TestApp, TestVendor, eventually, unique_tag};
 
 /// France: prices include VAT at 20%, shipping taxed as standard.
@@ -109,6 +112,16 @@ async fn table(app: &TestApp) -> Table {
 async fn group(app: &TestApp, id: &str) -> OrderGroup {
     let id = OrderGroupId::parse("id", id).unwrap();
     orders::group(&table(app).await, id).await.unwrap().expect("the group exists")
+}
+
+/// A free-shipping coupon of `vendor` that may be used once: (its code, its path).
+async fn free_shipping_once(app: &TestApp, vendor: &TestVendor) -> (String, String) {
+    let code = format!("ONCE-{}", unique_tag().to_uppercase());
+    let coupon = json!({ "vendor_id": vendor.id, "code": code, "kind": { "type": "free_shipping" },
+                         "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 1 });
+    let coupon = app.request(Method::POST, "/coupons", Some(vendor.owner.token()), Some(&coupon), &[]).await;
+    let path = format!("/coupons/{}", coupon.expect(201)["id"].as_str().unwrap());
+    (code, path)
 }
 
 /// (available, reserved) of `sku` at `location`.
@@ -278,7 +291,6 @@ async fn flash_sale(units_per_location: &[u32]) {
     use futures_util::StreamExt;
     const BUYERS: usize = 500;
     let app = TestApp::new();
-    let _tax = taxed(&app).await;
     let vendor = app.vendor_owner().await;
     let (variant, sku, first) = on_sale(&app, &vendor, 999, units_per_location[0]).await;
     let token = vendor.owner.token();
@@ -294,15 +306,33 @@ async fn flash_sale(units_per_location: &[u32]) {
     }
     ships_to_france(&app, &vendor).await;
 
-    let carts: Vec<(String, String)> = futures_util::stream::iter(0..BUYERS)
-        .map(|_| async {
-            let cart = guest_cart(&app).await;
-            add_line(&app, (&cart.0, &cart.1), &variant, 1).await;
-            cart
+    // One guest's cart is made through the API; the others are copies of it written straight to
+    // the table, each with its own id and token, so that the test's time goes to the checkouts.
+    let made = guest_cart(&app).await;
+    add_line(&app, (&made.0, &made.1), &variant, 1).await;
+    let table = table(&app).await;
+    let stored = carts::get(&table, CartId::parse("id", &made.0).unwrap()).await.unwrap().expect("the cart");
+    let copies: Vec<(String, String)> = futures_util::stream::iter(1..BUYERS)
+        .map(|_| {
+            let (table, stored) = (&table, &stored);
+            async move {
+                let bytes = [ulid::Ulid::new().to_bytes(), ulid::Ulid::new().to_bytes()].concat();
+                let token = URL_SAFE_NO_PAD.encode(bytes);
+                let copy = Cart {
+                    id: CartId::generate(),
+                    owner: CartOwner::Guest { token_hash: cart::token_hash(&token) },
+                    ..stored.clone()
+                };
+                carts::create(table, &copy).await.unwrap();
+                (copy.id.to_string(), token)
+            }
         })
         .buffer_unordered(16)
         .collect()
         .await;
+    let carts: Vec<(String, String)> = std::iter::once(made).chain(copies).collect();
+    // The tax table is needed from here on only: a test rewriting it waits for the checkouts alone.
+    let _tax = taxed(&app).await;
     let attempts = carts.iter().enumerate().map(|(n, (cart, token))| {
         let app = &app;
         async move {
@@ -524,11 +554,7 @@ async fn an_unpaid_order_expires_and_gives_back_its_stock_and_its_coupon_use() {
     let vendor = app.vendor_owner().await;
     let (variant, sku, at) = on_sale(&app, &vendor, 1500, 3).await;
     ships_to_france(&app, &vendor).await;
-    let code = format!("ONCE-{}", unique_tag().to_uppercase());
-    let coupon = json!({ "vendor_id": vendor.id, "code": code, "kind": { "type": "free_shipping" },
-                         "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 1 });
-    let coupon = app.request(Method::POST, "/coupons", Some(vendor.owner.token()), Some(&coupon), &[]).await;
-    let coupon_id = coupon.expect(201)["id"].as_str().unwrap().to_string();
+    let (code, coupon_path) = free_shipping_once(&app, &vendor).await;
     let (cart, token) = guest_cart(&app).await;
     add_line(&app, (&cart, &token), &variant, 2).await;
     let body = json!({ "cart_id": cart, "email": "late@example.com", "shipping_address": paris(), "coupon": code });
@@ -537,7 +563,6 @@ async fn an_unpaid_order_expires_and_gives_back_its_stock_and_its_coupon_use() {
     assert_eq!(placed["orders"][0]["totals"]["shipping"]["amount"], 0, "free shipping: {placed}");
     let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
     assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (1, 2));
-    let coupon_path = format!("/coupons/{coupon_id}");
     let used = app.request(Method::GET, &coupon_path, Some(vendor.owner.token()), None, &[]).await;
     assert_eq!(used.expect(200)["used"], 1);
 
@@ -604,11 +629,7 @@ async fn an_unpaid_order_cancelled_by_its_customer_or_guest_gives_everything_bac
     let vendor = app.vendor_owner().await;
     let (variant, sku, at) = on_sale(&app, &vendor, 1500, 4).await;
     ships_to_france(&app, &vendor).await;
-    let code = format!("ONCE-{}", unique_tag().to_uppercase());
-    let coupon = json!({ "vendor_id": vendor.id, "code": code, "kind": { "type": "free_shipping" },
-                         "starts_at": "2026-01-01T00:00:00Z", "usage_limit": 1 });
-    let coupon = app.request(Method::POST, "/coupons", Some(vendor.owner.token()), Some(&coupon), &[]).await;
-    let coupon_path = format!("/coupons/{}", coupon.expect(201)["id"].as_str().unwrap());
+    let (code, coupon_path) = free_shipping_once(&app, &vendor).await;
 
     // A signed-in customer places an order with the coupon, then changes their mind.
     let customer = app.customer().await;
