@@ -8,13 +8,12 @@
 //! through a refund.
 
 use stockyard_domain::ids::OrderGroupId;
-use stockyard_domain::order::{OrderEvent, Outcome};
+use stockyard_domain::order::{OrderEvent, OrderStatus, Outcome};
 use stockyard_domain::stock::Actor;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::response::ok;
 use stockyard_http::{ApiError, Body, Request, Response};
 use stockyard_store::orders;
-use stockyard_store::reservations::ReserveError;
 
 use crate::providers::Providers;
 use crate::reads::{self, ReadDeps};
@@ -51,23 +50,21 @@ pub async fn cancel_order(deps: &CancelDeps, req: Request) -> Result<Response<Bo
     };
     let outcome = orders::apply_event(table, group.id, OrderEvent::Cancelled, None, Some(note), &actor)
         .await
-        .map_err(|e| match e {
-            ReserveError::Store(e) => ApiError::from(e),
-            other => ApiError::internal(anyhow::anyhow!("{other}")),
-        })?
+        .map_err(crate::move_error)?
         .ok_or(ApiError::NotFound("order"))?;
     let after = orders::group(table, group.id).await?.ok_or(ApiError::NotFound("order"))?;
     match outcome {
-        Outcome::Moved { .. } => {
-            if let Some(session) = &after.payment {
-                // The group is cancelled whatever the provider says: a payment that gets through
-                // anyway is flagged for refund when its webhook arrives.
-                if let Err(e) = deps.providers.withdraw(session).await {
-                    tracing::warn!(group = %after.id, reference = session.reference, error = %e, "withdrawing the payment failed");
-                }
+        Outcome::Moved { .. } | Outcome::AlreadyApplied => {
+            // Withdrawn on every cancel of a cancelled group, so that a retry finishes what a
+            // provider that did not answer left undone (the provider takes a second withdrawal
+            // as done). The group is cancelled whatever the provider says: a payment that gets
+            // through anyway is flagged for refund when its webhook arrives.
+            if let (OrderStatus::Cancelled, Some(session)) = (after.status, &after.payment)
+                && let Err(e) = deps.providers.withdraw(session).await
+            {
+                tracing::warn!(group = %after.id, reference = session.reference, error = %e, "withdrawing the payment failed");
             }
         }
-        Outcome::AlreadyApplied => {}
         Outcome::NotAllowed | Outcome::Stale | Outcome::RefundDue => {
             return Err(ApiError::conflict(
                 "not_cancellable",

@@ -9,3 +9,13 @@ pub mod openapi;
 pub mod payments;
 pub mod providers;
 pub mod reads;
+
+/// An order move's failure as the API answers it: the store's errors as they always are (a lost
+/// race past its tries is 503), anything else (a release short of what was held) an internal
+/// error.
+pub(crate) fn move_error(error: stockyard_store::reservations::ReserveError) -> stockyard_http::ApiError {
+    match error {
+        stockyard_store::reservations::ReserveError::Store(e) => e.into(),
+        other => stockyard_http::ApiError::internal(anyhow::anyhow!("{other}")),
+    }
+}

@@ -26,7 +26,6 @@ use stockyard_http::response::ok;
 use stockyard_http::{ApiError, Body, Request, Response};
 use stockyard_store::Table;
 use stockyard_store::orders::{self, PaymentEventRecord};
-use stockyard_store::reservations::ReserveError;
 use utoipa::ToSchema;
 
 use crate::providers::Providers;
@@ -208,10 +207,7 @@ async fn apply(deps: &PaymentDeps, event: &ProviderEvent) -> Result<(&'static st
     let actor = Actor::System { name: format!("{}-payments", provider_name(event.provider)) };
     let outcome = orders::apply_event(table, group_id, order_event, Some(&payment.reference), note, &actor)
         .await
-        .map_err(|e| match e {
-            ReserveError::Store(e) => ApiError::from(e),
-            other => ApiError::internal(anyhow::anyhow!("{other}")),
-        })?;
+        .map_err(crate::move_error)?;
     let outcome = match outcome {
         None => "unknown_group",
         Some(Outcome::Moved { .. }) => "moved",
