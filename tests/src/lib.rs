@@ -1428,7 +1428,7 @@ impl TestApp {
             holds: if quantity == 0 {
                 Vec::new()
             } else {
-                vec![HeldStock { vendor_id, variant_id: variant, location_id: location, quantity }]
+                vec![HeldStock { vendor_id, variant_id: variant, location_id: location, shard: None, quantity }]
             },
             expires_at,
             payment_reference: None,

@@ -121,6 +121,7 @@ async fn place(
                 vendor_id: vendor_id(s),
                 variant_id: s.variant,
                 location_id: s.location,
+                shard: None,
                 quantity: *q,
             })
             .collect(),

@@ -2,6 +2,7 @@
 //! providers' stand-in, with every refusal changing nothing, and concurrent checkouts of one hot
 //! variant that never oversell.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
@@ -287,7 +288,9 @@ async fn a_short_line_an_unknown_option_an_empty_cart_or_a_stranger_changes_noth
 /// 100 are placed and the rest refused as short; every location ends with 0 available and all of
 /// its units reserved, never below, and its ledger holds one reservation per order at each
 /// version, none lost.
-async fn flash_sale(units_per_location: &[u32]) {
+/// 500 guests check out one unit each at once, against `units_per_location` units held at one or
+/// more locations, each split into `shards` stock shards first (0: none).
+async fn flash_sale(units_per_location: &[u32], shards: u8) {
     use futures_util::StreamExt;
     const BUYERS: usize = 500;
     let app = TestApp::new();
@@ -305,6 +308,24 @@ async fn flash_sale(units_per_location: &[u32]) {
         locations.push((at, units));
     }
     ships_to_france(&app, &vendor).await;
+    if shards > 0 {
+        for (at, units) in &locations {
+            let path = format!("/vendors/{}/skus/{sku}/stock/{at}", vendor.id);
+            let split = app.request(Method::PATCH, &path, Some(token), Some(&json!({ "shards": shards })), &[]).await;
+            let split = split.expect(200);
+            assert_eq!(
+                (split["allotted"].as_u64(), split["available"].as_u64()),
+                (Some(u64::from(*units)), Some(u64::from(*units)))
+            );
+            let allotted: Vec<u64> =
+                split["shards"].as_array().unwrap().iter().map(|s| s["allotted"].as_u64().unwrap()).collect();
+            assert_eq!(
+                (allotted.len(), allotted.iter().sum::<u64>()),
+                (usize::from(shards), u64::from(*units)),
+                "{split}"
+            );
+        }
+    }
 
     // One guest's cart is made through the API; the others are copies of it written straight to
     // the table, each with its own id and token, so that the test's time goes to the checkouts.
@@ -359,6 +380,10 @@ async fn flash_sale(units_per_location: &[u32]) {
     }
     for (at, units) in &locations {
         assert_eq!(stock_of(&app, &vendor, &sku, at).await, (0, u64::from(*units)), "at {at}");
+        if shards > 0 {
+            sold_out_shards(&app, (&vendor, &sku, at), *units, shards).await;
+            continue;
+        }
         let movements = app.movements(token, &vendor.id, &sku, at).await;
         let reserved: Vec<&Value> = movements.iter().filter(|m| m["reason"] == "reserved").collect();
         assert_eq!(reserved.len(), *units as usize, "one reservation movement per order held here");
@@ -369,14 +394,51 @@ async fn flash_sale(units_per_location: &[u32]) {
     }
 }
 
+/// After a sharded flash sale: every shard sold out exactly, its own ledger one movement per
+/// version with one `reserved` movement per order it served, and the item's ledger untouched by
+/// the checkouts (its units went to the shards in one `allotted` movement).
+async fn sold_out_shards(app: &TestApp, (vendor, sku, at): (&TestVendor, &str, &str), units: u32, shards: u8) {
+    let token = vendor.owner.token();
+    let level = app.stock_at(vendor, sku, at).await.expect("stock on record");
+    let listed = level["shards"].as_array().expect("the shards").clone();
+    assert_eq!(listed.len(), usize::from(shards));
+    let mut orders = 0;
+    for shard in &listed {
+        assert_eq!(shard["available"], 0, "{shard}");
+        assert_eq!(shard["reserved"], shard["allotted"], "{shard}");
+        let n = shard["shard"].as_u64().unwrap();
+        let path = format!("/vendors/{}/skus/{sku}/movements?location_id={at}&shard={n}", vendor.id);
+        let ledger = app.all_pages(token, &path).await;
+        let versions: Vec<u64> = ledger.iter().map(|m| m["version"].as_u64().unwrap()).collect();
+        assert_eq!(versions, (1..=shard["version"].as_u64().unwrap()).collect::<Vec<_>>(), "shard {n}");
+        let reserved: Vec<&Value> = ledger.iter().filter(|m| m["reason"] == "reserved").collect();
+        assert!(reserved.iter().all(|m| m["reserved_change"] == 1 && m["shard"] == n), "{reserved:?}");
+        assert_eq!(ledger[0]["reason"], "allotted");
+        orders += reserved.len();
+    }
+    assert_eq!(orders, units as usize, "one reservation movement per order, over the shards");
+    let own: Vec<String> = app
+        .movements(token, &vendor.id, sku, at)
+        .await
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(own, vec!["received", "allotted"], "no checkout wrote the item itself");
+}
+
 #[tokio::test]
 async fn five_hundred_concurrent_checkouts_of_a_hundred_units_place_exactly_a_hundred() {
-    flash_sale(&[100]).await;
+    flash_sale(&[100], 0).await;
 }
 
 #[tokio::test]
 async fn five_hundred_concurrent_checkouts_of_a_hundred_units_over_two_locations_place_exactly_a_hundred() {
-    flash_sale(&[50, 50]).await;
+    flash_sale(&[50, 50], 0).await;
+}
+
+#[tokio::test]
+async fn five_hundred_concurrent_checkouts_of_a_hundred_units_in_four_stock_shards_place_exactly_a_hundred() {
+    flash_sale(&[100], 4).await;
 }
 
 /// The `token` of the guest link to `group` in a text.
@@ -698,4 +760,117 @@ async fn an_unpaid_order_cancelled_by_its_customer_or_guest_gives_everything_bac
     app.request(Method::POST, &late, None, None, &[]).await.expect_error(409, "not_cancellable");
     assert_eq!(group(&app, &guest_group).await.status, OrderStatus::Paid);
     assert_eq!(stock_of(&app, &vendor, &sku, &at).await, (3, 1));
+}
+
+#[tokio::test]
+async fn a_flash_sale_item_split_into_shards_sells_from_them_gives_back_to_them_and_merges_back_whole() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (variant, sku, at) = on_sale(&app, &vendor, 1500, 10).await;
+    ships_to_france(&app, &vendor).await;
+    let token = vendor.owner.token();
+    let path = format!("/vendors/{}/skus/{sku}/stock/{at}", vendor.id);
+    let split = |body: Value| {
+        let (app, path) = (&app, &path);
+        async move { app.request(Method::PATCH, path, Some(token), Some(&body), &[]).await }
+    };
+
+    // Bad splits name the field and change nothing.
+    // Out of range: 422; not a whole number: 400 (malformed), both naming the field.
+    for (bad, status) in [(json!(17), 422), (json!(-1), 422), (json!("four"), 400), (json!(2.5), 400)] {
+        let refused = split(json!({ "shards": bad })).await;
+        assert_eq!((refused.status, &refused.json["error"]["field"]), (status, &json!("shards")), "{refused}");
+    }
+    let movements = format!("/vendors/{}/skus/{sku}/movements", vendor.id);
+    for (query, field) in [("?shard=1", "location_id"), (&*format!("?location_id={at}&shard=16"), "shard")] {
+        let refused = app.request(Method::GET, &format!("{movements}{query}"), Some(token), None, &[]).await;
+        assert_eq!((refused.status, &refused.json["error"]["field"]), (422, &json!(field)), "{refused}");
+    }
+    let level = app.stock_at(&vendor, &sku, &at).await.unwrap();
+    assert_eq!((&level["available"], level.get("shards"), level.get("allotted")), (&json!(10), None, None), "{level}");
+
+    // Split in two: 5 and 5, all still available, the item's own units all in its shards.
+    let level = split(json!({ "shards": 2 })).await.expect(200).clone();
+    let counts = (&level["available"], &level["allotted"], &level["reserved"], &level["shard_count"]);
+    assert_eq!(counts, (&json!(10), &json!(10), &json!(10), &json!(2)), "{level}");
+    let shards: Vec<(u64, u64)> = level["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["allotted"].as_u64().unwrap(), s["available"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(shards, vec![(5, 5), (5, 5)]);
+
+    // A guest buys 3: they come from one shard; the cart and the stock view count the shards.
+    let (cart, cart_token) = guest_cart(&app).await;
+    add_line(&app, (&cart, &cart_token), &variant, 3).await;
+    let body = json!({ "cart_id": cart, "email": "shard@example.com", "shipping_address": paris() });
+    let placed = checkout(&app, None, Some(&cart_token), Some(&format!("shard-{}", unique_tag())), &body).await;
+    let placed = placed.expect(201).clone();
+    let level = app.stock_at(&vendor, &sku, &at).await.unwrap();
+    assert_eq!(level["available"], 7, "{level}");
+    let held: Vec<u64> = level["shards"].as_array().unwrap().iter().map(|s| s["reserved"].as_u64().unwrap()).collect();
+    assert_eq!((held.iter().sum::<u64>(), held.contains(&3)), (3, true), "one shard served the line: {level}");
+    let stored = group(&app, placed["order_group"]["id"].as_str().unwrap()).await;
+    assert!(
+        stored.holds.len() == 1 && stored.holds[0].shard.is_some(),
+        "the order knows its shard: {:?}",
+        stored.holds
+    );
+    let reconcile = json!({ "vendor_id": vendor.id });
+    let clean = app.invoke("reconcile-stock", &reconcile).await;
+    assert_eq!(clean.expect(200)["drifted"], json!([]), "every ledger agrees: {clean}");
+
+    // A shard changed behind the API's back is found by the reconciler, named; put right, it agrees.
+    let held_at_1 = held[1];
+    let set_reserved = |units: u64| {
+        let key = [
+            ("PK".to_string(), AttributeValue::S(format!("STOCKSHARD#{}#{variant}#{at}#1", vendor.id))),
+            ("SK".to_string(), AttributeValue::S("SHARD".into())),
+        ];
+        let app = &app;
+        async move {
+            let update = app
+                .dynamodb()
+                .await
+                .update_item()
+                .table_name(app.table_name())
+                .set_key(Some(key.into_iter().collect()));
+            let update = update.update_expression("SET reserved = :n");
+            update
+                .expression_attribute_values(":n", AttributeValue::N(units.to_string()))
+                .send()
+                .await
+                .expect("the shard is updated");
+        }
+    };
+    set_reserved(held_at_1 + 2).await;
+    let drift = app.invoke("reconcile-stock", &reconcile).await;
+    let drifted = drift.expect(200)["drifted"].as_array().unwrap().clone();
+    assert_eq!(drifted.len(), 1, "{drift}");
+    let found = (&drifted[0]["shard"], drifted[0]["reserved"].as_u64(), drifted[0]["ledger_reserved"].as_u64());
+    assert_eq!(found, (&json!(1), Some(held_at_1 + 2), Some(held_at_1)), "{drift}");
+    set_reserved(held_at_1).await;
+    assert_eq!(app.invoke("reconcile-stock", &reconcile).await.expect(200)["drifted"], json!([]));
+
+    // Cancelled, the units go back to that shard; merged back, every free unit returns to the item.
+    let group_id = placed["order_group"]["id"].as_str().unwrap();
+    let cancel = format!("/orders/{group_id}/cancel?token={}", placed["order_token"].as_str().unwrap());
+    app.request(Method::POST, &cancel, None, None, &[]).await.expect(200);
+    let level = app.stock_at(&vendor, &sku, &at).await.unwrap();
+    assert_eq!((&level["available"], &level["reserved"]), (&json!(10), &json!(10)), "{level}");
+    let level = split(json!({ "shards": 0 })).await.expect(200).clone();
+    assert_eq!((&level["available"], &level["reserved"]), (&json!(10), &json!(0)), "{level}");
+    assert!(["shards", "shard_count", "allotted"].iter().all(|f| level.get(*f).is_none()), "{level}");
+    let ledger = app.movements(token, &vendor.id, &sku, &at).await;
+    let reasons: Vec<&str> = ledger.iter().map(|m| m["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, vec!["received", "allotted", "allotment_returned"], "checkouts wrote the shards only");
+    assert_eq!(ledger.iter().map(|m| m["reserved_change"].as_i64().unwrap()).sum::<i64>(), 0);
+    for n in 0..2 {
+        let path = format!("/vendors/{}/skus/{sku}/movements?location_id={at}&shard={n}", vendor.id);
+        let shard = app.all_pages(token, &path).await;
+        assert_eq!(shard.iter().map(|m| m["quantity"].as_i64().unwrap()).sum::<i64>(), 0, "shard {n} gave all back");
+        assert_eq!(shard.iter().map(|m| m["reserved_change"].as_i64().unwrap()).sum::<i64>(), 0);
+    }
 }

@@ -160,7 +160,11 @@ async fn forecast_and_write(
         async {
             demand::read_history(table, run.vendor_id, &locations, first_year).await.context("reading sales history")
         },
-        async { stock::all_of_vendor(table, run.vendor_id).await.context("reading stock") },
+        async {
+            let items = stock::all_of_vendor(table, run.vendor_id).await.context("reading stock")?;
+            let in_shards = stock::free_in_shards(table, &items).await.context("reading stock shards")?;
+            Ok::<_, anyhow::Error>(items.into_iter().zip(in_shards).collect::<Vec<_>>())
+        },
     )?;
     let stocks = panel::stocks(&settings, &items, Utc::now().date_naive());
     drop(items);

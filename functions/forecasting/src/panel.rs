@@ -148,21 +148,23 @@ impl Stock {
         Self { on_hand: s.on_hand, incoming: s.incoming, source: StockSource::Declared }
     }
 
-    /// A stock item as it stands on `today`.
-    pub fn tracked(item: &StockItem, today: NaiveDate) -> Self {
-        Self { on_hand: availability(item, today).available, incoming: item.incoming, source: StockSource::Tracked }
+    /// A stock item as it stands on `today`, with what its stock shards have free (`in_shards`).
+    pub fn tracked(item: &StockItem, in_shards: u32, today: NaiveDate) -> Self {
+        let on_hand = availability(item, today).available.saturating_add(in_shards);
+        Self { on_hand, incoming: item.incoming, source: StockSource::Tracked }
     }
 }
 
 /// The stock of each of `settings`, in their order: the vendor's stock item of the SKU at the
-/// location where there is one (`items`, as read for the run), else the declared figures.
-pub fn stocks(settings: &[DemandSettingsRecord], items: &[StockItem], today: NaiveDate) -> Vec<Stock> {
-    let tracked: HashMap<(&str, LocationId), &StockItem> =
-        items.iter().map(|i| ((i.sku.as_str(), i.location_id), i)).collect();
+/// location where there is one (`items`, as read for the run, each with what its shards have
+/// free), else the declared figures.
+pub fn stocks(settings: &[DemandSettingsRecord], items: &[(StockItem, u32)], today: NaiveDate) -> Vec<Stock> {
+    let tracked: HashMap<(&str, LocationId), &(StockItem, u32)> =
+        items.iter().map(|i| ((i.0.sku.as_str(), i.0.location_id), i)).collect();
     settings
         .iter()
         .map(|s| match tracked.get(&(s.sku.as_str(), s.location_id)) {
-            Some(item) => Stock::tracked(item, today),
+            Some((item, in_shards)) => Stock::tracked(item, *in_shards, today),
             None => Stock::declared(s),
         })
         .collect()
@@ -408,7 +410,7 @@ mod tests {
             settings(vendor, there, "MILK", "DAIRY"),
             settings(vendor, here, "BREAD", "BAKERY"),
         ];
-        let got = stocks(&settings, &[milk], today);
+        let got = stocks(&settings, &[(milk, 0)], today);
         assert_eq!(got[0], Stock { on_hand: 5, incoming: 20, source: StockSource::Tracked });
         // Elsewhere and another SKU: no stock item, so the declared 10 on hand.
         assert_eq!(got[1], Stock { on_hand: 10, incoming: 0, source: StockSource::Declared });

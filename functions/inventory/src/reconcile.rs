@@ -47,6 +47,11 @@ pub struct Drift {
     pub ledger_reserved: i64,
     /// Movements found up to `version` (a complete ledger has exactly `version`).
     pub movements: u64,
+    /// A stock shard of the item whose ledger disagrees (then `on_hand` is its allotment), or
+    /// whose allotments do not add up to the item's `allotted` (then `on_hand` is that sum,
+    /// `ledger_on_hand` the item's `allotted`, and `shard` the highest shard read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u8>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -61,6 +66,11 @@ pub async fn reconcile_item(table: &Table, item: &stockyard_domain::stock::Stock
     let Some(item) = stock::get(table, item.vendor_id, item.variant_id, item.location_id).await? else {
         return Ok(None);
     };
+    if (item.shards > 0 || item.allotted > 0)
+        && let Some(drift) = reconcile_shards(table, &item).await?
+    {
+        return Ok(Some(drift));
+    }
     let ledger = stock::all_movements(table, item.vendor_id, item.variant_id, item.location_id).await?;
     let counted: Vec<_> = ledger.iter().filter(|m| m.version <= item.version).collect();
     let ledger_on_hand: i64 = counted.iter().map(|m| m.quantity).sum();
@@ -82,7 +92,53 @@ pub async fn reconcile_item(table: &Table, item: &stockyard_domain::stock::Stock
         reserved: item.reserved,
         ledger_reserved,
         movements,
+        shard: None,
     }))
+}
+
+/// Recomputes every stock shard an item may have from its own ledger, and the item's `allotted`
+/// from the shards' allotments; the first disagreement found, if any.
+async fn reconcile_shards(table: &Table, item: &stockyard_domain::stock::StockItem) -> anyhow::Result<Option<Drift>> {
+    let id = (item.vendor_id, item.variant_id, item.location_id);
+    let shards: Vec<_> =
+        stock::shards_of(table, item, stockyard_domain::stock::MAX_SHARDS).await?.into_iter().flatten().collect();
+    let drift = |shard, (version, on_hand, ledger_on_hand), (reserved, ledger_reserved), movements| Drift {
+        vendor_id: item.vendor_id,
+        sku: item.sku.clone(),
+        location_id: item.location_id,
+        version,
+        on_hand,
+        ledger_on_hand,
+        reserved,
+        ledger_reserved,
+        movements,
+        shard: Some(shard),
+    };
+    for shard in &shards {
+        let ledger = stock::all_shard_movements(table, id, shard.shard).await?;
+        let counted: Vec<_> = ledger.iter().filter(|m| m.version <= shard.version).collect();
+        let allotted: i64 = counted.iter().map(|m| m.quantity).sum();
+        let reserved: i64 = counted.iter().map(|m| m.reserved_change).sum();
+        if allotted != i64::from(shard.allotted)
+            || reserved != i64::from(shard.reserved)
+            || counted.len() as u64 != shard.version
+        {
+            let numbers = (shard.version, shard.allotted, allotted);
+            return Ok(Some(drift(shard.shard, numbers, (shard.reserved, reserved), counted.len() as u64)));
+        }
+    }
+    let allotted: u32 = shards.iter().map(|s| s.allotted).sum();
+    if allotted != item.allotted {
+        // A split made meanwhile moves both: only an item that stayed as read has drifted.
+        let now = stock::get(table, item.vendor_id, item.variant_id, item.location_id).await?;
+        if now.is_none_or(|now| now.version != item.version) {
+            return Ok(None);
+        }
+        let last = stockyard_domain::stock::MAX_SHARDS - 1;
+        let numbers = (item.version, allotted, i64::from(item.allotted));
+        return Ok(Some(drift(last, numbers, (item.reserved, i64::from(item.reserved)), item.version)));
+    }
+    Ok(None)
 }
 
 async fn reconcile_vendor(table: &Table, vendor: VendorId, report: &mut ReconcileReport) -> anyhow::Result<()> {

@@ -227,6 +227,7 @@ pub fn plan(input: &CheckoutInput<'_>) -> Result<CheckoutPlan, CheckoutRefusal> 
                 vendor_id: *vendor,
                 variant_id: a.variant,
                 location_id: a.location,
+                shard: None,
                 quantity: a.quantity,
             });
         }

@@ -406,6 +406,9 @@ pub struct HeldStock {
     pub vendor_id: VendorId,
     pub variant_id: VariantId,
     pub location_id: LocationId,
+    /// The stock shard the units were reserved from (absent: the stock item itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u8>,
     pub quantity: u32,
 }
 

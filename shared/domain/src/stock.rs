@@ -28,9 +28,16 @@ pub struct StockItem {
     pub location_id: LocationId,
     /// Units physically at the location, expired batches included.
     pub on_hand: u32,
-    /// Units promised to orders not yet shipped.
+    /// Units promised to orders not yet shipped, and units allotted to stock shards (`allotted`).
     #[serde(default)]
     pub reserved: u32,
+    /// Of `reserved`, the units set aside in stock shards: a flash-sale item's stock split over
+    /// several records that checkouts reserve from in parallel ([`StockShard`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub allotted: u32,
+    /// How many stock shards checkouts reserve from (0: none, the item alone).
+    #[serde(default, rename = "shard_count", skip_serializing_if = "is_zero")]
+    pub shards: u8,
     /// Units on their way here (transfers in transit).
     #[serde(default)]
     pub incoming: u32,
@@ -74,6 +81,8 @@ impl StockItem {
             location_id,
             on_hand: 0,
             reserved: 0,
+            allotted: 0,
+            shards: 0,
             incoming: 0,
             version: 0,
             perishable,
@@ -168,6 +177,12 @@ pub enum MovementReason {
     Reserved,
     /// An order's promise given back (unpaid and expired, or cancelled): reserved down.
     ReservationReleased,
+    /// Units set aside in a stock shard: on the item, reserved up; on the shard, its allotment
+    /// (`quantity`) up.
+    Allotted,
+    /// A shard's free units given back to the item: on the item, reserved down; on the shard, its
+    /// allotment down.
+    AllotmentReturned,
 }
 
 impl MovementReason {
@@ -185,6 +200,8 @@ impl MovementReason {
             MovementReason::ChannelReturn => "channel_return",
             MovementReason::Reserved => "reserved",
             MovementReason::ReservationReleased => "reservation_released",
+            MovementReason::Allotted => "allotted",
+            MovementReason::AllotmentReturned => "allotment_returned",
         }
     }
 }
@@ -275,6 +292,10 @@ pub struct Movement {
     pub vendor_id: VendorId,
     pub variant_id: VariantId,
     pub location_id: LocationId,
+    /// The stock shard whose ledger this is (absent: the stock item's own). On a shard's ledger,
+    /// `quantity` and `on_hand_after` count its allotment, and `version` is the shard's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u8>,
     #[schema(example = "JUMPER-M-NAVY")]
     pub sku: String,
     /// The stock item's version after this change (versions count 1, 2, 3, ... per item).
@@ -360,7 +381,11 @@ impl StockStatus {
 /// The status of a stock item on `today`, counting batches that expire within `near_expiry_days`
 /// (from today, inclusive) as expiring.
 pub fn status(item: &StockItem, today: NaiveDate, near_expiry_days: u32) -> StockStatus {
-    let available = availability(item, today).available;
+    status_at(item, availability(item, today).available, today, near_expiry_days)
+}
+
+/// [`status`] with `available` units (a sharded item's own and its shards' free ones).
+pub fn status_at(item: &StockItem, available: u32, today: NaiveDate, near_expiry_days: u32) -> StockStatus {
     let low = item.reorder_point.is_some_and(|point| available <= point);
     if available == 0 && item.incoming == 0 {
         return StockStatus::OutOfStock;
@@ -472,7 +497,14 @@ pub struct StockAlert {
 /// The alert a change from `before` to `after` raises, if it crosses: available stock falls to 0
 /// (out of stock) or to or below the reorder point from above it (low). A change that stays below
 /// raises nothing, so a run of sales raises one alert, not one per sale.
+///
+/// A sharded item raises nothing: its shards' sales never pass through it, so what it has
+/// available alone says nothing (the alerts resume from the state the item is in when the shards
+/// are merged back).
 pub fn crossing(before: Option<&StockItem>, after: &StockItem, today: NaiveDate) -> Option<StockAlertKind> {
+    if after.shards > 0 {
+        return None;
+    }
     let low = |item: &StockItem, available: u32| item.reorder_point.is_some_and(|point| available <= point);
     let after_available = availability(after, today).available;
     let before_available = before.map_or(0, |b| availability(b, today).available);
@@ -543,6 +575,13 @@ pub enum StockError {
     /// A batch of that lot is held with another expiry date.
     #[error("lot {lot} is held here with expiry date {expires_on}")]
     LotExpiryMismatch { lot: String, expires_on: NaiveDate },
+    /// More shards than [`MAX_SHARDS`].
+    #[error("a stock item is split into at most {MAX_SHARDS} shards")]
+    TooManyShards,
+    /// A perishable item's units are sold by batch, first-expiring first, which shards do not
+    /// track: it is never split.
+    #[error("perishable stock is sold by batch and is not split into shards")]
+    PerishableShards,
 }
 
 impl StockItem {
@@ -622,6 +661,188 @@ impl StockItem {
     }
 }
 
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+/// The most stock shards one item may be split into: a rebalance writes the item and every shard,
+/// each with its movement, in one transaction of at most 100 writes.
+pub const MAX_SHARDS: u8 = 16;
+
+/// A share of a stock item's available units set aside for checkouts to reserve from, so that a
+/// flash sale's checkouts write several records instead of queueing on one. The units stay on
+/// the item's hand and count in its `reserved` (and `allotted`); the shard counts what orders
+/// reserved of them. Each shard has its own version and ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StockShard {
+    pub vendor_id: VendorId,
+    pub variant_id: VariantId,
+    pub location_id: LocationId,
+    /// 0, 1, ... below the item's `shards`; a shard at or above it is retired (it holds only
+    /// units orders reserved, which go back to the item when released).
+    pub shard: u8,
+    #[schema(example = "JUMPER-M-NAVY")]
+    pub sku: String,
+    /// Units set aside here (reserved ones included).
+    pub allotted: u32,
+    /// Of those, units promised to orders.
+    pub reserved: u32,
+    pub version: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StockShard {
+    /// Shard `shard` of `item`, holding nothing yet.
+    pub fn empty(item: &StockItem, shard: u8, now: DateTime<Utc>) -> Self {
+        Self {
+            vendor_id: item.vendor_id,
+            variant_id: item.variant_id,
+            location_id: item.location_id,
+            shard,
+            sku: item.sku.clone(),
+            allotted: 0,
+            reserved: 0,
+            version: 0,
+            updated_at: now,
+        }
+    }
+
+    /// Units an order can still reserve here.
+    pub fn free(&self) -> u32 {
+        self.allotted.saturating_sub(self.reserved)
+    }
+
+    /// Promises `quantity` of the free units to an order, as a new version.
+    pub fn reserve(&mut self, quantity: u32, now: DateTime<Utc>) -> Result<(), StockError> {
+        if quantity > self.free() {
+            return Err(Shortage::Insufficient { requested: quantity, available: self.free() }.into());
+        }
+        self.reserved += quantity;
+        self.bump(now);
+        Ok(())
+    }
+
+    /// Gives back `quantity` reserved units, as a new version; `retired`: they leave the shard's
+    /// allotment too (they go back to the item).
+    pub fn release(&mut self, quantity: u32, retired: bool, now: DateTime<Utc>) -> Result<(), StockError> {
+        if quantity > self.reserved {
+            return Err(Shortage::Insufficient { requested: quantity, available: self.reserved }.into());
+        }
+        self.reserved -= quantity;
+        if retired {
+            self.allotted -= quantity;
+        }
+        self.bump(now);
+        Ok(())
+    }
+
+    fn bump(&mut self, now: DateTime<Utc>) {
+        self.version += 1;
+        self.updated_at = now;
+    }
+}
+
+/// What an item and its shards have available together on `today`: the item's own available
+/// units and every shard's free ones.
+pub fn available_with_shards(item: &StockItem, shards: &[StockShard], today: NaiveDate) -> u32 {
+    let free: u32 = shards.iter().filter(|s| s.shard < item.shards).map(StockShard::free).sum();
+    availability(item, today).available.saturating_add(free)
+}
+
+/// A stock item's split into shards changing: the item and each shard that changes, after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rebalance {
+    pub item: StockItem,
+    /// Units allotted to (positive) or taken back from (negative) the shards, in all.
+    pub allotted_change: i64,
+    /// Each shard that changes: as it was (`None`: new), as it will be, and its allotment's change.
+    pub shards: Vec<(Option<StockShard>, StockShard, i64)>,
+}
+
+/// Splits `item`'s available units and its shards' free ones evenly over `count` shards (0:
+/// every free unit back on the item). `shards` are the item's shards as they are (any order,
+/// missing ones never written). Units orders reserved stay where they are; a shard beyond `count`
+/// keeps only those. The item and every changed shard count a new version.
+pub fn rebalance(
+    item: &StockItem,
+    shards: &[StockShard],
+    count: u8,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Rebalance, StockError> {
+    if count > MAX_SHARDS {
+        return Err(StockError::TooManyShards);
+    }
+    if count > 0 && item.perishable {
+        return Err(StockError::PerishableShards);
+    }
+    let of = |n: u8| shards.iter().find(|s| s.shard == n);
+    let active = |n: u8| n < item.shards;
+    let pool: u64 = u64::from(availability(item, today).available)
+        + shards.iter().filter(|s| active(s.shard)).map(|s| u64::from(s.free())).sum::<u64>();
+    let highest = shards.iter().map(|s| s.shard + 1).max().unwrap_or(0).max(item.shards).max(count);
+    let mut changed = Vec::new();
+    let mut allotted_change = 0i64;
+    for n in 0..highest {
+        let before = of(n).filter(|s| active(s.shard));
+        let free_before = before.map_or(0, StockShard::free);
+        let free_after = if n < count {
+            let share = pool / u64::from(count) + u64::from(u64::from(n) < pool % u64::from(count));
+            share as u32
+        } else {
+            0
+        };
+        let change = i64::from(free_after) - i64::from(free_before);
+        if change == 0 {
+            continue;
+        }
+        let mut after = of(n).cloned().unwrap_or_else(|| StockShard::empty(item, n, now));
+        after.allotted = (i64::from(after.allotted) + change) as u32;
+        after.bump(now);
+        allotted_change += change;
+        changed.push((of(n).cloned(), after, change));
+    }
+    let mut after = item.clone();
+    after.reserved = (i64::from(item.reserved) + allotted_change) as u32;
+    after.allotted = (i64::from(item.allotted) + allotted_change) as u32;
+    after.shards = count;
+    after.version += 1;
+    after.updated_at = now;
+    Ok(Rebalance { item: after, allotted_change, shards: changed })
+}
+
+/// Where `quantity` units of an item come from, given what the item has available itself and
+/// what each of its active shards has free: one shard that has them all (looking from shard
+/// `start` on, so that concurrent checkouts spread), else the item itself, else as many shards
+/// and then the item as it takes. `None` when they have fewer than `quantity` together.
+pub fn spread(item_free: u32, shard_free: &[u32], quantity: u32, start: usize) -> Option<Vec<(Option<u8>, u32)>> {
+    let count = shard_free.len();
+    let order = (0..count).map(|i| (start + i) % count.max(1));
+    if let Some(n) = order.clone().find(|&n| shard_free[n] >= quantity) {
+        return Some(vec![(Some(n as u8), quantity)]);
+    }
+    if item_free >= quantity {
+        return Some(vec![(None, quantity)]);
+    }
+    let mut left = quantity;
+    let mut taken = Vec::new();
+    for n in order {
+        let take = shard_free[n].min(left);
+        if take > 0 {
+            taken.push((Some(n as u8), take));
+            left -= take;
+        }
+    }
+    if left > 0 {
+        let take = item_free.min(left);
+        if take > 0 {
+            taken.push((None, take));
+            left -= take;
+        }
+    }
+    (left == 0).then_some(taken)
+}
+
 /// A transfer of stock between two of a vendor's locations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StockTransfer {
@@ -689,6 +910,86 @@ mod tests {
 
     fn batch(lot: &str, expires_on: NaiveDate, on_hand: u32) -> Batch {
         Batch { lot: lot.into(), expires_on, on_hand, received_at: Utc::now() }
+    }
+
+    /// Applies a rebalance's shards to `shards` (as the store writes them).
+    fn applied(shards: &mut Vec<StockShard>, plan: &Rebalance) {
+        for (_, after, _) in &plan.shards {
+            shards.retain(|s| s.shard != after.shard);
+            shards.push(after.clone());
+        }
+        shards.sort_by_key(|s| s.shard);
+    }
+
+    #[test]
+    fn a_rebalance_splits_the_available_units_evenly_and_merging_back_returns_only_the_free_ones() {
+        let now = Utc::now();
+        let mut it = item(103, 3);
+        it.batches = vec![batch("OLD", day(1), 10), batch("NEW", day(20), 93)];
+        assert_eq!(rebalance(&it, &[], 4, day(5), now), Err(StockError::PerishableShards));
+        it.perishable = false;
+        it.batches.clear();
+        it.on_hand = 93;
+        // 93 on hand, 3 reserved: 90 available, 23 + 23 + 22 + 22 over four shards.
+        let plan = rebalance(&it, &[], 4, day(5), now).unwrap();
+        let allotted: Vec<u32> = plan.shards.iter().map(|(_, s, _)| s.allotted).collect();
+        assert_eq!(allotted, vec![23, 23, 22, 22]);
+        assert!(plan.shards.iter().all(|(before, s, _)| before.is_none() && s.version == 1));
+        assert_eq!((plan.allotted_change, plan.item.reserved, plan.item.allotted), (90, 93, 90));
+        assert_eq!((plan.item.shards, plan.item.version, plan.item.on_hand), (4, it.version + 1, 93));
+        assert_eq!(availability(&plan.item, day(5)).available, 0, "the item's own units all went to the shards");
+        let mut shards = Vec::new();
+        applied(&mut shards, &plan);
+        assert_eq!(available_with_shards(&plan.item, &shards, day(5)), 90, "together, nothing lost");
+
+        // Orders take 20 from shard 1; split over two shards, the free 70 go 35 and 35, and the
+        // two retired shards give back only what is free (shard 1 keeps its 20 reserved).
+        shards[1].reserve(20, now).unwrap();
+        let it = plan.item;
+        let plan = rebalance(&it, &shards, 2, day(5), now).unwrap();
+        applied(&mut shards, &plan);
+        let held: Vec<(u32, u32)> = shards.iter().map(|s| (s.allotted, s.reserved)).collect();
+        assert_eq!(held, vec![(35, 0), (55, 20), (0, 0), (0, 0)]);
+        assert_eq!((plan.item.allotted, plan.item.reserved, plan.item.shards), (90, 93, 2));
+        assert_eq!(available_with_shards(&plan.item, &shards, day(5)), 70);
+
+        // Merged back: the 70 free units return to the item; the 20 orders hold stay in shard 1.
+        let it = plan.item;
+        let plan = rebalance(&it, &shards, 0, day(5), now).unwrap();
+        applied(&mut shards, &plan);
+        assert_eq!(plan.allotted_change, -70);
+        assert_eq!((plan.item.allotted, plan.item.reserved, plan.item.shards), (20, 23, 0));
+        assert_eq!(availability(&plan.item, day(5)).available, 70);
+        // A release on the retired shard gives the units back to its allotment and the item.
+        shards[1].release(20, true, now).unwrap();
+        assert_eq!((shards[1].allotted, shards[1].reserved), (0, 0));
+        assert_eq!(rebalance(&it, &[], MAX_SHARDS + 1, day(5), now), Err(StockError::TooManyShards));
+    }
+
+    #[test]
+    fn a_hold_comes_from_one_shard_that_has_it_all_else_the_item_else_as_many_as_it_takes() {
+        // One shard with everything, looked for from the start given.
+        assert_eq!(spread(0, &[1, 5, 5], 3, 2), Some(vec![(Some(2), 3)]));
+        assert_eq!(spread(0, &[1, 5, 5], 3, 0), Some(vec![(Some(1), 3)]));
+        assert_eq!(spread(9, &[1, 2], 3, 0), Some(vec![(None, 3)]), "the item when no shard has it all");
+        assert_eq!(spread(1, &[1, 2], 4, 1), Some(vec![(Some(1), 2), (Some(0), 1), (None, 1)]));
+        assert_eq!(spread(0, &[1, 2], 4, 0), None, "fewer than asked for together");
+        assert_eq!(spread(2, &[], 2, 0), Some(vec![(None, 2)]), "an item without shards");
+        // Starts spread concurrent orders over every shard.
+        let firsts: Vec<_> = (0..4).map(|start| spread(0, &[3, 3, 3, 3], 1, start).unwrap()[0].0).collect();
+        assert_eq!(firsts, vec![Some(0), Some(1), Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn a_sharded_item_raises_no_alert_of_its_own() {
+        let mut before = item(10, 0);
+        before.reorder_point = Some(5);
+        let mut after = before.clone();
+        after.reserved = 10;
+        assert_eq!(crossing(Some(&before), &after, day(5)), Some(StockAlertKind::OutOfStock));
+        after.shards = 4;
+        after.allotted = 10;
+        assert_eq!(crossing(Some(&before), &after, day(5)), None, "its units went to its shards, not away");
     }
 
     #[test]

@@ -176,8 +176,13 @@ pub async fn facts(
         )?;
         let product = product.map(|record| record.product);
         let title = translation.map(|t| t.title).or_else(|| product.as_ref().map(|p| p.title.clone()));
-        let by_location: Vec<_> =
-            held.iter().map(|item| (item.location_id, availability(item, today).available)).collect();
+        // A flash-sale item's shards hold what it has beyond its own units.
+        let in_shards = stock::free_in_shards(table, &held).await?;
+        let by_location: Vec<_> = held
+            .iter()
+            .zip(in_shards)
+            .map(|(item, free)| (item.location_id, availability(item, today).available.saturating_add(free)))
+            .collect();
         let available = by_location.iter().fold(0u32, |sum, (_, units)| sum.saturating_add(*units));
         Ok::<_, StoreError>((
             vendor,

@@ -1236,6 +1236,7 @@ pub(crate) async fn stocked(
         vendor_id: after.vendor_id,
         variant_id: after.variant_id,
         location_id: after.location_id,
+        shard: None,
         sku: after.sku.clone(),
         version: after.version,
         reason: stockyard_domain::stock::MovementReason::Received,

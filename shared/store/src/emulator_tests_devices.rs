@@ -148,6 +148,7 @@ fn stock_change(table: &Table, before: &stockyard_domain::stock::StockItem, quan
         vendor_id: after.vendor_id,
         variant_id: after.variant_id,
         location_id: after.location_id,
+        shard: None,
         sku: after.sku.clone(),
         version: after.version,
         reason: MovementReason::Correction,

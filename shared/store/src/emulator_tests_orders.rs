@@ -93,6 +93,7 @@ fn group_of(
                 vendor_id: *vendor_id,
                 variant_id: *variant_id,
                 location_id: *location_id,
+                shard: None,
                 quantity: *quantity,
             })
             .collect(),

@@ -281,8 +281,14 @@ pub fn webhook_events(
 }
 
 /// The webhook events of a stock item going from `before` (none: a new item) to `after`.
+///
+/// A sharded item tells nothing: its shards' sales never pass through it (see
+/// [`stock::crossing`]); it speaks again from the state it is in when the shards are merged back.
 pub fn stock_webhook_events(before: Option<&StockItem>, after: &StockItem, today: NaiveDate) -> Vec<WebhookEvent> {
     let mut events = Vec::new();
+    if after.shards > 0 {
+        return events;
+    }
     let now = stock::availability(after, today);
     let available_before = before.map_or(0, |b| stock::availability(b, today).available);
     let parts = [

@@ -422,6 +422,28 @@ pub(crate) fn movements(vendor: VendorId, variant: VariantId, location: Option<L
     let prefix = location.map_or_else(|| "AT#".to_string(), |l| format!("AT#{l}#V#"));
     Collection::table(format!("STOCKLEDGER#{vendor}#{variant}"), prefix)
 }
+/// A stock shard is its own partition, and so is its ledger: a flash sale's checkouts spread over
+/// the shards' partitions instead of queueing on the item's.
+pub(crate) fn stock_shard(vendor: VendorId, variant: VariantId, location: LocationId, shard: u8) -> Key {
+    key(format!("STOCKSHARD#{vendor}#{variant}#{location}#{shard}"), "SHARD")
+}
+pub(crate) fn shard_movement(
+    vendor: VendorId,
+    variant: VariantId,
+    location: LocationId,
+    shard: u8,
+    version: u64,
+) -> Key {
+    key(format!("STOCKLEDGER#{vendor}#{variant}#{location}#S{shard}"), format!("V#{version:012}"))
+}
+pub(crate) fn shard_movements(
+    vendor: VendorId,
+    variant: VariantId,
+    location: LocationId,
+    shard: u8,
+) -> Collection<Movement> {
+    Collection::table(format!("STOCKLEDGER#{vendor}#{variant}#{location}#S{shard}"), "V#")
+}
 pub(crate) fn transfer(vendor: VendorId, id: StockTransferId) -> Key {
     key(format!("VENDOR#{vendor}"), format!("TRANSFER#{id}"))
 }

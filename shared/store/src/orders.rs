@@ -14,8 +14,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::ids::{OrderGroupId, OrderId, UserId, VendorId};
 use stockyard_domain::order::{
-    self, Dispute, OrderEvent, OrderGroup, OrderStatus, Outcome, PaymentSession, ReservationEffect, TimelineEntry,
-    VendorOrder,
+    self, Dispute, HeldStock, OrderEvent, OrderGroup, OrderStatus, Outcome, PaymentSession, ReservationEffect,
+    TimelineEntry, VendorOrder,
 };
 use stockyard_domain::stock::Actor;
 
@@ -87,7 +87,7 @@ fn holds(group: &OrderGroup) -> Vec<Hold> {
     group
         .holds
         .iter()
-        .map(|h| Hold { item: (h.vendor_id, h.variant_id, h.location_id), quantity: h.quantity })
+        .map(|h| Hold { item: (h.vendor_id, h.variant_id, h.location_id), shard: h.shard, quantity: h.quantity })
         .collect()
 }
 
@@ -114,8 +114,20 @@ pub async fn place_with(
     mut with: impl FnMut(&mut Tx) -> Result<(), StoreError>,
 ) -> Result<(), ReserveError> {
     let timer = ReservationExpiry { group_id: group.id, expires_at: group.expires_at };
-    reservations::reserve(table, &holds(group), &reference(group.id), actor, today, |tx| {
-        tx.put(ORDER_GROUP, group, Some(Expr::not_exists()))?;
+    reservations::reserve(table, &holds(group), &reference(group.id), actor, today, |tx, placed| {
+        // The group keeps the holds as placed (a sharded item's shard), to give them back there.
+        let placed = placed
+            .iter()
+            .map(|h| HeldStock {
+                vendor_id: h.item.0,
+                variant_id: h.item.1,
+                location_id: h.item.2,
+                shard: h.shard,
+                quantity: h.quantity,
+            })
+            .collect();
+        let group = OrderGroup { holds: placed, ..group.clone() };
+        tx.put(ORDER_GROUP, &group, Some(Expr::not_exists()))?;
         for order in orders {
             tx.put(VENDOR_ORDER, order, Some(Expr::not_exists()))?;
         }

@@ -17,14 +17,17 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::try_join_all;
 use stockyard_domain::ids::{LocationId, VariantId, VendorId};
-use stockyard_domain::stock::{Actor, Movement, MovementReason, Shortage, StockError, StockItem};
+use stockyard_domain::stock::{
+    Actor, Movement, MovementReason, Shortage, StockError, StockItem, StockShard, availability, spread,
+};
 
 use crate::table::{Expr, from_item};
 use crate::tx::Tx;
 use crate::{StoreError, Table};
 
 /// The most stock items one reservation holds: each is two writes (the item and its movement),
-/// and a transaction holds at most 100, which leaves room for the order's own records.
+/// and a transaction holds at most 100, which leaves room for the order's own records. A hold
+/// served from several shards of one item counts each record it writes.
 pub const MAX_ITEMS: usize = 30;
 
 /// How long a reservation goes on planning again after lost races, and at most how long in all
@@ -36,11 +39,20 @@ const RACE_TRIES: u32 = 6;
 /// A stock item: vendor, variant, location.
 pub type ItemId = (VendorId, VariantId, LocationId);
 
-/// Units of one stock item to hold (or give back).
+/// Units of one stock item to hold (or give back): from shard `shard` of it, or from the item
+/// itself. A reservation is asked with `shard: None` and places the hold where the units are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
     pub item: ItemId,
+    pub shard: Option<u8>,
     pub quantity: u32,
+}
+
+impl Hold {
+    /// `quantity` units of `item`, wherever they are.
+    pub fn of(item: ItemId, quantity: u32) -> Self {
+        Self { item, shard: None, quantity }
+    }
 }
 
 /// Why a reservation changed nothing.
@@ -57,42 +69,47 @@ pub enum ReserveError {
     Store(#[from] StoreError),
 }
 
-/// Reserves every hold, and writes what `with` adds to the same transaction (built on each try,
-/// so it may depend on nothing that a try changes). `reference` names the order in the ledger.
+/// Reserves every hold, and writes what `with` adds to the same transaction (built on each try
+/// with the holds as placed: each names the shard its units come from, one hold of a sharded
+/// item may become several). `reference` names the order in the ledger.
 pub async fn reserve<T>(
     table: &Table,
     holds: &[Hold],
     reference: &str,
     actor: &Actor,
     today: NaiveDate,
-    with: impl FnMut(&mut Tx) -> Result<T, StoreError>,
+    with: impl FnMut(&mut Tx, &[Hold]) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
-    let reserve = |item: &mut StockItem, quantity, now| item.reserve(quantity, today, now);
-    run(table, holds, (reference, actor, MovementReason::Reserved), with, reserve).await
+    run(table, holds, (reference, actor, MovementReason::Reserved), Some(today), with).await
 }
 
-/// Gives back every hold (an order expired unpaid, or was cancelled), with what `with` adds.
+/// Gives back every hold (an order expired unpaid, or was cancelled) where it was placed, with
+/// what `with` adds.
 pub async fn release<T>(
     table: &Table,
     holds: &[Hold],
     reference: &str,
     actor: &Actor,
-    with: impl FnMut(&mut Tx) -> Result<T, StoreError>,
+    mut with: impl FnMut(&mut Tx) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
-    let release = |item: &mut StockItem, quantity, now| item.release(quantity, now);
-    run(table, holds, (reference, actor, MovementReason::ReservationReleased), with, release).await
+    let entry = (reference, actor, MovementReason::ReservationReleased);
+    run(table, holds, entry, None, |tx, _| with(tx)).await
 }
 
-/// The holds per stock item, in the order first named, each with the index of its first line.
-fn merged(holds: &[Hold]) -> Vec<(ItemId, u32, usize)> {
-    let mut order: Vec<(ItemId, u32, usize)> = Vec::new();
-    let mut at: BTreeMap<ItemId, usize> = BTreeMap::new();
+/// One merged hold: the item, the shard named (releases), the units, the index of its first line.
+type Merged = (ItemId, Option<u8>, u32, usize);
+
+/// The holds per stock item and shard, in the order first named, each with the index of its
+/// first line.
+fn merged(holds: &[Hold]) -> Vec<Merged> {
+    let mut order: Vec<Merged> = Vec::new();
+    let mut at: BTreeMap<(ItemId, Option<u8>), usize> = BTreeMap::new();
     for (index, hold) in holds.iter().enumerate() {
-        match at.get(&hold.item) {
-            Some(&i) => order[i].1 += hold.quantity,
+        match at.get(&(hold.item, hold.shard)) {
+            Some(&i) => order[i].2 += hold.quantity,
             None => {
-                at.insert(hold.item, order.len());
-                order.push((hold.item, hold.quantity, index));
+                at.insert((hold.item, hold.shard), order.len());
+                order.push((hold.item, hold.shard, hold.quantity, index));
             }
         }
     }
@@ -103,18 +120,81 @@ fn step(i: usize) -> String {
     format!("stock#{i}")
 }
 
+fn shard_step(i: usize, shard: u8) -> String {
+    format!("shard#{i}#{shard}")
+}
+
 /// The ledger's side of a reservation: its reference, who made it, and which movement it writes.
 type Entry<'a> = (&'a str, &'a Actor, MovementReason);
+
+/// What a reservation has read of one stock item: the item, and each shard it looked at (`None`:
+/// never written).
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    item: Option<StockItem>,
+    shards: BTreeMap<u8, Option<StockShard>>,
+}
+
+impl Seen {
+    /// The shards a plan needs: a reservation every active shard, a release the ones it names.
+    fn wanted(&self, named: impl Iterator<Item = u8>, reserving: bool) -> Vec<u8> {
+        let mut wanted: Vec<u8> =
+            if reserving { (0..self.item.as_ref().map_or(0, |i| i.shards)).collect() } else { named.collect() };
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    }
+}
+
+/// Reads every item, then the shards each plan needs.
+async fn read(table: &Table, ids: &[ItemId], merged: &[Merged], reserving: bool) -> Result<Vec<Seen>, StoreError> {
+    let items = try_join_all(ids.iter().map(|id| table.get::<StockItem>(id))).await?;
+    let mut seen: Vec<Seen> = items.into_iter().map(|item| Seen { item, shards: BTreeMap::new() }).collect();
+    let mut wanted: Vec<(usize, u8)> = Vec::new();
+    for (i, s) in seen.iter().enumerate() {
+        let named = merged.iter().filter(|m| m.0 == ids[i]).filter_map(|m| m.1);
+        wanted.extend(s.wanted(named, reserving).into_iter().map(|n| (i, n)));
+    }
+    let shards = try_join_all(wanted.iter().map(|&(i, n)| {
+        let (vendor, variant, location) = ids[i];
+        async move { table.get::<StockShard>(&(vendor, variant, location, n)).await }
+    }))
+    .await?;
+    for ((i, n), shard) in wanted.into_iter().zip(shards) {
+        seen[i].shards.insert(n, shard);
+    }
+    Ok(seen)
+}
+
+/// One try's changes to one item: the units its own `reserved` moves by, and those of them that
+/// leave its allotment (a retired shard's units coming back).
+#[derive(Default)]
+struct ItemChange {
+    reserved: u32,
+    unallotted: u32,
+}
+
+/// Where one try stops short of a transaction.
+enum Planned {
+    /// Every change is in the transaction; the holds as placed.
+    Ready(Vec<Hold>),
+    /// A shard the plan needs was not read (the item was split again meanwhile): read again.
+    Unread,
+}
 
 async fn run<T>(
     table: &Table,
     holds: &[Hold],
     (reference, actor, reason): Entry<'_>,
-    mut with: impl FnMut(&mut Tx) -> Result<T, StoreError>,
-    change: impl Fn(&mut StockItem, u32, DateTime<Utc>) -> Result<(), StockError>,
+    reserving: Option<NaiveDate>,
+    mut with: impl FnMut(&mut Tx, &[Hold]) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
     let items = merged(holds);
-    if items.len() > MAX_ITEMS {
+    let mut ids: Vec<ItemId> = items.iter().map(|m| m.0).collect();
+    ids.dedup();
+    let ids: Vec<ItemId> =
+        ids.iter().enumerate().filter(|(i, id)| !ids[..*i].contains(id)).map(|(_, id)| *id).collect();
+    if ids.len() > MAX_ITEMS {
         return Err(ReserveError::TooManyItems);
     }
     let started = Instant::now();
@@ -124,60 +204,31 @@ async fn run<T>(
         .with_jitter()
         .without_max_times()
         .build();
-    let read_all = || try_join_all(items.iter().map(|(id, _, _)| table.get::<StockItem>(id)));
-    let mut seen: Vec<Option<StockItem>> = read_all().await?;
+    let mut seen = read(table, &ids, &items, reserving.is_some()).await?;
     let mut tries = 0u32;
     loop {
         tries += 1;
         let now = Utc::now();
         let mut tx = table.tx();
-        for (i, ((id, quantity, index), before)) in items.iter().zip(&seen).enumerate() {
-            let short = |available| ReserveError::Short { index: *index, requested: *quantity, available };
-            let Some(before) = before else { return Err(short(0)) };
-            let mut after = before.clone();
-            match change(&mut after, *quantity, now) {
-                Ok(()) => {}
-                Err(StockError::Short(Shortage::Insufficient { available, .. })) => return Err(short(available)),
-                Err(other) => return Err(StoreError::Unavailable(other.to_string()).into()),
+        let placed = match plan(&mut tx, (&ids, &items, &seen), (reference, actor, reason), reserving, now)? {
+            Planned::Ready(placed) => placed,
+            Planned::Unread => {
+                seen = read(table, &ids, &items, reserving.is_some()).await?;
+                continue;
             }
-            let signed = i64::from(*quantity);
-            let movement = Movement {
-                vendor_id: after.vendor_id,
-                variant_id: after.variant_id,
-                location_id: after.location_id,
-                sku: after.sku.clone(),
-                version: after.version,
-                reason,
-                quantity: 0,
-                on_hand_after: after.on_hand,
-                reserved_change: if reason == MovementReason::Reserved { signed } else { -signed },
-                batches: Vec::new(),
-                reference: Some(reference.to_string()),
-                note: None,
-                actor: actor.clone(),
-                at: now,
-            };
-            let condition = Expr::new("version = :read").val(":read", &before.version);
-            let update = crate::stock::set_all_but_incoming(&after, 0)?.when(condition).returning_item_on_failure();
-            tx.update::<StockItem>(step(i), id, update)?;
-            tx.put(format!("movement#{i}"), &movement, Some(Expr::not_exists()))?;
-        }
-        let out = with(&mut tx)?;
+        };
+        let out = with(&mut tx, &placed)?;
         let steps: Vec<String> = tx.step_names().into_iter().map(str::to_owned).collect();
         let (error, returned) = match table.commit_once(tx).await {
             Ok(()) => {
                 if tries > 1 {
-                    tracing::info!(
-                        lost_races = tries - 1,
-                        items = items.len(),
-                        "reservation committed after lost races"
-                    );
+                    tracing::info!(lost_races = tries - 1, items = ids.len(), "reservation committed after lost races");
                 }
                 return Ok(out);
             }
             Err(failed) => failed,
         };
-        let raced = matches!(&error, StoreError::Conflict { step } if step.starts_with("stock#") || step.starts_with("movement#"))
+        let raced = matches!(&error, StoreError::Conflict { step } if ["stock#", "movement#", "shard#", "shardmove#"].iter().any(|p| step.starts_with(p)))
             || matches!(error, StoreError::Throttled(_));
         if !raced {
             return Err(error.into());
@@ -186,18 +237,178 @@ async fn run<T>(
         if spent > RACE_LIMIT || (spent > RACE_BUDGET && tries >= RACE_TRIES) {
             return Err(StoreError::Throttled("the stock items are changing too fast; try again".into()).into());
         }
-        // Every item whose version had moved came back as it is now: plan on those at once.
+        // Every record whose version had moved came back as it is now: plan on those at once.
         let mut fresh = false;
+        let returned_at =
+            |name: &str| steps.iter().position(|s| s == name).and_then(|p| returned.get(p).cloned().flatten());
         for (i, slot) in seen.iter_mut().enumerate() {
-            let position = steps.iter().position(|s| *s == step(i));
-            if let Some(item) = position.and_then(|p| returned.get(p).cloned().flatten()) {
-                *slot = Some(from_item::<StockItem>(item)?);
+            if let Some(item) = returned_at(&step(i)) {
+                slot.item = Some(from_item::<StockItem>(item)?);
                 fresh = true;
+            }
+            let shards: Vec<u8> = slot.shards.keys().copied().collect();
+            for n in shards {
+                if let Some(shard) = returned_at(&shard_step(i, n)) {
+                    slot.shards.insert(n, Some(from_item::<StockShard>(shard)?));
+                    fresh = true;
+                }
             }
         }
         if !fresh {
             tokio::time::sleep(pauses.next().unwrap_or(Duration::from_millis(200))).await;
-            seen = read_all().await?;
+            seen = read(table, &ids, &items, reserving.is_some()).await?;
         }
+    }
+}
+
+/// Plans one try on what was seen: every record's change and movement, into `tx`.
+fn plan(
+    tx: &mut Tx,
+    (ids, items, seen): (&[ItemId], &[Merged], &[Seen]),
+    (reference, actor, reason): Entry<'_>,
+    reserving: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<Planned, ReserveError> {
+    let mut placed = Vec::new();
+    let mut changes: Vec<ItemChange> = ids.iter().map(|_| ItemChange::default()).collect();
+    let mut shard_after: BTreeMap<(usize, u8), StockShard> = BTreeMap::new();
+    for &(id, shard, quantity, index) in items {
+        let i = ids.iter().position(|x| *x == id).unwrap_or_default();
+        let short = |available| ReserveError::Short { index, requested: quantity, available };
+        let Some(item) = &seen[i].item else { return Err(short(0)) };
+        let pieces = match reserving {
+            Some(today) => {
+                let mut free = Vec::with_capacity(usize::from(item.shards));
+                for n in 0..item.shards {
+                    match seen[i].shards.get(&n) {
+                        Some(shard) => free.push(shard.as_ref().map_or(0, StockShard::free)),
+                        None => return Ok(Planned::Unread),
+                    }
+                }
+                let own = availability(item, today).available;
+                let start = if free.is_empty() { 0 } else { spreading(reference) % free.len() };
+                match spread(own, &free, quantity, start) {
+                    Some(pieces) => pieces,
+                    None => return Err(short(own.saturating_add(free.iter().sum()))),
+                }
+            }
+            None => vec![(shard, quantity)],
+        };
+        for (shard, units) in pieces {
+            placed.push(Hold { item: id, shard, quantity: units });
+            let Some(n) = shard else {
+                changes[i].reserved += units;
+                continue;
+            };
+            let current = match shard_after.get(&(i, n)) {
+                Some(after) => after.clone(),
+                None => match seen[i].shards.get(&n) {
+                    Some(Some(shard)) => shard.clone(),
+                    Some(None) => return Err(short(0)),
+                    None => return Ok(Planned::Unread),
+                },
+            };
+            let mut after = current;
+            let retired = n >= item.shards;
+            let changed =
+                if reserving.is_some() { after.reserve(units, now) } else { after.release(units, retired, now) };
+            if let Err(error) = changed {
+                return Err(refusal(error, short)?);
+            }
+            if reserving.is_none() && retired {
+                changes[i].reserved += units;
+                changes[i].unallotted += units;
+            }
+            shard_after.insert((i, n), after);
+        }
+    }
+    let records = changes.iter().filter(|c| c.reserved > 0).count() + shard_after.len();
+    if records > MAX_ITEMS {
+        return Err(ReserveError::TooManyItems);
+    }
+    let signed = |units: u32| if reason == MovementReason::Reserved { i64::from(units) } else { -i64::from(units) };
+    for (i, change) in changes.iter().enumerate() {
+        if change.reserved == 0 {
+            continue;
+        }
+        let Some(before) = &seen[i].item else { continue };
+        let mut after = before.clone();
+        let index = items.iter().find(|m| m.0 == ids[i]).map_or(0, |m| m.3);
+        let short = |available| ReserveError::Short { index, requested: change.reserved, available };
+        let changed = match reserving {
+            Some(today) => after.reserve(change.reserved, today, now),
+            None => after.release(change.reserved, now),
+        };
+        if let Err(error) = changed {
+            return Err(refusal(error, short)?);
+        }
+        after.allotted -= change.unallotted.min(after.allotted);
+        let movement = movement_of(
+            &after,
+            None,
+            (after.version, after.on_hand, 0, signed(change.reserved)),
+            (reference, actor, reason),
+            now,
+        );
+        let condition = Expr::new("version = :read").val(":read", &before.version);
+        let update = crate::stock::set_all_but_incoming(&after, 0)?.when(condition).returning_item_on_failure();
+        tx.update::<StockItem>(step(i), &ids[i], update)?;
+        tx.put(format!("movement#{i}"), &movement, Some(Expr::not_exists()))?;
+    }
+    for ((i, n), after) in &shard_after {
+        let Some(item) = &seen[*i].item else { continue };
+        let before_version = after.version - 1;
+        let units = placed.iter().filter(|h| h.item == ids[*i] && h.shard == Some(*n)).map(|h| h.quantity).sum();
+        let allotment_change = if reserving.is_none() && *n >= item.shards { -i64::from(units) } else { 0 };
+        let numbers = (after.version, after.allotted, allotment_change, signed(units));
+        let movement = movement_of(item, Some(*n), numbers, (reference, actor, reason), now);
+        let condition = Expr::new("version = :read").val(":read", &before_version);
+        tx.put_returning(shard_step(*i, *n), after, Some(condition))?;
+        tx.put(format!("shardmove#{i}#{n}"), &movement, Some(Expr::not_exists()))?;
+    }
+    Ok(Planned::Ready(placed))
+}
+
+/// Where an order's look for a shard starts: a hash of its reference (FNV-1a), so that concurrent
+/// checkouts of one hot item start at different shards and a retry of one starts where it did.
+fn spreading(reference: &str) -> usize {
+    let hash =
+        reference.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash ^ (hash >> 32)) as usize
+}
+
+/// A change's refusal: a shortage names the line; anything else is the store's trouble.
+fn refusal(error: StockError, short: impl Fn(u32) -> ReserveError) -> Result<ReserveError, ReserveError> {
+    match error {
+        StockError::Short(Shortage::Insufficient { available, .. }) => Ok(short(available)),
+        other => Err(StoreError::Unavailable(other.to_string()).into()),
+    }
+}
+
+/// The movement of one record: the item's (`shard: None`) or one shard's, with its version, what
+/// it holds after (on hand, or the shard's allotment), its change of that and of reserved units.
+fn movement_of(
+    item: &StockItem,
+    shard: Option<u8>,
+    (version, held_after, quantity, reserved_change): (u64, u32, i64, i64),
+    (reference, actor, reason): Entry<'_>,
+    now: DateTime<Utc>,
+) -> Movement {
+    Movement {
+        vendor_id: item.vendor_id,
+        variant_id: item.variant_id,
+        location_id: item.location_id,
+        shard,
+        sku: item.sku.clone(),
+        version,
+        reason,
+        quantity,
+        on_hand_after: held_after,
+        reserved_change,
+        batches: Vec::new(),
+        reference: Some(reference.to_string()),
+        note: None,
+        actor: actor.clone(),
+        at: now,
     }
 }

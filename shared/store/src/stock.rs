@@ -12,8 +12,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::NaiveDate;
+use futures_util::future::try_join_all;
 use stockyard_domain::ids::{LocationId, StockTransferId, VariantId, VendorId};
-use stockyard_domain::stock::{BinLocation, Movement, StockItem, StockTransfer, TransferStatus};
+use stockyard_domain::stock::{
+    Actor, BinLocation, Movement, MovementReason, StockError, StockItem, StockShard, StockTransfer, TransferStatus,
+};
 
 use crate::entity::Entity;
 use crate::table::{Change, Expr, to_item};
@@ -41,7 +44,21 @@ impl Entity for Movement {
         keys::movement(*vendor, *variant, *location, *version)
     }
     fn key_of(&self) -> keys::Key {
-        keys::movement(self.vendor_id, self.variant_id, self.location_id, self.version)
+        match self.shard {
+            Some(shard) => keys::shard_movement(self.vendor_id, self.variant_id, self.location_id, shard, self.version),
+            None => keys::movement(self.vendor_id, self.variant_id, self.location_id, self.version),
+        }
+    }
+}
+
+impl Entity for StockShard {
+    type Id = (VendorId, VariantId, LocationId, u8);
+    const NAME: &'static str = "stock shard";
+    fn key((vendor, variant, location, shard): &Self::Id) -> keys::Key {
+        keys::stock_shard(*vendor, *variant, *location, *shard)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::stock_shard(self.vendor_id, self.variant_id, self.location_id, self.shard)
     }
 }
 
@@ -261,6 +278,12 @@ pub(crate) fn set_all_but_incoming(item: &StockItem, incoming_change: i64) -> Re
     if item.batches.is_empty() {
         removes.push("batches");
     }
+    if item.allotted == 0 {
+        removes.push("allotted");
+    }
+    if item.shards == 0 {
+        removes.push("shard_count");
+    }
     update.expression = format!("SET {} ADD incoming :incoming", sets.join(", "));
     if !removes.is_empty() {
         update.expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
@@ -336,6 +359,132 @@ pub async fn apply<T, E: From<StoreError>>(
             Err((e, _)) => return Err(e.into()),
         }
     }
+}
+
+/// Shards `0..count` of a stock item as they are (`None`: never written), strongly consistent.
+pub async fn shards_of(table: &Table, item: &StockItem, count: u8) -> Result<Vec<Option<StockShard>>, StoreError> {
+    let (vendor, variant, location) = (item.vendor_id, item.variant_id, item.location_id);
+    try_join_all((0..count).map(|n| async move { table.get::<StockShard>(&(vendor, variant, location, n)).await }))
+        .await
+}
+
+/// The active shards of a stock item that exist.
+pub async fn active_shards(table: &Table, item: &StockItem) -> Result<Vec<StockShard>, StoreError> {
+    Ok(shards_of(table, item, item.shards).await?.into_iter().flatten().collect())
+}
+
+/// What each item's active shards have free in all (0 for an item without shards), read in
+/// parallel: what the item has available beyond its own units.
+pub async fn free_in_shards(table: &Table, items: &[StockItem]) -> Result<Vec<u32>, StoreError> {
+    try_join_all(items.iter().map(|item| async move {
+        if item.shards == 0 {
+            return Ok(0);
+        }
+        let shards = active_shards(table, item).await?;
+        Ok(shards.iter().map(StockShard::free).sum())
+    }))
+    .await
+}
+
+/// Why a stock item could not be split into shards.
+#[derive(Debug, thiserror::Error)]
+pub enum RebalanceError {
+    /// Nothing was ever held or expected there.
+    #[error("no stock item")]
+    NotFound,
+    #[error(transparent)]
+    Stock(#[from] StockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How many times [`rebalance`] reads and plans again after a concurrent change of the item or a
+/// shard (a checkout), before answering busy.
+const REBALANCE_TRIES: u32 = 20;
+
+/// Splits a stock item's available units into `count` shards (0: merges them back), in one
+/// transaction with the item, every shard that changes and each one's movement
+/// (`allotted` / `allotment_returned`, referenced `shards`). Returns the item and its active
+/// shards after.
+pub async fn rebalance(
+    table: &Table,
+    id: (VendorId, VariantId, LocationId),
+    count: u8,
+    actor: &Actor,
+    today: chrono::NaiveDate,
+) -> Result<(StockItem, Vec<StockShard>), RebalanceError> {
+    for attempt in 0..REBALANCE_TRIES {
+        let item = get(table, id.0, id.1, id.2).await?.ok_or(RebalanceError::NotFound)?;
+        let shards: Vec<StockShard> =
+            shards_of(table, &item, item.shards.max(count)).await?.into_iter().flatten().collect();
+        let now = chrono::Utc::now();
+        let plan = stockyard_domain::stock::rebalance(&item, &shards, count, today, now)?;
+        let reason = |change: i64| {
+            if change >= 0 { MovementReason::Allotted } else { MovementReason::AllotmentReturned }
+        };
+        let movement = |shard: Option<u8>, version, held_after, quantity, reserved_change, reason| Movement {
+            vendor_id: item.vendor_id,
+            variant_id: item.variant_id,
+            location_id: item.location_id,
+            shard,
+            sku: item.sku.clone(),
+            version,
+            reason,
+            quantity,
+            on_hand_after: held_after,
+            reserved_change,
+            batches: Vec::new(),
+            reference: Some("shards".into()),
+            note: Some(format!("split into {count} shards")),
+            actor: actor.clone(),
+            at: now,
+        };
+        let mut tx = table.tx();
+        let after = &plan.item;
+        let condition = Expr::new("version = :read").val(":read", &item.version);
+        tx.update::<StockItem>(STOCK_CHANGED, &id, set_all_but_incoming(after, 0)?.when(condition))?;
+        let own = movement(None, after.version, after.on_hand, 0, plan.allotted_change, reason(plan.allotted_change));
+        tx.put("movement", &own, Some(Expr::not_exists()))?;
+        for (before, shard, change) in &plan.shards {
+            let condition = match before {
+                Some(before) => Expr::new("version = :read").val(":read", &before.version),
+                None => Expr::not_exists(),
+            };
+            tx.put(format!("shard#{}", shard.shard), shard, Some(condition))?;
+            let entry = movement(Some(shard.shard), shard.version, shard.allotted, *change, 0, reason(*change));
+            tx.put(format!("shardmove#{}", shard.shard), &entry, Some(Expr::not_exists()))?;
+        }
+        match table.commit(tx).await {
+            Ok(()) => {
+                let active = active_shards(table, after).await?;
+                return Ok((after.clone(), active));
+            }
+            Err(StoreError::Conflict { .. } | StoreError::Throttled(_)) if attempt + 1 < REBALANCE_TRIES => {
+                tokio::time::sleep(Duration::from_millis(5 + 10 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into())
+}
+
+/// One shard's ledger, oldest first unless the page asks for newest first.
+pub async fn shard_movements(
+    table: &Table,
+    (vendor, variant, location): (VendorId, VariantId, LocationId),
+    shard: u8,
+    page: &PageRequest,
+) -> Result<Page<Movement>, StoreError> {
+    table.query(&keys::shard_movements(vendor, variant, location, shard), page).await
+}
+
+/// Every movement of one shard, oldest first (the reconciler sums them).
+pub async fn all_shard_movements(
+    table: &Table,
+    (vendor, variant, location): (VendorId, VariantId, LocationId),
+    shard: u8,
+) -> Result<Vec<Movement>, StoreError> {
+    table.query_all(&keys::shard_movements(vendor, variant, location, shard)).await
 }
 
 /// A variant's ledger at one location (or every location), oldest first unless the page asks

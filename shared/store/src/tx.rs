@@ -73,12 +73,36 @@ impl Tx {
         record: &E,
         condition: Option<Expr>,
     ) -> Result<&mut Self, StoreError> {
+        self.put_with(step, record, condition, false)
+    }
+
+    /// [`Self::put`], and when its condition fails the cancelled transaction hands back the record
+    /// as it is (see `Table::commit_once`).
+    pub(crate) fn put_returning<E: Entity>(
+        &mut self,
+        step: impl Into<StepName>,
+        record: &E,
+        condition: Option<Expr>,
+    ) -> Result<&mut Self, StoreError> {
+        self.put_with(step, record, condition, true)
+    }
+
+    fn put_with<E: Entity>(
+        &mut self,
+        step: impl Into<StepName>,
+        record: &E,
+        condition: Option<Expr>,
+        returning: bool,
+    ) -> Result<&mut Self, StoreError> {
         let put = Put::builder()
             .table_name(self.table.as_ref())
             .set_item(Some(to_item(record)?))
             .set_condition_expression(condition.as_ref().map(|c| c.expression.clone()))
             .set_expression_attribute_names(condition.as_ref().and_then(Expr::names_opt))
             .set_expression_attribute_values(condition.as_ref().and_then(Expr::values_opt))
+            .set_return_values_on_condition_check_failure(
+                returning.then_some(ReturnValuesOnConditionCheckFailure::AllOld),
+            )
             .build()
             .map_err(invalid)?;
         Ok(self.push(step, TransactWriteItem::builder().put(put).build()))

@@ -6,7 +6,7 @@ use serde::Serialize;
 use stockyard_domain::ids::{LocationId, VendorId};
 use stockyard_domain::location::Location;
 use stockyard_domain::product::Variant;
-use stockyard_domain::stock::{self, Availability, Shortage, StockError, StockItem, StockStatus};
+use stockyard_domain::stock::{self, Availability, Shortage, StockError, StockItem, StockShard, StockStatus};
 use stockyard_domain::values::Sku;
 use stockyard_http::{ApiError, Ctx};
 use stockyard_store::{Table, locations, products};
@@ -93,17 +93,71 @@ pub struct StockLevel {
     pub item: StockItem,
     /// Units in batches past their expiry date (on hand until written off, never available).
     pub expired: u32,
-    /// On hand − reserved − expired.
+    /// On hand − reserved − expired, plus what the item's shards have free. (The response to a
+    /// change of stock counts only the item's own units; its `allotted` says how many are in
+    /// shards.)
     pub available: u32,
     pub status: StockStatus,
+    /// The stock shards checkouts reserve from, when the item is split (a flash sale).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardLevel>,
+}
+
+/// One stock shard: units set aside for checkouts to reserve from in parallel.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShardLevel {
+    pub shard: u8,
+    /// Units set aside here (reserved ones included).
+    pub allotted: u32,
+    /// Of those, units promised to orders.
+    pub reserved: u32,
+    /// Allotted − reserved.
+    pub available: u32,
+    /// Counts every change of the shard; its ledger's movements carry the version they made.
+    pub version: u64,
 }
 
 impl StockLevel {
     pub fn of(item: StockItem, today: NaiveDate, near_expiry_days: u32) -> Self {
-        let Availability { expired, available, .. } = stock::availability(&item, today);
-        let status = stock::status(&item, today, near_expiry_days);
-        Self { item, expired, available, status }
+        Self::with_shards(item, &[], today, near_expiry_days)
     }
+
+    /// The level of an item and its active `shards`.
+    pub fn with_shards(item: StockItem, shards: &[StockShard], today: NaiveDate, near_expiry_days: u32) -> Self {
+        let Availability { expired, .. } = stock::availability(&item, today);
+        let available = stock::available_with_shards(&item, shards, today);
+        let status = stock::status_at(&item, available, today, near_expiry_days);
+        let shards = shards
+            .iter()
+            .filter(|s| s.shard < item.shards)
+            .map(|s| ShardLevel {
+                shard: s.shard,
+                allotted: s.allotted,
+                reserved: s.reserved,
+                available: s.free(),
+                version: s.version,
+            })
+            .collect();
+        Self { item, expired, available, status, shards }
+    }
+}
+
+/// The levels of `items`, each with its shards (read for the items split into shards).
+pub async fn levels(
+    table: &Table,
+    items: Vec<StockItem>,
+    today: NaiveDate,
+    near_expiry_days: u32,
+) -> Result<Vec<StockLevel>, ApiError> {
+    let shards = futures_util::future::try_join_all(items.iter().map(|item| async move {
+        if item.shards == 0 { Ok(Vec::new()) } else { stockyard_store::stock::active_shards(table, item).await }
+    }))
+    .await?;
+    Ok(items
+        .into_iter()
+        .zip(shards)
+        .map(|(item, shards)| StockLevel::with_shards(item, &shards, today, near_expiry_days))
+        .collect())
 }
 
 /// Today in UTC: batches expire at the end of their date.
@@ -129,6 +183,10 @@ pub fn stock_error(field: &str, error: StockError) -> ApiError {
         },
         StockError::TooMany => ApiError::invalid(field, error.to_string()),
         StockError::TooManyBatches => ApiError::conflict("too_many_batches", error.to_string()),
+        StockError::TooManyShards => ApiError::invalid("shards", error.to_string()),
+        StockError::PerishableShards => {
+            ApiError::Conflict { code: "perishable_stock", message: error.to_string(), field: Some("shards".into()) }
+        }
         StockError::LotExpiryMismatch { .. } => {
             ApiError::unprocessable("lot_expiry_mismatch", Some("expires_on"), error.to_string())
         }

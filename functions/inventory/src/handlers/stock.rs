@@ -245,6 +245,7 @@ pub fn movement(item: &StockItem, quantity: i64, batches: Vec<BatchQuantity>, re
         vendor_id: item.vendor_id,
         variant_id: item.variant_id,
         location_id: item.location_id,
+        shard: None,
         sku: item.sku.clone(),
         version: item.version,
         reason: record.reason,
@@ -458,10 +459,24 @@ pub struct StockSettingsRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>, minimum = 0, maximum = 1_000_000_000)]
     pub safety_stock: Option<Option<i64>>,
+    /// Splits the available units evenly into this many stock shards for a flash sale, so that
+    /// checkouts reserve from several records at once (0–16; 0 merges them back). Sent again, it
+    /// spreads what is free anew (units received since included). Units orders reserved stay
+    /// where they are.
+    #[schema(minimum = 0, maximum = 16)]
+    pub shards: Option<i64>,
 }
 
-/// Set where a variant is kept at a location (zone, aisle, shelf, bin), its reorder point and its
-/// safety stock. Fields left out stay as they are (`{}` changes nothing); null removes one.
+/// Set where a variant is kept at a location (zone, aisle, shelf, bin), its reorder point, its
+/// safety stock, and how many stock shards it is split into. Fields left out stay as they are
+/// (`{}` changes nothing); null removes one.
+///
+/// `shards` prepares a flash sale: one stock item takes one checkout at a time, so a hot item's
+/// available units are split over several shards that checkouts reserve from in parallel (each
+/// shard its own record and ledger, `GET .../movements?location_id=&shard=`). The split is one
+/// transaction with the item's `allotted` movement; while split, the item's availability webhooks
+/// and stock alerts pause (its shards' sales never pass through it), and resume when merged back
+/// with `"shards": 0`.
 #[utoipa::path(patch, path = "/vendors/{vendorId}/skus/{sku}/stock/{locationId}", tag = "inventory", security(("bearer" = ["vendor_owner", "inventory_manager"])),
     request_body = StockSettingsRequest,
     params(("vendorId" = VendorId, Path), ("sku" = Sku, Path), ("locationId" = LocationId, Path)),
@@ -485,6 +500,12 @@ pub async fn update_stock_settings(deps: &ApiDeps, req: Request) -> Result<Respo
     };
     let reorder_point = level("reorder_point", &body.reorder_point)?;
     let safety_stock = level("safety_stock", &body.safety_stock)?;
+    let shards = match body.shards {
+        Some(n) if !(0..=i64::from(stock::MAX_SHARDS)).contains(&n) => {
+            return Err(ApiError::invalid("shards", format!("must be between 0 and {}", stock::MAX_SHARDS)));
+        }
+        other => other.map(|n| n as u8),
+    };
     let days = lookup::expiring_within_days(&cx)?;
     let access = cx.vendor(VendorPermission::InventoryWrite).await?;
     let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
@@ -496,7 +517,18 @@ pub async fn update_stock_settings(deps: &ApiDeps, req: Request) -> Result<Respo
     let fresh = lookup::empty_item(&variant, location);
     let item =
         store::set_settings(table, &fresh, bin.as_ref().map(Option::as_ref), reorder_point, safety_stock).await?;
-    Ok(ok(&StockLevel::of(item, today(), days)))
+    let item = match shards {
+        Some(count) => match store::rebalance(table, (vendor, variant.id, location), count, &cx.actor(), today()).await
+        {
+            Ok((item, _)) => item,
+            Err(store::RebalanceError::Stock(e)) => return Err(lookup::stock_error("shards", e)),
+            Err(store::RebalanceError::NotFound) => return Err(ApiError::NotFound("stock item")),
+            Err(store::RebalanceError::Store(e)) => return Err(e.into()),
+        },
+        None => item,
+    };
+    let mut level = lookup::levels(table, vec![item], today(), days).await?;
+    Ok(ok(&level.remove(0)))
 }
 
 /// A variant's stock across the vendor's locations.
@@ -528,11 +560,7 @@ pub async fn get_sku_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body
     let table = cx.store().await?;
     let variant = lookup::variant_in_path(table, vendor, &sku).await?;
     let today = today();
-    let locations: Vec<StockLevel> = store::of_variant(table, vendor, variant.id)
-        .await?
-        .into_iter()
-        .map(|i| StockLevel::of(i, today, days))
-        .collect();
+    let locations = lookup::levels(table, store::of_variant(table, vendor, variant.id).await?, today, days).await?;
     let sum = |f: fn(&StockLevel) -> u32| locations.iter().map(f).sum::<u32>();
     Ok(ok(&SkuStock {
         sku: variant.sku.clone(),
@@ -656,13 +684,14 @@ pub async fn list_stock(deps: &ApiDeps, req: Request) -> Result<Response<Body>, 
     let offset = page.cursor.as_deref().map(|c| stock_offset(c, &digest)).transpose()?.unwrap_or(0);
     let access = cx.vendor(VendorPermission::StockRead).await?;
     let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
-    let items = store::of_vendor(cx.store().await?, vendor, location, LIST_READ_LIMIT).await?;
+    let table = cx.store().await?;
+    let items = store::of_vendor(table, vendor, location, LIST_READ_LIMIT).await?;
     let cut = items.len() >= LIST_READ_LIMIT;
     let today = today();
-    let mut levels: Vec<StockLevel> = items
+    let items = items.into_iter().filter(|i| prefix.as_deref().is_none_or(|p| i.sku.starts_with(p))).collect();
+    let mut levels: Vec<StockLevel> = lookup::levels(table, items, today, days)
+        .await?
         .into_iter()
-        .filter(|i| prefix.as_deref().is_none_or(|p| i.sku.starts_with(p)))
-        .map(|i| StockLevel::of(i, today, days))
         .filter(|l| status.is_none_or(|s| l.status == s))
         .collect();
     let by_sku =
@@ -727,15 +756,15 @@ pub async fn get_stock_summary(deps: &ApiDeps, req: Request) -> Result<Response<
     let days = lookup::expiring_within_days(&cx)?;
     let access = cx.vendor(VendorPermission::StockRead).await?;
     let (vendor, days) = (access.id(), days.unwrap_or(access.vendor.near_expiry_days));
-    let items = store::of_vendor(cx.store().await?, vendor, None, LIST_READ_LIMIT).await?;
+    let table = cx.store().await?;
+    let items = store::of_vendor(table, vendor, None, LIST_READ_LIMIT).await?;
     let mut summary = StockSummary { partial: items.len() >= LIST_READ_LIMIT, ..Default::default() };
     let mut per_location: BTreeMap<LocationId, LocationSummary> = BTreeMap::new();
     let today = today();
     for status in StockStatus::ALL {
         summary.by_status.insert(status.as_str(), 0);
     }
-    for item in items {
-        let level = StockLevel::of(item, today, days);
+    for level in lookup::levels(table, items, today, days).await? {
         summary.stock_items += 1;
         summary.on_hand += u64::from(level.item.on_hand);
         summary.reserved += u64::from(level.item.reserved);
@@ -765,19 +794,35 @@ pub async fn get_stock_summary(deps: &ApiDeps, req: Request) -> Result<Response<
 
 /// One variant's ledger: every change of its stock with who, when, why, the quantity and the
 /// stock item's version after it; at one location (`?location_id=`) or all. Oldest first by
-/// default (`?order=newest` for the latest first).
+/// default (`?order=newest` for the latest first). `?shard=` (with `location_id`) lists one stock
+/// shard's own ledger instead: its allotments and the orders it served, by the shard's versions.
 #[utoipa::path(get, path = "/vendors/{vendorId}/skus/{sku}/movements", tag = "inventory", security(("bearer" = ["vendor_owner", "inventory_manager", "order_handler", "viewer", "admin", "support"])),
-    params(("vendorId" = VendorId, Path), ("sku" = Sku, Path), ("location_id" = Option<LocationId>, Query), PageParams),
+    params(("vendorId" = VendorId, Path), ("sku" = Sku, Path), ("location_id" = Option<LocationId>, Query),
+        ("shard" = Option<u8>, Query, minimum = 0, maximum = 15, description = "A stock shard of the item at `location_id`"), PageParams),
     responses((status = 200, body = ListResponse<Movement>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_stock_movements(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
     let sku = cx.path("sku", lookup::sku)?;
     let location = cx.query_as("location_id", LocationId::parse)?;
+    let shard = cx.query_as("shard", |field, raw| {
+        raw.parse::<u8>().ok().filter(|n| *n < stock::MAX_SHARDS).ok_or_else(|| {
+            FieldError::new(field, format!("must be a shard number from 0 to {}", stock::MAX_SHARDS - 1))
+        })
+    })?;
     let page = cx.page(false)?;
+    let shard = match (shard, location) {
+        (Some(_), None) => return Err(ApiError::invalid("location_id", "is required with shard")),
+        (Some(n), Some(at)) => Some((n, at)),
+        (None, _) => None,
+    };
     let vendor = cx.vendor(VendorPermission::StockRead).await?.id();
     let table = cx.store().await?;
     let variant = lookup::variant_in_path(table, vendor, &sku).await?;
-    Ok(ok(&ListResponse::from(store::movements(table, vendor, variant.id, location, &page).await?)))
+    let movements = match shard {
+        Some((n, at)) => store::shard_movements(table, (vendor, variant.id, at), n, &page).await?,
+        None => store::movements(table, vendor, variant.id, location, &page).await?,
+    };
+    Ok(ok(&ListResponse::from(movements)))
 }
 
 #[cfg(test)]
