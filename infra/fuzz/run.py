@@ -7,7 +7,7 @@ credentials); `make fuzz` and `make test` do. Every check is enabled; `schemathe
 this file declares, per operation, the statuses of rules a schema cannot express.
 
     run.py [--max-examples N] [--phases examples,coverage,fuzzing,stateful] [--seed N] [--report DIR]
-           [--callers owner,customer,admin,anonymous] [--jobs N] [--anonymous-public-only]
+           [--callers owner,customer,admin,anonymous] [--jobs N] [--scoped]
 
 Signs the callers up (fresh accounts each run), gives the owner a vendor with a stock location,
 demand settings, a channel, an API key and shipping, and lets the generated path parameters be those ids
@@ -200,11 +200,19 @@ def config_for(known, workdir):
     return path
 
 
-def public_operations(api):
-    """The operations an anonymous caller may use (no security, or an empty requirement among its
-    alternatives), as Schemathesis names them ("GET /carts"): what the anonymous caller of a
-    bounded pass covers. The schema stays whole, so an undeclared method is still one; refusing
-    anonymous callers on every other route is the authorisation tests' and the full pass's job."""
+# The operations a caller of the bounded pass covers: anonymous, the public ones; customer, those
+# and the ones open to any signed-in user or naming the customer role. The owner covers every one.
+SCOPES = {"anonymous": set(), "customer": {"customer"}}
+
+
+def scoped_operations(api, who):
+    """The operations `who` may use, as Schemathesis names them ("GET /carts"): public ones (no
+    security, or an empty requirement among its alternatives), and for a signed-in caller those any
+    signed-in user may call (`bearer: []`) or whose roles include one of its own. The schema stays
+    whole, so an undeclared method is still one; refusing a caller on every other route is the
+    authorisation tests' and the full pass's job."""
+    roles = SCOPES[who]
+    signed_in = who != "anonymous"
     with urllib.request.urlopen(f"{api}/openapi.json", timeout=30) as response:
         document = json.load(response)
     default = document.get("security")
@@ -214,7 +222,10 @@ def public_operations(api):
             if method not in item:
                 continue
             security = item[method].get("security", default)
-            if not security or any(requirement == {} for requirement in security):
+            public = not security or any(requirement == {} for requirement in security)
+            bearer = [r["bearer"] for r in security or [] if "bearer" in r]
+            usable = any(not scopes or roles & set(scopes) for scopes in bearer)
+            if public or (signed_in and usable):
                 names.append(f"{method.upper()} {path}")
     return names
 
@@ -234,9 +245,9 @@ def main():
     parser.add_argument("--callers", default="owner,customer,admin,anonymous")
     parser.add_argument("--jobs", type=int, default=1, help="callers run at once (each with one worker)")
     parser.add_argument(
-        "--anonymous-public-only",
+        "--scoped",
         action="store_true",
-        help="the anonymous caller covers only the public operations (make test's bounded pass)",
+        help="the anonymous and customer callers cover only the operations open to them (make test's bounded pass)",
     )
     parser.add_argument(
         "--quiet",
@@ -256,8 +267,8 @@ def main():
 
     def run(who):
         command = [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{api}/openapi.json", "--url", api]
-        if callers[who] is None and args.anonymous_public_only:
-            for name in public_operations(api):
+        if args.scoped and who in SCOPES:
+            for name in scoped_operations(api, who):
                 command += ["--include-name", name]
         command += ["--checks", "all", "--max-response-time", "10", "-w", "1", "--no-color"]
         if callers[who] is not None:

@@ -123,7 +123,7 @@ async fn a_reservation_refuses_more_stock_items_than_one_transaction_holds_and_a
 }
 
 #[tokio::test]
-async fn two_hundred_concurrent_checkouts_of_fifty_units_in_four_shards_hold_exactly_fifty_and_every_ledger_agrees() {
+async fn a_hundred_concurrent_checkouts_of_fifty_units_in_four_shards_hold_exactly_fifty_and_every_ledger_agrees() {
     let table = table().await;
     let id = stocked(&table, VendorId::generate(), 52).await;
     // 2 units stay on the item (reserved to an order before the split), 50 go to four shards.
@@ -131,7 +131,7 @@ async fn two_hundred_concurrent_checkouts_of_fifty_units_in_four_shards_hold_exa
     let (split, shards) = crate::stock::rebalance(&table, id, 4, &actor(), today()).await.unwrap();
     assert_eq!((split.reserved, split.allotted, split.shards), (52, 50, 4));
     assert_eq!(shards.iter().map(|s| s.allotted).collect::<Vec<_>>(), vec![13, 13, 12, 12]);
-    let tasks = (0..200).map(|n| {
+    let tasks = (0..100).map(|n| {
         let table = table.clone();
         tokio::spawn(async move {
             let holds = [Hold::of(id, 1)];
@@ -150,7 +150,7 @@ async fn two_hundred_concurrent_checkouts_of_fifty_units_in_four_shards_hold_exa
         .iter()
         .filter(|o| matches!(o, Err(ReserveError::Short { index: 0, requested: 1, available: 0 })))
         .count();
-    assert_eq!((placed.len(), refused), (50, 150));
+    assert_eq!((placed.len(), refused), (50, 50));
     assert!(placed.iter().all(|p| p.len() == 1 && p[0].shard.is_some() && p[0].quantity == 1));
     let per_shard = |n: u8| placed.iter().filter(|p| p[0].shard == Some(n)).count();
     assert_eq!((0..4).map(per_shard).collect::<Vec<_>>(), vec![13, 13, 12, 12], "each shard sold out, none over");

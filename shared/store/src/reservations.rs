@@ -18,9 +18,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::try_join_all;
 use stockyard_domain::ids::{LocationId, VariantId, VendorId};
 use stockyard_domain::stock::{
-    Actor, Movement, MovementReason, Shortage, StockError, StockItem, StockShard, availability, spread,
+    Actor, MovementReason, Shortage, StockError, StockItem, StockShard, availability, spread,
 };
 
+use crate::stock::movement_of;
 use crate::table::{Expr, from_item};
 use crate::tx::Tx;
 use crate::{StoreError, Table};
@@ -348,6 +349,7 @@ fn plan(
             None,
             (after.version, after.on_hand, 0, signed(change.reserved)),
             (reference, actor, reason),
+            None,
             now,
         );
         let condition = Expr::new("version = :read").val(":read", &before.version);
@@ -361,7 +363,7 @@ fn plan(
         let units = placed.iter().filter(|h| h.item == ids[*i] && h.shard == Some(*n)).map(|h| h.quantity).sum();
         let allotment_change = if reserving.is_none() && *n >= item.shards { -i64::from(units) } else { 0 };
         let numbers = (after.version, after.allotted, allotment_change, signed(units));
-        let movement = movement_of(item, Some(*n), numbers, (reference, actor, reason), now);
+        let movement = movement_of(item, Some(*n), numbers, (reference, actor, reason), None, now);
         let condition = Expr::new("version = :read").val(":read", &before_version);
         tx.put_returning(shard_step(*i, *n), after, Some(condition))?;
         tx.put(format!("shardmove#{i}#{n}"), &movement, Some(Expr::not_exists()))?;
@@ -382,33 +384,5 @@ fn refusal(error: StockError, short: impl Fn(u32) -> ReserveError) -> Result<Res
     match error {
         StockError::Short(Shortage::Insufficient { available, .. }) => Ok(short(available)),
         other => Err(StoreError::Unavailable(other.to_string()).into()),
-    }
-}
-
-/// The movement of one record: the item's (`shard: None`) or one shard's, with its version, what
-/// it holds after (on hand, or the shard's allotment), its change of that and of reserved units.
-fn movement_of(
-    item: &StockItem,
-    shard: Option<u8>,
-    (version, held_after, quantity, reserved_change): (u64, u32, i64, i64),
-    (reference, actor, reason): Entry<'_>,
-    now: DateTime<Utc>,
-) -> Movement {
-    Movement {
-        vendor_id: item.vendor_id,
-        variant_id: item.variant_id,
-        location_id: item.location_id,
-        shard,
-        sku: item.sku.clone(),
-        version,
-        reason,
-        quantity,
-        on_hand_after: held_after,
-        reserved_change,
-        batches: Vec::new(),
-        reference: Some(reference.to_string()),
-        note: None,
-        actor: actor.clone(),
-        at: now,
     }
 }

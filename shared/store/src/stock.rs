@@ -422,28 +422,15 @@ pub async fn rebalance(
         let reason = |change: i64| {
             if change >= 0 { MovementReason::Allotted } else { MovementReason::AllotmentReturned }
         };
-        let movement = |shard: Option<u8>, version, held_after, quantity, reserved_change, reason| Movement {
-            vendor_id: item.vendor_id,
-            variant_id: item.variant_id,
-            location_id: item.location_id,
-            shard,
-            sku: item.sku.clone(),
-            version,
-            reason,
-            quantity,
-            on_hand_after: held_after,
-            reserved_change,
-            batches: Vec::new(),
-            reference: Some("shards".into()),
-            note: Some(format!("split into {count} shards")),
-            actor: actor.clone(),
-            at: now,
+        let note = format!("split into {count} shards");
+        let movement = |shard, numbers, reason| {
+            movement_of(&item, shard, numbers, ("shards", actor, reason), Some(note.clone()), now)
         };
         let mut tx = table.tx();
         let after = &plan.item;
         let condition = Expr::new("version = :read").val(":read", &item.version);
         tx.update::<StockItem>(STOCK_CHANGED, &id, set_all_but_incoming(after, 0)?.when(condition))?;
-        let own = movement(None, after.version, after.on_hand, 0, plan.allotted_change, reason(plan.allotted_change));
+        let own = movement(None, (after.version, after.on_hand, 0, plan.allotted_change), reason(plan.allotted_change));
         tx.put("movement", &own, Some(Expr::not_exists()))?;
         for (before, shard, change) in &plan.shards {
             let condition = match before {
@@ -451,7 +438,7 @@ pub async fn rebalance(
                 None => Expr::not_exists(),
             };
             tx.put(format!("shard#{}", shard.shard), shard, Some(condition))?;
-            let entry = movement(Some(shard.shard), shard.version, shard.allotted, *change, 0, reason(*change));
+            let entry = movement(Some(shard.shard), (shard.version, shard.allotted, *change, 0), reason(*change));
             tx.put(format!("shardmove#{}", shard.shard), &entry, Some(Expr::not_exists()))?;
         }
         match table.commit(tx).await {
@@ -466,6 +453,36 @@ pub async fn rebalance(
         }
     }
     Err(StoreError::Throttled("the stock item is changing too fast; try again".into()).into())
+}
+
+/// The movement of one record of `item`: the item's own (`shard: None`) or one shard's, with the
+/// version it made, what it holds after (on hand, or the shard's allotment), its change of that
+/// and of reserved units, and the ledger's reference, actor and reason.
+pub(crate) fn movement_of(
+    item: &StockItem,
+    shard: Option<u8>,
+    (version, held_after, quantity, reserved_change): (u64, u32, i64, i64),
+    (reference, actor, reason): (&str, &Actor, MovementReason),
+    note: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Movement {
+    Movement {
+        vendor_id: item.vendor_id,
+        variant_id: item.variant_id,
+        location_id: item.location_id,
+        shard,
+        sku: item.sku.clone(),
+        version,
+        reason,
+        quantity,
+        on_hand_after: held_after,
+        reserved_change,
+        batches: Vec::new(),
+        reference: Some(reference.to_string()),
+        note,
+        actor: actor.clone(),
+        at: now,
+    }
 }
 
 /// One shard's ledger, oldest first unless the page asks for newest first.
