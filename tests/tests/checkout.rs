@@ -790,6 +790,9 @@ async fn a_flash_sale_item_split_into_shards_sells_from_them_gives_back_to_them_
     let level = app.stock_at(&vendor, &sku, &at).await.unwrap();
     assert_eq!((&level["available"], level.get("shards"), level.get("allotted")), (&json!(10), None, None), "{level}");
 
+    // Merging an item never split changes nothing (no movement: the ledger is checked below).
+    split(json!({ "shards": 0 })).await.expect(200);
+
     // Split in two: 5 and 5, all still available, the item's own units all in its shards.
     let level = split(json!({ "shards": 2 })).await.expect(200).clone();
     let counts = (&level["available"], &level["allotted"], &level["reserved"], &level["shard_count"]);
@@ -863,6 +866,7 @@ async fn a_flash_sale_item_split_into_shards_sells_from_them_gives_back_to_them_
     let level = split(json!({ "shards": 0 })).await.expect(200).clone();
     assert_eq!((&level["available"], &level["reserved"]), (&json!(10), &json!(0)), "{level}");
     assert!(["shards", "shard_count", "allotted"].iter().all(|f| level.get(*f).is_none()), "{level}");
+    split(json!({ "shards": 0 })).await.expect(200);
     let ledger = app.movements(token, &vendor.id, &sku, &at).await;
     let reasons: Vec<&str> = ledger.iter().map(|m| m["reason"].as_str().unwrap()).collect();
     assert_eq!(reasons, vec!["received", "allotted", "allotment_returned"], "checkouts wrote the shards only");

@@ -419,6 +419,11 @@ pub async fn rebalance(
             shards_of(table, &item, item.shards.max(count)).await?.into_iter().flatten().collect();
         let now = chrono::Utc::now();
         let plan = stockyard_domain::stock::rebalance(&item, &shards, count, today, now)?;
+        if plan.shards.is_empty() && count == item.shards {
+            // Split as asked already, nothing to spread: no write, no movement.
+            let active = shards.into_iter().filter(|s| s.shard < count).collect();
+            return Ok((item, active));
+        }
         let reason = |change: i64| {
             if change >= 0 { MovementReason::Allotted } else { MovementReason::AllotmentReturned }
         };
