@@ -191,10 +191,13 @@ async fn run<T>(
     mut with: impl FnMut(&mut Tx, &[Hold]) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
     let items = merged(holds);
-    let mut ids: Vec<ItemId> = items.iter().map(|m| m.0).collect();
-    ids.dedup();
-    let ids: Vec<ItemId> =
-        ids.iter().enumerate().filter(|(i, id)| !ids[..*i].contains(id)).map(|(_, id)| *id).collect();
+    // Each stock item once, in the order first named (a release may name several of its shards).
+    let mut ids: Vec<ItemId> = Vec::new();
+    for (id, ..) in &items {
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
     if ids.len() > MAX_ITEMS {
         return Err(ReserveError::TooManyItems);
     }
