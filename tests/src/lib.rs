@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use stockyard_domain::ids::{LocationId, OrderGroupId, OrderId, ProductId, VariantId, VendorId};
 use stockyard_domain::money::{Currency, Money};
 use stockyard_domain::order::{
-    HeldStock, LineAllocation, OrderGroup, OrderLine, OrderStatus, OrderTotals, VendorOrder,
+    HeldStock, LineAllocation, OrderEvent, OrderGroup, OrderLine, OrderStatus, OrderTotals, Outcome, VendorOrder,
 };
 use stockyard_domain::stock::Actor;
 use stockyard_store::{Table, orders};
@@ -1404,7 +1404,7 @@ impl TestApp {
                 discount: eur(0),
                 tax: eur(0),
                 total,
-                allocations: vec![LineAllocation { location_id: location, quantity }],
+                allocations: vec![LineAllocation { location_id: location, quantity, shipped: 0 }],
             }],
             totals: OrderTotals { subtotal: total, discount: eur(0), shipping: eur(0), tax: eur(0), total },
             commission_rate: Decimal::new(10, 2),
@@ -1455,5 +1455,16 @@ impl TestApp {
         .await
         .expect("the group is placed");
         group
+    }
+
+    /// Marks a group placed through the store as paid, as a payment provider's webhook would
+    /// (`stockyard_store::orders::apply_event`): its vendor orders wait to be picked.
+    pub async fn pay_through_store(&self, group: OrderGroupId) {
+        let actor = Actor::System { name: "tests".into() };
+        let table = Table::new(self.dynamodb().await, self.table_name());
+        let reference = format!("pi_{}", group.to_string().to_lowercase());
+        let paid = orders::apply_event(&table, group, OrderEvent::PaymentSucceeded, Some(&reference), None, &actor);
+        let outcome = paid.await.expect("the payment is applied");
+        assert!(matches!(outcome, Some(Outcome::Moved { .. })), "{outcome:?}");
     }
 }

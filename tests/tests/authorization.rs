@@ -79,6 +79,13 @@ const CATALOG_WRITERS: &[&str] = &["owner", "catalog_editor"];
 /// Who may see and handle the vendor's orders (customers' addresses among them): not platform staff.
 const ORDER_HANDLERS: &[&str] = &["owner", "order_handler"];
 
+/// Who may pack and ship the vendor's orders: its owner and order handlers, and the platform's
+/// warehouse staff.
+const FULFILLERS: &[&str] = &["owner", "order_handler", "warehouse_staff"];
+
+/// Who may read pick lists and parcels: those who ship, and platform admin and support.
+const FULFILMENT_READERS: &[&str] = &["owner", "order_handler", "warehouse_staff", "admin", "support"];
+
 /// Who may change stock: the owner and inventory managers.
 const STOCK_WRITERS: &[&str] = &["owner", "inventory_manager"];
 
@@ -95,7 +102,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 85] = [
+const ACTIONS: [Action; 88] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -109,6 +116,9 @@ const ACTIONS: [Action; 85] = [
     action("get shipping", "GET /vendors/{vendorId}/shipping", 200, READERS),
     action("list vendor orders", "GET /vendors/{vendorId}/orders", 200, ORDER_HANDLERS),
     action("get vendor order", "GET /vendors/{vendorId}/orders/{orderId}", 200, ORDER_HANDLERS),
+    action("get pick list", "GET /vendors/{vendorId}/locations/{locationId}/pick-list", 200, FULFILMENT_READERS),
+    action("create shipment", "POST /vendors/{vendorId}/orders/{orderId}/shipments", 201, FULFILLERS),
+    action("list shipments", "GET /vendors/{vendorId}/orders/{orderId}/shipments", 200, FULFILMENT_READERS),
     action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
     action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
     action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),
@@ -292,6 +302,10 @@ struct World {
     coupon: String,
     /// An order of the vendor (placed through the store, holding nothing).
     order: String,
+    /// Per caller, a paid order of one unit held at `picking`, for its shipment cell.
+    paid_orders: HashMap<String, String>,
+    /// Where the paid orders wait to be picked.
+    picking: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -429,6 +443,17 @@ impl World {
         );
         let order =
             app.place_through_store(ids, 0, Utc::now() + chrono::Duration::hours(1)).await.orders[0].1.to_string();
+        // A paid order of one unit for each caller's shipment cell, from a location of their own.
+        let picking = app.create_location(owner, &vendor.id, &TestApp::location_body()).await.id();
+        let stock = json!({ "sku": sku, "location_id": picking, "quantity": 100, "reason": "received" });
+        app.adjust_stock(owner, &vendor.id, &stock).await.expect(201);
+        let mut paid_orders = HashMap::new();
+        let at_picking = (ids.0, ids.1, ids.2, LocationId::parse("location", &picking).unwrap());
+        for (_, user) in &actors {
+            let group = app.place_through_store(at_picking, 1, Utc::now() + chrono::Duration::hours(1)).await;
+            app.pay_through_store(group.id).await;
+            paid_orders.insert(user.id.clone(), group.orders[0].1.to_string());
+        }
         Self {
             app,
             vendor,
@@ -455,6 +480,8 @@ impl World {
             doomed_webhook,
             coupon,
             order,
+            paid_orders,
+            picking,
             actors,
         }
     }
@@ -504,6 +531,20 @@ impl World {
             }
             "get vendor order" => {
                 let path = format!("/vendors/{v}/orders/{}", self.order);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "get pick list" => {
+                let path = format!("/vendors/{v}/locations/{}/pick-list?limit=100", self.picking);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "create shipment" => {
+                let path = format!("/vendors/{v}/orders/{}/shipments", self.paid_orders[&actor.id]);
+                let parcel = json!({ "location_id": self.picking, "lines": [{ "sku": "SKU", "quantity": 1 }],
+                                     "carrier": "DHL", "tracking_number": format!("MX{}", unique_tag()) });
+                app.request(Method::POST, &path, Some(token), Some(&parcel), &[]).await
+            }
+            "list shipments" => {
+                let path = format!("/vendors/{v}/orders/{}/shipments", self.order);
                 app.request(Method::GET, &path, Some(token), None, &[]).await
             }
             "admin list users" => app.list_users(token, "limit=1").await,
@@ -802,6 +843,20 @@ impl World {
                 "the vendor's orders only",
             ),
             "get vendor order" => (body["id"] == self.order.as_str() && body["vendor_id"] == v, "the vendor's order"),
+            "get pick list" => (
+                body["location_id"] == self.picking.as_str()
+                    && body["lines"].as_array().is_some_and(|lines| {
+                        lines.iter().all(|l| l["orders"].as_array().is_some_and(|o| !o.is_empty()))
+                    }),
+                "the location's pick list",
+            ),
+            "create shipment" => (
+                body["shipment"]["vendor_id"] == v
+                    && body["shipment"]["location_id"] == self.picking.as_str()
+                    && body["order_status"] == "shipped",
+                "the parcel, and the order shipped",
+            ),
+            "list shipments" => (body["items"].as_array().is_some_and(Vec::is_empty), "the order's parcels (none)"),
             "put shipping" | "get shipping" => (
                 body["vendor_id"] == v
                     && body["version"] == 1

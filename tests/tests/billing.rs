@@ -82,7 +82,7 @@ fn vendor_order(group: OrderGroupId, customer: Option<UserId>, s: &Stocked, quan
             discount: eur(0),
             tax,
             total,
-            allocations: vec![LineAllocation { location_id: s.location, quantity }],
+            allocations: vec![LineAllocation { location_id: s.location, quantity, shipped: 0 }],
         }],
         totals: OrderTotals { subtotal: total, discount: eur(0), shipping: eur(0), tax, total },
         commission_rate: Decimal::new(10, 2),

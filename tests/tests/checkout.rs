@@ -20,37 +20,59 @@ fn france() -> Value {
 }
 
 /// The tax table holds France while the test runs.
-async fn taxed(app: &TestApp) -> TaxTableLock {
+pub(crate) async fn taxed(app: &TestApp) -> TaxTableLock {
     app.tax_table_with(&[france()]).await
 }
 
 /// A product on sale: published, one variant at `price` EUR cents with `units` at a fresh French
 /// location of `vendor`. Returns (variant id, sku, location id).
-async fn on_sale(app: &TestApp, vendor: &TestVendor, price: i64, units: u32) -> (String, String, String) {
+pub(crate) async fn on_sale(app: &TestApp, vendor: &TestVendor, price: i64, units: u32) -> (String, String, String) {
     let token = vendor.owner.token();
-    let admin = app.admin().await;
-    let category = app.plain_category(&admin).await;
-    let product = app.draft_product(token, &vendor.id, &category).await;
-    let body = json!({ "sku": format!("SKU-{}", unique_tag()), "prices": { "EUR": { "amount": price } },
-                       "weight_g": 400, "dimensions": { "length_mm": 300, "width_mm": 200, "height_mm": 50 } });
-    let variant = app.create_variant(token, &vendor.id, &product, &body).await.expect(201).clone();
-    let status = json!({ "status": "published" });
-    let path = format!("/vendors/{}/products/{product}/status", vendor.id);
-    app.request(Method::PUT, &path, Some(token), Some(&status), &[]).await.expect(200);
-    let mut location = TestApp::location_body();
-    location["country"] = json!("FR");
-    let location =
-        app.create_location(token, &vendor.id, &location).await.expect(201)["id"].as_str().unwrap().to_string();
-    let sku = variant["sku"].as_str().unwrap().to_string();
+    let (variant, sku) = published_variant(app, vendor, price, json!({})).await;
+    let location = french_location(app, vendor).await;
     if units > 0 {
         let adjust = json!({ "sku": sku, "location_id": location, "quantity": units, "reason": "received" });
         app.adjust_stock(token, &vendor.id, &adjust).await.expect(201);
     }
-    (variant["id"].as_str().unwrap().to_string(), sku, location)
+    (variant, sku, location)
+}
+
+/// A published product of `vendor` with one variant at `price` EUR cents (with `extra` fields,
+/// such as a shelf life): (variant id, sku).
+pub(crate) async fn published_variant(
+    app: &TestApp,
+    vendor: &TestVendor,
+    price: i64,
+    extra: Value,
+) -> (String, String) {
+    let token = vendor.owner.token();
+    let admin = app.admin().await;
+    let category = app.plain_category(&admin).await;
+    let product = app.draft_product(token, &vendor.id, &category).await;
+    let mut body = json!({ "sku": format!("SKU-{}", unique_tag()), "prices": { "EUR": { "amount": price } },
+                           "weight_g": 400, "dimensions": { "length_mm": 300, "width_mm": 200, "height_mm": 50 } });
+    for (field, value) in extra.as_object().into_iter().flatten() {
+        body[field] = value.clone();
+    }
+    let variant = app.create_variant(token, &vendor.id, &product, &body).await.expect(201).clone();
+    let status = json!({ "status": "published" });
+    let path = format!("/vendors/{}/products/{product}/status", vendor.id);
+    app.request(Method::PUT, &path, Some(token), Some(&status), &[]).await.expect(200);
+    (variant["id"].as_str().unwrap().to_string(), variant["sku"].as_str().unwrap().to_string())
+}
+
+/// A fresh location of `vendor` in France.
+pub(crate) async fn french_location(app: &TestApp, vendor: &TestVendor) -> String {
+    let mut location = TestApp::location_body();
+    location["country"] = json!("FR");
+    app.create_location(vendor.owner.token(), &vendor.id, &location).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Ships to France: STANDARD 4.90 (3–4 days), EXPRESS 9.90 (1–2 days).
-async fn ships_to_france(app: &TestApp, vendor: &TestVendor) {
+pub(crate) async fn ships_to_france(app: &TestApp, vendor: &TestVendor) {
     let service = |code: &str, price: i64, days: u32| {
         json!({ "zone_code": "FR", "code": code, "carrier": "La Poste", "name": format!("Colissimo {code}"),
                 "rates": [{ "up_to_g": 30000, "price": { "amount": price, "currency": "EUR" } }],
@@ -74,18 +96,18 @@ async fn guest_cart(app: &TestApp) -> (String, String) {
     (cart["id"].as_str().unwrap().to_string(), cart["token"].as_str().unwrap().to_string())
 }
 
-async fn add_line(app: &TestApp, (cart, token): (&str, &str), variant: &str, quantity: u32) {
+pub(crate) async fn add_line(app: &TestApp, (cart, token): (&str, &str), variant: &str, quantity: u32) {
     let path = format!("/carts/{cart}/lines/{variant}");
     let body = json!({ "quantity": quantity });
     let resp = app.request(Method::PUT, &path, None, Some(&body), &[("x-cart-token", token)]).await;
     assert!(resp.status < 300, "{resp}");
 }
 
-fn paris() -> Value {
+pub(crate) fn paris() -> Value {
     json!({ "recipient": "Ada Lovelace", "line1": "12 rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR" })
 }
 
-async fn checkout(
+pub(crate) async fn checkout(
     app: &TestApp,
     token: Option<&str>,
     cart_token: Option<&str>,
@@ -106,11 +128,11 @@ async fn quote(app: &TestApp, cart_token: &str, body: &Value) -> ApiResponse {
     app.request(Method::POST, "/checkout/quote", None, Some(body), &[("x-cart-token", cart_token)]).await
 }
 
-async fn table(app: &TestApp) -> Table {
+pub(crate) async fn table(app: &TestApp) -> Table {
     Table::new(app.dynamodb().await, app.table_name())
 }
 
-async fn group(app: &TestApp, id: &str) -> OrderGroup {
+pub(crate) async fn group(app: &TestApp, id: &str) -> OrderGroup {
     let id = OrderGroupId::parse("id", id).unwrap();
     orders::group(&table(app).await, id).await.unwrap().expect("the group exists")
 }
@@ -126,7 +148,7 @@ async fn free_shipping_once(app: &TestApp, vendor: &TestVendor) -> (String, Stri
 }
 
 /// (available, reserved) of `sku` at `location`.
-async fn stock_of(app: &TestApp, vendor: &TestVendor, sku: &str, location: &str) -> (u64, u64) {
+pub(crate) async fn stock_of(app: &TestApp, vendor: &TestVendor, sku: &str, location: &str) -> (u64, u64) {
     let at = app.stock_at(vendor, sku, location).await.expect("stock on record");
     (at["available"].as_u64().unwrap(), at["reserved"].as_u64().unwrap())
 }

@@ -17,6 +17,7 @@ mod coupons;
 mod devices;
 mod events;
 mod forecasting;
+mod fulfilment;
 mod inventory;
 mod payments;
 mod profile;

@@ -5,6 +5,7 @@
 pub mod cancel;
 pub mod checkout;
 pub mod expiry;
+pub mod fulfilment;
 pub mod openapi;
 pub mod payments;
 pub mod providers;

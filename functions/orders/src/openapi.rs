@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::{cancel, checkout, payments, reads};
+use crate::{cancel, checkout, fulfilment, payments, reads};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -15,6 +15,9 @@ use crate::{cancel, checkout, payments, reads};
     reads::list_order_documents,
     reads::list_vendor_orders,
     reads::get_vendor_order,
-    cancel::cancel_order
+    cancel::cancel_order,
+    fulfilment::get_pick_list,
+    fulfilment::create_shipment,
+    fulfilment::list_shipments
 ))]
 pub struct OrdersApi;

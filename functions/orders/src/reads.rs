@@ -6,6 +6,7 @@
 use chrono::Utc;
 use serde::Serialize;
 use stockyard_domain::address::PostalAddress;
+use stockyard_domain::fulfilment::{Shipment, ShipmentStatus};
 use stockyard_domain::ids::{OrderGroupId, OrderId};
 use stockyard_domain::order::{OrderGroup, VendorOrder};
 use stockyard_domain::order_link;
@@ -17,7 +18,7 @@ use stockyard_http::response::{ListResponse, ok};
 use stockyard_http::{ApiDeps, ApiError, Body, Ctx, Request, Response};
 use stockyard_store::billing::{self, DownloadableDocument};
 use stockyard_store::objects::Bucket;
-use stockyard_store::{Table, orders};
+use stockyard_store::{Table, fulfilment, orders};
 use utoipa::ToSchema;
 
 /// The table, the caller's verification and the key guest links are signed with.
@@ -42,6 +43,52 @@ pub struct OrderGroupView {
     pub group: OrderGroup,
     /// One per vendor, each with its own status and timeline.
     pub vendor_orders: Vec<VendorOrder>,
+    /// The parcels sent so far, oldest first.
+    pub shipments: Vec<Parcel>,
+}
+
+/// A parcel as the customer sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Parcel {
+    pub id: stockyard_domain::ids::ShipmentId,
+    pub order_id: OrderId,
+    pub vendor_id: stockyard_domain::ids::VendorId,
+    pub carrier: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    pub status: ShipmentStatus,
+    pub lines: Vec<ParcelLine>,
+    pub shipped_at: chrono::DateTime<Utc>,
+}
+
+/// Units of one line in a parcel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParcelLine {
+    pub sku: String,
+    pub title: String,
+    pub quantity: u32,
+}
+
+impl From<Shipment> for Parcel {
+    fn from(s: Shipment) -> Self {
+        Self {
+            id: s.id,
+            order_id: s.order_id,
+            vendor_id: s.vendor_id,
+            carrier: s.carrier,
+            service: s.service,
+            tracking_number: s.tracking_number,
+            status: s.status,
+            lines: s
+                .lines
+                .into_iter()
+                .map(|l| ParcelLine { sku: l.sku, title: l.title, quantity: l.quantity })
+                .collect(),
+            shipped_at: s.created_at,
+        }
+    }
 }
 
 /// A vendor's order, with where it ships.
@@ -58,8 +105,10 @@ fn not_found() -> ApiError {
 }
 
 pub(crate) async fn view(table: &Table, group: OrderGroup) -> Result<OrderGroupView, ApiError> {
-    let vendor_orders = orders::orders_of(table, group.id).await?;
-    Ok(OrderGroupView { group, vendor_orders })
+    let (vendor_orders, shipments) =
+        tokio::try_join!(orders::orders_of(table, group.id), fulfilment::shipments_of_group(table, group.id))?;
+    let shipments = shipments.into_iter().map(Parcel::from).collect();
+    Ok(OrderGroupView { group, vendor_orders, shipments })
 }
 
 /// The signed-in customer's order groups, newest first.

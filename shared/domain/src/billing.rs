@@ -391,7 +391,7 @@ mod tests {
             discount: eur(0),
             tax: eur(tax),
             total,
-            allocations: vec![LineAllocation { location_id: LocationId::generate(), quantity }],
+            allocations: vec![LineAllocation { location_id: LocationId::generate(), quantity, shipped: 0 }],
         }
     }
 

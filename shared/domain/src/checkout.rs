@@ -219,10 +219,11 @@ pub fn plan(input: &CheckoutInput<'_>) -> Result<CheckoutPlan, CheckoutRefusal> 
             CheckoutRefusal::Short { line: s.line, variant: s.variant, requested: s.requested, available: s.available }
         })?;
         for a in allocated {
-            allocations
-                .entry(a.line)
-                .or_default()
-                .push(LineAllocation { location_id: a.location, quantity: a.quantity });
+            allocations.entry(a.line).or_default().push(LineAllocation {
+                location_id: a.location,
+                quantity: a.quantity,
+                shipped: 0,
+            });
             holds.push(HeldStock {
                 vendor_id: *vendor,
                 variant_id: a.variant,
@@ -518,10 +519,13 @@ mod tests {
         assert_eq!(pa.lines[0].total, eur(3998));
         assert_eq!(
             pa.lines[0].allocations,
-            vec![LineAllocation { location_id: a1, quantity: 1 }, LineAllocation { location_id: a2, quantity: 1 }]
+            vec![
+                LineAllocation { location_id: a1, quantity: 1, shipped: 0 },
+                LineAllocation { location_id: a2, quantity: 1, shipped: 0 }
+            ]
         );
         assert_eq!(pb.totals.total, eur(1500 + 490));
-        assert_eq!(pb.lines[0].allocations, vec![LineAllocation { location_id: b1, quantity: 3 }]);
+        assert_eq!(pb.lines[0].allocations, vec![LineAllocation { location_id: b1, quantity: 3, shipped: 0 }]);
         assert_eq!(plan.total, eur(4488 + 1990));
         assert_eq!(plan.holds.len(), 3);
         assert_eq!(items_held(&plan.holds), 3);

@@ -181,6 +181,8 @@ id_type!(/// What one checkout placed: the customer's payment covers it; it hold
     OrderGroupId);
 id_type!(/// One vendor's part of an order group: what that vendor sells, ships and invoices.
     OrderId);
+id_type!(/// A parcel of one vendor order, packed at one location.
+    ShipmentId);
 id_type!(/// A coupon code and the promotion behind it (one vendor's or the platform's).
     CouponId);
 id_type!(/// A payment attempt at a provider for one order group.

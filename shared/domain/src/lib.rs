@@ -17,6 +17,7 @@ pub mod checkout;
 pub mod demand;
 pub mod error;
 pub mod exchange;
+pub mod fulfilment;
 pub mod gtin;
 pub mod ids;
 pub mod image;

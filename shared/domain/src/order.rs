@@ -417,6 +417,9 @@ pub struct HeldStock {
 pub struct LineAllocation {
     pub location_id: LocationId,
     pub quantity: u32,
+    /// Of those, units shipped so far.
+    #[serde(default)]
+    pub shipped: u32,
 }
 
 /// One line of a vendor order, priced, discounted and taxed at checkout.

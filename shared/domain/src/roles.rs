@@ -43,6 +43,12 @@ impl PlatformRole {
     pub fn reads_all_accounts(self) -> bool {
         matches!(self, PlatformRole::Admin | PlatformRole::Support)
     }
+
+    /// Picks, packs and ships for every vendor (warehouse staff): sees each vendor's pick lists
+    /// and parcels, with no customer detail beyond where a parcel goes.
+    pub fn fulfils_for_all_vendors(self) -> bool {
+        matches!(self, PlatformRole::WarehouseStaff)
+    }
 }
 
 impl fmt::Display for PlatformRole {
@@ -97,6 +103,11 @@ pub enum VendorPermission {
     InventoryWrite,
     /// Handle orders, returns and shipments.
     OrdersWrite,
+    /// See what waits to be picked at the vendor's locations and the parcels that left (the owner,
+    /// order handlers, and the platform's warehouse staff for every vendor).
+    FulfilmentRead,
+    /// Pack and ship: record a parcel, which takes its units out of on hand (as `FulfilmentRead`).
+    Fulfil,
     /// See sales history, demand forecasts and replenishment suggestions (commercially sensitive:
     /// the owner, inventory managers and viewers; not catalog editors, order handlers or platform staff).
     DemandRead,
@@ -116,6 +127,7 @@ impl VendorPermission {
                 | VendorPermission::DemandRead
                 | VendorPermission::StockRead
                 | VendorPermission::WebhooksRead
+                | VendorPermission::FulfilmentRead
         )
     }
 }
@@ -155,12 +167,14 @@ impl VendorRole {
                 StockRead,
                 InventoryWrite,
                 OrdersWrite,
+                FulfilmentRead,
+                Fulfil,
                 DemandRead,
                 WebhooksRead,
             ],
             VendorRole::CatalogEditor => &[Read, CatalogWrite],
             VendorRole::InventoryManager => &[Read, StockRead, InventoryWrite, DemandRead, WebhooksRead],
-            VendorRole::OrderHandler => &[Read, StockRead, OrdersWrite],
+            VendorRole::OrderHandler => &[Read, StockRead, OrdersWrite, FulfilmentRead, Fulfil],
             VendorRole::Viewer => &[Read, StockRead, DemandRead],
         }
     }

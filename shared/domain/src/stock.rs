@@ -183,6 +183,9 @@ pub enum MovementReason {
     /// A shard's free units given back to the item: on the item, reserved down; on the shard, its
     /// allotment down.
     AllotmentReturned,
+    /// An order's units packed and sent: on hand and reserved down together (on a shard, its
+    /// allotment and reserved).
+    Shipped,
 }
 
 impl MovementReason {
@@ -202,6 +205,7 @@ impl MovementReason {
             MovementReason::ReservationReleased => "reservation_released",
             MovementReason::Allotted => "allotted",
             MovementReason::AllotmentReturned => "allotment_returned",
+            MovementReason::Shipped => "shipped",
         }
     }
 }
@@ -305,7 +309,8 @@ pub struct Movement {
     pub quantity: i64,
     /// On hand after the change (before it: `on_hand_after - quantity`).
     pub on_hand_after: u32,
-    /// Change of reserved units: up for `reserved`, down for `reservation_released`, 0 otherwise.
+    /// Change of reserved units: up for `reserved`, down for `reservation_released` and `shipped`
+    /// (shipped units leave on hand and the reservation together), 0 otherwise.
     #[serde(default)]
     pub reserved_change: i64,
     /// The batches the units went into or came out of (perishable variants).

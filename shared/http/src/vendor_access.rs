@@ -65,7 +65,13 @@ pub fn decide(
         Some(role) => role.allows(permission),
         // Invitations hold outsiders' email addresses: only the vendor's owner sees them.
         None => {
-            matches!(permission, VendorPermission::Read | VendorPermission::StockRead) && principal.reads_all_accounts()
+            let reads = matches!(
+                permission,
+                VendorPermission::Read | VendorPermission::StockRead | VendorPermission::FulfilmentRead
+            );
+            let fulfils = matches!(permission, VendorPermission::FulfilmentRead | VendorPermission::Fulfil);
+            (reads && principal.reads_all_accounts())
+                || (fulfils && principal.roles.iter().any(|r| r.fulfils_for_all_vendors()))
         }
     };
     if !allowed {

@@ -410,7 +410,7 @@ mod tests {
                 discount: eur(0),
                 tax: eur(20_567),
                 total: eur(123_400),
-                allocations: vec![LineAllocation { location_id: LocationId::generate(), quantity: 2 }],
+                allocations: vec![LineAllocation { location_id: LocationId::generate(), quantity: 2, shipped: 0 }],
             }],
             totals: OrderTotals {
                 subtotal: eur(123_400),

@@ -57,7 +57,7 @@ fn group_of(
                     discount: eur(0),
                     tax: eur(0),
                     total: line_total,
-                    allocations: vec![LineAllocation { location_id: *location, quantity: *quantity }],
+                    allocations: vec![LineAllocation { location_id: *location, quantity: *quantity, shipped: 0 }],
                 }],
                 totals: OrderTotals {
                     subtotal: line_total,
@@ -171,6 +171,24 @@ async fn a_group_is_placed_with_its_stock_held_and_paid_once_however_often_the_p
     let late = orders::apply_event(&table, group.id, OrderEvent::Expired, None, None, &actor()).await.unwrap();
     assert_eq!(late, Some(Outcome::Stale));
     assert_eq!(orders::group(&table, group.id).await.unwrap().unwrap().version, paid.version);
+
+    // Paid: each order waits on its location's pick queue; refunded, it leaves it in that move.
+    let today = Utc::now().date_naive();
+    let queued = |(vendor, _, location): ItemId| {
+        let table = table.clone();
+        async move {
+            let page = PageRequest { limit: 10, cursor: None, newest_first: false };
+            let list = crate::fulfilment::pick_list(&table, vendor, location, &page, today).await.unwrap();
+            let raw: crate::Page<crate::fulfilment::AwaitingPick> =
+                table.query(&crate::keys::awaiting_picks(vendor, location), &page).await.unwrap();
+            (list.orders, raw.items.len())
+        }
+    };
+    assert_eq!((queued(a).await, queued(b).await), ((1, 1), (1, 1)));
+    let refunded = orders::apply_event(&table, group.id, OrderEvent::Refunded, None, None, &actor()).await.unwrap();
+    assert_eq!(refunded, Some(Outcome::Moved { to: OrderStatus::Refunded, reservation: ReservationEffect::Release }));
+    assert_eq!((queued(a).await, queued(b).await), ((0, 0), (0, 0)));
+    assert_eq!((reserved(&table, a).await, reserved(&table, b).await), (0, 0));
 }
 
 #[tokio::test]

@@ -297,6 +297,33 @@ pub(crate) fn vendor_orders(vendor: VendorId) -> Collection<VendorOrder> {
 pub(crate) fn vendor_order_by_id(vendor: VendorId, id: OrderId) -> Collection<VendorOrder> {
     Collection::index(format!("VENDORORDERS#{vendor}"), format!("ORDER#{id}"))
 }
+/// A parcel of a vendor order, beside the order in its group's partition.
+pub(crate) fn shipment(group: OrderGroupId, vendor: VendorId, id: stockyard_domain::ids::ShipmentId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("SHIPMENT#{vendor}#{id}"))
+}
+pub(crate) fn group_shipments(group: OrderGroupId) -> Collection<stockyard_domain::fulfilment::Shipment> {
+    Collection::table(format!("ORDERGROUP#{group}"), "SHIPMENT#")
+}
+pub(crate) fn shipments_of(
+    group: OrderGroupId,
+    vendor: VendorId,
+) -> Collection<stockyard_domain::fulfilment::Shipment> {
+    Collection::table(format!("ORDERGROUP#{group}"), format!("SHIPMENT#{vendor}#"))
+}
+/// A vendor order waiting to be picked at one location, sorted by promised ship date (orders
+/// without one last), then by order id.
+pub(crate) fn awaiting_pick(
+    vendor: VendorId,
+    location: LocationId,
+    by: Option<chrono::NaiveDate>,
+    order: OrderId,
+) -> Key {
+    let by = by.map_or_else(|| "9999-12-31".to_string(), |d| d.format("%Y-%m-%d").to_string());
+    key(format!("PICK#{vendor}#{location}"), format!("BY#{by}#ORDER#{order}"))
+}
+pub(crate) fn awaiting_picks(vendor: VendorId, location: LocationId) -> Collection<crate::fulfilment::AwaitingPick> {
+    Collection::table(format!("PICK#{vendor}#{location}"), "BY#")
+}
 /// Partitions of the reservation timer: a flash sale's checkouts spread over them.
 pub(crate) const EXPIRY_SHARDS: usize = 8;
 /// A group's reservation timer, sorted by when it runs out (fixed-width UTC time, then the id).

@@ -19,6 +19,7 @@ mod entity;
 pub mod error;
 pub mod events;
 pub mod exchange_rates;
+pub mod fulfilment;
 pub mod idempotency;
 mod keys;
 pub mod locations;

@@ -293,6 +293,11 @@ fn move_steps(
     if reservation != ReservationEffect::None {
         tx.delete::<ReservationExpiry>("reservation_expiry", &(group.expires_at, group.id), None)?;
     }
+    if to == OrderStatus::Paid {
+        crate::fulfilment::queue_for_picking(tx, orders)?;
+    } else if !stockyard_domain::fulfilment::awaits_shipping(to) {
+        crate::fulfilment::unqueue(tx, orders)?;
+    }
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::try_join_all;
 use stockyard_domain::ids::{LocationId, VariantId, VendorId};
 use stockyard_domain::stock::{
-    Actor, MovementReason, Shortage, StockError, StockItem, StockShard, availability, spread,
+    Actor, BatchQuantity, MovementReason, Shortage, StockError, StockItem, StockShard, availability, spread, take_fefo,
 };
 
 use crate::stock::movement_of;
@@ -79,9 +79,10 @@ pub async fn reserve<T>(
     reference: &str,
     actor: &Actor,
     today: NaiveDate,
-    with: impl FnMut(&mut Tx, &[Hold]) -> Result<T, StoreError>,
+    mut with: impl FnMut(&mut Tx, &[Hold]) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
-    run(table, holds, (reference, actor, MovementReason::Reserved), Some(today), with).await
+    let entry = (reference, actor, MovementReason::Reserved);
+    run(table, holds, entry, Mode::Reserve(today), |tx, placed| with(tx, &placed.holds)).await
 }
 
 /// Gives back every hold (an order expired unpaid, or was cancelled) where it was placed, with
@@ -94,7 +95,58 @@ pub async fn release<T>(
     mut with: impl FnMut(&mut Tx) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
     let entry = (reference, actor, MovementReason::ReservationReleased);
-    run(table, holds, entry, None, |tx, _| with(tx)).await
+    run(table, holds, entry, Mode::Release, |tx, _| with(tx)).await
+}
+
+/// Ships every hold where it was placed: the units leave on hand (perishable items: out of their
+/// batches, first-expiring first, never an expired one) and the reservation they were held under
+/// (a shard's units leave its allotment too), with what `with` adds; `with` sees the batches each
+/// stock item's units came out of. A hold the item (or shard) no longer has reserved, or units
+/// on hand cannot supply, is `Short`.
+pub async fn ship<T>(
+    table: &Table,
+    holds: &[Hold],
+    reference: &str,
+    actor: &Actor,
+    today: NaiveDate,
+    with: impl FnMut(&mut Tx, &Placed) -> Result<T, StoreError>,
+) -> Result<T, ReserveError> {
+    run(table, holds, (reference, actor, MovementReason::Shipped), Mode::Ship(today), with).await
+}
+
+/// What one try placed: the holds where their units are (a reservation of a sharded item names
+/// the shards), and the batches each stock item's units left from (shipping).
+#[derive(Debug, Clone, Default)]
+pub struct Placed {
+    pub holds: Vec<Hold>,
+    pub batches: Vec<(ItemId, Vec<BatchQuantity>)>,
+}
+
+/// What a run does to the holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Promise available units (as of the day).
+    Reserve(NaiveDate),
+    /// Give reserved units back.
+    Release,
+    /// Send reserved units away (batches sellable on the day).
+    Ship(NaiveDate),
+}
+
+impl Mode {
+    fn reserving(self) -> bool {
+        matches!(self, Mode::Reserve(_))
+    }
+
+    /// Whether units of shard `shard` (of an item split into `active` shards) leave its
+    /// allotment: given back to the item when the shard is retired, or sent away.
+    fn leaves_allotment(self, shard: u8, active: u8) -> bool {
+        match self {
+            Mode::Reserve(_) => false,
+            Mode::Release => shard >= active,
+            Mode::Ship(_) => true,
+        }
+    }
 }
 
 /// One merged hold: the item, the shard named (releases), the units, the index of its first line.
@@ -167,18 +219,20 @@ async fn read(table: &Table, ids: &[ItemId], merged: &[Merged], reserving: bool)
     Ok(seen)
 }
 
-/// One try's changes to one item: the units its own `reserved` moves by, and those of them that
-/// leave its allotment (a retired shard's units coming back).
+/// One try's changes to one item: the units its own `reserved` moves by, those of them that
+/// leave its allotment (a retired shard's units coming back, or a shard's units shipped), and
+/// those that leave on hand (shipped).
 #[derive(Default)]
 struct ItemChange {
     reserved: u32,
     unallotted: u32,
+    shipped: u32,
 }
 
 /// Where one try stops short of a transaction.
 enum Planned {
     /// Every change is in the transaction; the holds as placed.
-    Ready(Vec<Hold>),
+    Ready(Placed),
     /// A shard the plan needs was not read (the item was split again meanwhile): read again.
     Unread,
 }
@@ -187,8 +241,8 @@ async fn run<T>(
     table: &Table,
     holds: &[Hold],
     (reference, actor, reason): Entry<'_>,
-    reserving: Option<NaiveDate>,
-    mut with: impl FnMut(&mut Tx, &[Hold]) -> Result<T, StoreError>,
+    mode: Mode,
+    mut with: impl FnMut(&mut Tx, &Placed) -> Result<T, StoreError>,
 ) -> Result<T, ReserveError> {
     let items = merged(holds);
     // Each stock item once, in the order first named (a release may name several of its shards).
@@ -208,16 +262,16 @@ async fn run<T>(
         .with_jitter()
         .without_max_times()
         .build();
-    let mut seen = read(table, &ids, &items, reserving.is_some()).await?;
+    let mut seen = read(table, &ids, &items, mode.reserving()).await?;
     let mut tries = 0u32;
     loop {
         tries += 1;
         let now = Utc::now();
         let mut tx = table.tx();
-        let placed = match plan(&mut tx, (&ids, &items, &seen), (reference, actor, reason), reserving, now)? {
+        let placed = match plan(&mut tx, (&ids, &items, &seen), (reference, actor, reason), mode, now)? {
             Planned::Ready(placed) => placed,
             Planned::Unread => {
-                seen = read(table, &ids, &items, reserving.is_some()).await?;
+                seen = read(table, &ids, &items, mode.reserving()).await?;
                 continue;
             }
         };
@@ -260,7 +314,7 @@ async fn run<T>(
         }
         if !fresh {
             tokio::time::sleep(pauses.next().unwrap_or(Duration::from_millis(200))).await;
-            seen = read(table, &ids, &items, reserving.is_some()).await?;
+            seen = read(table, &ids, &items, mode.reserving()).await?;
         }
     }
 }
@@ -270,18 +324,18 @@ fn plan(
     tx: &mut Tx,
     (ids, items, seen): (&[ItemId], &[Merged], &[Seen]),
     (reference, actor, reason): Entry<'_>,
-    reserving: Option<NaiveDate>,
+    mode: Mode,
     now: DateTime<Utc>,
 ) -> Result<Planned, ReserveError> {
-    let mut placed = Vec::new();
+    let mut placed = Placed::default();
     let mut changes: Vec<ItemChange> = ids.iter().map(|_| ItemChange::default()).collect();
     let mut shard_after: BTreeMap<(usize, u8), StockShard> = BTreeMap::new();
     for &(id, shard, quantity, index) in items {
         let i = ids.iter().position(|x| *x == id).unwrap_or_default();
         let short = |available| ReserveError::Short { index, requested: quantity, available };
         let Some(item) = &seen[i].item else { return Err(short(0)) };
-        let pieces = match reserving {
-            Some(today) => {
+        let pieces = match mode {
+            Mode::Reserve(today) => {
                 let mut free = Vec::with_capacity(usize::from(item.shards));
                 for n in 0..item.shards {
                     match seen[i].shards.get(&n) {
@@ -296,10 +350,13 @@ fn plan(
                     None => return Err(short(own.saturating_add(free.iter().sum()))),
                 }
             }
-            None => vec![(shard, quantity)],
+            Mode::Release | Mode::Ship(_) => vec![(shard, quantity)],
         };
         for (shard, units) in pieces {
-            placed.push(Hold { item: id, shard, quantity: units });
+            placed.holds.push(Hold { item: id, shard, quantity: units });
+            if matches!(mode, Mode::Ship(_)) {
+                changes[i].shipped += units;
+            }
             let Some(n) = shard else {
                 changes[i].reserved += units;
                 continue;
@@ -313,13 +370,17 @@ fn plan(
                 },
             };
             let mut after = current;
-            let retired = n >= item.shards;
-            let changed =
-                if reserving.is_some() { after.reserve(units, now) } else { after.release(units, retired, now) };
+            // Units leave a shard's allotment when they go back to a retired shard's item, or
+            // leave the location.
+            let leaves = mode.leaves_allotment(n, item.shards);
+            let changed = match mode {
+                Mode::Reserve(_) => after.reserve(units, now),
+                Mode::Release | Mode::Ship(_) => after.release(units, leaves, now),
+            };
             if let Err(error) = changed {
                 return Err(refusal(error, short)?);
             }
-            if reserving.is_none() && retired {
+            if leaves {
                 changes[i].reserved += units;
                 changes[i].unallotted += units;
             }
@@ -339,22 +400,41 @@ fn plan(
         let mut after = before.clone();
         let index = items.iter().find(|m| m.0 == ids[i]).map_or(0, |m| m.3);
         let short = |available| ReserveError::Short { index, requested: change.reserved, available };
-        let changed = match reserving {
-            Some(today) => after.reserve(change.reserved, today, now),
-            None => after.release(change.reserved, now),
+        let changed = match mode {
+            Mode::Reserve(today) => after.reserve(change.reserved, today, now),
+            Mode::Release => after.release(change.reserved, now),
+            Mode::Ship(_) => after.release(change.reserved, now),
         };
         if let Err(error) = changed {
             return Err(refusal(error, short)?);
         }
         after.allotted -= change.unallotted.min(after.allotted);
-        let movement = movement_of(
+        let mut batches = Vec::new();
+        if let Mode::Ship(today) = mode {
+            let shipped = change.shipped;
+            let short = |available| ReserveError::Short { index, requested: shipped, available };
+            if after.perishable {
+                batches = match take_fefo(&after, shipped, after.on_hand, today, false) {
+                    Ok(taken) => taken,
+                    Err(shortage) => return Err(refusal(shortage.into(), short)?),
+                };
+            }
+            if let Err(error) = after.apply(-i64::from(shipped), &batches, now) {
+                return Err(refusal(error, short)?);
+            }
+            // One change, one version: the release and the units leaving are one movement.
+            after.version = before.version + 1;
+            placed.batches.push((ids[i], batches.clone()));
+        }
+        let mut movement = movement_of(
             &after,
             None,
-            (after.version, after.on_hand, 0, signed(change.reserved)),
+            (after.version, after.on_hand, -i64::from(change.shipped), signed(change.reserved)),
             (reference, actor, reason),
             None,
             now,
         );
+        movement.batches = batches;
         let condition = Expr::new("version = :read").val(":read", &before.version);
         let update = crate::stock::set_all_but_incoming(&after, 0)?.when(condition).returning_item_on_failure();
         tx.update::<StockItem>(step(i), &ids[i], update)?;
@@ -363,8 +443,8 @@ fn plan(
     for ((i, n), after) in &shard_after {
         let Some(item) = &seen[*i].item else { continue };
         let before_version = after.version - 1;
-        let units = placed.iter().filter(|h| h.item == ids[*i] && h.shard == Some(*n)).map(|h| h.quantity).sum();
-        let allotment_change = if reserving.is_none() && *n >= item.shards { -i64::from(units) } else { 0 };
+        let units = placed.holds.iter().filter(|h| h.item == ids[*i] && h.shard == Some(*n)).map(|h| h.quantity).sum();
+        let allotment_change = if mode.leaves_allotment(*n, item.shards) { -i64::from(units) } else { 0 };
         let numbers = (after.version, after.allotted, allotment_change, signed(units));
         let movement = movement_of(item, Some(*n), numbers, (reference, actor, reason), None, now);
         let condition = Expr::new("version = :read").val(":read", &before_version);

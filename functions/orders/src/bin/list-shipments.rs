@@ -1,0 +1,9 @@
+//! `list-shipments`: GET /vendors/{vendorId}/orders/{orderId}/shipments
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_http::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, stockyard_orders::fulfilment::list_shipments).await
+}

@@ -1,0 +1,214 @@
+//! Fulfilment (issue 14): a paid order on its location's pick list (walking order, batches
+//! first-expiring-first), packed in parcels that take their units out of on hand through the
+//! ledger, with the order following; bad input and strangers change nothing.
+
+use chrono::{Days, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+use stockyard_domain::ids::OrderGroupId;
+use stockyard_domain::order::OrderStatus;
+use stockyard_tests::{TestApp, TestUser, TestVendor, eventually, unique_tag};
+
+use crate::checkout::{
+    checkout, french_location, group, on_sale, paris, published_variant, ships_to_france, stock_of, taxed,
+};
+
+/// `units` of a perishable `sku` received at `location` into batch `lot`, expiring in `days`.
+async fn batch(app: &TestApp, vendor: &TestVendor, (sku, location): (&str, &str), lot: &str, days: u64, units: u32) {
+    let expires_on = Utc::now().date_naive() + Days::new(days);
+    let body = json!({ "sku": sku, "location_id": location, "quantity": units, "reason": "received",
+                       "lot": lot, "expires_on": expires_on });
+    app.adjust_stock(vendor.owner.token(), &vendor.id, &body).await.expect(201);
+}
+
+/// A fresh customer's cart of `lines` placed: (the customer, the checkout's response).
+async fn placed(app: &TestApp, lines: &[(&str, u32)]) -> (TestUser, Value) {
+    let customer = app.customer().await;
+    let eur = json!({ "currency": "EUR" });
+    let cart = app.request(Method::POST, "/carts", Some(customer.token()), Some(&eur), &[]).await;
+    let cart_id = cart.expect(201)["id"].as_str().unwrap().to_string();
+    for (variant, quantity) in lines {
+        let path = format!("/carts/{cart_id}/lines/{variant}");
+        let body = json!({ "quantity": quantity });
+        let resp = app.request(Method::PUT, &path, Some(customer.token()), Some(&body), &[]).await;
+        assert!(resp.status < 300, "{resp}");
+    }
+    let body = json!({ "cart_id": cart_id, "shipping_address": paris() });
+    let key = format!("ship-{}", unique_tag());
+    let placed = checkout(app, Some(customer.token()), None, Some(&key), &body).await.expect(201).clone();
+    (customer, placed)
+}
+
+/// Pays a placed group by card and waits until it is paid.
+async fn pay(app: &TestApp, placed: &Value) {
+    let group_id = placed["order_group"]["id"].as_str().unwrap();
+    let intent = placed["payment"]["reference"].as_str().unwrap();
+    let path = format!("/_local/payments/card/payment_intents/{intent}/approve");
+    app.request(Method::POST, &path, None, None, &[]).await.expect(200);
+    eventually("the group is paid", || async {
+        (group(app, group_id).await.status == OrderStatus::Paid).then_some(())
+    })
+    .await;
+}
+
+fn parcel(location: &str, lines: &[(&str, u32)], tracking: &str) -> Value {
+    let lines: Vec<Value> = lines.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect();
+    json!({ "location_id": location, "lines": lines, "carrier": "La Poste", "service": "Colissimo",
+            "tracking_number": tracking })
+}
+
+#[tokio::test]
+async fn a_paid_order_is_picked_in_walking_order_first_expiring_first_and_leaves_in_two_parcels_through_the_ledger() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let owner = vendor.owner.token();
+    let (jumper, jumper_sku, at) = on_sale(&app, &vendor, 1999, 5).await;
+    let (milk, milk_sku) = published_variant(&app, &vendor, 250, json!({ "shelf_life_days": 30 })).await;
+    batch(&app, &vendor, (&milk_sku, &at), "LATE", 20, 6).await;
+    batch(&app, &vendor, (&milk_sku, &at), "SOON", 5, 3).await;
+    ships_to_france(&app, &vendor).await;
+    // The milk is kept in zone A, the jumpers in zone B: the walk takes the milk first.
+    for (sku, zone) in [(&milk_sku, "a"), (&jumper_sku, "b")] {
+        let path = format!("/vendors/{}/skus/{sku}/stock/{at}", vendor.id);
+        let bin = json!({ "bin": { "zone": zone, "aisle": "01", "shelf": "1", "bin": "1" } });
+        app.request(Method::PATCH, &path, Some(owner), Some(&bin), &[]).await.expect(200);
+    }
+    let (_, placed) = placed(&app, &[(&jumper, 3), (&milk, 4)]).await;
+    pay(&app, &placed).await;
+    let group_id = placed["order_group"]["id"].as_str().unwrap().to_string();
+    let order = placed["orders"][0]["id"].as_str().unwrap().to_string();
+
+    // The pick list: the milk first (zone A), 3 of SOON then 1 of LATE; the order each goes to.
+    let warehouse = app.user_with_platform_role("warehouse_staff").await;
+    let pick_path = format!("/vendors/{}/locations/{at}/pick-list", vendor.id);
+    let picks = app.request(Method::GET, &pick_path, Some(warehouse.token()), None, &[]).await.expect(200).clone();
+    assert_eq!(picks["orders"], 1, "{picks}");
+    let lines = picks["lines"].as_array().unwrap();
+    let skus: Vec<&str> = lines.iter().map(|l| l["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, [milk_sku.as_str(), jumper_sku.as_str()], "{picks}");
+    let batches: Vec<(&str, u64)> = lines[0]["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["lot"].as_str().unwrap(), b["quantity"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(batches, [("SOON", 3), ("LATE", 1)]);
+    assert_eq!((lines[1]["quantity"].as_u64(), lines[1]["bin"]["zone"].as_str()), (Some(3), Some("B")));
+    assert_eq!(lines[1]["orders"][0]["order_id"], order.as_str());
+    // Customers, catalog editors and other vendors' owners see no pick list.
+    let (customer, editor, stranger) =
+        tokio::join!(app.customer(), app.staff(&vendor, "catalog_editor"), app.vendor_owner());
+    for token in [customer.token(), editor.token(), stranger.owner.token()] {
+        app.request(Method::GET, &pick_path, Some(token), None, &[]).await.expect_error(403, "forbidden");
+    }
+
+    // Bad parcels change nothing.
+    let ship_path = format!("/vendors/{}/orders/{order}/shipments", vendor.id);
+    let ship = |token: &str, body: Value, key: Option<String>| {
+        let (app, path, token) = (&app, ship_path.clone(), token.to_string());
+        async move {
+            let headers: Vec<(&str, &str)> = key.as_deref().map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
+            app.request(Method::POST, &path, Some(&token), Some(&body), &headers).await
+        }
+    };
+    let w = warehouse.token();
+    let too_many = ship(w, parcel(&at, &[(&jumper_sku, 4)], "T0"), None).await;
+    too_many.expect_invalid_field("lines[0].quantity");
+    ship(w, parcel(&at, &[("NOT-IN-ORDER", 1)], "T0"), None).await.expect_invalid_field("lines[0].sku");
+    ship(w, parcel(&at, &[(&jumper_sku, 1), (&jumper_sku, 1)], "T0"), None).await.expect_invalid_field("lines[1].sku");
+    let elsewhere = french_location(&app, &vendor).await;
+    ship(w, parcel(&elsewhere, &[(&jumper_sku, 1)], "T0"), None).await.expect_invalid_field("lines[0].sku");
+    let mut no_carrier = parcel(&at, &[(&jumper_sku, 1)], "T0");
+    no_carrier["carrier"] = json!("  ");
+    ship(w, no_carrier, None).await.expect_invalid_field("carrier");
+    let mut unknown_field = parcel(&at, &[(&jumper_sku, 1)], "T0");
+    unknown_field["weight"] = json!(3);
+    assert_eq!(ship(w, unknown_field, None).await.status, 400);
+    ship(customer.token(), parcel(&at, &[(&jumper_sku, 1)], "T0"), None).await.expect_error(403, "forbidden");
+    assert_eq!(stock_of(&app, &vendor, &jumper_sku, &at).await, (2, 3), "nothing left");
+
+    // The first parcel: two jumpers. They leave on hand and the reservation; available stays.
+    let key = format!("parcel-{}", unique_tag());
+    let first = ship(w, parcel(&at, &[(&jumper_sku, 2)], "TRACK-1"), Some(key.clone())).await.expect(201).clone();
+    assert_eq!(first["order_status"], "partially_shipped", "{first}");
+    assert_eq!(first["ship_to"]["city"], "Paris");
+    assert_eq!(first["shipment"]["lines"][0]["quantity"], 2);
+    let again = ship(w, parcel(&at, &[(&jumper_sku, 2)], "TRACK-1"), Some(key.clone())).await;
+    assert_eq!(again.expect(201)["shipment"]["id"], first["shipment"]["id"], "a retry replays the parcel");
+    let level = app.stock_at(&vendor, &jumper_sku, &at).await.unwrap();
+    assert_eq!(
+        (level["on_hand"].as_u64(), level["reserved"].as_u64(), level["available"].as_u64()),
+        (Some(3), Some(1), Some(2))
+    );
+    let movements = app.movements(owner, &vendor.id, &jumper_sku, &at).await;
+    let shipped: Vec<&Value> = movements.iter().filter(|m| m["reason"] == "shipped").collect();
+    assert_eq!(shipped.len(), 1, "shipped once: {movements:?}");
+    assert_eq!((shipped[0]["quantity"].as_i64(), shipped[0]["reserved_change"].as_i64()), (Some(-2), Some(-2)));
+    assert_eq!(shipped[0]["reference"], format!("order:{group_id}").as_str());
+
+    // The second parcel ships the rest: the milk from SOON first, then LATE.
+    let second = ship(w, parcel(&at, &[(&jumper_sku, 1), (&milk_sku, 4)], "TRACK-2"), None).await.expect(201).clone();
+    assert_eq!(second["order_status"], "shipped", "{second}");
+    let taken: Vec<(&str, u64)> = second["shipment"]["lines"][1]["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["lot"].as_str().unwrap(), b["quantity"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(taken, [("SOON", 3), ("LATE", 1)]);
+    let milk_level = app.stock_at(&vendor, &milk_sku, &at).await.unwrap();
+    assert_eq!((milk_level["on_hand"].as_u64(), milk_level["reserved"].as_u64()), (Some(5), Some(0)));
+    assert_eq!(stock_of(&app, &vendor, &jumper_sku, &at).await, (2, 0));
+    ship(w, parcel(&at, &[(&jumper_sku, 1)], "T3"), None).await.expect_error(409, "order_not_shippable");
+
+    // Nothing waits at the location any more; the order's parcels and timeline tell it.
+    let picks = app.request(Method::GET, &pick_path, Some(owner), None, &[]).await.expect(200).clone();
+    assert_eq!((picks["orders"].as_u64(), picks["lines"].as_array().map(Vec::len)), (Some(0), Some(0)), "{picks}");
+    let listed = app.request(Method::GET, &ship_path, Some(owner), None, &[]).await.expect(200).clone();
+    let tracking: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|s| s["tracking_number"].as_str().unwrap()).collect();
+    assert_eq!(tracking, ["TRACK-1", "TRACK-2"]);
+    let id = OrderGroupId::parse("id", &group_id).unwrap();
+    let after = crate::checkout::table(&app).await;
+    let held = stockyard_store::orders::group(&after, id).await.unwrap().unwrap().holds;
+    assert!(held.is_empty(), "every held unit shipped: {held:?}");
+    let order_path = format!("/vendors/{}/orders/{order}", vendor.id);
+    let vendor_order = app.request(Method::GET, &order_path, Some(owner), None, &[]).await.expect(200).clone();
+    let statuses: Vec<&str> =
+        vendor_order["timeline"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["pending_payment", "paid", "partially_shipped", "shipped"], "{vendor_order}");
+}
+
+#[tokio::test]
+async fn an_unpaid_order_cannot_ship_and_a_customer_sees_the_parcels_of_their_order() {
+    let app = TestApp::new();
+    let _tax = taxed(&app).await;
+    let vendor = app.vendor_owner().await;
+    let (jumper, jumper_sku, at) = on_sale(&app, &vendor, 1999, 5).await;
+    ships_to_france(&app, &vendor).await;
+    let (customer, placed) = placed(&app, &[(&jumper, 1)]).await;
+    let order = placed["orders"][0]["id"].as_str().unwrap();
+    let group_id = placed["order_group"]["id"].as_str().unwrap();
+    let path = format!("/vendors/{}/orders/{order}/shipments", vendor.id);
+    let owner = vendor.owner.token();
+    let refused =
+        app.request(Method::POST, &path, Some(owner), Some(&parcel(&at, &[(&jumper_sku, 1)], "T")), &[]).await;
+    refused.expect_error(409, "order_not_shippable");
+    // Not on the pick list until paid.
+    let pick_path = format!("/vendors/{}/locations/{at}/pick-list", vendor.id);
+    assert_eq!(app.request(Method::GET, &pick_path, Some(owner), None, &[]).await.expect(200)["orders"], 0);
+    assert_eq!(stock_of(&app, &vendor, &jumper_sku, &at).await, (4, 1));
+
+    pay(&app, &placed).await;
+    assert_eq!(app.request(Method::GET, &pick_path, Some(owner), None, &[]).await.expect(200)["orders"], 1);
+    let one = parcel(&at, &[(&jumper_sku, 1)], "CUST-1");
+    let shipped = app.request(Method::POST, &path, Some(owner), Some(&one), &[]).await;
+    assert_eq!(shipped.expect(201)["order_status"], "shipped");
+    let read = app.request(Method::GET, &format!("/orders/{group_id}"), Some(customer.token()), None, &[]).await;
+    let read = read.expect(200).clone();
+    assert_eq!(read["shipments"][0]["tracking_number"], "CUST-1", "{read}");
+    assert_eq!(read["shipments"][0]["lines"][0]["quantity"], 1);
+    assert!(read["shipments"][0].get("created_by").is_none(), "who packed it stays inside: {read}");
+    assert_eq!(read["vendor_orders"][0]["status"], "shipped");
+}
