@@ -195,6 +195,7 @@ fn paid_event(group: OrderGroupId) -> OrderEventMessage {
         version: 2,
         occurred_at: Utc::now(),
         dispute: None,
+        shipment: None,
     }
 }
 

@@ -11,6 +11,9 @@
 //! - `order_disputed`: each vendor of the group is told which order is disputed and the amount
 //!   held.
 //! - `order_expired`, `order_cancelled`: the customer is told the items were released.
+//! - `parcel_shipped`, `parcel_delivered`: the customer is told a parcel left (its lines, carrier,
+//!   tracking number and expected delivery, and whether more will follow) or arrived, in the
+//!   group's language.
 //! - `order_placed`, `order_refunded`: nothing customer-facing (a placed group is unpaid; the
 //!   confirmation waits for the payment).
 //!
@@ -35,7 +38,7 @@ use stockyard_messaging::{Attachment, EmailMessage, Publisher, invoices};
 use stockyard_platform::runner;
 use stockyard_store::objects::Bucket;
 use stockyard_store::order_events::{OrderEventMessage, OrderEventType};
-use stockyard_store::{Table, billing, orders, users, vendors};
+use stockyard_store::{Table, billing, fulfilment, orders, users, vendors};
 
 pub struct BillingDeps {
     pub table: Table,
@@ -97,11 +100,37 @@ pub async fn process(deps: &BillingDeps, message: OrderEventMessage) -> anyhow::
             let name = customer_name(&deps.table, &group).await?;
             publish(&deps.emails, &order_mail::released(&group, expired, name.as_deref())).await?;
         }
+        OrderEventType::ParcelShipped | OrderEventType::ParcelDelivered => parcel(deps, &group, &message).await?,
         OrderEventType::OrderPlaced | OrderEventType::OrderRefunded => {}
     }
     billing::mark_event_done(&deps.table, group_id, &key).await?;
     tracing::info!(group = %group_id, event = key, "order event handled");
     Ok(())
+}
+
+/// The customer's email about a parcel that left or arrived.
+async fn parcel(deps: &BillingDeps, group: &OrderGroup, message: &OrderEventMessage) -> anyhow::Result<()> {
+    let parcel = message.shipment.as_ref().ok_or_else(|| anyhow::anyhow!("a parcel event without its parcel"))?;
+    let table = &deps.table;
+    let shipments = fulfilment::shipments_of(table, group.id, parcel.vendor_id).await?;
+    let order = orders::orders_of(table, group.id).await?.into_iter().find(|o| o.vendor_id == parcel.vendor_id);
+    let vendor = vendors::get(table, parcel.vendor_id).await?;
+    let name = customer_name(table, group).await?;
+    let Some(shipment) = shipments.into_iter().find(|s| s.id == parcel.shipment_id) else {
+        tracing::warn!(group = %group.id, shipment = %parcel.shipment_id, "no such parcel; the event is dropped");
+        return Ok(());
+    };
+    let vendor_name = vendor.map(|v| v.name).unwrap_or_default();
+    let more_to_come = order.is_some_and(|o| !matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered));
+    let notice = order_mail::ParcelNotice {
+        group,
+        shipment: &shipment,
+        vendor_name: &vendor_name,
+        customer_name: name.as_deref(),
+        more_to_come,
+    };
+    let delivered = message.event == OrderEventType::ParcelDelivered;
+    publish(&deps.emails, &order_mail::parcel(&notice, delivered)).await
 }
 
 async fn publish(queue: &Publisher, email: &EmailMessage) -> anyhow::Result<()> {

@@ -39,7 +39,7 @@ pub struct PickList {
     security(("bearer" = ["vendor_owner", "order_handler", "warehouse_staff", "admin", "support"])),
     params(("vendorId" = VendorId, Path), ("locationId" = LocationId, Path),
            ("limit" = Option<u32>, Query, description = "orders per page: 1 to 100, default 20"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = PickList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = PickList), (status = 403, body = ErrorBody),
               (status = 404, description = "not_found: no such vendor, or no such location of it", body = ErrorBody)))]
 pub async fn get_pick_list(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -82,6 +82,8 @@ pub struct ShipmentRequest {
     #[serde(default)]
     #[schema(example = "Express")]
     pub service: Option<String>,
+    /// 4 to 64 letters, digits or '-' (spaces are dropped, letters upper-cased); one parcel's.
+    /// The carrier's tracking events name the parcel by it.
     #[serde(default)]
     #[schema(example = "JD014600006281234567")]
     pub tracking_number: Option<String>,
@@ -113,7 +115,7 @@ pub struct ShipmentResponse {
     params(("vendorId" = VendorId, Path), ("orderId" = OrderId, Path), IdempotencyParams),
     responses((status = 201, body = ShipmentResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, description = "not_found: no such order of this vendor", body = ErrorBody),
-              (status = 409, description = "order_not_shippable (not paid, or closed); insufficient_stock (names the line: units on hand cannot supply, such as batches expired since the checkout); stock_not_held", body = ErrorBody),
+              (status = 409, description = "order_not_shippable (not paid, or closed); insufficient_stock (names the line: units on hand cannot supply, such as batches expired since the checkout); stock_not_held; tracking_number_taken (another parcel has it)", body = ErrorBody),
               (status = 422, description = "invalid_field (names it: a line not in the order at that location, more than is left to ship, a SKU twice, the carrier)", body = ErrorBody),
               (status = 503, description = "service_busy: the order or its stock is changing too fast; retry with the same Idempotency-Key", body = ErrorBody)))]
 pub async fn create_shipment(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
@@ -171,7 +173,7 @@ pub struct ShipmentList {
 #[utoipa::path(get, path = "/vendors/{vendorId}/orders/{orderId}/shipments", tag = "fulfilment",
     security(("bearer" = ["vendor_owner", "order_handler", "warehouse_staff", "admin", "support"])),
     params(("vendorId" = VendorId, Path), ("orderId" = OrderId, Path)),
-    responses((status = 200, body = ShipmentList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = ShipmentList), (status = 403, body = ErrorBody),
               (status = 404, description = "not_found: no such order of this vendor", body = ErrorBody)))]
 pub async fn list_shipments(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;
@@ -195,7 +197,11 @@ fn parcel_of(body: &ShipmentRequest) -> Result<Parcel, ApiError> {
     Ok(Parcel {
         carrier: fulfilment::carrier_text("carrier", &body.carrier)?,
         service: optional("service", &body.service)?,
-        tracking_number: optional("tracking_number", &body.tracking_number)?,
+        tracking_number: body
+            .tracking_number
+            .as_deref()
+            .map(|raw| stockyard_domain::carrier::tracking_number("tracking_number", raw))
+            .transpose()?,
         label_reference: optional("label_reference", &body.label_reference)?,
     })
 }
@@ -239,6 +245,11 @@ fn ship_error(error: ShipFailure, lines: &[PackedLineBody]) -> ApiError {
                 format!("{sku}: {requested} units to ship, {available} can leave (sellable units on hand)"),
             )
         }
+        ShipFailure::TrackingTaken => ApiError::conflict_on(
+            "tracking_number_taken",
+            "tracking_number",
+            "another parcel has this tracking number: a carrier's events must name one parcel",
+        ),
         ShipFailure::Store(e) => e.into(),
     }
 }

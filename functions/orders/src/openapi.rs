@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::{cancel, checkout, fulfilment, payments, reads};
+use crate::{cancel, checkout, fulfilment, payments, reads, tracking};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -18,6 +18,7 @@ use crate::{cancel, checkout, fulfilment, payments, reads};
     cancel::cancel_order,
     fulfilment::get_pick_list,
     fulfilment::create_shipment,
-    fulfilment::list_shipments
+    fulfilment::list_shipments,
+    tracking::receive
 ))]
 pub struct OrdersApi;

@@ -61,6 +61,24 @@ pub struct Parcel {
     pub status: ShipmentStatus,
     pub lines: Vec<ParcelLine>,
     pub shipped_at: chrono::DateTime<Utc>,
+    /// The carrier's latest estimate of the delivery day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<chrono::DateTime<Utc>>,
+    /// The parcel's journey as its carrier reported it, in the order it happened.
+    pub tracking: Vec<TrackingStep>,
+}
+
+/// One step of a parcel's journey.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingStep {
+    pub status: ShipmentStatus,
+    pub occurred_at: chrono::DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// Units of one line in a parcel.
@@ -87,6 +105,18 @@ impl From<Shipment> for Parcel {
                 .map(|l| ParcelLine { sku: l.sku, title: l.title, quantity: l.quantity })
                 .collect(),
             shipped_at: s.created_at,
+            estimated_delivery: s.estimated_delivery,
+            delivered_at: s.delivered_at,
+            tracking: s
+                .tracking
+                .into_iter()
+                .map(|e| TrackingStep {
+                    status: e.status,
+                    occurred_at: e.occurred_at,
+                    location: e.location,
+                    description: e.description,
+                })
+                .collect(),
         }
     }
 }

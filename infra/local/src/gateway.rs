@@ -81,6 +81,8 @@ pub struct Gateway {
     pub sent_raw: crate::mail::SentRaw,
     /// The card and wallet providers' stand-in, under `/_local/payments/` (see `payments`).
     pub payments: Arc<crate::payments::Payments>,
+    /// The shipping carriers' stand-in, under `/_local/carriers/` (see `carriers`).
+    pub carriers: Arc<crate::carriers::Carriers>,
 }
 
 impl Gateway {
@@ -356,6 +358,9 @@ async fn local_endpoint(gw: &Gateway, method: &Method, path: &str, req: Request,
     if path.starts_with("payments/") {
         return gw.payments.handle(req).await;
     }
+    if path.starts_with("carriers/") {
+        return gw.carriers.handle(req).await;
+    }
     match (method.as_str(), path) {
         ("GET", "health") => json_response(
             StatusCode::OK,
@@ -489,6 +494,10 @@ mod tests {
             http: reqwest::Client::new(),
             sent_raw: Default::default(),
             payments: crate::payments::Payments::start(payments),
+            carriers: Arc::new(crate::carriers::Carriers::new(crate::carriers::Config::from_parameters(
+                &Default::default(),
+                &api_url,
+            ))),
         });
         tokio::spawn(async move { axum::serve(listener, app(gw)).await.unwrap() });
         let http = reqwest::Client::new();

@@ -7,6 +7,7 @@ mod bench_checkout;
 mod bench_search;
 mod bench_stock;
 mod bootstrap;
+mod carriers;
 mod demo_demand;
 mod emulators;
 mod events;

@@ -152,6 +152,10 @@ fn stack_env(
     env.push(("STOCKYARD_CARD_WEBHOOK_SECRET".into(), payments.card_secret));
     env.push(("STOCKYARD_WALLET_WEBHOOK_SECRET".into(), payments.wallet_secret));
     env.push(("STOCKYARD_WALLET_WEBHOOK_ID".into(), payments.wallet_webhook_id));
+    // The carriers' stand-in, and what their tracking webhooks are signed with (see `carriers`).
+    env.push(("STOCKYARD_CARRIERS_URL".into(), format!("{api_url}/_local/carriers")));
+    let carriers = crate::carriers::Config::from_parameters(params, api_url);
+    env.push(("STOCKYARD_CARRIER_WEBHOOK_SECRET".into(), carriers.secret));
     for (id, p) in physical {
         let snake = id.to_shouty_snake_case();
         match p.kind.as_str() {
@@ -403,6 +407,9 @@ pub async fn start(opts: &Options) -> Result<Running> {
             http: reqwest::Client::new(),
             sent_raw: Default::default(),
             payments: crate::payments::Payments::start(crate::payments::Config::from_parameters(&params, &api_url)),
+            carriers: Arc::new(crate::carriers::Carriers::new(crate::carriers::Config::from_parameters(
+                &params, &api_url,
+            ))),
         });
         let app = crate::gateway::app(gateway.clone());
         let mut srx = shutdown_rx.clone();

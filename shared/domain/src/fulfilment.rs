@@ -221,9 +221,113 @@ pub struct Shipment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_reference: Option<String>,
     pub status: ShipmentStatus,
+    /// What the carrier reported, in the order it happened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackingEvent>,
+    /// The carrier's latest estimate of the delivery day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<NaiveDate>,
+    /// When the carrier delivered it (while its status is `delivered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
     pub created_by: Actor,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every write: tracking updates are written under the version read.
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// One event of a parcel's journey, as its carrier reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrackingEvent {
+    /// The carrier's id of the event (a repeat of it changes nothing).
+    pub event_id: String,
+    pub status: ShipmentStatus,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Paris hub")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The delivery day the carrier expected when it reported this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<NaiveDate>,
+}
+
+/// The most tracking events a shipment keeps (the oldest go first); a parcel's journey has a
+/// dozen.
+pub const MAX_TRACKING_EVENTS: usize = 100;
+
+/// Records a carrier's event on its shipment: `false` when the shipment holds it already (a
+/// repeat). Events are kept in the order they happened, whatever order they arrive in; the
+/// shipment's status is its latest event's (ties: the further along), its estimated delivery the
+/// one the latest event giving one gave, and `delivered_at` set while it is delivered.
+pub fn track(shipment: &mut Shipment, event: &crate::carrier::CarrierEvent) -> bool {
+    if shipment.tracking.iter().any(|e| e.event_id == event.event_id) {
+        return false;
+    }
+    shipment.tracking.push(TrackingEvent {
+        event_id: event.event_id.clone(),
+        status: event.status,
+        occurred_at: event.occurred_at,
+        location: event.location.clone(),
+        description: event.description.clone(),
+        estimated_delivery: event.estimated_delivery,
+    });
+    shipment.tracking.sort_by_key(|e| (e.occurred_at, progress(e.status)));
+    if shipment.tracking.len() > MAX_TRACKING_EVENTS {
+        let extra = shipment.tracking.len() - MAX_TRACKING_EVENTS;
+        shipment.tracking.drain(..extra);
+    }
+    let latest = shipment.tracking.last().expect("an event was just added");
+    shipment.status = latest.status;
+    shipment.delivered_at = (latest.status == ShipmentStatus::Delivered).then_some(latest.occurred_at);
+    shipment.estimated_delivery = shipment.tracking.iter().rev().find_map(|e| e.estimated_delivery);
+    true
+}
+
+/// How far along a parcel is, for events reported at the same instant.
+fn progress(status: ShipmentStatus) -> u8 {
+    match status {
+        ShipmentStatus::Packed => 0,
+        ShipmentStatus::LabelCreated => 1,
+        ShipmentStatus::InTransit => 2,
+        ShipmentStatus::OutForDelivery => 3,
+        ShipmentStatus::FailedAttempt => 4,
+        ShipmentStatus::ReturnedToSender => 5,
+        ShipmentStatus::Delivered => 6,
+    }
+}
+
+/// Whether a vendor order has arrived: everything shipped and every parcel delivered.
+pub fn order_delivered(order: &VendorOrder, shipments: &[Shipment]) -> bool {
+    order.status == OrderStatus::Shipped
+        && !shipments.is_empty()
+        && shipments.iter().all(|s| s.status == ShipmentStatus::Delivered)
+}
+
+/// The status of a group being fulfilled, from its vendor orders': `delivered` when every order
+/// is, `shipped` when every order has left, `partially_shipped` once any unit has, otherwise the
+/// group's own. `None` for a group not being fulfilled (awaiting payment, or closed).
+pub fn group_status(group: OrderStatus, orders: &[OrderStatus]) -> Option<OrderStatus> {
+    use OrderStatus as S;
+    if !matches!(group, S::Paid | S::Processing | S::PartiallyShipped | S::Shipped | S::Delivered) || orders.is_empty()
+    {
+        return None;
+    }
+    let left = |s: &OrderStatus| matches!(s, S::Shipped | S::Delivered);
+    Some(if orders.iter().all(|s| *s == S::Delivered) {
+        S::Delivered
+    } else if orders.iter().all(left) {
+        S::Shipped
+    } else if orders.iter().any(|s| left(s) || *s == S::PartiallyShipped) {
+        S::PartiallyShipped
+    } else if matches!(group, S::Paid | S::Processing) {
+        group
+    } else {
+        S::Paid
+    })
 }
 
 /// Units of one batch to pick.

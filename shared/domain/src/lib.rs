@@ -9,6 +9,7 @@ pub mod allocation;
 pub mod api_key;
 pub mod billing;
 pub mod bulk;
+pub mod carrier;
 pub mod cart;
 pub mod catalog;
 pub mod category;

@@ -111,7 +111,20 @@ pub fn verify_card(
     now: DateTime<Utc>,
     tolerance: TimeDelta,
 ) -> Result<(), SignatureError> {
-    let malformed = |reason| SignatureError::Malformed { header: CARD_SIGNATURE_HEADER, reason };
+    verify_timestamped(CARD_SIGNATURE_HEADER, secret, header, body, now, tolerance)
+}
+
+/// Verifies a `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` signature sent in the header
+/// `name` (the card provider's scheme, which the carrier webhooks share).
+pub fn verify_timestamped(
+    name: &'static str,
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+    tolerance: TimeDelta,
+) -> Result<(), SignatureError> {
+    let malformed = |reason| SignatureError::Malformed { header: name, reason };
     if header.trim().is_empty() {
         return Err(malformed("is empty"));
     }

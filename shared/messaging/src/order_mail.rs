@@ -5,7 +5,8 @@
 //!   payment receipt attached as PDFs, and for a guest the signed link to the order;
 //! - each vendor's new-order email;
 //! - a vendor's notice of a dispute (chargeback) naming the order and the amount held;
-//! - the customer's notice that an unpaid order expired or was cancelled and its items released.
+//! - the customer's notice that an unpaid order expired or was cancelled and its items released;
+//! - the customer's notices that a parcel left (with its carrier and tracking number) and arrived.
 //!
 //! Each email's id derives from the group, the event and the recipient ([`EmailId::derived`]), so
 //! every delivery of one event names the same email and the mailer sends it once.
@@ -13,6 +14,7 @@
 use chrono::{DateTime, Utc};
 use stockyard_domain::Money;
 use stockyard_domain::billing::{Lang, format_date, format_money};
+use stockyard_domain::fulfilment::Shipment;
 use stockyard_domain::ids::{EmailId, OrderGroupId, OrderId};
 use stockyard_domain::order::{OrderGroup, VendorOrder};
 
@@ -380,6 +382,123 @@ pub fn released(group: &OrderGroup, expired: bool, customer_name: Option<&str>) 
     }
 }
 
+struct ParcelTexts {
+    shipped_subject: &'static str,
+    shipped: &'static str,
+    delivered_subject: &'static str,
+    delivered: &'static str,
+    carrier: &'static str,
+    tracking: &'static str,
+    expected: &'static str,
+    rest_follows: &'static str,
+}
+
+const PARCEL_EN: ParcelTexts = ParcelTexts {
+    shipped_subject: "Your parcel from {vendor} is on its way",
+    shipped: "Good news: {vendor} has shipped a parcel of your order {order}.",
+    delivered_subject: "Your parcel from {vendor} has arrived",
+    delivered: "Your parcel from {vendor} (order {order}) was delivered on {date}.",
+    carrier: "Carrier",
+    tracking: "Tracking number",
+    expected: "Expected delivery",
+    rest_follows: "The rest of your order will follow in another parcel.",
+};
+
+const PARCEL_FR: ParcelTexts = ParcelTexts {
+    shipped_subject: "Votre colis de {vendor} est en route",
+    shipped: "Bonne nouvelle : {vendor} a expédié un colis de votre commande {order}.",
+    delivered_subject: "Votre colis de {vendor} est arrivé",
+    delivered: "Votre colis de {vendor} (commande {order}) a été livré le {date}.",
+    carrier: "Transporteur",
+    tracking: "Numéro de suivi",
+    expected: "Livraison prévue",
+    rest_follows: "Le reste de votre commande suivra dans un autre colis.",
+};
+
+const PARCEL_DE: ParcelTexts = ParcelTexts {
+    shipped_subject: "Ihr Paket von {vendor} ist unterwegs",
+    shipped: "Gute Nachricht: {vendor} hat ein Paket Ihrer Bestellung {order} versandt.",
+    delivered_subject: "Ihr Paket von {vendor} ist angekommen",
+    delivered: "Ihr Paket von {vendor} (Bestellung {order}) wurde am {date} zugestellt.",
+    carrier: "Versanddienst",
+    tracking: "Sendungsnummer",
+    expected: "Voraussichtliche Zustellung",
+    rest_follows: "Der Rest Ihrer Bestellung folgt in einem weiteren Paket.",
+};
+
+fn parcel_texts(lang: Lang) -> &'static ParcelTexts {
+    match lang {
+        Lang::En => &PARCEL_EN,
+        Lang::Fr => &PARCEL_FR,
+        Lang::De => &PARCEL_DE,
+    }
+}
+
+/// What a parcel email is about.
+pub struct ParcelNotice<'a> {
+    pub group: &'a OrderGroup,
+    pub shipment: &'a Shipment,
+    pub vendor_name: &'a str,
+    pub customer_name: Option<&'a str>,
+    /// Whether the order has units still to ship after this parcel.
+    pub more_to_come: bool,
+}
+
+/// The customer's notice that a parcel left the vendor (`delivered` false: with its carrier,
+/// tracking number and expected delivery) or that its carrier delivered it, in the group's
+/// language.
+pub fn parcel(notice: &ParcelNotice<'_>, delivered: bool) -> EmailMessage {
+    let (group, shipment) = (notice.group, notice.shipment);
+    let lang = Lang::of(&group.locale);
+    let (t, p) = (texts(lang), parcel_texts(lang));
+    let order = short(group.id);
+    let vendor = notice.vendor_name;
+    let mut body = Body::new();
+    body.para(&greeting(t, notice.customer_name));
+    let event = if delivered {
+        let day = shipment.delivered_at.unwrap_or(shipment.updated_at);
+        body.para(&fill(p.delivered, &[("vendor", vendor), ("order", &order), ("date", &format_date(day, lang))]));
+        "parcel_delivered"
+    } else {
+        body.para(&fill(p.shipped, &[("vendor", vendor), ("order", &order)]));
+        "parcel_shipped"
+    };
+    let rows: Vec<Vec<String>> =
+        shipment.lines.iter().map(|l| vec![format!("{} × {} ({})", l.quantity, l.title, l.sku)]).collect();
+    body.table(&rows, None);
+    if !delivered {
+        let mut how = vec![format!(
+            "{}: {}{}",
+            p.carrier,
+            shipment.carrier,
+            shipment.service.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+        )];
+        if let Some(number) = &shipment.tracking_number {
+            how.push(format!("{}: {number}", p.tracking));
+        }
+        if let Some(day) = shipment.estimated_delivery {
+            how.push(format!("{}: {}", p.expected, format_date(day.and_time(chrono::NaiveTime::MIN).and_utc(), lang)));
+        }
+        body.para(&how.join("\n"));
+        if notice.more_to_come {
+            body.para(p.rest_follows);
+        }
+    } else if let Some(number) = &shipment.tracking_number {
+        body.para(&format!("{}: {number}", p.tracking));
+    }
+    body.para(t.signature);
+    let (text, html) = body.finish(lang);
+    let subject = if delivered { p.delivered_subject } else { p.shipped_subject };
+    EmailMessage {
+        email_id: EmailId::derived(&[&group.id.to_string(), &format!("{event}#{}", shipment.id), "customer"]),
+        to: vec![group.email.clone()],
+        subject: fill(subject, &[("vendor", vendor)]),
+        text,
+        html: Some(html),
+        attachments: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,5 +671,73 @@ mod tests {
         let cancelled = released(&g, false, None);
         assert!(cancelled.text.contains("a été annulée"));
         assert_ne!(expired.email_id, cancelled.email_id);
+    }
+
+    #[test]
+    fn a_parcel_is_announced_with_its_tracking_and_its_delivery_in_the_customers_language() {
+        let o = order(OrderGroupId::generate());
+        let g = group("fr-FR", &o);
+        let now = Utc::now();
+        let line = &o.lines[0];
+        let mut shipment = Shipment {
+            id: stockyard_domain::ids::ShipmentId::generate(),
+            order_id: o.id,
+            group_id: g.id,
+            vendor_id: o.vendor_id,
+            location_id: LocationId::generate(),
+            lines: vec![stockyard_domain::fulfilment::ShipmentLine {
+                variant_id: line.variant_id,
+                sku: line.sku.clone(),
+                title: line.title.clone(),
+                quantity: 1,
+                batches: Vec::new(),
+            }],
+            carrier: "La Poste".into(),
+            service: Some("Colissimo".into()),
+            tracking_number: Some("6A123456789FR".into()),
+            label_reference: None,
+            status: stockyard_domain::fulfilment::ShipmentStatus::Packed,
+            tracking: Vec::new(),
+            estimated_delivery: chrono::NaiveDate::from_ymd_opt(2026, 12, 24),
+            delivered_at: None,
+            created_by: stockyard_domain::stock::Actor::System { name: "test".into() },
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let notice = |s: &Shipment| {
+            parcel(
+                &ParcelNotice {
+                    group: &g,
+                    shipment: s,
+                    vendor_name: "Atelier",
+                    customer_name: None,
+                    more_to_come: true,
+                },
+                false,
+            )
+        };
+        let shipped = notice(&shipment);
+        assert_eq!(shipped.subject, "Votre colis de Atelier est en route");
+        assert!(shipped.text.contains("Numéro de suivi: 6A123456789FR"), "{}", shipped.text);
+        assert!(shipped.text.contains("Livraison prévue: 24/12/2026"), "{}", shipped.text);
+        assert!(shipped.text.contains("1 × Pull <laine> & co (JUMPER-M)"), "{}", shipped.text);
+        assert!(shipped.html.as_deref().unwrap().contains("Pull &lt;laine&gt; &amp; co"));
+        assert!(shipped.text.contains("Le reste de votre commande suivra"));
+        assert_eq!(notice(&shipment).email_id, shipped.email_id, "one email per parcel and event");
+        shipment.delivered_at = Some(now);
+        let arrived = parcel(
+            &ParcelNotice {
+                group: &g,
+                shipment: &shipment,
+                vendor_name: "Atelier",
+                customer_name: Some("Ada"),
+                more_to_come: false,
+            },
+            true,
+        );
+        assert_eq!(arrived.subject, "Votre colis de Atelier est arrivé");
+        assert!(arrived.text.starts_with("Bonjour Ada,"), "{}", arrived.text);
+        assert_ne!(arrived.email_id, shipped.email_id);
     }
 }

@@ -17,9 +17,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
+use stockyard_domain::carrier::CarrierEvent;
 use stockyard_domain::fulfilment::{self, PackedLine, PickLine, PickedBatch, ShipError, Shipment, ShipmentLine};
 use stockyard_domain::ids::{LocationId, OrderGroupId, OrderId, ShipmentId, VendorId};
-use stockyard_domain::order::{self, OrderGroup, Outcome, TimelineEntry, VendorOrder};
+use stockyard_domain::order::{self, OrderGroup, OrderStatus, Outcome, TimelineEntry, VendorOrder};
 use stockyard_domain::stock::{Actor, StockItem};
 
 use crate::entity::Entity;
@@ -29,8 +30,12 @@ use crate::table::{Change, Expr};
 use crate::tx::Tx;
 use crate::{Page, PageRequest, StoreError, Table, keys};
 
-/// Tries of a shipment that lost a race on its order or group.
+/// Tries of a shipment (or a tracking update) that lost a race on its order or group.
 const SHIP_TRIES: u32 = 5;
+/// The transaction step of a tracking number's claim.
+const TRACKING_NUMBER: &str = "tracking_number";
+/// The transaction step of a shipment's tracking update.
+const SHIPMENT: &str = "shipment";
 
 /// A vendor order waiting to be picked at one location.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +67,27 @@ impl Entity for Shipment {
     }
     fn key_of(&self) -> keys::Key {
         keys::shipment(self.group_id, self.vendor_id, self.id)
+    }
+}
+
+/// Which shipment a tracking number belongs to: a carrier's event names the parcel by it alone.
+/// One number, one shipment (written with the shipment, `attribute_not_exists`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingNumber {
+    pub tracking_number: String,
+    pub group_id: OrderGroupId,
+    pub vendor_id: VendorId,
+    pub shipment_id: ShipmentId,
+}
+
+impl Entity for TrackingNumber {
+    type Id = String;
+    const NAME: &'static str = "tracking number";
+    fn key(number: &Self::Id) -> keys::Key {
+        keys::tracking_number(number)
+    }
+    fn key_of(&self) -> keys::Key {
+        keys::tracking_number(&self.tracking_number)
     }
 }
 
@@ -165,6 +191,9 @@ pub enum ShipFailure {
     /// Line `index` asks for units on hand cannot supply now (perishable: sellable batches).
     #[error("line {index}: {requested} units asked for, {available} can leave")]
     Short { index: usize, requested: u32, available: u32 },
+    /// Another shipment has this tracking number.
+    #[error("the tracking number belongs to another shipment")]
+    TrackingTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -199,7 +228,11 @@ pub async fn ship(
     let id = ShipmentId::generate();
     for _ in 0..SHIP_TRIES {
         let order_id = (group_id, vendor);
-        let (order, group) = tokio::try_join!(table.get::<VendorOrder>(&order_id), table.get::<OrderGroup>(&group_id))?;
+        let (order, group, siblings) = tokio::try_join!(
+            table.get::<VendorOrder>(&order_id),
+            table.get::<OrderGroup>(&group_id),
+            crate::orders::orders_of(table, group_id)
+        )?;
         let (Some(order), Some(group)) = (order, group) else { return Err(ShipFailure::NotFound) };
         let mut after = order.clone();
         let event = fulfilment::ship(&mut after, location, lines)?;
@@ -223,20 +256,32 @@ pub async fn ship(
         after.version = order.version + 1;
         after.updated_at = now;
         let done_here = !fulfilment::open_locations(&after).contains(&location);
+        let group_to = group_status_after(&group, &siblings, &after);
         let reference = reference(group_id);
         let mut written = None;
         let shipped = reservations::ship(table, &taking, &reference, actor, today, |tx, placed| {
             let shipment = shipment_of(&after, location, lines, parcel, placed, (id, actor, now));
             write_order(tx, &order, &after)?;
             let change = Change::new(
-                Expr::new("SET holds = :holds, version = :next, updated_at = :now")
+                Expr::new("SET holds = :holds, #status = :status, version = :next, updated_at = :now")
+                    .name("#status", "status")
                     .val(":holds", &holds)
+                    .val(":status", &group_to)
                     .val(":next", &(group.version + 1))
                     .val(":now", &now),
             )
             .when(Expr::new("version = :read").val(":read", &group.version));
             tx.update::<OrderGroup>(ORDER_GROUP, &group_id, change)?;
-            tx.put("shipment", &shipment, Some(Expr::not_exists()))?;
+            tx.put(SHIPMENT, &shipment, Some(Expr::not_exists()))?;
+            if let Some(number) = &shipment.tracking_number {
+                let entry = TrackingNumber {
+                    tracking_number: number.clone(),
+                    group_id,
+                    vendor_id: vendor,
+                    shipment_id: shipment.id,
+                };
+                tx.put(TRACKING_NUMBER, &entry, Some(Expr::not_exists()))?;
+            }
             if done_here {
                 tx.delete::<AwaitingPick>(
                     "awaiting_pick",
@@ -252,10 +297,19 @@ pub async fn ship(
         match shipped {
             Ok(()) => return Ok((written.expect("written with the transaction"), after)),
             Err(ReserveError::Store(e)) if e.failed_at(ORDER_GROUP) || e.failed_at(VENDOR_ORDER) => continue,
+            Err(ReserveError::Store(e)) if e.failed_at(TRACKING_NUMBER) => return Err(ShipFailure::TrackingTaken),
             Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::Throttled("the order is changing too fast; try again".into()).into())
+}
+
+/// The group's status once `changed` (one of its vendor orders) is written: what its orders'
+/// statuses make it while it is being fulfilled, otherwise unchanged.
+fn group_status_after(group: &OrderGroup, orders: &[VendorOrder], changed: &VendorOrder) -> OrderStatus {
+    let statuses: Vec<OrderStatus> =
+        orders.iter().map(|o| if o.vendor_id == changed.vendor_id { changed.status } else { o.status }).collect();
+    fulfilment::group_status(group.status, &statuses).unwrap_or(group.status)
 }
 
 /// The order's timeline note of a shipment: `"shipped 3 units (DHL, tracking 1Z999)"`.
@@ -306,9 +360,13 @@ fn shipment_of(
         tracking_number: parcel.tracking_number.clone(),
         label_reference: parcel.label_reference.clone(),
         status: fulfilment::ShipmentStatus::Packed,
+        tracking: Vec::new(),
+        estimated_delivery: None,
+        delivered_at: None,
         created_by: actor.clone(),
         created_at: now,
         updated_at: now,
+        version: 1,
     }
 }
 
@@ -335,4 +393,95 @@ pub async fn shipments_of(table: &Table, group: OrderGroupId, vendor: VendorId) 
 /// Every parcel of a group's vendor orders, oldest first per vendor.
 pub async fn shipments_of_group(table: &Table, group: OrderGroupId) -> Result<Vec<Shipment>, StoreError> {
     table.query_all(&keys::group_shipments(group)).await
+}
+
+/// What a carrier's event came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tracked {
+    /// No shipment has this tracking number.
+    UnknownParcel,
+    /// The shipment holds this event already.
+    AlreadyRecorded,
+    /// Recorded; the shipment's status is now `status`, and `order` is the vendor order's status
+    /// when the event moved it (delivered with its last parcel).
+    Recorded { shipment: Box<Shipment>, order: Option<OrderStatus> },
+}
+
+/// Records a carrier's tracking event on the shipment its tracking number names (see
+/// [`fulfilment::track`]: repeats change nothing, events arriving out of order take their place).
+/// When the event delivers an order's last parcel, the vendor order moves to `delivered` and the
+/// group follows its orders, in the same transaction; a lost race on the shipment, the order or
+/// the group reads again.
+pub async fn track(table: &Table, event: &CarrierEvent) -> Result<Tracked, StoreError> {
+    let Some(entry) = table.get::<TrackingNumber>(&event.tracking_number).await? else {
+        return Ok(Tracked::UnknownParcel);
+    };
+    let (group_id, vendor) = (entry.group_id, entry.vendor_id);
+    for _ in 0..SHIP_TRIES {
+        let order_id = (group_id, vendor);
+        let (shipments, order, group, siblings) = tokio::try_join!(
+            shipments_of(table, group_id, vendor),
+            table.get::<VendorOrder>(&order_id),
+            table.get::<OrderGroup>(&group_id),
+            crate::orders::orders_of(table, group_id)
+        )?;
+        let Some(before) = shipments.iter().find(|s| s.id == entry.shipment_id).cloned() else {
+            return Ok(Tracked::UnknownParcel);
+        };
+        let mut after = before.clone();
+        if !fulfilment::track(&mut after, event) {
+            return Ok(Tracked::AlreadyRecorded);
+        }
+        let now = Utc::now();
+        after.version = before.version + 1;
+        after.updated_at = now;
+        let mut tx = table.tx();
+        let set = Expr::new(
+            "SET #status = :status, tracking = :tracking, estimated_delivery = :eta, delivered_at = :delivered, \
+             version = :next, updated_at = :now",
+        )
+        .name("#status", "status")
+        .val(":status", &after.status)
+        .val(":tracking", &after.tracking)
+        .val(":eta", &after.estimated_delivery)
+        .val(":delivered", &after.delivered_at)
+        .val(":next", &after.version)
+        .val(":now", &now);
+        let read = Expr::new("attribute_not_exists(version) OR version = :read").val(":read", &before.version);
+        tx.update::<Shipment>(SHIPMENT, &(group_id, vendor, after.id), Change::new(set).when(read))?;
+        let mut moved = None;
+        if let (Some(order), Some(group)) = (order, group) {
+            let parcels: Vec<Shipment> =
+                shipments.into_iter().map(|s| if s.id == after.id { after.clone() } else { s }).collect();
+            if fulfilment::order_delivered(&order, &parcels) {
+                let mut delivered = order.clone();
+                delivered.status = OrderStatus::Delivered;
+                delivered.timeline.push(TimelineEntry {
+                    at: now,
+                    status: OrderStatus::Delivered,
+                    note: Some(format!("delivered by {}", after.carrier)),
+                });
+                delivered.version = order.version + 1;
+                delivered.updated_at = now;
+                write_order(&mut tx, &order, &delivered)?;
+                // Written under its version even when its status stays: a sibling delivered at
+                // the same moment must read this order's move, not race past it.
+                let to = group_status_after(&group, &siblings, &delivered);
+                let set = Expr::new("SET #status = :status, version = :next, updated_at = :now")
+                    .name("#status", "status")
+                    .val(":status", &to)
+                    .val(":next", &(group.version + 1))
+                    .val(":now", &now);
+                let read = Expr::new("version = :read").val(":read", &group.version);
+                tx.update::<OrderGroup>(ORDER_GROUP, &group_id, Change::new(set).when(read))?;
+                moved = Some(OrderStatus::Delivered);
+            }
+        }
+        match table.commit(tx).await {
+            Ok(()) => return Ok(Tracked::Recorded { shipment: Box::new(after), order: moved }),
+            Err(e) if e.failed_at(SHIPMENT) || e.failed_at(ORDER_GROUP) || e.failed_at(VENDOR_ORDER) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Throttled("the parcel is changing too fast; try again".into()))
 }

@@ -310,6 +310,10 @@ pub(crate) fn shipments_of(
 ) -> Collection<stockyard_domain::fulfilment::Shipment> {
     Collection::table(format!("ORDERGROUP#{group}"), format!("SHIPMENT#{vendor}#"))
 }
+/// The shipment a tracking number belongs to.
+pub(crate) fn tracking_number(number: &str) -> Key {
+    key(format!("TRACKING#{number}"), "SHIPMENT".to_string())
+}
 /// A vendor order waiting to be picked at one location, sorted by promised ship date (orders
 /// without one last), then by order id.
 pub(crate) fn awaiting_pick(

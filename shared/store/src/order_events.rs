@@ -2,7 +2,8 @@
 //! the order events queue (`route-table-events` puts them there; `process-order-events` acts on
 //! them). A group inserted is `order_placed`; a change of its status to paid, expired, cancelled
 //! or refunded is `order_paid`, `order_expired`, `order_cancelled`, `order_refunded`; a dispute
-//! (chargeback) that appears in its `disputes` is `order_disputed`.
+//! (chargeback) that appears in its `disputes` is `order_disputed`. A shipment (parcel) written is
+//! `parcel_shipped`; one whose status becomes `delivered` is `parcel_delivered`.
 //!
 //! A stream record can be delivered more than once, and so can a queue message: each message
 //! names its group and its event ([`OrderEventMessage::key`]: the event's name, and the dispute's
@@ -10,7 +11,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stockyard_domain::ids::OrderGroupId;
+use stockyard_domain::fulfilment::{Shipment, ShipmentStatus};
+use stockyard_domain::ids::{OrderGroupId, ShipmentId, VendorId};
 use stockyard_domain::order::{Dispute, OrderGroup, OrderStatus};
 
 use crate::StoreError;
@@ -33,6 +35,10 @@ pub enum OrderEventType {
     OrderDisputed,
     /// Its payment was refunded in full.
     OrderRefunded,
+    /// A parcel of one of its vendor orders left the warehouse.
+    ParcelShipped,
+    /// A parcel's carrier delivered it.
+    ParcelDelivered,
 }
 
 impl OrderEventType {
@@ -44,6 +50,8 @@ impl OrderEventType {
             OrderEventType::OrderCancelled => "order_cancelled",
             OrderEventType::OrderDisputed => "order_disputed",
             OrderEventType::OrderRefunded => "order_refunded",
+            OrderEventType::ParcelShipped => "parcel_shipped",
+            OrderEventType::ParcelDelivered => "parcel_delivered",
         }
     }
 }
@@ -60,16 +68,28 @@ pub struct OrderEventMessage {
     /// The dispute, for `order_disputed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<Dispute>,
+    /// The parcel, for `parcel_shipped` and `parcel_delivered`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<ShipmentRef>,
+}
+
+/// Which parcel a parcel event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentRef {
+    pub vendor_id: VendorId,
+    pub shipment_id: ShipmentId,
 }
 
 impl OrderEventMessage {
     /// What the event is within its group: its name, and for a dispute the provider's dispute id
-    /// (a group can be disputed more than once). The consumer is idempotent on group and key.
+    /// (a group can be disputed more than once), for a parcel its id. The consumer is idempotent
+    /// on group and key.
     pub fn key(&self) -> String {
-        match &self.dispute {
-            Some(d) if self.event == OrderEventType::OrderDisputed => {
+        match (&self.dispute, &self.shipment) {
+            (Some(d), _) if self.event == OrderEventType::OrderDisputed => {
                 format!("{}#{}", self.event.as_str(), d.provider_dispute_id)
             }
+            (_, Some(parcel)) => format!("{}#{}", self.event.as_str(), parcel.shipment_id),
             _ => self.event.as_str().to_string(),
         }
     }
@@ -104,6 +124,9 @@ pub fn order_events(
         return Ok(Vec::new());
     }
     let kind: EntityName = serde_dynamo::from_item(new_image.clone())?;
+    if kind.entity.as_deref() == Some(Shipment::NAME) {
+        return parcel_events(change, new_image, old_image);
+    }
     if kind.entity.as_deref() != Some(OrderGroup::NAME) {
         return Ok(Vec::new());
     }
@@ -114,6 +137,7 @@ pub fn order_events(
         version: new.version,
         occurred_at: new.updated_at,
         dispute,
+        shipment: None,
     };
     if change == Change::Insert {
         return Ok(vec![message(OrderEventType::OrderPlaced, None)]);
@@ -137,6 +161,35 @@ pub fn order_events(
         }
     }
     Ok(events)
+}
+
+/// A parcel written is `parcel_shipped`; its status becoming `delivered` is `parcel_delivered`.
+fn parcel_events(
+    change: Change,
+    new_image: serde_dynamo::Item,
+    old_image: serde_dynamo::Item,
+) -> Result<Vec<OrderEventMessage>, StoreError> {
+    let new: Shipment = serde_dynamo::from_item(new_image)?;
+    let event = match change {
+        Change::Insert => Some(OrderEventType::ParcelShipped),
+        Change::Modify => {
+            let old: Shipment = serde_dynamo::from_item(old_image)?;
+            (old.status != ShipmentStatus::Delivered && new.status == ShipmentStatus::Delivered)
+                .then_some(OrderEventType::ParcelDelivered)
+        }
+        Change::Remove => None,
+    };
+    Ok(event
+        .map(|event| OrderEventMessage {
+            event,
+            group_id: new.group_id,
+            version: new.version,
+            occurred_at: new.updated_at,
+            dispute: None,
+            shipment: Some(ShipmentRef { vendor_id: new.vendor_id, shipment_id: new.id }),
+        })
+        .into_iter()
+        .collect())
 }
 
 #[cfg(test)]
@@ -269,5 +322,59 @@ mod tests {
         let mut unreadable = image(&paid);
         unreadable.insert("disputes".into(), serde_dynamo::AttributeValue::S("not a list".into()));
         assert!(matches!(order_events(Change::Modify, unreadable, image(&paid)), Err(StoreError::Malformed(_))));
+    }
+
+    fn parcel(status: ShipmentStatus, version: u64) -> Shipment {
+        let now = Utc::now();
+        Shipment {
+            id: ShipmentId::parse("s", "01JDB0000000000000000000S1").unwrap(),
+            order_id: OrderId::generate(),
+            group_id: OrderGroupId::parse("g", "01JDB0000000000000000000G1").unwrap(),
+            vendor_id: VendorId::generate(),
+            location_id: stockyard_domain::ids::LocationId::generate(),
+            lines: Vec::new(),
+            carrier: "La Poste".into(),
+            service: None,
+            tracking_number: Some("6A123".into()),
+            label_reference: None,
+            status,
+            tracking: Vec::new(),
+            estimated_delivery: None,
+            delivered_at: None,
+            created_by: stockyard_domain::stock::Actor::System { name: "test".into() },
+            created_at: now,
+            updated_at: now,
+            version,
+        }
+    }
+
+    fn parcel_image(shipment: &Shipment) -> serde_dynamo::Item {
+        let item = crate::table::to_item(shipment).unwrap();
+        let json = serde_json::to_value(
+            item.into_iter()
+                .map(|(k, v)| (k, serde_dynamo::AttributeValue::from(v)))
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
+        .unwrap();
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_parcel_is_shipped_when_written_and_delivered_once_when_its_status_becomes_delivered() {
+        let packed = parcel(ShipmentStatus::Packed, 1);
+        let events = order_events(Change::Insert, parcel_image(&packed), Default::default()).unwrap();
+        assert_eq!(types(&events), ["parcel_shipped"]);
+        let key = format!("parcel_shipped#{}", packed.id);
+        assert_eq!((events[0].group_id, events[0].key()), (packed.group_id, key));
+        let moving = parcel(ShipmentStatus::InTransit, 2);
+        let delivered = parcel(ShipmentStatus::Delivered, 3);
+        let events = order_events(Change::Modify, parcel_image(&moving), parcel_image(&packed)).unwrap();
+        assert!(events.is_empty(), "in transit sends nothing");
+        let events = order_events(Change::Modify, parcel_image(&delivered), parcel_image(&moving)).unwrap();
+        assert_eq!(types(&events), ["parcel_delivered"]);
+        assert_eq!(events[0].shipment.as_ref().map(|s| s.shipment_id), Some(packed.id));
+        let late_scan = parcel(ShipmentStatus::Delivered, 4);
+        let events = order_events(Change::Modify, parcel_image(&late_scan), parcel_image(&delivered)).unwrap();
+        assert!(events.is_empty(), "a later event of a delivered parcel is not a second delivery");
     }
 }
