@@ -102,7 +102,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 88] = [
+const ACTIONS: [Action; 89] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -119,6 +119,12 @@ const ACTIONS: [Action; 88] = [
     action("get pick list", "GET /vendors/{vendorId}/locations/{locationId}/pick-list", 200, FULFILMENT_READERS),
     action("create shipment", "POST /vendors/{vendorId}/orders/{orderId}/shipments", 201, FULFILLERS),
     action("list shipments", "GET /vendors/{vendorId}/orders/{orderId}/shipments", 200, FULFILMENT_READERS),
+    action(
+        "get packing slip",
+        "GET /vendors/{vendorId}/orders/{orderId}/shipments/{shipmentId}/packing-slip",
+        200,
+        FULFILMENT_READERS,
+    ),
     action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
     action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
     action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),
@@ -306,6 +312,8 @@ struct World {
     paid_orders: HashMap<String, String>,
     /// Where the paid orders wait to be picked.
     picking: String,
+    /// An order shipped in one parcel (order id, shipment id) whose packing slip is written.
+    shipped: (String, String),
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -454,6 +462,19 @@ impl World {
             app.pay_through_store(group.id).await;
             paid_orders.insert(user.id.clone(), group.orders[0].1.to_string());
         }
+        let group = app.place_through_store(at_picking, 1, Utc::now() + chrono::Duration::hours(1)).await;
+        app.pay_through_store(group.id).await;
+        let shipped_order = group.orders[0].1.to_string();
+        let parcel = json!({ "location_id": picking, "lines": [{ "sku": "SKU", "quantity": 1 }], "carrier": "DHL" });
+        let path = format!("/vendors/{}/orders/{shipped_order}/shipments", vendor.id);
+        let sent = app.request(Method::POST, &path, Some(owner), Some(&parcel), &[]).await;
+        let shipment = sent.expect(201)["shipment"]["id"].as_str().unwrap().to_string();
+        let slip = format!("{path}/{shipment}/packing-slip");
+        stockyard_tests::eventually("the world's packing slip", || async {
+            (app.request(Method::GET, &slip, Some(owner), None, &[]).await.status == 200).then_some(())
+        })
+        .await;
+        let shipped = (shipped_order, shipment);
         Self {
             app,
             vendor,
@@ -482,6 +503,7 @@ impl World {
             order,
             paid_orders,
             picking,
+            shipped,
             actors,
         }
     }
@@ -545,6 +567,11 @@ impl World {
             }
             "list shipments" => {
                 let path = format!("/vendors/{v}/orders/{}/shipments", self.order);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "get packing slip" => {
+                let (order, shipment) = &self.shipped;
+                let path = format!("/vendors/{v}/orders/{order}/shipments/{shipment}/packing-slip");
                 app.request(Method::GET, &path, Some(token), None, &[]).await
             }
             "admin list users" => app.list_users(token, "limit=1").await,
@@ -857,6 +884,10 @@ impl World {
                 "the parcel, and the order shipped",
             ),
             "list shipments" => (body["items"].as_array().is_some_and(Vec::is_empty), "the order's parcels (none)"),
+            "get packing slip" => (
+                body["shipment_id"] == self.shipped.1.as_str() && body["download"]["url"].is_string(),
+                "the parcel's slip",
+            ),
             "put shipping" | "get shipping" => (
                 body["vendor_id"] == v
                     && body["version"] == 1

@@ -271,6 +271,24 @@ async fn an_unpaid_order_cannot_ship_and_a_customer_sees_the_parcels_of_their_or
     assert_eq!(read["vendor_orders"][0]["status"], "shipped");
     assert_eq!(read["status"], "shipped", "the group follows its only order");
 
+    // The packing slip: a PDF with the order's barcode and id, what is in the parcel and where it goes.
+    let shipment_id = read["shipments"][0]["id"].as_str().unwrap().to_string();
+    let slip_path = format!("{path}/{shipment_id}/packing-slip");
+    let slip = eventually("the packing slip is written", || async {
+        let resp = app.request(Method::GET, &slip_path, Some(owner), None, &[]).await;
+        (resp.status == 200).then(|| resp.json.clone())
+    })
+    .await;
+    let pdf = app.client.get(slip["download"]["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.starts_with("%PDF-"));
+    for wanted in [order, jumper_sku.as_str(), number.as_str(), "Paris", "Packing slip"] {
+        assert!(text.contains(wanted), "{wanted} is not on the slip");
+    }
+    app.request(Method::GET, &slip_path, Some(customer.token()), None, &[]).await.expect_error(403, "forbidden");
+    let missing = format!("{path}/{}/packing-slip", stockyard_domain::ids::ShipmentId::generate());
+    app.request(Method::GET, &missing, Some(owner), None, &[]).await.expect_error(404, "not_found");
+
     // Another parcel cannot take the number: the carrier's events must name one parcel.
     let (_, other) = crate::fulfilment::placed(&app, &[(&jumper, 1)]).await;
     pay(&app, &other).await;

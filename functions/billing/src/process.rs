@@ -11,7 +11,8 @@
 //! - `order_disputed`: each vendor of the group is told which order is disputed and the amount
 //!   held.
 //! - `order_expired`, `order_cancelled`: the customer is told the items were released.
-//! - `parcel_shipped`, `parcel_delivered`: the customer is told a parcel left (its lines, carrier,
+//! - `parcel_shipped`, `parcel_delivered`: the parcel's packing slip (a PDF with the order's
+//!   barcode) is written to the order documents bucket; the customer is told a parcel left (its lines, carrier,
 //!   tracking number and expected delivery, and whether more will follow) or arrived, in the
 //!   group's language.
 //! - `order_placed`, `order_refunded`: nothing customer-facing (a placed group is unpaid; the
@@ -34,7 +35,7 @@ use stockyard_domain::order::{OrderGroup, OrderStatus, VendorOrder};
 use stockyard_domain::order_link;
 use stockyard_domain::vendor::Vendor;
 use stockyard_messaging::order_mail::{self, Confirmation, DisputeNotice, Part};
-use stockyard_messaging::{Attachment, EmailMessage, Publisher, invoices};
+use stockyard_messaging::{Attachment, EmailMessage, Publisher, invoices, packing};
 use stockyard_platform::runner;
 use stockyard_store::objects::Bucket;
 use stockyard_store::order_events::{OrderEventMessage, OrderEventType};
@@ -130,6 +131,16 @@ async fn parcel(deps: &BillingDeps, group: &OrderGroup, message: &OrderEventMess
         more_to_come,
     };
     let delivered = message.event == OrderEventType::ParcelDelivered;
+    if !delivered {
+        // The slip goes into the parcel: the same bytes however often this runs.
+        let slip = packing::PackingSlip {
+            shipment: &shipment,
+            vendor_name: &vendor_name,
+            ship_to: group.shipping_address.as_ref(),
+        };
+        let object = billing::packing_slip_object(group.id, shipment.id);
+        billing::store_pdf(&deps.documents, &object, packing::packing_slip_pdf(&slip)).await?;
+    }
     publish(&deps.emails, &order_mail::parcel(&notice, delivered)).await
 }
 

@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stockyard_domain::address::PostalAddress;
 use stockyard_domain::fulfilment::{self, PackedLine, PickLine, ShipError, Shipment};
-use stockyard_domain::ids::{LocationId, OrderId, VendorId};
+use stockyard_domain::ids::{LocationId, OrderId, ShipmentId, VendorId};
 use stockyard_domain::order::{OrderStatus, VendorOrder};
 use stockyard_domain::roles::VendorPermission;
 use stockyard_domain::stock::MAX_QUANTITY;
@@ -252,4 +252,58 @@ fn ship_error(error: ShipFailure, lines: &[PackedLineBody]) -> ApiError {
         ),
         ShipFailure::Store(e) => e.into(),
     }
+}
+
+/// The order documents bucket beside the API's dependencies (packing slips).
+pub struct SlipDeps {
+    pub api: ApiDeps,
+    pub bucket: stockyard_store::objects::Bucket,
+}
+
+impl SlipDeps {
+    /// `ORDER_DOCUMENTS_BUCKET`, with the API's dependencies.
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            api: ApiDeps::from_env(sdk).await?,
+            bucket: stockyard_store::objects::Bucket::from_env(sdk, "ORDER_DOCUMENTS_BUCKET")?,
+        })
+    }
+}
+
+/// A parcel's packing slip, to print and put in the parcel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackingSlipLink {
+    pub shipment_id: ShipmentId,
+    #[schema(example = "packing-slip-01JDB0000000000000000000S1.pdf")]
+    pub filename: String,
+    /// A presigned GET of the PDF, valid 15 minutes.
+    pub download: stockyard_store::objects::Presigned,
+}
+
+/// The packing slip of one of an order's parcels: a PDF with the order's id as a Code 128
+/// barcode, the sender, the address, the lines with their lots and expiry dates and the carrier.
+/// It is written moments after the parcel is recorded; until then this answers 404.
+#[utoipa::path(get, path = "/vendors/{vendorId}/orders/{orderId}/shipments/{shipmentId}/packing-slip", tag = "fulfilment",
+    security(("bearer" = ["vendor_owner", "order_handler", "warehouse_staff", "admin", "support"])),
+    params(("vendorId" = VendorId, Path), ("orderId" = OrderId, Path), ("shipmentId" = ShipmentId, Path)),
+    responses((status = 200, body = PackingSlipLink), (status = 403, body = ErrorBody),
+              (status = 404, description = "not_found: no such order of this vendor or parcel of it, or its slip is not written yet (retry in a moment)", body = ErrorBody)))]
+pub async fn get_packing_slip(deps: &SlipDeps, req: Request) -> Result<Response<Body>, ApiError> {
+    let cx = Ctx::new(&deps.api, &req)?;
+    let id = cx.path("orderId", OrderId::parse)?;
+    let shipment_id = cx.path("shipmentId", ShipmentId::parse)?;
+    let vendor = cx.vendor(VendorPermission::FulfilmentRead).await?.id();
+    let table = cx.store().await?;
+    let order = orders::vendor_order(table, vendor, id).await?.ok_or(ApiError::NotFound("order"))?;
+    let parcels = store::shipments_of(table, order.group_id, vendor).await?;
+    if !parcels.iter().any(|s| s.id == shipment_id) {
+        return Err(ApiError::NotFound("parcel"));
+    }
+    let object = stockyard_store::billing::packing_slip_object(order.group_id, shipment_id);
+    if deps.bucket.head(&object).await?.is_none() {
+        return Err(ApiError::NotFound("packing slip"));
+    }
+    let ttl = std::time::Duration::from_secs(15 * 60);
+    let download = deps.bucket.presign_get(&object, Some("application/pdf"), ttl).await?;
+    Ok(ok(&PackingSlipLink { shipment_id, filename: format!("packing-slip-{shipment_id}.pdf"), download }))
 }

@@ -19,6 +19,7 @@ use crate::{cancel, checkout, fulfilment, payments, reads, tracking};
     fulfilment::get_pick_list,
     fulfilment::create_shipment,
     fulfilment::list_shipments,
+    fulfilment::get_packing_slip,
     tracking::receive
 ))]
 pub struct OrdersApi;

@@ -58,6 +58,12 @@ impl PageText {
         self.text(font, size, right - width, y, text);
     }
 
+    /// A filled dark rectangle (a barcode's bar).
+    pub(crate) fn bar(&mut self, x: f32, y: f32, width: f32, height: f32) {
+        self.content.rect(x, y, width, height);
+        self.content.fill_nonzero();
+    }
+
     pub(crate) fn rule(&mut self, y: f32) {
         self.content.set_line_width(0.5);
         self.content.move_to(MARGIN, y);

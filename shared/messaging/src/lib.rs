@@ -4,6 +4,7 @@ pub mod documents;
 pub mod email;
 pub mod invoices;
 pub mod order_mail;
+pub mod packing;
 pub mod templates;
 
 pub use email::{Attachment, EmailMessage, Mailer, Publisher};

@@ -171,6 +171,11 @@ pub fn invoice_object(group: OrderGroupId, vendor: VendorId) -> String {
     format!("orders/{group}/invoice-{vendor}.pdf")
 }
 
+/// Where a parcel's packing slip is kept in the order documents bucket.
+pub fn packing_slip_object(group: OrderGroupId, shipment: stockyard_domain::ids::ShipmentId) -> String {
+    format!("orders/{group}/packing-slip-{shipment}.pdf")
+}
+
 /// Where a group's receipt's PDF is kept in the order documents bucket.
 pub fn receipt_object(group: OrderGroupId) -> String {
     format!("orders/{group}/receipt.pdf")

@@ -225,3 +225,78 @@ async fn an_unpaid_group_expires_with_its_stock_given_back_and_a_late_payment_is
     let unknown = orders::apply_event(&table, OrderGroupId::generate(), OrderEvent::Expired, None, None, &someone);
     assert_eq!(unknown.await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn two_parcels_of_a_group_delivered_at_once_deliver_both_orders_and_the_group_exactly_once() {
+    use stockyard_domain::carrier::CarrierEvent;
+    use stockyard_domain::fulfilment::{PackedLine, ShipmentStatus};
+
+    use crate::fulfilment::{self, Parcel, Tracked};
+
+    let table = table().await;
+    let today = Utc::now().date_naive();
+    let (a, b) = (stocked(&table, VendorId::generate(), 5).await, stocked(&table, VendorId::generate(), 5).await);
+    let (group, orders) = group_of(UserId::generate(), &[(a, 2), (b, 1)], Utc::now() + Duration::minutes(15));
+    orders::place(&table, &group, &orders, &actor(), today).await.unwrap();
+    orders::apply_event(&table, group.id, OrderEvent::PaymentSucceeded, Some("pi_parcels"), None, &actor())
+        .await
+        .unwrap();
+    let tag = ulid::Ulid::new().to_string();
+    let mut numbers = Vec::new();
+    for ((vendor, variant, location), quantity) in [(a, 2), (b, 1)] {
+        let number = format!("E{tag}{}", numbers.len());
+        let parcel = Parcel { carrier: "DHL".into(), tracking_number: Some(number.clone()), ..Parcel::default() };
+        let lines = [PackedLine { variant_id: variant, quantity }];
+        let (_, after) =
+            fulfilment::ship(&table, (group.id, vendor), location, &lines, &parcel, &actor(), today, |_, _, _| Ok(()))
+                .await
+                .unwrap();
+        assert_eq!(after.status, OrderStatus::Shipped);
+        numbers.push(number);
+    }
+    assert_eq!(orders::group(&table, group.id).await.unwrap().unwrap().status, OrderStatus::Shipped);
+    assert_eq!((reserved(&table, a).await, reserved(&table, b).await), (0, 0), "shipped units leave the reservation");
+
+    // Both parcels arrive at the same moment, each delivery told three times.
+    let told = numbers.iter().flat_map(|number| {
+        let table = table.clone();
+        let event = CarrierEvent {
+            event_id: format!("delivered-{number}"),
+            tracking_number: number.clone(),
+            status: ShipmentStatus::Delivered,
+            occurred_at: Utc::now(),
+            location: None,
+            description: None,
+            estimated_delivery: None,
+        };
+        (0..3).map(move |_| {
+            let (table, event) = (table.clone(), event.clone());
+            tokio::spawn(async move { fulfilment::track(&table, &event).await })
+        })
+    });
+    let outcomes: Vec<Tracked> =
+        futures_util::future::join_all(told).await.into_iter().map(|o| o.unwrap().unwrap()).collect();
+    let delivering = outcomes.iter().filter(|o| matches!(o, Tracked::Recorded { order: Some(_), .. })).count();
+    assert_eq!(delivering, 2, "each order is delivered by one of its copies: {outcomes:?}");
+    for order in orders::orders_of(&table, group.id).await.unwrap() {
+        assert_eq!(order.status, OrderStatus::Delivered);
+        assert_eq!(order.timeline.iter().filter(|e| e.status == OrderStatus::Delivered).count(), 1);
+        let parcels = fulfilment::shipments_of(&table, group.id, order.vendor_id).await.unwrap();
+        assert_eq!(parcels[0].tracking.len(), 1, "the event is recorded once");
+    }
+    assert_eq!(orders::group(&table, group.id).await.unwrap().unwrap().status, OrderStatus::Delivered);
+    let unknown = CarrierEvent { tracking_number: format!("NONE{tag}"), ..outcome_event(&numbers[0]) };
+    assert_eq!(fulfilment::track(&table, &unknown).await.unwrap(), Tracked::UnknownParcel);
+}
+
+fn outcome_event(number: &str) -> stockyard_domain::carrier::CarrierEvent {
+    stockyard_domain::carrier::CarrierEvent {
+        event_id: format!("late-{number}"),
+        tracking_number: number.to_string(),
+        status: stockyard_domain::fulfilment::ShipmentStatus::InTransit,
+        occurred_at: Utc::now(),
+        location: None,
+        description: None,
+        estimated_delivery: None,
+    }
+}
