@@ -338,7 +338,7 @@ pub fn stock_webhook_events(before: Option<&StockItem>, after: &StockItem, today
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::Utc;
     use stockyard_domain::ids::{InvitationId, UserId, VendorId};
@@ -362,7 +362,7 @@ mod tests {
     }
 
     /// The item exactly as the store writes it, as the stream's image carries it.
-    fn image<E: Entity>(record: &E) -> serde_dynamo::Item {
+    pub(crate) fn image<E: Entity>(record: &E) -> serde_dynamo::Item {
         let item = crate::table::to_item(record).unwrap();
         let json = serde_json::to_value(
             item.into_iter()

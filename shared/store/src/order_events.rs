@@ -195,6 +195,7 @@ fn parcel_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::tests::image;
     use stockyard_domain::ids::{OrderId, VendorId};
     use stockyard_domain::money::{Currency, Money};
     use stockyard_domain::order::DisputeStatus;
@@ -226,17 +227,6 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
-    }
-
-    fn image(group: &OrderGroup) -> serde_dynamo::Item {
-        let item = crate::table::to_item(group).unwrap();
-        let json = serde_json::to_value(
-            item.into_iter()
-                .map(|(k, v)| (k, serde_dynamo::AttributeValue::from(v)))
-                .collect::<std::collections::HashMap<_, _>>(),
-        )
-        .unwrap();
-        serde_json::from_value(json).unwrap()
     }
 
     fn with_disputes(mut item: serde_dynamo::Item, ids: &[&str]) -> serde_dynamo::Item {
@@ -348,33 +338,22 @@ mod tests {
         }
     }
 
-    fn parcel_image(shipment: &Shipment) -> serde_dynamo::Item {
-        let item = crate::table::to_item(shipment).unwrap();
-        let json = serde_json::to_value(
-            item.into_iter()
-                .map(|(k, v)| (k, serde_dynamo::AttributeValue::from(v)))
-                .collect::<std::collections::HashMap<_, _>>(),
-        )
-        .unwrap();
-        serde_json::from_value(json).unwrap()
-    }
-
     #[test]
     fn a_parcel_is_shipped_when_written_and_delivered_once_when_its_status_becomes_delivered() {
         let packed = parcel(ShipmentStatus::Packed, 1);
-        let events = order_events(Change::Insert, parcel_image(&packed), Default::default()).unwrap();
+        let events = order_events(Change::Insert, image(&packed), Default::default()).unwrap();
         assert_eq!(types(&events), ["parcel_shipped"]);
         let key = format!("parcel_shipped#{}", packed.id);
         assert_eq!((events[0].group_id, events[0].key()), (packed.group_id, key));
         let moving = parcel(ShipmentStatus::InTransit, 2);
         let delivered = parcel(ShipmentStatus::Delivered, 3);
-        let events = order_events(Change::Modify, parcel_image(&moving), parcel_image(&packed)).unwrap();
+        let events = order_events(Change::Modify, image(&moving), image(&packed)).unwrap();
         assert!(events.is_empty(), "in transit sends nothing");
-        let events = order_events(Change::Modify, parcel_image(&delivered), parcel_image(&moving)).unwrap();
+        let events = order_events(Change::Modify, image(&delivered), image(&moving)).unwrap();
         assert_eq!(types(&events), ["parcel_delivered"]);
         assert_eq!(events[0].shipment.as_ref().map(|s| s.shipment_id), Some(packed.id));
         let late_scan = parcel(ShipmentStatus::Delivered, 4);
-        let events = order_events(Change::Modify, parcel_image(&late_scan), parcel_image(&delivered)).unwrap();
+        let events = order_events(Change::Modify, image(&late_scan), image(&delivered)).unwrap();
         assert!(events.is_empty(), "a later event of a delivered parcel is not a second delivery");
     }
 }
