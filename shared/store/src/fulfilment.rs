@@ -418,13 +418,7 @@ pub async fn track(table: &Table, event: &CarrierEvent) -> Result<Tracked, Store
     };
     let (group_id, vendor) = (entry.group_id, entry.vendor_id);
     for _ in 0..SHIP_TRIES {
-        let order_id = (group_id, vendor);
-        let (shipments, order, group, siblings) = tokio::try_join!(
-            shipments_of(table, group_id, vendor),
-            table.get::<VendorOrder>(&order_id),
-            table.get::<OrderGroup>(&group_id),
-            crate::orders::orders_of(table, group_id)
-        )?;
+        let shipments = shipments_of(table, group_id, vendor).await?;
         let Some(before) = shipments.iter().find(|s| s.id == entry.shipment_id).cloned() else {
             return Ok(Tracked::UnknownParcel);
         };
@@ -450,6 +444,17 @@ pub async fn track(table: &Table, event: &CarrierEvent) -> Result<Tracked, Store
         let read = Expr::new("attribute_not_exists(version) OR version = :read").val(":read", &before.version);
         tx.update::<Shipment>(SHIPMENT, &(group_id, vendor, after.id), Change::new(set).when(read))?;
         let mut moved = None;
+        // Only a delivery can move the order: other events read nothing more.
+        let (order, group, siblings) = if after.status == fulfilment::ShipmentStatus::Delivered {
+            let order_id = (group_id, vendor);
+            tokio::try_join!(
+                table.get::<VendorOrder>(&order_id),
+                table.get::<OrderGroup>(&group_id),
+                crate::orders::orders_of(table, group_id)
+            )?
+        } else {
+            (None, None, Vec::new())
+        };
         if let (Some(order), Some(group)) = (order, group) {
             let parcels: Vec<Shipment> =
                 shipments.into_iter().map(|s| if s.id == after.id { after.clone() } else { s }).collect();
