@@ -24,6 +24,7 @@ mod profile;
 mod project_shape;
 mod purchasing;
 mod recovery;
+mod returns;
 mod search;
 mod vendors_and_staff;
 mod webhooks;

@@ -22,7 +22,7 @@ async fn batch(app: &TestApp, vendor: &TestVendor, (sku, location): (&str, &str)
 }
 
 /// A fresh customer's cart of `lines` placed: (the customer, the checkout's response).
-async fn placed(app: &TestApp, lines: &[(&str, u32)]) -> (TestUser, Value) {
+pub(crate) async fn placed(app: &TestApp, lines: &[(&str, u32)]) -> (TestUser, Value) {
     let customer = app.customer().await;
     let eur = json!({ "currency": "EUR" });
     let cart = app.request(Method::POST, "/carts", Some(customer.token()), Some(&eur), &[]).await;
@@ -40,7 +40,7 @@ async fn placed(app: &TestApp, lines: &[(&str, u32)]) -> (TestUser, Value) {
 }
 
 /// Pays a placed group by card and waits until it is paid.
-async fn pay(app: &TestApp, placed: &Value) {
+pub(crate) async fn pay(app: &TestApp, placed: &Value) {
     let group_id = placed["order_group"]["id"].as_str().unwrap();
     let intent = placed["payment"]["reference"].as_str().unwrap();
     let path = format!("/_local/payments/card/payment_intents/{intent}/approve");
@@ -52,12 +52,12 @@ async fn pay(app: &TestApp, placed: &Value) {
 }
 
 /// A tracking number no other test uses (one number, one parcel, platform-wide).
-fn tracking(suffix: &str) -> String {
+pub(crate) fn tracking(suffix: &str) -> String {
     format!("T{}{suffix}", unique_tag()).to_uppercase()
 }
 
 /// Has the carrier's stand-in report `statuses` of the parcel `number` (all delivered: 200 each).
-async fn carrier_reports(app: &TestApp, number: &str, body: Value) -> Value {
+pub(crate) async fn carrier_reports(app: &TestApp, number: &str, body: Value) -> Value {
     let path = format!("/_local/carriers/parcels/{number}/events");
     let answer = app.request(Method::POST, &path, None, Some(&body), &[]).await.expect(200).clone();
     for delivery in answer["deliveries"].as_array().unwrap() {
@@ -66,7 +66,7 @@ async fn carrier_reports(app: &TestApp, number: &str, body: Value) -> Value {
     answer
 }
 
-fn parcel(location: &str, lines: &[(&str, u32)], tracking: &str) -> Value {
+pub(crate) fn parcel(location: &str, lines: &[(&str, u32)], tracking: &str) -> Value {
     let lines: Vec<Value> = lines.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect();
     json!({ "location_id": location, "lines": lines, "carrier": "La Poste", "service": "Colissimo",
             "tracking_number": tracking })

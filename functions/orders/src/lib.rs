@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod payments;
 pub mod providers;
 pub mod reads;
+pub mod returns;
 pub mod tracking;
 
 /// An order move's failure as the API answers it: the store's errors as they always are (a lost

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::{cancel, checkout, fulfilment, payments, reads, tracking};
+use crate::{cancel, checkout, fulfilment, payments, reads, returns, tracking};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -20,6 +20,13 @@ use crate::{cancel, checkout, fulfilment, payments, reads, tracking};
     fulfilment::create_shipment,
     fulfilment::list_shipments,
     fulfilment::get_packing_slip,
-    tracking::receive
+    tracking::receive,
+    returns::request_return,
+    returns::list_order_returns,
+    returns::list_vendor_returns,
+    returns::get_vendor_return,
+    returns::decide_return,
+    returns::receive_return,
+    returns::send_refund
 ))]
 pub struct OrdersApi;

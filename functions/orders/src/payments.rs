@@ -19,6 +19,7 @@ use stockyard_domain::payment::{
     self, CARD_SIGNATURE_HEADER, DEFAULT_TOLERANCE, EventKind, Provider, ProviderEvent, WALLET_TRANSMISSION_ID_HEADER,
     WALLET_TRANSMISSION_SIG_HEADER, WALLET_TRANSMISSION_TIME_HEADER, WalletHeaders,
 };
+use stockyard_domain::returns::RefundStatus;
 use stockyard_domain::stock::Actor;
 use stockyard_http::error::ErrorBody;
 use stockyard_http::request::{header, require_json_media_type};
@@ -26,6 +27,7 @@ use stockyard_http::response::ok;
 use stockyard_http::{ApiError, Body, Request, Response};
 use stockyard_store::Table;
 use stockyard_store::orders::{self, PaymentEventRecord};
+use stockyard_store::returns::{self, Settled};
 use utoipa::ToSchema;
 
 use crate::providers::Providers;
@@ -65,8 +67,9 @@ pub struct PaymentEventAck {
     /// Delivered before: answered from its record, not applied again.
     pub duplicate: bool,
     /// `moved`, `already_applied`, `stale`, `refund_due`, `not_allowed`, `amount_mismatch`,
-    /// `dispute_recorded`, `captured` (a wallet approval taken), `unknown_group` or `ignored` (a
-    /// type Stockyard does not act on).
+    /// `dispute_recorded`, `captured` (a wallet approval taken), `refund_recorded` and
+    /// `refund_failed` (a return's refund settled), `refund_pending`, `unknown_refund`,
+    /// `unknown_group` or `ignored` (a type Stockyard does not act on).
     #[schema(example = "moved")]
     pub outcome: String,
 }
@@ -172,6 +175,35 @@ async fn apply(deps: &PaymentDeps, event: &ProviderEvent) -> Result<(&'static st
         let known = orders::record_dispute(table, group_id, &dispute).await?;
         tracing::warn!(group = %group_id, dispute = dispute.provider_dispute_id, amount = %dispute.amount, "payment disputed: amount held");
         return Ok((if known { "dispute_recorded" } else { "unknown_group" }, Some(group_id)));
+    }
+    if let (EventKind::RefundUpdated, Some(payment)) = (&event.kind, event.payment.as_ref()) {
+        let (Some(group_id), Some(notice)) = (payment.order_group, payment.refund.as_ref()) else {
+            return Ok(("unknown_refund", payment.order_group));
+        };
+        let Some(refund) = returns::refund(table, group_id, notice.refund_id).await? else {
+            return Ok(("unknown_refund", Some(group_id)));
+        };
+        if payment.amount() != refund.amount {
+            tracing::error!(group = %group_id, refund = %refund.id, told = %payment.amount(), asked = %refund.amount,
+                "the provider refunded another amount than was asked: left for review");
+            return Ok(("amount_mismatch", Some(group_id)));
+        }
+        let settled = returns::settle(
+            table,
+            (group_id, notice.refund_id),
+            notice.state,
+            Some(&payment.reference),
+            notice.failure.as_deref(),
+        )
+        .await?;
+        let outcome = match settled {
+            Settled::Unknown => "unknown_refund",
+            Settled::AlreadySettled => "already_applied",
+            Settled::StillPending => "refund_pending",
+            Settled::Recorded(r) if r.status == RefundStatus::Succeeded => "refund_recorded",
+            Settled::Recorded(_) => "refund_failed",
+        };
+        return Ok((outcome, Some(group_id)));
     }
     if let (EventKind::PaymentApproved, Some(payment)) = (&event.kind, event.payment.as_ref()) {
         // The customer approved the wallet payment: take it (the capture's own event pays the group).

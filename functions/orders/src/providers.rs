@@ -15,6 +15,7 @@ use stockyard_domain::Money;
 use stockyard_domain::ids::OrderGroupId;
 use stockyard_domain::order::PaymentSession;
 use stockyard_domain::payment::Provider;
+use stockyard_domain::returns::{ProviderRefundState, Refund};
 
 /// How long one call to a provider may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -206,6 +207,84 @@ impl Providers {
             .await?;
         if intent.get("status").and_then(Value::as_str) == Some("canceled") { Ok(()) } else { Err(refused) }
     }
+}
+
+/// What a provider answered a refund with: its id, and how far it got (its webhook settles it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundAnswer {
+    pub provider_id: String,
+    pub state: ProviderRefundState,
+}
+
+impl Providers {
+    /// Asks the provider that took `refund`'s payment to give its amount back: a card refund of
+    /// the payment intent, or a wallet refund of the capture. The refund's attempt names the
+    /// provider's idempotency key (a retried send makes no second refund), and Stockyard's refund
+    /// id travels in the refund (card `metadata[refund_id]`, wallet `invoice_id`), so the
+    /// provider's webhook names it.
+    pub async fn refund(&self, refund: &Refund) -> Result<RefundAnswer, ProviderError> {
+        match refund.provider {
+            Provider::Card => self.refund_card(refund).await,
+            Provider::Wallet => self.refund_wallet(refund).await,
+        }
+    }
+
+    async fn refund_card(&self, refund: &Refund) -> Result<RefundAnswer, ProviderError> {
+        let api = self.card.as_ref().ok_or(ProviderError::NotConfigured("card"))?;
+        let form = [
+            ("payment_intent", refund.payment_reference.clone()),
+            ("amount", refund.amount.amount.to_string()),
+            ("reason", "requested_by_customer".to_string()),
+            ("metadata[refund_id]", refund.id.to_string()),
+            ("metadata[order_group_id]", refund.group_id.to_string()),
+        ];
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let request = self
+            .http
+            .post(format!("{}/v1/refunds", api.url))
+            .bearer_auth(&api.key)
+            .header("idempotency-key", refund.provider_key())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        let answer = self.call(request).await?;
+        let state = match answer.get("status").and_then(Value::as_str) {
+            Some("succeeded") => ProviderRefundState::Succeeded,
+            Some("failed" | "canceled") => ProviderRefundState::Failed,
+            _ => ProviderRefundState::Pending,
+        };
+        Ok(RefundAnswer { provider_id: id_of(&answer, "a refund")?, state })
+    }
+
+    async fn refund_wallet(&self, refund: &Refund) -> Result<RefundAnswer, ProviderError> {
+        let api = self.wallet.as_ref().ok_or(ProviderError::NotConfigured("wallet"))?;
+        let body = serde_json::json!({
+            "amount": {"currency_code": refund.amount.currency.to_string(), "value": major(refund.amount)},
+            "invoice_id": refund.id.to_string(),
+            "custom_id": refund.group_id.to_string(),
+            "note_to_payer": "Refund of returned items",
+        });
+        let request = self
+            .http
+            .post(format!("{}/v2/payments/captures/{}/refund", api.url, urlencode(&refund.payment_reference)))
+            .bearer_auth(&api.key)
+            .header("paypal-request-id", refund.provider_key())
+            .json(&body);
+        let answer = self.call(request).await?;
+        let state = match answer.get("status").and_then(Value::as_str) {
+            Some("COMPLETED") => ProviderRefundState::Succeeded,
+            Some("FAILED" | "CANCELLED") => ProviderRefundState::Failed,
+            _ => ProviderRefundState::Pending,
+        };
+        Ok(RefundAnswer { provider_id: id_of(&answer, "a wallet refund")?, state })
+    }
+}
+
+fn id_of(answer: &Value, what: &str) -> Result<String, ProviderError> {
+    answer
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ProviderError::Unreachable(format!("{what} without an id")))
 }
 
 /// Everything but the unreserved characters of RFC 3986, as form bodies and path segments want.

@@ -243,10 +243,15 @@ struct Intent {
     charge: Option<String>,
     last_payment_error: Option<Value>,
     dispute: Option<String>,
-    refund: Option<String>,
+    /// Refunds of the charge: id and minor units.
+    refunds: Vec<(String, i64)>,
 }
 
 impl Intent {
+    fn refunded(&self) -> i64 {
+        self.refunds.iter().map(|r| r.1).sum()
+    }
+
     fn json(&self) -> Value {
         let next_action = (self.status == IntentStatus::RequiresAction)
             .then(|| json!({"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}));
@@ -270,21 +275,21 @@ impl Intent {
 
     fn charge_json(&self, charge: &str) -> Value {
         let refunds: Vec<Value> = self
-            .refund
+            .refunds
             .iter()
-            .map(|id| json!({"id": id, "object": "refund", "amount": self.new.amount, "status": "succeeded"}))
+            .map(|(id, amount)| json!({"id": id, "object": "refund", "amount": amount, "status": "succeeded"}))
             .collect();
         json!({
             "id": charge,
             "object": "charge",
             "amount": self.new.amount,
             "amount_captured": self.new.amount,
-            "amount_refunded": if self.refund.is_some() { self.new.amount } else { 0 },
+            "amount_refunded": self.refunded(),
             "currency": self.new.currency,
             "payment_intent": self.id,
             "metadata": self.new.metadata,
             "paid": true,
-            "refunded": self.refund.is_some(),
+            "refunded": self.refunded() >= self.new.amount,
             "disputed": self.dispute.is_some(),
             "status": "succeeded",
             "refunds": {"object": "list", "data": refunds},
@@ -426,7 +431,14 @@ struct Capture {
     status: &'static str,
     created: DateTime<Utc>,
     dispute: Option<String>,
-    refund: Option<String>,
+    /// Refunds of the capture: id and minor units.
+    refunds: Vec<(String, i64)>,
+}
+
+impl Capture {
+    fn refunded(&self) -> i64 {
+        self.refunds.iter().map(|r| r.1).sum()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -689,6 +701,9 @@ struct State {
     orders: HashMap<String, Order>,
     /// `PayPal-Request-Id` → the order it made.
     order_keys: HashMap<String, String>,
+    /// A refund's idempotency key (card `Idempotency-Key`, wallet `PayPal-Request-Id`) → what was
+    /// asked and the refund answered.
+    refund_keys: HashMap<String, (String, Value)>,
     deliveries: Vec<Delivery>,
     /// Deliveries kept back, in the order they would have gone.
     held: Vec<usize>,
@@ -704,6 +719,7 @@ impl State {
             intent_keys: HashMap::new(),
             orders: HashMap::new(),
             order_keys: HashMap::new(),
+            refund_keys: HashMap::new(),
             deliveries: Vec::new(),
             held: Vec::new(),
         }
@@ -787,7 +803,7 @@ impl State {
             charge: None,
             last_payment_error: None,
             dispute: None,
-            refund: None,
+            refunds: Vec::new(),
         };
         let answer = intent.json();
         self.intents.insert(id.clone(), intent);
@@ -907,7 +923,7 @@ impl State {
                 let Some(charge) = intent.charge.clone().filter(|_| status == IntentStatus::Succeeded) else {
                     return Err(Refusal::card_state(&intent, "Only a succeeded payment can be refunded."));
                 };
-                if intent.refund.is_some() {
+                if intent.refunded() >= intent.new.amount {
                     return Err(Refusal::card(
                         StatusCode::BAD_REQUEST,
                         "charge_already_refunded",
@@ -923,7 +939,8 @@ impl State {
                         None,
                     ));
                 }
-                intent.refund = Some(card_id(&mut self.rng, "re"));
+                let rest = intent.new.amount - intent.refunded();
+                intent.refunds.push((card_id(&mut self.rng, "re"), rest));
                 let object = intent.charge_json(&charge);
                 self.card_event("charge.refunded", id, object, t)
             }
@@ -931,6 +948,199 @@ impl State {
         let answer = intent.json();
         self.intents.insert(id.to_string(), intent);
         Ok((answer, vec![event]))
+    }
+
+    /// The refund a key answered before (`Some` with no events), or a refusal when the key was
+    /// used for another request.
+    fn replayed_refund(&self, key: Option<&str>, asked: &str, provider: Provider) -> Result<Option<Value>, Refusal> {
+        let Some((first, answer)) = key.and_then(|k| self.refund_keys.get(k)) else { return Ok(None) };
+        if first != asked {
+            return Err(match provider {
+                Provider::Card => Refusal::card(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                    None,
+                ),
+                Provider::Wallet => Refusal::wallet(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "DUPLICATE_REQUEST_ID",
+                    "The PayPal-Request-Id was used for another request.",
+                    None,
+                ),
+            });
+        }
+        Ok(Some(answer.clone()))
+    }
+
+    /// A card refund asked through the API (`POST /v1/refunds`): `amount` minor units (the rest of
+    /// the charge when absent) of a succeeded, undisputed payment intent, once per
+    /// `Idempotency-Key`. It succeeds at once and tells `refund.created` and `charge.refunded`.
+    fn create_card_refund(
+        &mut self,
+        fields: &Map<String, Value>,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Value, Vec<Event>), Refusal> {
+        let asked = Value::Object(fields.clone()).to_string();
+        if let Some(answer) = self.replayed_refund(key, &asked, Provider::Card)? {
+            return Ok((answer, Vec::new()));
+        }
+        let text = |name: &str| fields.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+        let param = |name: &str, message: &str| {
+            Refusal::card(StatusCode::BAD_REQUEST, "parameter_invalid", message.to_string(), Some(name))
+        };
+        let pi =
+            text("payment_intent").ok_or_else(|| param("payment_intent", "Missing required param: payment_intent."))?;
+        let mut intent = self.intent(pi)?.clone();
+        let Some(charge) = intent.charge.clone().filter(|_| intent.status == IntentStatus::Succeeded) else {
+            return Err(Refusal::card_state(&intent, "Only a succeeded payment can be refunded."));
+        };
+        if intent.dispute.is_some() {
+            let message = format!("Charge {charge} has been charged back; it cannot be refunded.");
+            return Err(Refusal::card(StatusCode::BAD_REQUEST, "charge_disputed", message, None));
+        }
+        let rest = intent.new.amount - intent.refunded();
+        if rest <= 0 {
+            let message = format!("Charge {charge} has already been refunded.");
+            return Err(Refusal::card(StatusCode::BAD_REQUEST, "charge_already_refunded", message, None));
+        }
+        let amount = match fields.get("amount") {
+            None => rest,
+            Some(raw) => raw
+                .as_i64()
+                .or_else(|| raw.as_str().and_then(|t| t.parse().ok()))
+                .filter(|a| *a > 0)
+                .ok_or_else(|| param("amount", "Invalid positive integer"))?,
+        };
+        if amount > rest {
+            let message = format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({rest}).");
+            return Err(Refusal::card(StatusCode::BAD_REQUEST, "amount_too_large", message, Some("amount")));
+        }
+        let id = card_id(&mut self.rng, "re");
+        intent.refunds.push((id.clone(), amount));
+        let t = now.timestamp();
+        let refund = json!({
+            "id": id,
+            "object": "refund",
+            "amount": amount,
+            "currency": intent.new.currency,
+            "charge": charge,
+            "payment_intent": pi,
+            "metadata": fields.get("metadata").cloned().unwrap_or_else(|| json!({})),
+            "reason": text("reason"),
+            "status": "succeeded",
+            "created": t,
+        });
+        let events = vec![
+            self.card_event("refund.created", pi, refund.clone(), t),
+            self.card_event("charge.refunded", pi, intent.charge_json(&charge), t),
+        ];
+        self.intents.insert(pi.to_string(), intent);
+        if let Some(key) = key {
+            self.refund_keys.insert(key.to_string(), (asked, refund.clone()));
+        }
+        Ok((refund, events))
+    }
+
+    /// A wallet refund asked through the API (`POST /v2/payments/captures/{id}/refund`): `amount`
+    /// (the rest of the capture when absent) of a completed, undisputed capture, once per
+    /// `PayPal-Request-Id`. It completes at once and tells `PAYMENT.CAPTURE.REFUNDED` with the
+    /// request's `invoice_id` and `custom_id`.
+    fn create_wallet_refund(
+        &mut self,
+        capture_id: &str,
+        body: &Value,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Value, Vec<Event>), Refusal> {
+        let asked = format!("{capture_id} {body}");
+        if let Some(answer) = self.replayed_refund(key, &asked, Provider::Wallet)? {
+            return Ok((answer, Vec::new()));
+        }
+        let refuse = |issue: &str, description: String, field: Option<&str>| {
+            Err(Refusal::wallet(StatusCode::UNPROCESSABLE_ENTITY, issue, description, field))
+        };
+        let Some(order_id) =
+            self.orders.values().find(|o| o.capture.as_ref().is_some_and(|c| c.id == capture_id)).map(|o| o.id.clone())
+        else {
+            let description = "The specified resource does not exist.";
+            return Err(Refusal::wallet(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", description, None));
+        };
+        let mut order = self.orders[&order_id].clone();
+        let currency = order.new.amount.currency;
+        let total = order.new.amount.amount;
+        let custom_id =
+            body.get("custom_id").and_then(Value::as_str).map(str::to_string).or(order.new.custom_id.clone());
+        let capture = order.capture.as_mut().expect("found by its capture");
+        if capture.status == "DECLINED" {
+            return refuse("CAPTURE_NOT_FOUND", "The capture was declined.".into(), None);
+        }
+        if capture.dispute.is_some() {
+            return refuse("REFUND_NOT_ALLOWED", format!("Capture {capture_id} is disputed."), None);
+        }
+        let rest = total - capture.refunded();
+        if rest <= 0 {
+            return refuse("CAPTURE_FULLY_REFUNDED", format!("Capture {capture_id} is already refunded."), None);
+        }
+        let amount = match body.get("amount") {
+            None | Some(Value::Null) => rest,
+            Some(given) => {
+                let code = given.get("currency_code").and_then(Value::as_str).unwrap_or_default();
+                if code != currency.code() {
+                    return refuse(
+                        "CURRENCY_MISMATCH",
+                        format!("The capture is in {currency}."),
+                        Some("/amount/currency_code"),
+                    );
+                }
+                let value = given.get("value").and_then(Value::as_str).unwrap_or_default();
+                match Money::parse_major("amount.value", value, currency) {
+                    Ok(m) if m.amount > 0 => m.amount,
+                    _ => {
+                        return refuse(
+                            "INVALID_PARAMETER_VALUE",
+                            "The amount is not valid.".into(),
+                            Some("/amount/value"),
+                        );
+                    }
+                }
+            }
+        };
+        if amount > rest {
+            return refuse(
+                "REFUND_AMOUNT_EXCEEDED",
+                format!("At most {} can be refunded.", major_text(rest, currency)),
+                None,
+            );
+        }
+        let id = wallet_id(&mut self.rng);
+        capture.refunds.push((id.clone(), amount));
+        capture.status = if capture.refunded() >= total { "REFUNDED" } else { "PARTIALLY_REFUNDED" };
+        let capture_url = format!("{}{PREFIX}wallet/v2/payments/captures/{capture_id}", self.public_url);
+        let refund = json!({
+            "id": id,
+            "status": "COMPLETED",
+            "amount": {"currency_code": currency.code(), "value": major_text(amount, currency)},
+            "invoice_id": body.get("invoice_id"),
+            "custom_id": custom_id,
+            "note_to_payer": body.get("note_to_payer"),
+            "create_time": wallet_time(now),
+            "links": [{"href": capture_url, "rel": "up", "method": "GET"}],
+        });
+        let event = self.wallet_event(
+            "PAYMENT.CAPTURE.REFUNDED",
+            "refund",
+            "A capture was refunded",
+            &order_id,
+            refund.clone(),
+            now,
+        );
+        self.orders.insert(order_id, order);
+        if let Some(key) = key {
+            self.refund_keys.insert(key.to_string(), (asked, refund.clone()));
+        }
+        Ok((refund, vec![event]))
     }
 
     /// Creates a wallet order; a `PayPal-Request-Id` already used answers the order it made.
@@ -1005,7 +1215,7 @@ impl State {
                     status: if denied { "DECLINED" } else { "COMPLETED" },
                     created: now,
                     dispute: None,
-                    refund: None,
+                    refunds: Vec::new(),
                 };
                 let resource = order.capture_json(&capture);
                 order.capture = Some(capture);
@@ -1019,6 +1229,7 @@ impl State {
             }
             WalletControl::Dispute | WalletControl::Refund => {
                 let amount = order.amount_json();
+                let total = order.new.amount.amount;
                 let custom_id = order.new.custom_id.clone();
                 let Some(capture) = order.capture.as_mut().filter(|c| c.status != "DECLINED") else {
                     return refuse("CAPTURE_NOT_FOUND", "The order has no completed capture.".into());
@@ -1049,7 +1260,7 @@ impl State {
                         now,
                     ));
                 } else {
-                    if capture.refund.is_some() {
+                    if capture.refunded() >= total {
                         return refuse(
                             "CAPTURE_FULLY_REFUNDED",
                             format!("Capture {} is already refunded.", capture.id),
@@ -1059,7 +1270,7 @@ impl State {
                         return refuse("REFUND_NOT_ALLOWED", format!("Capture {} is disputed.", capture.id));
                     }
                     let refund = wallet_id(&mut self.rng);
-                    capture.refund = Some(refund.clone());
+                    capture.refunds.push((refund.clone(), total - capture.refunded()));
                     capture.status = "REFUNDED";
                     let capture_url = format!("{base}{PREFIX}wallet/v2/payments/captures/{}", capture.id);
                     let resource = json!({
@@ -1303,6 +1514,33 @@ impl Payments {
                 Ok((StatusCode::OK, intent))
             }
             ("GET", ["card", "v1", "payment_intents", id]) => Ok((StatusCode::OK, self.state().intent(id)?.json())),
+            ("POST", ["card", "v1", "refunds"]) => {
+                let fields = card_fields(headers, body)?;
+                let mut state = self.state();
+                let fanout = Fanout::from_query(&state.settings, query)?;
+                let (refund, events) = state.create_card_refund(&fields, header(headers, "idempotency-key"), now)?;
+                self.send(state.enqueue(events, fanout));
+                Ok((StatusCode::OK, refund))
+            }
+            ("POST", ["wallet", "v2", "payments", "captures", id, "refund"]) => {
+                let body = match body {
+                    [] => json!({}),
+                    _ => serde_json::from_slice::<Value>(body).map_err(|_| {
+                        Refusal::wallet(
+                            StatusCode::BAD_REQUEST,
+                            "MALFORMED_REQUEST_JSON",
+                            "The body is not JSON.",
+                            None,
+                        )
+                    })?,
+                };
+                let mut state = self.state();
+                let fanout = Fanout::from_query(&state.settings, query)?;
+                let (refund, events) =
+                    state.create_wallet_refund(id, &body, header(headers, "paypal-request-id"), now)?;
+                self.send(state.enqueue(events, fanout));
+                Ok((StatusCode::CREATED, refund))
+            }
             ("POST", ["card", "v1", "payment_intents", id, "cancel"]) => {
                 card_fields(headers, body)?;
                 let mut state = self.state();

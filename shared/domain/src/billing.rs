@@ -392,6 +392,7 @@ mod tests {
             tax: eur(tax),
             total,
             allocations: vec![LineAllocation { location_id: LocationId::generate(), quantity, shipped: 0 }],
+            returned: 0,
         }
     }
 
@@ -436,7 +437,15 @@ mod tests {
             customer_id: None,
             status: OrderStatus::Paid,
             lines,
-            totals: OrderTotals { subtotal, discount: eur(0), shipping: eur(shipping), tax, total },
+            totals: OrderTotals {
+                subtotal,
+                discount: eur(0),
+                shipping: eur(shipping),
+                tax,
+                total,
+                refunded: None,
+                refunded_shipping: None,
+            },
             commission_rate: Decimal::new(1, 1),
             promised_ship_by: None,
             shipping: None,

@@ -322,6 +322,7 @@ pub fn plan(input: &CheckoutInput<'_>) -> Result<CheckoutPlan, CheckoutRefusal> 
                 tax: taxed.tax,
                 total: taxed.gross,
                 allocations: allocations.remove(&i).unwrap_or_default(),
+                returned: 0,
             });
         }
         let totals = OrderTotals {
@@ -330,6 +331,8 @@ pub fn plan(input: &CheckoutInput<'_>) -> Result<CheckoutPlan, CheckoutRefusal> 
             shipping: fee,
             tax: breakdown.totals.tax,
             total: breakdown.totals.gross,
+            refunded: None,
+            refunded_shipping: None,
         };
         total = add(total, totals.total)?;
         let commission_rate = input.vendors.get(vendor).map(|f| f.commission_rate).unwrap_or_default();

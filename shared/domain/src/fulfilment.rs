@@ -475,6 +475,7 @@ mod tests {
                 .iter()
                 .map(|&(location_id, quantity)| LineAllocation { location_id, quantity, shipped: 0 })
                 .collect(),
+            returned: 0,
         }
     }
 
@@ -487,7 +488,15 @@ mod tests {
             customer_id: None,
             status,
             lines,
-            totals: OrderTotals { subtotal: eur(0), discount: eur(0), shipping: eur(0), tax: eur(0), total: eur(0) },
+            totals: OrderTotals {
+                subtotal: eur(0),
+                discount: eur(0),
+                shipping: eur(0),
+                tax: eur(0),
+                total: eur(0),
+                refunded: None,
+                refunded_shipping: None,
+            },
             commission_rate: rust_decimal::Decimal::ZERO,
             promised_ship_by: None,
             shipping: None,

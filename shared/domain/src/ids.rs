@@ -183,6 +183,10 @@ id_type!(/// One vendor's part of an order group: what that vendor sells, ships 
     OrderId);
 id_type!(/// A parcel of one vendor order, packed at one location.
     ShipmentId);
+id_type!(/// A customer's request to send back units of one vendor order.
+    ReturnId);
+id_type!(/// Money given back to a customer for part of one vendor order.
+    RefundId);
 id_type!(/// A coupon code and the promotion behind it (one vendor's or the platform's).
     CouponId);
 id_type!(/// A payment attempt at a provider for one order group.

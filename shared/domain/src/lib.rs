@@ -33,6 +33,7 @@ pub mod payment;
 pub mod product;
 pub mod promotion;
 pub mod purchasing;
+pub mod returns;
 pub mod roles;
 pub mod scan;
 pub mod shipping;

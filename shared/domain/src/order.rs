@@ -438,6 +438,9 @@ pub struct OrderLine {
     /// What the customer pays for the line (tax included).
     pub total: Money,
     pub allocations: Vec<LineAllocation>,
+    /// Of the units shipped, those that came back and were refunded (or are being refunded).
+    #[serde(default)]
+    pub returned: u32,
 }
 
 /// A vendor order's sums, in the order's currency.
@@ -448,6 +451,12 @@ pub struct OrderTotals {
     pub shipping: Money,
     pub tax: Money,
     pub total: Money,
+    /// What the provider has refunded of it so far (returns, shipping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded: Option<Money>,
+    /// The shipping, once a refund has included it (it is refunded once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded_shipping: Option<Money>,
 }
 
 /// One vendor's part of an order group: what that vendor sells, ships and invoices.

@@ -23,9 +23,10 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::FieldError;
-use crate::ids::OrderGroupId;
+use crate::ids::{OrderGroupId, RefundId};
 use crate::money::{Currency, Money};
 use crate::order::OrderEvent;
+use crate::returns::ProviderRefundState;
 
 /// The card provider's signature header.
 pub const CARD_SIGNATURE_HEADER: &str = "Stripe-Signature";
@@ -236,8 +237,11 @@ pub enum EventKind {
     PaymentApproved,
     /// A dispute (chargeback) was opened against a payment.
     DisputeOpened,
-    /// The payment was refunded.
+    /// The payment was refunded in full.
     Refunded,
+    /// A refund Stockyard asked for (a return's) changed state: [`PaymentDetails::refund`] says
+    /// which and how.
+    RefundUpdated,
     /// A type Stockyard does not handle: acknowledged and ignored.
     Other(String),
 }
@@ -250,6 +254,7 @@ impl EventKind {
             "payment_intent.requires_action" => EventKind::PaymentRequiresAction,
             "charge.dispute.created" => EventKind::DisputeOpened,
             "charge.refunded" => EventKind::Refunded,
+            "refund.created" | "refund.updated" | "refund.failed" => EventKind::RefundUpdated,
             other => EventKind::Other(other.to_string()),
         }
     }
@@ -273,7 +278,9 @@ impl EventKind {
             EventKind::PaymentFailed => Some(OrderEvent::PaymentFailed),
             EventKind::PaymentRequiresAction => Some(OrderEvent::PaymentRequiresAction),
             EventKind::Refunded => Some(OrderEvent::Refunded),
-            EventKind::PaymentApproved | EventKind::DisputeOpened | EventKind::Other(_) => None,
+            EventKind::PaymentApproved | EventKind::DisputeOpened | EventKind::RefundUpdated | EventKind::Other(_) => {
+                None
+            }
         }
     }
 }
@@ -293,6 +300,20 @@ pub struct PaymentDetails {
     /// A dispute's reason as the provider gives it (`fraudulent`, `product_not_received`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For [`EventKind::RefundUpdated`]: Stockyard's refund and what the provider says of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundNotice>,
+}
+
+/// A provider's word on a refund Stockyard asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNotice {
+    /// Stockyard's id of the refund (card `metadata.refund_id`, wallet `invoice_id`).
+    pub refund_id: RefundId,
+    pub state: ProviderRefundState,
+    /// Why it failed, as the provider says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 impl PaymentDetails {
@@ -369,6 +390,17 @@ pub fn parse_card_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
     let created = integer(&root, "created")?;
     let occurred_at =
         DateTime::from_timestamp(created, 0).ok_or_else(|| FieldError::new("created", "is not a time"))?;
+    // A partial refund's `charge.refunded` says only that some of the charge went back: the
+    // refund's own event (`refund.*`) is what records it.
+    if kind == EventKind::Refunded && at(&root, "data.object.refunded").and_then(Value::as_bool) == Some(false) {
+        return Ok(ProviderEvent {
+            provider: Provider::Card,
+            event_id,
+            kind: EventKind::Other("charge.refunded (partial)".into()),
+            payment: None,
+            occurred_at,
+        });
+    }
     let payment = match kind {
         EventKind::Other(_) => None,
         _ => {
@@ -384,10 +416,28 @@ pub fn parse_card_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
                 currency,
                 order_group: order_group(&root, "data.object.metadata.order_group_id")?,
                 reason: optional_text(&root, "data.object.reason")?.map(str::to_string),
+                refund: match kind {
+                    EventKind::RefundUpdated => Some(card_refund(&root)?),
+                    _ => None,
+                },
             })
         }
     };
     Ok(ProviderEvent { provider: Provider::Card, event_id, kind, payment, occurred_at })
+}
+
+/// A card refund object's Stockyard id and state: `metadata.refund_id`, `status`
+/// (`succeeded`; `failed` or `canceled`; anything else is pending) and `failure_reason`.
+fn card_refund(root: &Value) -> Result<RefundNotice, FieldError> {
+    let field = "data.object.metadata.refund_id";
+    let refund_id = RefundId::parse(field, text(root, field)?)?;
+    let state = match text(root, "data.object.status")? {
+        "succeeded" => ProviderRefundState::Succeeded,
+        "failed" | "canceled" => ProviderRefundState::Failed,
+        _ => ProviderRefundState::Pending,
+    };
+    let failure = optional_text(root, "data.object.failure_reason")?.map(str::to_string);
+    Ok(RefundNotice { refund_id, state, failure })
 }
 
 /// Parses a wallet event (after [`verify_wallet`]): `{id, event_type, create_time, resource: {id,
@@ -397,7 +447,13 @@ pub fn parse_card_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
 pub fn parse_wallet_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
     let root = json(body)?;
     let event_id = text(&root, "id")?.to_string();
-    let kind = EventKind::wallet(text(&root, "event_type")?);
+    let mut kind = EventKind::wallet(text(&root, "event_type")?);
+    // A refund naming Stockyard's refund in `invoice_id` is one Stockyard asked for (a return's).
+    let ours =
+        optional_text(&root, "resource.invoice_id")?.and_then(|id| RefundId::parse("resource.invoice_id", id).ok());
+    if kind == EventKind::Refunded && ours.is_some() {
+        kind = EventKind::RefundUpdated;
+    }
     let occurred_at = DateTime::parse_from_rfc3339(text(&root, "create_time")?)
         .map_err(|_| FieldError::new("create_time", "must be an RFC 3339 time"))?
         .with_timezone(&Utc);
@@ -414,6 +470,18 @@ pub fn parse_wallet_event(body: &[u8]) -> Result<ProviderEvent, FieldError> {
                 currency,
                 order_group: order_group(&root, "resource.custom_id")?,
                 reason: optional_text(&root, "resource.reason")?.map(str::to_string),
+                refund: match ours {
+                    Some(refund_id) => Some(RefundNotice {
+                        refund_id,
+                        state: match text(&root, "resource.status")? {
+                            "COMPLETED" => ProviderRefundState::Succeeded,
+                            "FAILED" | "CANCELLED" => ProviderRefundState::Failed,
+                            _ => ProviderRefundState::Pending,
+                        },
+                        failure: optional_text(&root, "resource.status_details.reason")?.map(str::to_string),
+                    }),
+                    None => None,
+                },
             })
         }
     };
@@ -628,6 +696,7 @@ mod tests {
                     currency: cur("EUR"),
                     order_group: Some(group),
                     reason: None,
+                    refund: None,
                 }),
                 occurred_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             }
@@ -732,6 +801,55 @@ mod tests {
     }
 
     #[test]
+    fn refunds_stockyard_asked_for_are_told_apart_from_full_refunds_and_partial_charge_notices() {
+        let group = OrderGroupId::generate();
+        let refund = RefundId::generate();
+        let object = |status: &str| {
+            serde_json::json!({"id": "re_1", "object": "refund", "amount": 700, "currency": "eur", "status": status,
+                "payment_intent": "pi_1", "metadata": {"order_group_id": group.to_string(), "refund_id": refund.to_string()}})
+        };
+        let event = parse_card_event(&card_event("refund.created", object("succeeded"))).unwrap();
+        assert_eq!(event.kind, EventKind::RefundUpdated);
+        assert_eq!(event.order_event(), None);
+        let payment = event.payment.unwrap();
+        assert_eq!((payment.reference.as_str(), payment.amount_minor, payment.order_group), ("re_1", 700, Some(group)));
+        assert_eq!(
+            payment.refund,
+            Some(RefundNotice { refund_id: refund, state: ProviderRefundState::Succeeded, failure: None })
+        );
+        let failed = parse_card_event(&card_event("refund.failed", object("failed"))).unwrap();
+        assert_eq!(failed.payment.unwrap().refund.unwrap().state, ProviderRefundState::Failed);
+        let pending = parse_card_event(&card_event("refund.updated", object("pending"))).unwrap();
+        assert_eq!(pending.payment.unwrap().refund.unwrap().state, ProviderRefundState::Pending);
+        let mut unnamed = object("succeeded");
+        unnamed["metadata"]["refund_id"] = serde_json::json!("not-an-id");
+        assert_eq!(
+            parse_card_event(&card_event("refund.created", unnamed)).unwrap_err().field,
+            "data.object.metadata.refund_id"
+        );
+        // A charge partly refunded is not a full refund; one refunded in full is.
+        let charge = |refunded: bool| {
+            serde_json::json!({"id": "ch_1", "amount": 2000, "currency": "eur", "refunded": refunded,
+                "metadata": {"order_group_id": group.to_string()}})
+        };
+        let partial = parse_card_event(&card_event("charge.refunded", charge(false))).unwrap();
+        assert!(matches!(partial.kind, EventKind::Other(_)) && partial.payment.is_none());
+        let full = parse_card_event(&card_event("charge.refunded", charge(true))).unwrap();
+        assert_eq!(full.order_event(), Some(OrderEvent::Refunded));
+        // The wallet names Stockyard's refund in `invoice_id`; without it a refund is a full one.
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&wallet_event("PAYMENT.CAPTURE.REFUNDED", "7.00", "EUR", Some(&group.to_string())))
+                .unwrap();
+        assert_eq!(parse_wallet_event(&serde_json::to_vec(&body).unwrap()).unwrap().kind, EventKind::Refunded);
+        body["resource"]["invoice_id"] = serde_json::json!(refund.to_string());
+        body["resource"]["status"] = serde_json::json!("COMPLETED");
+        let ours = parse_wallet_event(&serde_json::to_vec(&body).unwrap()).unwrap();
+        assert_eq!(ours.kind, EventKind::RefundUpdated);
+        let payment = ours.payment.unwrap();
+        assert_eq!((payment.amount_minor, payment.refund.unwrap().state), (700, ProviderRefundState::Succeeded));
+    }
+
+    #[test]
     fn a_wallet_event_is_normalised_with_its_decimal_amount_made_exact_minor_units() {
         let group = OrderGroupId::generate();
         let event =
@@ -749,6 +867,7 @@ mod tests {
                     currency: cur("EUR"),
                     order_group: Some(group),
                     reason: None,
+                    refund: None,
                 }),
                 occurred_at: time("2026-03-01T10:00:00Z"),
             }

@@ -173,6 +173,8 @@ pub enum MovementReason {
     Sale,
     /// Returned through a channel and put back on hand (adds).
     ChannelReturn,
+    /// A customer's return of an online order, inspected and put back on hand (adds).
+    CustomerReturn,
     /// Promised to an order at checkout: on hand unchanged, reserved up (`reserved_change`).
     Reserved,
     /// An order's promise given back (unpaid and expired, or cancelled): reserved down.
@@ -201,6 +203,7 @@ impl MovementReason {
             MovementReason::TransferIn => "transfer_in",
             MovementReason::Sale => "sale",
             MovementReason::ChannelReturn => "channel_return",
+            MovementReason::CustomerReturn => "customer_return",
             MovementReason::Reserved => "reserved",
             MovementReason::ReservationReleased => "reservation_released",
             MovementReason::Allotted => "allotted",

@@ -530,6 +530,7 @@ mod tests {
                 tax: eur(20_567),
                 total: eur(123_400),
                 allocations: vec![LineAllocation { location_id: LocationId::generate(), quantity: 2, shipped: 0 }],
+                returned: 0,
             }],
             totals: OrderTotals {
                 subtotal: eur(123_400),
@@ -537,6 +538,8 @@ mod tests {
                 shipping: eur(0),
                 tax: eur(20_567),
                 total: eur(123_400),
+                refunded: None,
+                refunded_shipping: None,
             },
             commission_rate: Decimal::new(1, 1),
             promised_ship_by: chrono::NaiveDate::from_ymd_opt(2026, 12, 3),

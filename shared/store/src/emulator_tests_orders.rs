@@ -58,6 +58,7 @@ fn group_of(
                     tax: eur(0),
                     total: line_total,
                     allocations: vec![LineAllocation { location_id: *location, quantity: *quantity, shipped: 0 }],
+                    returned: 0,
                 }],
                 totals: OrderTotals {
                     subtotal: line_total,
@@ -65,6 +66,8 @@ fn group_of(
                     shipping: eur(0),
                     tax: eur(0),
                     total: line_total,
+                    refunded: None,
+                    refunded_shipping: None,
                 },
                 commission_rate: Decimal::new(12, 2),
                 promised_ship_by: None,

@@ -12,8 +12,8 @@ use stockyard_domain::channel::{Channel, SaleRecord};
 use stockyard_domain::gtin::Gtin;
 use stockyard_domain::ids::{
     AddressId, ApiKeyId, CartId, CategoryId, ChannelId, CouponId, EmailId, ExportId, ForecastRunId, ImageId, ImportId,
-    InvitationId, LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, StockAlertId, StockTransferId,
-    SupplierId, TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
+    InvitationId, LocationId, OrderGroupId, OrderId, ProductId, PurchaseOrderId, RefundId, ReturnId, StockAlertId,
+    StockTransferId, SupplierId, TokenFamilyId, UserId, VariantId, VendorId, WebhookEndpointId, WebhookEventId,
 };
 use stockyard_domain::image::ProductImage;
 use stockyard_domain::locale::Locale;
@@ -22,6 +22,7 @@ use stockyard_domain::order::{OrderGroup, VendorOrder};
 use stockyard_domain::product::{ProductTranslation, Variant};
 use stockyard_domain::promotion::{Coupon, CouponScope};
 use stockyard_domain::purchasing::{PurchaseOrder, ReceivedLine, Supplier};
+use stockyard_domain::returns::{CreditNote, Refund, ReturnRequest};
 use stockyard_domain::scan::Unit;
 use stockyard_domain::slug::Slug;
 use stockyard_domain::stock::{Movement, StockAlert, StockItem, StockTransfer};
@@ -389,6 +390,43 @@ pub(crate) fn limited_purchase(group: OrderGroupId, variant: VariantId) -> Key {
 }
 pub(crate) fn limited_purchases_of(group: OrderGroupId) -> Collection<LimitedPurchase> {
     Collection::table(format!("ORDERGROUP#{group}"), "PURCHASE#")
+}
+// Returns, refunds and credit notes: in the group's partition beside its orders; a vendor's
+// returns are listed newest first by id, its credit notes by number.
+pub(crate) fn return_request(group: OrderGroupId, vendor: VendorId, id: ReturnId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("RETURN#{vendor}#{id}"))
+}
+pub(crate) fn returns_of_group(group: OrderGroupId) -> Collection<ReturnRequest> {
+    Collection::table(format!("ORDERGROUP#{group}"), "RETURN#")
+}
+pub(crate) fn vendor_return_listing(vendor: VendorId, id: ReturnId) -> IndexKey {
+    IndexKey { pk: format!("VENDORRETURNS#{vendor}"), sk: format!("RETURN#{id}") }
+}
+pub(crate) fn vendor_returns(vendor: VendorId) -> Collection<ReturnRequest> {
+    Collection::index(format!("VENDORRETURNS#{vendor}"), "RETURN#")
+}
+/// One return of a vendor, found by its id on the vendor's listing.
+pub(crate) fn vendor_return_by_id(vendor: VendorId, id: ReturnId) -> Collection<ReturnRequest> {
+    Collection::index(format!("VENDORRETURNS#{vendor}"), format!("RETURN#{id}"))
+}
+pub(crate) fn refund(group: OrderGroupId, id: RefundId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("REFUND#{id}"))
+}
+pub(crate) fn refunds_of_group(group: OrderGroupId) -> Collection<Refund> {
+    Collection::table(format!("ORDERGROUP#{group}"), "REFUND#")
+}
+pub(crate) fn credit_note(group: OrderGroupId, refund: RefundId) -> Key {
+    key(format!("ORDERGROUP#{group}"), format!("CREDITNOTE#{refund}"))
+}
+pub(crate) fn credit_notes_of_group(group: OrderGroupId) -> Collection<CreditNote> {
+    Collection::table(format!("ORDERGROUP#{group}"), "CREDITNOTE#")
+}
+/// Sorted by number (shared with the vendor's invoices, twelve digits as theirs).
+pub(crate) fn vendor_credit_note_listing(vendor: VendorId, sequence: u64) -> IndexKey {
+    IndexKey { pk: format!("VENDORCREDITNOTES#{vendor}"), sk: format!("CREDITNOTE#{sequence:012}") }
+}
+pub(crate) fn vendor_credit_notes(vendor: VendorId) -> Collection<CreditNote> {
+    Collection::index(format!("VENDORCREDITNOTES#{vendor}"), "CREDITNOTE#")
 }
 // Billing: a paid group's invoices (one per vendor order), its receipt and the events handled sit
 // in the group's partition beside its orders; a vendor's invoices are listed by number.

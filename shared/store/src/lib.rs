@@ -31,6 +31,7 @@ pub mod products;
 pub mod purchase_orders;
 pub mod reservations;
 mod retry;
+pub mod returns;
 pub mod scans;
 pub mod search_index;
 pub mod sent_emails;

@@ -1,0 +1,11 @@
+//! `request-return`: POST /orders/{groupId}/returns
+
+use stockyard_orders::returns;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    stockyard_platform::init_tracing();
+    let sdk = stockyard_platform::aws_config().await;
+    let deps = stockyard_http::ApiDeps::from_env(&sdk).await?;
+    stockyard_http::serve::serve(deps, returns::request_return).await
+}
