@@ -1446,7 +1446,7 @@ impl TestApp {
             shipping_address: None,
             billing_address: None,
             payment: None,
-            payment_provider: None,
+            payment_provider: Some(stockyard_domain::payment::Provider::Card),
             coupon: None,
             limited: Vec::new(),
             version: 1,
@@ -1464,6 +1464,69 @@ impl TestApp {
         .await
         .expect("the group is placed");
         group
+    }
+
+    /// A return of one unit of a fresh order of the vendor of `ids` (placed, paid and shipped through the
+    /// store), written through the store: requested, or approved when `approved`. Its id.
+    pub async fn return_through_store(
+        &self,
+        ids: (&TestVendor, VariantId, ProductId, LocationId),
+        approved: bool,
+    ) -> String {
+        let vendor = ids.0;
+        let group = self.place_through_store(ids, 1, Utc::now() + chrono::Duration::hours(1)).await;
+        self.pay_through_store(group.id).await;
+        let table = Table::new(self.dynamodb().await, self.table_name());
+        let vendor_id = VendorId::parse("vendor_id", &vendor.id).unwrap();
+        let parcel = stockyard_store::fulfilment::Parcel {
+            carrier: "DHL".into(),
+            service: None,
+            tracking_number: None,
+            label_reference: None,
+        };
+        let line = stockyard_domain::fulfilment::PackedLine { variant_id: ids.1, quantity: 1 };
+        let actor = Actor::System { name: "tests".into() };
+        let (_, order) = stockyard_store::fulfilment::ship(
+            &table,
+            (group.id, vendor_id),
+            ids.3,
+            &[line],
+            &parcel,
+            &actor,
+            Utc::now().date_naive(),
+            |_, _, _| Ok(()),
+        )
+        .await
+        .expect("the unit ships");
+        let now = Utc::now();
+        let lines = stockyard_domain::returns::request(
+            &order,
+            &[],
+            &[(ids.1, 1, stockyard_domain::returns::ReturnReason::Damaged)],
+            now.date_naive(),
+        )
+        .expect("the shipped unit may be returned");
+        let mut ret = stockyard_domain::returns::ReturnRequest {
+            id: stockyard_domain::ids::ReturnId::generate(),
+            group_id: group.id,
+            order_id: order.id,
+            vendor_id,
+            customer_id: None,
+            status: stockyard_domain::returns::ReturnStatus::Requested,
+            lines,
+            comment: None,
+            inspected: Vec::new(),
+            refund_id: None,
+            timeline: Vec::new(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        if approved {
+            ret.decide(true, None, now).expect("a requested return may be approved");
+        }
+        stockyard_store::returns::open(&table, &ret, |_| Ok(())).await.expect("the return is written");
+        ret.id.to_string()
     }
 
     /// Marks a group placed through the store as paid, as a payment provider's webhook would

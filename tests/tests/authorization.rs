@@ -102,7 +102,7 @@ const CHANNEL_WRITERS: &[&str] = &["owner", "inventory_manager", "channel_key", 
 /// Who may scan at the world's location: stock writers, and the keys whose scope covers it.
 const SCANNERS: &[&str] = &["owner", "inventory_manager", "location_key", "vendor_key"];
 
-const ACTIONS: [Action; 89] = [
+const ACTIONS: [Action; 94] = [
     action("get vendor", "GET /vendors/{vendorId}", 200, READERS),
     action("update vendor", "PATCH /vendors/{vendorId}", 200, &["owner"]),
     action("list staff", "GET /vendors/{vendorId}/staff", 200, READERS),
@@ -125,6 +125,11 @@ const ACTIONS: [Action; 89] = [
         200,
         FULFILMENT_READERS,
     ),
+    action("list vendor returns", "GET /vendors/{vendorId}/returns", 200, ORDER_HANDLERS),
+    action("get vendor return", "GET /vendors/{vendorId}/returns/{returnId}", 200, ORDER_HANDLERS),
+    action("decide return", "POST /vendors/{vendorId}/returns/{returnId}/decision", 200, ORDER_HANDLERS),
+    action("receive return", "POST /vendors/{vendorId}/returns/{returnId}/receipt", 201, ORDER_HANDLERS),
+    action("send refund", "POST /vendors/{vendorId}/returns/{returnId}/refund", 200, ORDER_HANDLERS),
     action("admin list users", "GET /admin/users", 200, &["admin", "support"]),
     action("admin list vendors", "GET /admin/vendors", 200, &["admin", "support"]),
     action("set vendor status", "PUT /admin/vendors/{vendorId}/status", 200, &["admin"]),
@@ -314,6 +319,13 @@ struct World {
     picking: String,
     /// An order shipped in one parcel (order id, shipment id) whose packing slip is written.
     shipped: (String, String),
+    /// Per caller, a requested return to decide on, and an approved one (of a shipped unit) to
+    /// receive.
+    returns_to_decide: HashMap<String, String>,
+    returns_to_receive: HashMap<String, String>,
+    /// A return received, whose refund the provider has not taken (its payment is not one the
+    /// provider knows): sending it again answers it as it stands.
+    received_return: String,
     actors: Vec<(&'static str, TestUser)>,
 }
 
@@ -475,6 +487,18 @@ impl World {
         })
         .await;
         let shipped = (shipped_order, shipment);
+        // Returns: one requested and one approved per caller, and one received.
+        let mut returns_to_decide = HashMap::new();
+        let mut returns_to_receive = HashMap::new();
+        for (_, user) in &actors {
+            let to_decide = app.return_through_store(at_picking, false).await;
+            returns_to_decide.insert(user.id.clone(), to_decide);
+            returns_to_receive.insert(user.id.clone(), app.return_through_store(at_picking, true).await);
+        }
+        let received_return = app.return_through_store(at_picking, true).await;
+        let receipt = json!({ "lines": [{ "sku": "SKU", "restocked": 1 }] });
+        let path = format!("/vendors/{}/returns/{received_return}/receipt", vendor.id);
+        app.request(Method::POST, &path, Some(owner), Some(&receipt), &[]).await.expect(201);
         Self {
             app,
             vendor,
@@ -504,6 +528,9 @@ impl World {
             paid_orders,
             picking,
             shipped,
+            returns_to_decide,
+            returns_to_receive,
+            received_return,
             actors,
         }
     }
@@ -573,6 +600,27 @@ impl World {
                 let (order, shipment) = &self.shipped;
                 let path = format!("/vendors/{v}/orders/{order}/shipments/{shipment}/packing-slip");
                 app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "list vendor returns" => {
+                app.request(Method::GET, &format!("/vendors/{v}/returns?limit=5"), Some(token), None, &[]).await
+            }
+            "get vendor return" => {
+                let path = format!("/vendors/{v}/returns/{}", self.received_return);
+                app.request(Method::GET, &path, Some(token), None, &[]).await
+            }
+            "decide return" => {
+                let path = format!("/vendors/{v}/returns/{}/decision", self.returns_to_decide[&actor.id]);
+                let body = json!({ "decision": "approve" });
+                app.request(Method::POST, &path, Some(token), Some(&body), &[]).await
+            }
+            "receive return" => {
+                let path = format!("/vendors/{v}/returns/{}/receipt", self.returns_to_receive[&actor.id]);
+                let body = json!({ "lines": [{ "sku": "SKU", "written_off": 1 }] });
+                app.request(Method::POST, &path, Some(token), Some(&body), &[]).await
+            }
+            "send refund" => {
+                let path = format!("/vendors/{v}/returns/{}/refund", self.received_return);
+                app.request(Method::POST, &path, Some(token), None, &[]).await
             }
             "admin list users" => app.list_users(token, "limit=1").await,
             "admin list vendors" => app.list_vendors(token, "limit=1").await,
@@ -884,6 +932,27 @@ impl World {
                 "the parcel, and the order shipped",
             ),
             "list shipments" => (body["items"].as_array().is_some_and(Vec::is_empty), "the order's parcels (none)"),
+            "list vendor returns" => (all_of_vendor(&items(body)), "the vendor's returns"),
+            "get vendor return" => (
+                body["id"] == self.received_return.as_str()
+                    && body["vendor_id"] == v
+                    && body["refund"]["amount"].is_object(),
+                "the received return with its refund",
+            ),
+            "decide return" => (
+                body["id"] == self.returns_to_decide[&actor.id].as_str() && body["status"] == "approved",
+                "the caller's return, approved",
+            ),
+            "receive return" => (
+                body["return"]["id"] == self.returns_to_receive[&actor.id].as_str()
+                    && body["return"]["status"] == "received"
+                    && body["refund"]["amount"]["amount"] == 1999,
+                "the caller's return, received, with its refund",
+            ),
+            "send refund" => (
+                body["return_id"] == self.received_return.as_str() && body["status"] == "pending",
+                "the return's refund, still pending",
+            ),
             "get packing slip" => (
                 body["shipment_id"] == self.shipped.1.as_str() && body["download"]["url"].is_string(),
                 "the parcel's slip",

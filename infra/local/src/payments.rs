@@ -1895,6 +1895,81 @@ mod tests {
     }
 
     #[test]
+    fn the_refund_apis_refund_part_of_a_payment_once_per_key_never_more_than_was_paid() {
+        let group = OrderGroupId::generate();
+        let refund_id = stockyard_domain::ids::RefundId::generate();
+        let mut s = state();
+        let (intent, _) = s.create_intent(eur(1000, &group), None, now()).unwrap();
+        let pi = intent["id"].as_str().unwrap().to_string();
+        let fields = |amount: &str| {
+            form_fields(
+                format!("payment_intent={pi}&amount={amount}&metadata[refund_id]={refund_id}&metadata[order_group_id]={group}")
+                    .as_bytes(),
+            )
+        };
+        let unpaid = s.create_card_refund(&fields("300"), Some("k1"), now()).unwrap_err();
+        assert_eq!(code(&unpaid), "payment_intent_unexpected_state");
+        s.card_control(&pi, CardControl::Approve, now()).unwrap();
+        let (refund, events) = s.create_card_refund(&fields("300"), Some("k1"), now()).unwrap();
+        assert_eq!((refund["status"].as_str(), refund["amount"].as_i64()), (Some("succeeded"), Some(300)));
+        let told = parse_card(&events[0]);
+        assert_eq!(told.kind, EventKind::RefundUpdated);
+        let notice = told.payment.unwrap().refund.unwrap();
+        assert_eq!(
+            (notice.refund_id, notice.state),
+            (refund_id, stockyard_domain::returns::ProviderRefundState::Succeeded)
+        );
+        // The charge was refunded in part: its own event is no full refund.
+        assert!(matches!(parse_card(&events[1]).kind, EventKind::Other(_)));
+        // The same key answers the same refund and tells nothing more; another request under it is refused.
+        let (again, none) = s.create_card_refund(&fields("300"), Some("k1"), now()).unwrap();
+        assert_eq!((again["id"].clone(), none.len()), (refund["id"].clone(), 0));
+        assert_eq!(code(&s.create_card_refund(&fields("200"), Some("k1"), now()).unwrap_err()), "idempotency_error");
+        assert_eq!(code(&s.create_card_refund(&fields("701"), Some("k2"), now()).unwrap_err()), "amount_too_large");
+        assert_eq!(code(&s.create_card_refund(&fields("0"), Some("k2"), now()).unwrap_err()), "parameter_invalid");
+        // The rest refunds the charge in full: now its event is a full refund, and nothing is left.
+        let (_, events) = s.create_card_refund(&fields("700"), Some("k3"), now()).unwrap();
+        assert_eq!(parse_card(&events[1]).kind, EventKind::Refunded);
+        assert_eq!(
+            code(&s.create_card_refund(&fields("1"), Some("k4"), now()).unwrap_err()),
+            "charge_already_refunded"
+        );
+
+        // The wallet: part of a capture, named by Stockyard's refund in invoice_id.
+        let body = json!({"intent": "CAPTURE", "purchase_units": [
+            {"amount": {"currency_code": "EUR", "value": "10.00"}, "custom_id": group.to_string()}]});
+        let (order, _) = s.create_order(new_order(&body).unwrap(), None, now());
+        let id = order["id"].as_str().unwrap().to_string();
+        s.wallet_control(&id, WalletControl::Approve, now()).unwrap();
+        let (order, _) = s.wallet_control(&id, WalletControl::Capture, now()).unwrap();
+        let capture = order["purchase_units"][0]["payments"]["captures"][0]["id"].as_str().unwrap().to_string();
+        let ask = |value: &str| json!({"amount": {"currency_code": "EUR", "value": value}, "invoice_id": refund_id.to_string()});
+        let (refund, events) = s.create_wallet_refund(&capture, &ask("2.50"), Some("w1"), now()).unwrap();
+        assert_eq!(refund["status"], "COMPLETED");
+        let told = parse_wallet(&events[0]);
+        assert_eq!(told.kind, EventKind::RefundUpdated);
+        let payment = told.payment.unwrap();
+        assert_eq!(
+            (payment.amount_minor, payment.order_group, payment.refund.unwrap().refund_id),
+            (250, Some(group), refund_id)
+        );
+        let (_, none) = s.create_wallet_refund(&capture, &ask("2.50"), Some("w1"), now()).unwrap();
+        assert!(none.is_empty(), "a replayed request id refunds nothing more");
+        let over = s.create_wallet_refund(&capture, &ask("7.51"), Some("w2"), now()).unwrap_err();
+        assert_eq!(code_of(&over), "REFUND_AMOUNT_EXCEEDED");
+        let wrong = json!({"amount": {"currency_code": "USD", "value": "1.00"}});
+        assert_eq!(
+            code_of(&s.create_wallet_refund(&capture, &wrong, Some("w3"), now()).unwrap_err()),
+            "CURRENCY_MISMATCH"
+        );
+        let missing = s.create_wallet_refund("NOPE", &ask("1.00"), Some("w4"), now()).unwrap_err();
+        assert_eq!((missing.status, code_of(&missing)), (StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND"));
+        s.create_wallet_refund(&capture, &json!({}), Some("w5"), now()).unwrap();
+        let full = s.create_wallet_refund(&capture, &json!({}), Some("w6"), now()).unwrap_err();
+        assert_eq!(code_of(&full), "CAPTURE_FULLY_REFUNDED");
+    }
+
+    #[test]
     fn a_cancelled_intent_can_no_longer_be_paid_and_a_paid_one_cannot_be_cancelled() {
         let mut s = state();
         let group = OrderGroupId::generate();

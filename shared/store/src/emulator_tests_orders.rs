@@ -30,7 +30,7 @@ async fn reserved(table: &Table, id: ItemId) -> u32 {
 }
 
 /// A group of one order per item, `quantity` units of each, expiring at `expires_at`.
-fn group_of(
+pub(crate) fn group_of(
     customer: UserId,
     items: &[(ItemId, u32)],
     expires_at: chrono::DateTime<Utc>,

@@ -81,4 +81,6 @@ mod emulator_tests_purchasing;
 #[cfg(test)]
 mod emulator_tests_reservations;
 #[cfg(test)]
+mod emulator_tests_returns;
+#[cfg(test)]
 mod fault_tests;
