@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use stockyard_domain::billing::{Buyer, Invoice, InvoiceTotals, Lang, Seller, invoice_number};
-use stockyard_domain::ids::{LocationId, OrderGroupId, RefundId, VariantId, VendorId};
+use stockyard_domain::ids::{LocationId, RefundId, VariantId, VendorId};
 use stockyard_domain::order::{OrderGroup, OrderStatus, VendorOrder};
 use stockyard_domain::payment::Provider;
 use stockyard_domain::returns::{ProviderRefundState, Refund, RefundLine, RefundStatus};
