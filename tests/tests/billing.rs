@@ -205,6 +205,7 @@ fn paid_event(group: OrderGroupId) -> OrderEventMessage {
         occurred_at: Utc::now(),
         dispute: None,
         shipment: None,
+        refund: None,
     }
 }
 

@@ -205,6 +205,27 @@ async fn a_delivered_line_comes_back_is_restocked_and_written_off_and_is_refunde
         .collect();
     assert_eq!(ours.len(), 1, "{deliveries}");
 
+    // The customer is told once, in the order's language, with the credit note; it is among the
+    // order's documents, a PDF that names the invoice it corrects.
+    let about = |e: &stockyard_tests::SentEmail| e.subject.starts_with("Your refund from");
+    let first = app.eventually_email(&customer.email, about).await;
+    assert!(first.text.as_deref().is_some_and(|t| t.contains(&credit_note)), "{first:?}");
+    let documents = format!("/orders/{group_id}/documents");
+    let listed = eventually("the credit note is listed", || async {
+        let read = app.request(Method::GET, &documents, Some(c), None, &[]).await;
+        read.json["items"].as_array().and_then(|items| items.iter().find(|d| d["kind"] == "credit_note").cloned())
+    })
+    .await;
+    assert_eq!(listed["number"], credit_note.as_str(), "{listed}");
+    let pdf = eventually("the credit note's PDF is written", || async {
+        let got = app.client.get(listed["download"]["url"].as_str().unwrap()).send().await.ok()?;
+        got.status().is_success().then_some(())?;
+        got.bytes().await.ok()
+    })
+    .await;
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.starts_with("%PDF-") && text.contains(&credit_note) && text.contains(&invoice.number), "the PDF");
+
     // The customer sees the return and its refund; the shipping is not refunded twice.
     let mine = app.request(Method::GET, &returns_path, Some(c), None, &[]).await.expect(200).clone();
     assert_eq!(mine["items"][0]["refund"]["status"], "succeeded", "{mine}");
@@ -233,4 +254,8 @@ async fn a_delivered_line_comes_back_is_restocked_and_written_off_and_is_refunde
     let numbers: Vec<u64> =
         notes.iter().map(|n| n.sequence).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     assert_eq!(numbers, [invoice.sequence + 1, invoice.sequence + 2]);
+    let second = format!("CN-{:06}", invoice.sequence + 2);
+    app.eventually_email(&customer.email, |e| about(e) && e.text.as_deref().is_some_and(|t| t.contains(&second))).await;
+    let told = app.sent_emails_to(&customer.email).await.into_iter().filter(|e| about(e)).count();
+    assert_eq!(told, 2, "one email per refund");
 }

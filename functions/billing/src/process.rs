@@ -15,6 +15,9 @@
 //!   barcode) is written to the order documents bucket; the customer is told a parcel left (its lines, carrier,
 //!   tracking number and expected delivery, and whether more will follow) or arrived, in the
 //!   group's language.
+//! - `refund_issued`: the refund's credit note is written as a PDF to the order documents bucket
+//!   and the customer is told what was refunded, with the credit note attached, in the group's
+//!   language.
 //! - `order_placed`, `order_refunded`: nothing customer-facing (a placed group is unpaid; the
 //!   confirmation waits for the payment).
 //!
@@ -39,7 +42,7 @@ use stockyard_messaging::{Attachment, EmailMessage, Publisher, invoices, packing
 use stockyard_platform::runner;
 use stockyard_store::objects::Bucket;
 use stockyard_store::order_events::{OrderEventMessage, OrderEventType};
-use stockyard_store::{Table, billing, fulfilment, orders, users, vendors};
+use stockyard_store::{Table, billing, fulfilment, orders, returns, users, vendors};
 
 pub struct BillingDeps {
     pub table: Table,
@@ -102,11 +105,31 @@ pub async fn process(deps: &BillingDeps, message: OrderEventMessage) -> anyhow::
             publish(&deps.emails, &order_mail::released(&group, expired, name.as_deref())).await?;
         }
         OrderEventType::ParcelShipped | OrderEventType::ParcelDelivered => parcel(deps, &group, &message).await?,
+        OrderEventType::RefundIssued => refund_issued(deps, &group, &message).await?,
         OrderEventType::OrderPlaced | OrderEventType::OrderRefunded => {}
     }
     billing::mark_event_done(&deps.table, group_id, &key).await?;
     tracing::info!(group = %group_id, event = key, "order event handled");
     Ok(())
+}
+
+/// A refund that succeeded: its credit note's PDF is written to the order documents bucket, and
+/// the customer is told, with the credit note attached.
+async fn refund_issued(deps: &BillingDeps, group: &OrderGroup, message: &OrderEventMessage) -> anyhow::Result<()> {
+    let refund = message.refund.as_ref().ok_or_else(|| anyhow::anyhow!("a refund event without its refund"))?;
+    let table = &deps.table;
+    let notes = returns::credit_notes_of_group(table, group.id).await?;
+    let Some(note) = notes.into_iter().find(|n| n.refund_id == refund.refund_id) else {
+        // Written in the transaction that made the refund succeed: not there is not worth retrying.
+        tracing::warn!(group = %group.id, refund = %refund.refund_id, "no credit note for the refund; the event is dropped");
+        return Ok(());
+    };
+    let pdf = invoices::credit_note_pdf(&note);
+    billing::store_pdf(&deps.documents, &billing::credit_note_object(group.id, note.refund_id), pdf.clone()).await?;
+    let vendor_name =
+        vendors::get(table, note.vendor_id).await?.map(|v| v.name).unwrap_or_else(|| note.seller.name.clone());
+    let name = customer_name(table, group).await?;
+    publish(&deps.emails, &order_mail::refund(group, &note, &vendor_name, name.as_deref(), &pdf)).await
 }
 
 /// The customer's email about a parcel that left or arrived.

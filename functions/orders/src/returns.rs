@@ -218,7 +218,7 @@ pub async fn list_order_returns(deps: &ApiDeps, req: Request) -> Result<Response
     params(("vendorId" = VendorId, Path),
            ("status" = Option<ReturnStatus>, Query, description = "requested, approved, rejected, received or refunded"),
            ("limit" = Option<u32>, Query, description = "1 to 100, default 20"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = ListResponse<ReturnRequest>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = ListResponse<ReturnRequest>), (status = 403, body = ErrorBody),
               (status = 404, description = "not_found: no such vendor", body = ErrorBody)))]
 pub async fn list_vendor_returns(deps: &ApiDeps, req: Request) -> Result<Response<Body>, ApiError> {
     let cx = Ctx::new(deps, &req)?;

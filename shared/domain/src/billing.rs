@@ -331,6 +331,7 @@ impl Receipt {
 pub enum DocumentKind {
     Invoice,
     Receipt,
+    CreditNote,
 }
 
 #[cfg(test)]

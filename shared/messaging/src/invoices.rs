@@ -7,6 +7,7 @@
 //! (a redelivered message) writes the same file.
 
 use stockyard_domain::billing::{Invoice, Lang, Receipt, format_date, format_money};
+use stockyard_domain::returns::CreditNote;
 
 use crate::documents::{BOLD, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, PageText, REGULAR, ROW, write};
 
@@ -44,6 +45,9 @@ struct Words {
     seller_of_record: &'static str,
     vendor: &'static str,
     amount_paid: &'static str,
+    credit_note: &'static str,
+    corrects: &'static str,
+    refunded: &'static str,
 }
 
 const EN: Words = Words {
@@ -73,6 +77,9 @@ const EN: Words = Words {
     seller_of_record: "The seller named above issues this invoice; Stockyard is the marketplace.",
     vendor: "Vendor",
     amount_paid: "Amount paid",
+    credit_note: "Credit note",
+    corrects: "Invoice corrected",
+    refunded: "Total refunded",
 };
 
 const FR: Words = Words {
@@ -102,6 +109,9 @@ const FR: Words = Words {
     seller_of_record: "Le vendeur nommé ci-dessus émet cette facture ; Stockyard est la place de marché.",
     vendor: "Vendeur",
     amount_paid: "Montant payé",
+    credit_note: "Avoir",
+    corrects: "Facture rectifiée",
+    refunded: "Total remboursé",
 };
 
 const DE: Words = Words {
@@ -131,6 +141,9 @@ const DE: Words = Words {
     seller_of_record: "Der oben genannte Verkäufer stellt diese Rechnung aus; Stockyard ist der Marktplatz.",
     vendor: "Verkäufer",
     amount_paid: "Bezahlter Betrag",
+    credit_note: "Gutschrift",
+    corrects: "Berichtigte Rechnung",
+    refunded: "Erstattet gesamt",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -291,6 +304,75 @@ pub fn invoice_pdf(invoice: &Invoice) -> Vec<u8> {
     write(pages)
 }
 
+/// The credit note of a refund: its number, date, the order and the invoice it corrects, seller
+/// and buyer as the invoice names them, one row per refunded line (SKU, item, quantity, net, tax,
+/// gross), the shipping when refunded, and the total refunded. One page: a refund has at most 20
+/// lines.
+pub fn credit_note_pdf(note: &CreditNote) -> Vec<u8> {
+    let lang = note.lang;
+    let w = words(lang);
+    let money = |m| format_money(m, lang);
+    let mut page = PageText::new();
+    let mut y = PAGE_HEIGHT - MARGIN - 10.0;
+    page.text(BOLD, 18.0, MARGIN, y, &format!("{} {}", w.credit_note, note.number));
+    y -= 28.0;
+    y = facts(
+        &mut page,
+        MARGIN,
+        y,
+        &[
+            (w.number, note.number.clone()),
+            (w.date, format_date(note.issued_at, lang)),
+            (w.order, note.order_id.to_string()),
+            (w.corrects, note.invoice_number.clone()),
+        ],
+    );
+    y -= 8.0;
+    page.text(BOLD, 10.0, MARGIN, y, w.seller);
+    page.text(BOLD, 10.0, 320.0, y, w.buyer);
+    y -= ROW;
+    let mut left: Vec<String> = vec![note.seller.name.clone()];
+    left.extend(note.seller.address.iter().cloned());
+    left.extend(note.seller.country.iter().cloned());
+    if let Some(tax_id) = &note.seller.tax_id {
+        left.push(format!("{} {tax_id}", w.tax_id));
+    }
+    let right: Vec<String> = note.buyer.name.iter().cloned().chain([note.buyer.email.clone()]).collect();
+    for (i, text) in left.iter().enumerate() {
+        page.text(REGULAR, 10.0, MARGIN, y - ROW * i as f32, text);
+    }
+    for (i, text) in right.iter().enumerate() {
+        page.text(REGULAR, 10.0, 320.0, y - ROW * i as f32, text);
+    }
+    y -= ROW * left.len().max(right.len()) as f32 + 14.0;
+    table_header(&mut page, w, y);
+    y -= ROW + 2.0;
+    for line in note.lines.iter().take(FIRST_PAGE_ROWS) {
+        let net = line.amount.checked_sub(line.tax).unwrap_or(line.amount);
+        page.text(REGULAR, 9.0, COL_SKU, y, &shortened(&line.sku, 14));
+        page.text(REGULAR, 9.0, COL_ITEM, y, &shortened(&line.title, TITLE_CHARS));
+        page.right(REGULAR, 9.0, COL_QTY, y, &line.quantity.to_string());
+        page.right(REGULAR, 9.0, COL_NET, y, &money(net));
+        page.right(REGULAR, 9.0, COL_TAX, y, &money(line.tax));
+        page.right(REGULAR, 9.0, COL_TOTAL, y, &money(line.amount));
+        y -= ROW;
+    }
+    if note.shipping.amount != 0 {
+        page.text(REGULAR, 9.0, COL_ITEM, y, w.shipping);
+        page.right(REGULAR, 9.0, COL_TOTAL, y, &money(note.shipping));
+        y -= ROW;
+    }
+    page.rule(y + ROW - 5.0);
+    y -= 10.0;
+    page.text(REGULAR, 10.0, COL_UNIT - 60.0, y, w.tax);
+    page.right(REGULAR, 10.0, COL_TOTAL, y, &money(note.tax));
+    y -= ROW;
+    page.text(BOLD, 11.0, COL_UNIT - 60.0, y, w.refunded);
+    page.right(BOLD, 11.0, COL_TOTAL, y, &money(note.total));
+    page.text(REGULAR, 8.0, MARGIN, MARGIN, w.seller_of_record);
+    write(vec![page])
+}
+
 /// The payment receipt of an order group: its number, date, buyer, one row per vendor order
 /// (vendor, order, invoice number, amount) and the amount paid.
 pub fn receipt_pdf(receipt: &Receipt) -> Vec<u8> {
@@ -440,6 +522,57 @@ pub(crate) mod tests {
             "pi_3Nx",
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
+        }
+    }
+
+    pub(crate) fn credit_note(lang: Lang) -> CreditNote {
+        let invoice = invoice(lang, 1);
+        let line = stockyard_domain::returns::RefundLine {
+            variant_id: stockyard_domain::ids::VariantId::generate(),
+            sku: "SKU-000".into(),
+            title: "Wool jumper number 0".into(),
+            quantity: 1,
+            amount: eur(12_000),
+            tax: eur(2_000),
+        };
+        CreditNote {
+            group_id: invoice.group_id,
+            order_id: invoice.order_id,
+            vendor_id: invoice.vendor_id,
+            refund_id: stockyard_domain::ids::RefundId::generate(),
+            sequence: 8,
+            number: "CN-000008".into(),
+            invoice_number: invoice.number.clone(),
+            issued_at: invoice.issued_at,
+            currency: invoice.currency,
+            lang,
+            seller: invoice.seller.clone(),
+            buyer: invoice.buyer.clone(),
+            lines: vec![line],
+            shipping: eur(600),
+            tax: eur(2_000),
+            total: eur(12_600),
+        }
+    }
+
+    #[test]
+    fn a_credit_note_names_the_invoice_it_corrects_and_the_total_refunded_in_the_orders_language() {
+        let note = credit_note(Lang::Fr);
+        let pdf = credit_note_pdf(&note);
+        assert_eq!(pdf, credit_note_pdf(&note), "the same bytes again");
+        let (pages, text) = text_of(&pdf);
+        assert_eq!(pages, 1);
+        for expected in [
+            "Avoir CN-000008",
+            "Facture rectifiée",
+            "INV-000007",
+            "Maison Lainière",
+            "SKU-000",
+            "Livraison",
+            "126,00 €",
+            "Total remboursé",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from {text}");
         }
     }
 

@@ -499,6 +499,85 @@ pub fn parcel(notice: &ParcelNotice<'_>, delivered: bool) -> EmailMessage {
     }
 }
 
+struct RefundTexts {
+    subject: &'static str,
+    refunded: &'static str,
+    lines: &'static str,
+    credit_note: &'static str,
+}
+
+const REFUND_EN: RefundTexts = RefundTexts {
+    subject: "Your refund from {vendor}",
+    refunded: "{vendor} has refunded {amount} for your order {order}. It goes back to the card or account you paid with; your bank may take a few days to show it.",
+    lines: "Refunded:",
+    credit_note: "The credit note {number} is attached.",
+};
+
+const REFUND_FR: RefundTexts = RefundTexts {
+    subject: "Votre remboursement de {vendor}",
+    refunded: "{vendor} vous a remboursé {amount} pour votre commande {order}. Le montant revient sur la carte ou le compte utilisé pour payer ; votre banque peut mettre quelques jours à l'afficher.",
+    lines: "Remboursé :",
+    credit_note: "L'avoir {number} est joint.",
+};
+
+const REFUND_DE: RefundTexts = RefundTexts {
+    subject: "Ihre Erstattung von {vendor}",
+    refunded: "{vendor} hat Ihnen {amount} für Ihre Bestellung {order} erstattet. Der Betrag geht auf die Karte oder das Konto zurück, mit dem Sie bezahlt haben; Ihre Bank zeigt ihn eventuell erst nach einigen Tagen an.",
+    lines: "Erstattet:",
+    credit_note: "Die Gutschrift {number} ist beigefügt.",
+};
+
+/// The customer's notice of a refund that succeeded, with its credit note attached, in the
+/// group's language; one per refund (its id derives from the refund).
+pub fn refund(
+    group: &OrderGroup,
+    note: &stockyard_domain::returns::CreditNote,
+    vendor_name: &str,
+    customer_name: Option<&str>,
+    pdf: &[u8],
+) -> EmailMessage {
+    let lang = Lang::of(&group.locale);
+    let t = texts(lang);
+    let r = match lang {
+        Lang::En => &REFUND_EN,
+        Lang::Fr => &REFUND_FR,
+        Lang::De => &REFUND_DE,
+    };
+    let mut body = Body::new();
+    body.para(&greeting(t, customer_name));
+    let amount = format_money(note.total, lang);
+    body.para(&fill(r.refunded, &[("vendor", vendor_name), ("amount", &amount), ("order", &short(group.id))]));
+    body.para(r.lines);
+    let mut rows: Vec<Vec<String>> = note
+        .lines
+        .iter()
+        .map(|l| vec![format!("{} × {} ({})", l.quantity, l.title, l.sku), format_money(l.amount, lang)])
+        .collect();
+    if note.shipping.amount != 0 {
+        rows.push(vec![words_shipping(lang).to_string(), format_money(note.shipping, lang)]);
+    }
+    body.table(&rows, None);
+    body.para(&fill(r.credit_note, &[("number", &note.number)]));
+    body.para(t.signature);
+    let (text, html) = body.finish(lang);
+    EmailMessage {
+        email_id: EmailId::derived(&[&group.id.to_string(), &format!("refund_issued#{}", note.refund_id), "customer"]),
+        to: vec![group.email.clone()],
+        subject: fill(r.subject, &[("vendor", vendor_name)]),
+        text,
+        html: Some(html),
+        attachments: vec![Attachment::new(&format!("credit-note-{}.pdf", note.number), "application/pdf", pdf)],
+    }
+}
+
+fn words_shipping(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Shipping",
+        Lang::Fr => "Livraison",
+        Lang::De => "Versand",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,6 +753,22 @@ mod tests {
         let cancelled = released(&g, false, None);
         assert!(cancelled.text.contains("a été annulée"));
         assert_ne!(expired.email_id, cancelled.email_id);
+    }
+
+    #[test]
+    fn a_refund_is_told_once_in_the_customers_language_with_its_credit_note() {
+        let o = order(OrderGroupId::generate());
+        let g = group("de-DE", &o);
+        let note = crate::invoices::tests::credit_note(Lang::De);
+        let email = refund(&g, &note, "Atelier", Some("Ada"), b"%PDF-1.7");
+        assert_eq!(email.subject, "Ihre Erstattung von Atelier");
+        let text = &email.text;
+        for expected in ["126,00\u{a0}€", "CN-000008", "Versand", "Wool jumper number 0"] {
+            assert!(text.contains(expected), "{expected} missing from {text}");
+        }
+        assert_eq!(email.attachments[0].filename, "credit-note-CN-000008.pdf");
+        let again = refund(&g, &note, "Atelier", Some("Ada"), b"%PDF-1.7");
+        assert_eq!(email.email_id, again.email_id, "one id per refund: sent once");
     }
 
     #[test]

@@ -176,6 +176,11 @@ pub fn packing_slip_object(group: OrderGroupId, shipment: stockyard_domain::ids:
     format!("orders/{group}/packing-slip-{shipment}.pdf")
 }
 
+/// Where a refund's credit note PDF is kept in the order documents bucket.
+pub fn credit_note_object(group: OrderGroupId, refund: stockyard_domain::ids::RefundId) -> String {
+    format!("orders/{group}/credit-note-{refund}.pdf")
+}
+
 /// Where a group's receipt's PDF is kept in the order documents bucket.
 pub fn receipt_object(group: OrderGroupId) -> String {
     format!("orders/{group}/receipt.pdf")
@@ -190,10 +195,10 @@ pub async fn store_pdf(bucket: &Bucket, object: &str, pdf: Vec<u8>) -> Result<()
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderDocument {
     pub kind: DocumentKind,
-    /// As printed: `INV-000042` (the vendor's numbering), `R-<group id>`.
+    /// As printed: `INV-000042`, `CN-000043` (the vendor's numbering), `R-<group id>`.
     #[schema(example = "INV-000042")]
     pub number: String,
-    /// The seller, for an invoice.
+    /// The seller, for an invoice or a credit note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_id: Option<VendorId>,
     /// The file name a download should get.
@@ -212,9 +217,14 @@ pub struct DownloadableDocument {
     pub download: Presigned,
 }
 
-/// The documents of a group issued so far: its invoices (by vendor id), then its receipt.
+/// The documents of a group issued so far: its invoices (by vendor id), its receipt, then its
+/// credit notes (by refund id).
 pub async fn documents(table: &Table, group: OrderGroupId) -> Result<Vec<OrderDocument>, StoreError> {
-    let (invoices, receipt) = tokio::try_join!(invoices_of_group(table, group), self::receipt(table, group))?;
+    let (invoices, receipt, credit_notes) = tokio::try_join!(
+        invoices_of_group(table, group),
+        self::receipt(table, group),
+        crate::returns::credit_notes_of_group(table, group)
+    )?;
     let mut out: Vec<OrderDocument> = invoices
         .into_iter()
         .map(|i| OrderDocument {
@@ -234,6 +244,13 @@ pub async fn documents(table: &Table, group: OrderGroupId) -> Result<Vec<OrderDo
             object: receipt_object(group),
         });
     }
+    out.extend(credit_notes.into_iter().map(|n| OrderDocument {
+        kind: DocumentKind::CreditNote,
+        filename: format!("{}.pdf", n.number),
+        object: credit_note_object(group, n.refund_id),
+        number: n.number,
+        vendor_id: Some(n.vendor_id),
+    }));
     Ok(out)
 }
 

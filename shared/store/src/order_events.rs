@@ -12,8 +12,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockyard_domain::fulfilment::{Shipment, ShipmentStatus};
-use stockyard_domain::ids::{OrderGroupId, ShipmentId, VendorId};
+use stockyard_domain::ids::{OrderGroupId, RefundId, ShipmentId, VendorId};
 use stockyard_domain::order::{Dispute, OrderGroup, OrderStatus};
+use stockyard_domain::returns::{Refund, RefundStatus};
 
 use crate::StoreError;
 use crate::entity::Entity;
@@ -39,6 +40,8 @@ pub enum OrderEventType {
     ParcelShipped,
     /// A parcel's carrier delivered it.
     ParcelDelivered,
+    /// A refund of one of its vendor orders succeeded at the provider (its credit note is issued).
+    RefundIssued,
 }
 
 impl OrderEventType {
@@ -52,6 +55,7 @@ impl OrderEventType {
             OrderEventType::OrderRefunded => "order_refunded",
             OrderEventType::ParcelShipped => "parcel_shipped",
             OrderEventType::ParcelDelivered => "parcel_delivered",
+            OrderEventType::RefundIssued => "refund_issued",
         }
     }
 }
@@ -71,6 +75,16 @@ pub struct OrderEventMessage {
     /// The parcel, for `parcel_shipped` and `parcel_delivered`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipment: Option<ShipmentRef>,
+    /// The refund, for `refund_issued`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundRef>,
+}
+
+/// Which refund a refund event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRef {
+    pub vendor_id: VendorId,
+    pub refund_id: RefundId,
 }
 
 /// Which parcel a parcel event is about.
@@ -90,7 +104,10 @@ impl OrderEventMessage {
                 format!("{}#{}", self.event.as_str(), d.provider_dispute_id)
             }
             (_, Some(parcel)) => format!("{}#{}", self.event.as_str(), parcel.shipment_id),
-            _ => self.event.as_str().to_string(),
+            _ => match &self.refund {
+                Some(refund) => format!("{}#{}", self.event.as_str(), refund.refund_id),
+                None => self.event.as_str().to_string(),
+            },
         }
     }
 }
@@ -127,6 +144,9 @@ pub fn order_events(
     if kind.entity.as_deref() == Some(Shipment::NAME) {
         return parcel_events(change, new_image, old_image);
     }
+    if kind.entity.as_deref() == Some(Refund::NAME) {
+        return refund_events(change, new_image, old_image);
+    }
     if kind.entity.as_deref() != Some(OrderGroup::NAME) {
         return Ok(Vec::new());
     }
@@ -138,6 +158,7 @@ pub fn order_events(
         occurred_at: new.updated_at,
         dispute,
         shipment: None,
+        refund: None,
     };
     if change == Change::Insert {
         return Ok(vec![message(OrderEventType::OrderPlaced, None)]);
@@ -187,9 +208,34 @@ fn parcel_events(
             occurred_at: new.updated_at,
             dispute: None,
             shipment: Some(ShipmentRef { vendor_id: new.vendor_id, shipment_id: new.id }),
+            refund: None,
         })
         .into_iter()
         .collect())
+}
+
+/// A refund whose status becomes `succeeded` is `refund_issued`.
+fn refund_events(
+    change: Change,
+    new_image: serde_dynamo::Item,
+    old_image: serde_dynamo::Item,
+) -> Result<Vec<OrderEventMessage>, StoreError> {
+    if change != Change::Modify {
+        return Ok(Vec::new());
+    }
+    let (new, old): (Refund, Refund) = (serde_dynamo::from_item(new_image)?, serde_dynamo::from_item(old_image)?);
+    if old.status == RefundStatus::Succeeded || new.status != RefundStatus::Succeeded {
+        return Ok(Vec::new());
+    }
+    Ok(vec![OrderEventMessage {
+        event: OrderEventType::RefundIssued,
+        group_id: new.group_id,
+        version: new.version,
+        occurred_at: new.settled_at.unwrap_or(new.created_at),
+        dispute: None,
+        shipment: None,
+        refund: Some(RefundRef { vendor_id: new.vendor_id, refund_id: new.id }),
+    }])
 }
 
 #[cfg(test)]
@@ -355,5 +401,40 @@ mod tests {
         let late_scan = parcel(ShipmentStatus::Delivered, 4);
         let events = order_events(Change::Modify, image(&late_scan), image(&delivered)).unwrap();
         assert!(events.is_empty(), "a later event of a delivered parcel is not a second delivery");
+    }
+
+    #[test]
+    fn a_refund_is_issued_once_when_its_status_becomes_succeeded() {
+        let eur = Currency::parse("currency", "EUR").unwrap();
+        let refund = |status: RefundStatus, version: u64| Refund {
+            id: RefundId::parse("r", "01JDB0000000000000000000R1").unwrap(),
+            group_id: OrderGroupId::parse("g", "01JDB0000000000000000000G1").unwrap(),
+            order_id: OrderId::generate(),
+            vendor_id: VendorId::generate(),
+            return_id: None,
+            provider: stockyard_domain::payment::Provider::Card,
+            payment_reference: "pi_1".into(),
+            lines: Vec::new(),
+            shipping: Money::new(0, eur),
+            amount: Money::new(700, eur),
+            status,
+            attempts: 1,
+            provider_refund_id: None,
+            failure: None,
+            credit_note: None,
+            created_at: Utc::now(),
+            settled_at: None,
+            version,
+        };
+        let pending = refund(RefundStatus::Pending, 1);
+        assert!(order_events(Change::Insert, image(&pending), Default::default()).unwrap().is_empty());
+        let failed = refund(RefundStatus::Failed, 2);
+        assert!(order_events(Change::Modify, image(&failed), image(&pending)).unwrap().is_empty());
+        let succeeded = refund(RefundStatus::Succeeded, 3);
+        let events = order_events(Change::Modify, image(&succeeded), image(&failed)).unwrap();
+        assert_eq!(types(&events), ["refund_issued"]);
+        assert_eq!(events[0].key(), format!("refund_issued#{}", succeeded.id));
+        let noted = refund(RefundStatus::Succeeded, 4);
+        assert!(order_events(Change::Modify, image(&noted), image(&succeeded)).unwrap().is_empty(), "once");
     }
 }
