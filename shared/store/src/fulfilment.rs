@@ -261,7 +261,7 @@ pub async fn ship(
         let mut written = None;
         let shipped = reservations::ship(table, &taking, &reference, actor, today, |tx, placed| {
             let shipment = shipment_of(&after, location, lines, parcel, placed, (id, actor, now));
-            write_order(tx, &order, &after)?;
+            crate::orders::write_vendor_order(tx, &order, &after)?;
             let change = Change::new(
                 Expr::new("SET holds = :holds, #status = :status, version = :next, updated_at = :now")
                     .name("#status", "status")
@@ -370,21 +370,6 @@ fn shipment_of(
     }
 }
 
-/// The vendor order as shipped: its lines, status, timeline and version, under the version read.
-fn write_order(tx: &mut Tx, before: &VendorOrder, after: &VendorOrder) -> Result<(), StoreError> {
-    let set = Expr::new("SET #status = :to, #lines = :lines, timeline = :timeline, version = :next, updated_at = :now")
-        .name("#status", "status")
-        .name("#lines", "lines")
-        .val(":to", &after.status)
-        .val(":lines", &after.lines)
-        .val(":timeline", &after.timeline)
-        .val(":next", &after.version)
-        .val(":now", &after.updated_at);
-    let read = Expr::new("version = :read").val(":read", &before.version);
-    tx.update::<VendorOrder>(VENDOR_ORDER, &(before.group_id, before.vendor_id), Change::new(set).when(read))?;
-    Ok(())
-}
-
 /// A vendor order's shipments, oldest first.
 pub async fn shipments_of(table: &Table, group: OrderGroupId, vendor: VendorId) -> Result<Vec<Shipment>, StoreError> {
     table.query_all(&keys::shipments_of(group, vendor)).await
@@ -468,7 +453,7 @@ pub async fn track(table: &Table, event: &CarrierEvent) -> Result<Tracked, Store
                 });
                 delivered.version = order.version + 1;
                 delivered.updated_at = now;
-                write_order(&mut tx, &order, &delivered)?;
+                crate::orders::write_vendor_order(&mut tx, &order, &delivered)?;
                 // Written under its version even when its status stays: a sibling delivered at
                 // the same moment must read this order's move, not race past it.
                 let to = group_status_after(&group, &siblings, &delivered);

@@ -137,6 +137,26 @@ pub async fn place_with(
     .await
 }
 
+/// Writes what fulfilment, returns and refunds change of a vendor order (its status, lines,
+/// totals, timeline and version) in `tx`, under the version `before` was read at (step
+/// [`VENDOR_ORDER`]).
+pub(crate) fn write_vendor_order(tx: &mut Tx, before: &VendorOrder, after: &VendorOrder) -> Result<(), StoreError> {
+    let set = Expr::new(
+        "SET #status = :to, #lines = :lines, totals = :totals, timeline = :timeline, version = :next, updated_at = :now",
+    )
+    .name("#status", "status")
+    .name("#lines", "lines")
+    .val(":to", &after.status)
+    .val(":lines", &after.lines)
+    .val(":totals", &after.totals)
+    .val(":timeline", &after.timeline)
+    .val(":next", &after.version)
+    .val(":now", &after.updated_at);
+    let read = Expr::new("version = :read").val(":read", &before.version);
+    tx.update::<VendorOrder>(VENDOR_ORDER, &(before.group_id, before.vendor_id), Change::new(set).when(read))?;
+    Ok(())
+}
+
 /// A vendor's order by its id (`None`: no such order of this vendor).
 pub async fn vendor_order(table: &Table, vendor: VendorId, id: OrderId) -> Result<Option<VendorOrder>, StoreError> {
     let found = table.query_up_to(&keys::vendor_order_by_id(vendor, id), 1).await?;

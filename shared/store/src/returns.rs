@@ -163,24 +163,6 @@ pub async fn write_decision(
     table.commit(tx).await
 }
 
-/// The vendor order's counters after a return or a refund, under the version read.
-fn write_order(tx: &mut Tx, before: &VendorOrder, after: &VendorOrder) -> Result<(), StoreError> {
-    let set = Expr::new(
-        "SET #status = :to, #lines = :lines, totals = :totals, timeline = :timeline, version = :next, updated_at = :now",
-    )
-    .name("#status", "status")
-    .name("#lines", "lines")
-    .val(":to", &after.status)
-    .val(":lines", &after.lines)
-    .val(":totals", &after.totals)
-    .val(":timeline", &after.timeline)
-    .val(":next", &after.version)
-    .val(":now", &after.updated_at);
-    let read = Expr::new("version = :read").val(":read", &before.version);
-    tx.update::<VendorOrder>(VENDOR_ORDER, &(before.group_id, before.vendor_id), Change::new(set).when(read))?;
-    Ok(())
-}
-
 /// Why the goods' arrival could not be recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiveFailure {
@@ -302,7 +284,7 @@ pub async fn receive(
         };
         let mut tx = table.tx();
         write_return(&mut tx, ret.version, &ret_after)?;
-        write_order(&mut tx, &order, &order_after)?;
+        crate::orders::write_vendor_order(&mut tx, &order, &order_after)?;
         tx.put(REFUND, &refund, Some(Expr::not_exists()))?;
         let reference = format!("RETURN#{}", ret.id);
         for (index, line) in inspected.iter().enumerate().filter(|(_, l)| l.restocked > 0) {
@@ -530,7 +512,7 @@ pub async fn settle(
         }
         let refund_change = Change::new(set).when(Expr::new("version = :read").val(":read", &refund.version));
         tx.update::<Refund>(REFUND, &(group_id, id), refund_change)?;
-        write_order(&mut tx, &order, &order_after)?;
+        crate::orders::write_vendor_order(&mut tx, &order, &order_after)?;
         if let Some(return_id) = refund.return_id
             && let Some(ret) = table.get::<ReturnRequest>(&(group_id, refund.vendor_id, return_id)).await?
             && ret.status == ReturnStatus::Received
