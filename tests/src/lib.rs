@@ -1506,22 +1506,7 @@ impl TestApp {
             now.date_naive(),
         )
         .expect("the shipped unit may be returned");
-        let mut ret = stockyard_domain::returns::ReturnRequest {
-            id: stockyard_domain::ids::ReturnId::generate(),
-            group_id: group.id,
-            order_id: order.id,
-            vendor_id,
-            customer_id: None,
-            status: stockyard_domain::returns::ReturnStatus::Requested,
-            lines,
-            comment: None,
-            inspected: Vec::new(),
-            refund_id: None,
-            timeline: Vec::new(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut ret = stockyard_domain::returns::ReturnRequest::new(&order, None, lines, None, now);
         if approved {
             ret.decide(true, None, now).expect("a requested return may be approved");
         }

@@ -11,7 +11,7 @@ use stockyard_domain::ids::{LocationId, OrderGroupId, OrderId, ReturnId, VendorI
 use stockyard_domain::order::OrderStatus;
 use stockyard_domain::returns::{
     self, MAX_RETURN_LINES, ProviderRefundState, Refund, RefundStatus, ReturnError, ReturnReason, ReturnRequest,
-    ReturnStatus, ReturnStep,
+    ReturnStatus,
 };
 use stockyard_domain::roles::{PlatformRole, VendorPermission};
 use stockyard_domain::stock::MAX_QUANTITY;
@@ -147,23 +147,7 @@ pub async fn request_return(deps: &ApiDeps, req: Request) -> Result<Response<Bod
             asked.push((found.variant_id, line.quantity as u32, line.reason));
         }
         let lines = returns::request(&order, &others, &asked, today()).map_err(refused)?;
-        let now = Utc::now();
-        let ret = ReturnRequest {
-            id: ReturnId::generate(),
-            group_id: group.id,
-            order_id: order.id,
-            vendor_id: order.vendor_id,
-            customer_id: Some(me),
-            status: ReturnStatus::Requested,
-            lines,
-            comment,
-            inspected: Vec::new(),
-            refund_id: None,
-            timeline: vec![ReturnStep { at: now, status: ReturnStatus::Requested, note: None }],
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
+        let ret = ReturnRequest::new(&order, Some(me), lines, comment, Utc::now());
         store::open(table, &ret, |tx| remember(key, StatusCode::CREATED, &ret, tx)).await?;
         tracing::info!(group = %group.id, order = %order.id, ret = %ret.id, "return requested");
         Ok(json(StatusCode::CREATED, &ret))

@@ -275,6 +275,32 @@ pub fn request(
 }
 
 impl ReturnRequest {
+    /// A new return of `lines` (as [`request`] checked them) of `order`, asked for at `now`.
+    pub fn new(
+        order: &VendorOrder,
+        customer_id: Option<UserId>,
+        lines: Vec<ReturnLine>,
+        comment: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: ReturnId::generate(),
+            group_id: order.group_id,
+            order_id: order.id,
+            vendor_id: order.vendor_id,
+            customer_id,
+            status: ReturnStatus::Requested,
+            lines,
+            comment,
+            inspected: Vec::new(),
+            refund_id: None,
+            timeline: vec![ReturnStep { at: now, status: ReturnStatus::Requested, note: None }],
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     fn step(&mut self, status: ReturnStatus, note: Option<String>, now: DateTime<Utc>) {
         self.status = status;
         self.timeline.push(ReturnStep { at: now, status, note });
@@ -635,23 +661,7 @@ mod tests {
     }
 
     fn asked(o: &VendorOrder, lines: Vec<ReturnLine>) -> ReturnRequest {
-        let now = at("2026-11-10");
-        ReturnRequest {
-            id: ReturnId::generate(),
-            group_id: o.group_id,
-            order_id: o.id,
-            vendor_id: o.vendor_id,
-            customer_id: None,
-            status: ReturnStatus::Requested,
-            lines,
-            comment: None,
-            inspected: Vec::new(),
-            refund_id: None,
-            timeline: vec![ReturnStep { at: now, status: ReturnStatus::Requested, note: None }],
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
+        ReturnRequest::new(o, None, lines, None, at("2026-11-10"))
     }
 
     fn inspected(o: &VendorOrder, i: usize, restocked: u32, written_off: u32) -> InspectedLine {
